@@ -1,0 +1,358 @@
+"""The heavy part, once for every engine: from an event log to one row per user.
+
+Everything here is an Ibis expression, so the same code runs inside DuckDB (files, .duckdb
+databases) and Spark (local or a cluster); only one small row per user comes back to Python.
+Per user it computes, in whole days since signup (day 0 = the first 24 hours):
+
+- signup (users table, or the first event), days from signup to the as-of date;
+- activity-derived churn for each inactivity gap g (METHODS §1): the last active day before the
+  first silent run of ≥ g days (signup day counts as active);
+- counts and distinct active days of each event type in the observation window [0, W) days;
+- baselines: active days, total events, distinct event types in the window;
+- revenue in (W, W+H] days (an event's value).
+
+No Python loops over rows; no backend-specific SQL. Event names become positional column names
+(`count__3`) so any name is safe on any engine; `UserFrame.event_columns` maps them back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import ibis
+import pandas as pd
+from ibis import _
+
+from .columns import EventColumns
+from .errors import InputError
+
+DAY = 86_400
+MAX_EVENT_TYPES = 200
+GAPS_FOR_SENSITIVITY = (7, 14, 28)
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class EventCheck:
+    """What was read from an event log, before any filtering."""
+
+    label: str
+    n_rows: int
+    n_users: int
+    min_ts: pd.Timestamp | None
+    max_ts: pd.Timestamp | None
+    dropped_missing: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class UserFrame:
+    """One row per user (`data`) plus what is needed to read it.
+
+    data columns: user_id, signup_sec, a_days (whole days from signup to the as-of end),
+    n_events, last_day, churn_day_g{g} (NaN = no churn detected for gap g), revenue_h,
+    count__i / days__i per event type i, active_days, total_events, distinct_events.
+    """
+
+    data: pd.DataFrame
+    as_of: dt.date
+    event_columns: dict[str, str]  # 'count__3' -> 'lesson_completed'
+    event_counts: dict[str, int]  # event name -> rows in the log
+    counts: dict[str, int]  # dropped events and users, by reason
+    gaps: tuple[int, ...]
+    sample_fraction: float = 1.0
+    warnings: list[str] = field(default_factory=list)
+
+
+def standard_events(table: ibis.Table, cols: EventColumns, label: str) -> ibis.Table:
+    """The log as user_id (string), event (string), ts (timestamp), sec (int), value (float).
+
+    Text timestamps are parsed with try_cast so that bad values can be counted, not crash.
+    """
+    ts = table[cols.timestamp]
+    if ts.type().is_string():
+        ts = ts.try_cast("timestamp")
+    elif ts.type().is_date():
+        ts = ts.cast("timestamp")
+    elif ts.type().is_numeric():
+        ts = ts.cast("int64").as_timestamp("s")
+    elif not ts.type().is_timestamp():
+        raise InputError(f"{label}: column '{cols.timestamp}' ({ts.type()}) is not a time.")
+    value = table[cols.value] if cols.value else ibis.literal(None, "float64")
+    if cols.value and table[cols.value].type().is_string():
+        value = value.try_cast("float64")
+    return table.select(
+        user_id=table[cols.user].cast("string"),
+        event=table[cols.event].cast("string"),
+        ts=ts,
+        raw_ts=table[cols.timestamp].cast("string"),
+        value=value.cast("float64"),
+    )
+
+
+def check_events(std: ibis.Table, label: str, row_numbers: bool = True) -> EventCheck:
+    """Count rows, users and bad values; unparsable timestamps stop the analysis with examples."""
+    bad_ts = std.ts.isnull() & std.raw_ts.notnull() & (std.raw_ts.strip() != "")
+    missing = std.user_id.isnull() | std.event.isnull() | std.ts.isnull()
+    stats = std.aggregate(
+        n_rows=std.count(),
+        n_users=std.user_id.nunique(),
+        n_bad_ts=bad_ts.sum(),
+        n_missing=missing.sum(),
+        min_ts=std.ts.min(),
+        max_ts=std.ts.max(),
+    ).to_pandas()
+    row = stats.iloc[0]
+    n_rows = int(row["n_rows"])
+    if n_rows == 0:
+        raise InputError(f"{label}: the event log has no rows.")
+    n_bad = int(row["n_bad_ts"] or 0)
+    if n_bad:
+        raise InputError(_bad_timestamp_message(std, bad_ts, label, n_bad, row_numbers))
+    n_missing = int(row["n_missing"] or 0)
+    check = EventCheck(
+        label=label,
+        n_rows=n_rows,
+        n_users=int(row["n_users"]),
+        min_ts=pd.Timestamp(row["min_ts"]) if pd.notna(row["min_ts"]) else None,
+        max_ts=pd.Timestamp(row["max_ts"]) if pd.notna(row["max_ts"]) else None,
+        dropped_missing=n_missing,
+    )
+    if n_missing == n_rows:
+        raise InputError(f"{label}: every row lacks a user id, event name or timestamp.")
+    if n_missing:
+        check.warnings.append(
+            f"{label}: {n_missing:,} rows without a user id, event name or timestamp were dropped."
+        )
+    return check
+
+
+def _bad_timestamp_message(std, bad_ts, label: str, n_bad: int, row_numbers: bool) -> str:
+    numbered = std.mutate(_row=ibis.row_number() + 1) if row_numbers else std
+    bad = numbered.filter(
+        bad_ts
+        if not row_numbers
+        else numbered.ts.isnull() & numbered.raw_ts.notnull() & (numbered.raw_ts.strip() != "")
+    )
+    sample = bad.limit(5).to_pandas()
+    values = ", ".join(repr(v) for v in sample["raw_ts"].tolist()[:3])
+    where = ""
+    if row_numbers and "_row" in sample:
+        rows = ", ".join(str(int(r)) for r in sample["_row"].tolist())
+        where = f" (rows {rows}{', …' if n_bad > len(sample) else ''})"
+    return (
+        f"{label}: the timestamp column has {n_bad:,} values that are not dates{where}; "
+        f"e.g. {values}. Expected e.g. 2025-03-01 14:30:00 or 2025-03-01T14:30:00Z."
+    )
+
+
+def as_of_end_sec(as_of: dt.date) -> int:
+    """The as-of date is inclusive: the data ends at midnight after it (epoch seconds, UTC)."""
+    return int((pd.Timestamp(as_of) + pd.Timedelta(days=1)).timestamp())
+
+
+def event_type_counts(ev: ibis.Table) -> dict[str, int]:
+    """Rows per event name, most frequent first."""
+    df = ev.group_by("event").aggregate(n=ev.count()).order_by(ibis.desc("n")).to_pandas()
+    return dict(zip(df["event"].astype(str), df["n"].astype(int), strict=True))
+
+
+def per_user_frame(
+    std: ibis.Table,
+    check: EventCheck,
+    *,
+    window_days: int,
+    horizon_days: int,
+    gaps: tuple[int, ...],
+    as_of: dt.date | None = None,
+    revenue_event: str | None = None,
+    users: pd.DataFrame | None = None,
+    max_users: int = 2_000_000,
+    progress: Progress | None = None,
+) -> UserFrame:
+    """Aggregate the event log to one row per user inside the engine (see module docstring).
+
+    users: optional frame with user_id and signup_sec (epoch seconds); when given, it defines
+    the population and signups, and events of other users are dropped (and counted).
+    """
+    say = progress or (lambda _msg: None)
+    ev = std.filter(std.user_id.notnull() & std.event.notnull() & std.ts.notnull())
+    ev = ev.mutate(sec=ev.ts.epoch_seconds().cast("int64"))
+    as_of = as_of or check.max_ts.date()
+    a_end = as_of_end_sec(as_of)
+    counts: dict[str, int] = {}
+    warnings: list[str] = []
+
+    say("Finding each user's signup")
+    signups = _signups(ev, users)
+    signups = signups.mutate(a_days=((a_end - signups.signup_sec) / DAY).floor().cast("int64"))
+    n_after = int(signups.filter(signups.a_days < 0).count().to_pandas())
+    if n_after:
+        counts["users_signed_up_after_as_of"] = n_after
+        warnings.append(
+            f"{n_after:,} users signed up after the as-of date {as_of} and are left out."
+        )
+    signups = signups.filter(signups.a_days >= 0)
+    n_users = int(signups.count().to_pandas())
+    fraction = 1.0
+    if n_users > max_users:
+        fraction = max_users / n_users
+        signups = signups.filter(sample_predicate(signups.user_id, fraction))
+        warnings.append(
+            f"{n_users:,} users exceed max_users={max_users:,}: statistics use a deterministic "
+            f"{fraction:.1%} sample chosen by a hash of the user id."
+        )
+
+    joined = ev.inner_join(signups, "user_id")
+    joined = joined.mutate(rel=joined.sec - joined.signup_sec)
+    say("Checking events against signup and the as-of date")
+    counts.update(_drop_counts(ev, joined, signups, a_end, users is not None))
+    for reason, label in (
+        ("events_before_signup", "events before the user's signup were dropped"),
+        ("events_after_as_of", f"events after the as-of date {as_of} were ignored"),
+        ("events_of_unknown_users", "events of users not in the users table were dropped"),
+    ):
+        if counts.get(reason):
+            warnings.append(f"{counts[reason]:,} {label}.")
+    ev = joined.filter((joined.rel >= 0) & (joined.sec < a_end))
+    ev = ev.mutate(d=(ev.rel / DAY).floor().cast("int64"))
+
+    say("Counting event types")
+    type_counts = event_type_counts(ev)
+    names = [e for e in type_counts if e != revenue_event][:MAX_EVENT_TYPES]
+    if len(type_counts) - (revenue_event in type_counts) > MAX_EVENT_TYPES:
+        warnings.append(
+            f"{len(type_counts):,} event types: only the {MAX_EVENT_TYPES} most frequent "
+            "become candidates."
+        )
+    if revenue_event and revenue_event not in type_counts:
+        raise InputError(
+            f"{check.label}: revenue event '{revenue_event}' does not occur in the event log. "
+            f"Event names present: {', '.join(list(type_counts)[:10])}."
+        )
+
+    say(f"Measuring {len(names)} event types in the first {window_days} days")
+    features = _window_features(ev, names, window_days)
+    say("Deriving churn from inactivity")
+    churn = _activity_churn(ev, signups, gaps)
+    say("Summing revenue in the horizon")
+    per_user = _per_user_totals(ev, window_days, horizon_days, revenue_event)
+
+    say("Collecting one row per user")
+    frame = (
+        signups.left_join(per_user, "user_id")
+        .drop("user_id_right")
+        .left_join(features, "user_id")
+        .drop("user_id_right")
+        .left_join(churn, "user_id")
+        .drop("user_id_right")
+    )
+    data = frame.to_pandas()
+    event_columns = {}
+    for i, name in enumerate(names):
+        event_columns[f"count__{i}"] = name
+        event_columns[f"days__{i}"] = name
+    fill = [c for c in data.columns if c.startswith(("count__", "days__"))]
+    fill += ["active_days", "total_events", "distinct_events", "n_events", "revenue_h"]
+    data[fill] = data[fill].fillna(0)
+    data["last_day"] = data["last_day"].fillna(0)
+    data = data.sort_values("user_id", kind="stable").reset_index(drop=True)
+    return UserFrame(
+        data=data,
+        as_of=as_of,
+        event_columns=event_columns,
+        event_counts=type_counts,
+        counts=counts,
+        gaps=tuple(gaps),
+        sample_fraction=fraction,
+        warnings=check.warnings + warnings,
+    )
+
+
+def sample_predicate(user_id: ibis.Value, fraction: float) -> ibis.Value:
+    """Keep a user when the first 8 hex digits of md5(user_id) fall below fraction·16⁸.
+
+    Comparing hex strings is portable: md5 and substr agree on DuckDB and Spark, so the same
+    users are chosen on every engine and every run.
+    """
+    cut = format(min(int(fraction * 16**8), 16**8 - 1), "08x")
+    return user_id.hexdigest("md5").substr(0, 8) < cut
+
+
+def _signups(ev: ibis.Table, users: pd.DataFrame | None) -> ibis.Table:
+    if users is None:
+        return ev.group_by("user_id").aggregate(signup_sec=ev.sec.min().cast("float64"))
+    frame = users[["user_id", "signup_sec"]].astype({"user_id": str, "signup_sec": float})
+    return ibis.memtable(frame)
+
+
+def _drop_counts(ev, joined, signups, a_end: int, has_users: bool) -> dict[str, int]:
+    stats = (
+        joined.aggregate(
+            events_before_signup=(joined.rel < 0).sum(),
+            events_after_as_of=(joined.sec >= a_end).sum(),
+            n_joined=joined.count(),
+        )
+        .to_pandas()
+        .iloc[0]
+    )
+    out = {
+        "events_before_signup": int(stats["events_before_signup"] or 0),
+        "events_after_as_of": int(stats["events_after_as_of"] or 0),
+    }
+    if has_users:
+        unknown = ev.anti_join(signups, "user_id")
+        out["events_of_unknown_users"] = int(unknown.count().to_pandas())
+    return out
+
+
+def _window_features(ev: ibis.Table, names: list[str], window_days: int) -> ibis.Table:
+    """Per user: count__i and days__i per event type, plus the window baselines.
+
+    Two steps keep distinct-counting cheap on big logs: first (user, event, day) cells with
+    their event counts, then sums over those cells (one cell per active day and type).
+    """
+    win = ev.filter(ev.d < window_days)
+    cells = win.group_by(["user_id", "event", "d"]).aggregate(n=_.count())
+    aggs = {}
+    for i, name in enumerate(names):
+        is_e = cells.event == name
+        aggs[f"count__{i}"] = cells.n.sum(where=is_e)
+        aggs[f"days__{i}"] = is_e.sum()
+    aggs["active_days"] = cells.d.nunique()
+    aggs["total_events"] = cells.n.sum()
+    aggs["distinct_events"] = cells.event.nunique()
+    return cells.group_by("user_id").aggregate(**aggs)
+
+
+def _activity_churn(ev: ibis.Table, signups: ibis.Table, gaps: tuple[int, ...]) -> ibis.Table:
+    """Per user and gap g: the last active day before the first silence of ≥ g days.
+
+    A silence at the end counts up to the as-of date (a_days); a user silent since day d with
+    a_days − d < g is still active (censored), whatever happened before.
+    """
+    days = ev.select("user_id", "d").distinct()
+    day0 = signups.select("user_id", d=ibis.literal(0, "int64"))
+    days = days.union(day0, distinct=True).inner_join(
+        signups.select("user_id", "a_days"), "user_id"
+    )
+    w = ibis.window(group_by=days.user_id, order_by=days.d)
+    days = days.mutate(next_d=days.d.lead().over(w))
+    days = days.mutate(gap=days.next_d.coalesce(days.a_days) - days.d)
+    aggs = {f"churn_day_g{g}": days.d.min(where=days.gap >= g) for g in gaps}
+    return days.group_by("user_id").aggregate(**aggs)
+
+
+def _per_user_totals(ev, window_days: int, horizon_days: int, revenue_event) -> ibis.Table:
+    """Whole-life totals that are *not* candidates: event count, last day, horizon revenue."""
+    aggs = {"n_events": ev.count(), "last_day": ev.d.max()}
+    if revenue_event:
+        lo, hi = window_days * DAY, (window_days + horizon_days) * DAY
+        in_h = (ev.event == revenue_event) & (ev.rel > lo) & (ev.rel <= hi)
+        aggs["revenue_h"] = ev.value.sum(where=in_h).coalesce(0.0)
+    else:
+        aggs["revenue_h"] = ibis.literal(0.0)
+    return ev.group_by("user_id").aggregate(**aggs)

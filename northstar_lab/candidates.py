@@ -1,0 +1,160 @@
+"""Candidate metrics: what a North Star could be, measured in the observation window only.
+
+From an event log, per event type e: count in window, distinct active days in window, and (made
+later, once a threshold is chosen on training users) "did e at least k times". Baselines any
+tool would show: active days, total events, distinct event types. From a users table: its
+numeric behaviour columns, flagged "window not verifiable". A lifetime count is never built here:
+`aggregate` only exposes window counts.
+
+Event-derived counts are heavy-tailed and are modelled as log1p(count); users-table columns are
+modelled as given so that they agree with lifelines fitted on the raw column (METHODS §2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+
+LOG1P = "log1p"
+IDENTITY = "none"
+INDICATOR = "indicator"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One candidate metric: values per user (aligned with the per-user frame) and its meaning."""
+
+    key: str
+    name: str
+    kind: str  # count | active_days | at_least | baseline | column
+    event: str | None
+    column: str | None
+    transform: str
+    raw: np.ndarray
+    window_verifiable: bool = True
+    threshold_of: str | None = None  # for at_least: the key of the count it thresholds
+    threshold: float | None = None
+
+    @property
+    def modelled(self) -> np.ndarray:
+        """The variable the Cox model and correlations see."""
+        return np.log1p(self.raw) if self.transform == LOG1P else self.raw.astype(float)
+
+    @property
+    def unit(self) -> str:
+        """Words for one unit of the modelled variable, for 'per unit' effects."""
+        if self.transform == LOG1P:
+            return "log(1 + count)"
+        if self.transform == INDICATOR:
+            return "reaching the threshold"
+        return "1 unit of the column"
+
+
+def event_candidates(frame: pd.DataFrame, event_columns: dict[str, str], window_days: int):
+    """Count and active-days candidates per event type, then the baselines."""
+    w = window_days
+    out = []
+    for col, event in event_columns.items():
+        if col.startswith("count__"):
+            out.append(
+                Candidate(
+                    key=f"count:{event}",
+                    name=f"{event}: count in first {w} days",
+                    kind="count",
+                    event=event,
+                    column=None,
+                    transform=LOG1P,
+                    raw=frame[col].to_numpy(dtype=float),
+                )
+            )
+        else:
+            out.append(
+                Candidate(
+                    key=f"days:{event}",
+                    name=f"{event}: active days in first {w} days",
+                    kind="active_days",
+                    event=event,
+                    column=None,
+                    transform=LOG1P,
+                    raw=frame[col].to_numpy(dtype=float),
+                )
+            )
+    baselines = [
+        ("active_days", f"Active days (any event) in first {w} days"),
+        ("total_events", f"Events (all types) in first {w} days"),
+        ("distinct_events", f"Distinct event types used in first {w} days"),
+    ]
+    for col, name in baselines:
+        out.append(
+            Candidate(
+                key=f"baseline:{col}",
+                name=name,
+                kind="baseline",
+                event=None,
+                column=None,
+                transform=LOG1P,
+                raw=frame[col].to_numpy(dtype=float),
+            )
+        )
+    return out
+
+
+def column_candidates(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[Candidate]:
+    """Users-table behaviour columns, modelled as given; their window cannot be checked."""
+    return [
+        Candidate(
+            key=f"col:{c}",
+            name=f"{c} (users table)",
+            kind="column",
+            event=None,
+            column=c,
+            transform=IDENTITY,
+            raw=frame[c].to_numpy(dtype=float),
+            window_verifiable=False,
+        )
+        for c in columns
+    ]
+
+
+def at_least_candidate(base: Candidate, k: float, window_days: int) -> Candidate:
+    """'e ≥ k× in first W days' as a 0/1 candidate; k was chosen on training users."""
+    k_txt = f"{k:g}"
+    if base.kind == "count":
+        name = f"{base.event} ≥ {k_txt}× in first {window_days} days"
+    elif base.kind == "active_days":
+        name = f"{base.event} on ≥ {k_txt} days in first {window_days} days"
+    else:
+        name = f"{base.name} ≥ {k_txt}"
+    return Candidate(
+        key=f"atleast:{base.key}",
+        name=name,
+        kind="at_least",
+        event=base.event,
+        column=base.column,
+        transform=INDICATOR,
+        raw=(base.raw >= k).astype(float),
+        window_verifiable=base.window_verifiable,
+        threshold_of=base.key,
+        threshold=float(k),
+    )
+
+
+def select_candidates(cands: list[Candidate], wanted: tuple[str, ...] | None) -> list[Candidate]:
+    """Keep the candidates the user named (by key, name, event or column); unknown names raise."""
+    if not wanted:
+        return cands
+    keep, unknown = [], []
+    for w in wanted:
+        hits = [c for c in cands if w in (c.key, c.name, c.event, c.column)]
+        (keep.extend(hits) if hits else unknown.append(w))
+    if unknown:
+        known = sorted({c.event or c.column or c.key for c in cands})
+        raise InputError(
+            f"Unknown candidate(s): {', '.join(unknown)}. Available: {', '.join(known[:30])}."
+        )
+    seen = set()
+    return [c for c in keep if not (c.key in seen or seen.add(c.key))]

@@ -1,0 +1,176 @@
+"""Retention and revenue outcomes per user: churn, censoring, landmark (METHODS §1).
+
+Input is one row per user in whole days since signup (from `aggregate.per_user_frame` or a
+users table). Output is the survival clock started at the landmark W: T = D − W days, with
+the reasons users were left out counted, never silently dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+
+DAY = 86_400
+DAYS_PER_MONTH = 30.44
+
+
+@dataclass
+class Outcomes:
+    """Outcomes aligned with the rows of the per-user frame they came from.
+
+    duration_since_signup: D, days from signup to churn (event=1) or to the end of follow-up.
+    retention_mask: users in the landmark analysis; duration/event are only meaningful there.
+    duration: T = D − W (days since the landmark); event: 1 churned, 0 right-censored.
+    revenue / revenue_mask: the revenue outcome and who has it (full follow-up).
+    """
+
+    duration_since_signup: np.ndarray
+    event_all: np.ndarray
+    retention_mask: np.ndarray
+    revenue: np.ndarray | None
+    revenue_mask: np.ndarray
+    window_days: int
+    churn_source: str
+    revenue_source: str | None
+    excluded: dict[str, int]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def duration(self) -> np.ndarray:
+        """T = D − W for users in the landmark analysis (days since the landmark)."""
+        return self.duration_since_signup[self.retention_mask] - self.window_days
+
+    @property
+    def event(self) -> np.ndarray:
+        return self.event_all[self.retention_mask]
+
+    @property
+    def n_users(self) -> int:
+        return int(self.retention_mask.sum())
+
+    @property
+    def n_churned(self) -> int:
+        return int(self.event.sum())
+
+
+def churn_from_activity(frame: pd.DataFrame, gap: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """D and E from inactivity: churned at the detected day, else censored at A − g − s.
+
+    Follow-up ends g days before the as-of date because churn can only be declared after g
+    silent days; that cut-off depends on signup only, so censoring is non-informative.
+    """
+    col = f"churn_day_g{gap}"
+    if col not in frame:
+        raise ValueError(f"per-user frame has no {col}; aggregate with gap {gap}")
+    churn_day = frame[col].to_numpy(dtype=float)
+    churned = ~np.isnan(churn_day)
+    censor_at = frame["a_days"].to_numpy(dtype=float) - gap
+    d = np.where(churned, churn_day, censor_at)
+    return d, churned.astype(float), f"inactivity: no activity for {gap} days"
+
+
+def churn_from_cancellation(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str]:
+    """D and E from an explicit cancellation time (epoch s); cancellations after A are censored."""
+    a_days = frame["a_days"].to_numpy(dtype=float)
+    cancel_day = np.floor((frame["cancel_sec"] - frame["signup_sec"]).to_numpy(float) / DAY)
+    churned = ~np.isnan(cancel_day) & (cancel_day <= a_days)
+    d = np.where(churned, cancel_day, a_days)
+    return d, churned.astype(float), "cancellation date"
+
+
+def churn_from_duration(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str]:
+    """D and E given directly as a duration (days) and a churn flag."""
+    return (
+        frame["duration_days"].to_numpy(dtype=float),
+        frame["churn_flag"].to_numpy(dtype=float),
+        "duration and churn flag",
+    )
+
+
+def churn_from_last_active(frame: pd.DataFrame, gap: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """From a last-active time: churned at it if the user was then silent ≥ g days up to A.
+
+    This sees only the last silence, not the first; users who lapsed and came back count as
+    active. Documented as a weaker source than an event log.
+    """
+    a_days = frame["a_days"].to_numpy(dtype=float)
+    last = np.floor((frame["last_active_sec"] - frame["signup_sec"]).to_numpy(float) / DAY)
+    last = np.where(np.isnan(last), 0.0, np.maximum(last, 0.0))
+    churned = (a_days - last) >= gap
+    d = np.where(churned, last, a_days - gap)
+    return d, churned.astype(float), f"last active date: silent for {gap} days"
+
+
+def landmark_outcomes(
+    frame: pd.DataFrame,
+    d: np.ndarray,
+    e: np.ndarray,
+    churn_source: str,
+    *,
+    window_days: int,
+    horizon_days: int,
+    revenue: np.ndarray | None = None,
+    revenue_source: str | None = None,
+    revenue_needs_follow_up: bool = True,
+) -> Outcomes:
+    """Start the clock at the landmark W and count who is left out and why.
+
+    Left out of retention: users who churned before W ("churned in window") and users whose
+    follow-up ends before W ("not yet observable"). Revenue: users with full follow-up
+    (a_days ≥ W + H) when the revenue is measured in the horizon; churned users count with
+    what they paid.
+    """
+    d = np.asarray(d, dtype=float)
+    e = np.asarray(e, dtype=float)
+    bad = np.isnan(d) | np.isnan(e)
+    churned_in_window = (e == 1) & (d < window_days) & ~bad
+    not_observable = (e == 0) & (d < window_days) & ~bad
+    keep = ~bad & ~churned_in_window & ~not_observable
+    excluded = {
+        "churned_in_window": int(churned_in_window.sum()),
+        "not_yet_observable": int(not_observable.sum()),
+    }
+    if bad.any():
+        excluded["missing_outcome"] = int(bad.sum())
+    if "a_days" in frame:
+        full = frame["a_days"].to_numpy(dtype=float) >= window_days + horizon_days
+    else:
+        full = np.ones(len(frame), dtype=bool)
+    rev_mask = np.zeros(len(frame), dtype=bool)
+    if revenue is not None:
+        revenue = np.asarray(revenue, dtype=float)
+        rev_mask = ~np.isnan(revenue) & (full if revenue_needs_follow_up else True) & ~bad
+        excluded["revenue_without_full_follow_up"] = int((~rev_mask & ~bad).sum())
+    if keep.sum() == 0:
+        raise InputError(
+            "No user can enter the retention analysis: all of them churned in the first "
+            f"{window_days} days or signed up too recently. Try a shorter observation window "
+            "or a later as-of date."
+        )
+    return Outcomes(
+        duration_since_signup=d,
+        event_all=e,
+        retention_mask=keep,
+        revenue=revenue,
+        revenue_mask=rev_mask,
+        window_days=window_days,
+        churn_source=churn_source,
+        revenue_source=revenue_source,
+        excluded=excluded,
+    )
+
+
+def revenue_per_observed_month(revenue: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Lifetime revenue ÷ observed months (at least one): lifetime totals grow with tenure."""
+    months = np.maximum(np.asarray(d, float), DAYS_PER_MONTH) / DAYS_PER_MONTH
+    return np.asarray(revenue, float) / months
+
+
+def looks_monthly(column: str) -> bool:
+    """A revenue column named like a rate (per month, MRR, ARPU) is used as given."""
+    low = column.lower()
+    return any(k in low for k in ("per_month", "monthly", "mrr", "arpu", "per_mo"))

@@ -1,0 +1,414 @@
+"""From input files or tables to a ranking: the one path the CLI, the app and re-validation share.
+
+`load_inputs` reads and validates (collecting problems), `analyse` aggregates the event log in
+its engine, derives outcomes, builds candidates and ranks them. Both take plain values so that a
+notebook can do exactly what the app does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from . import aggregate, engines
+from .aggregate import DAY, GAPS_FOR_SENSITIVITY, EventCheck, UserFrame
+from .candidates import Candidate, column_candidates, event_candidates, select_candidates
+from .columns import EventColumns
+from .errors import InputError
+from .outcomes import (
+    Outcomes,
+    churn_from_activity,
+    churn_from_cancellation,
+    churn_from_duration,
+    churn_from_last_active,
+    landmark_outcomes,
+    looks_monthly,
+    revenue_per_observed_month,
+)
+from .ranking import rank_candidates
+from .results import RankingResult
+from .settings import AnalysisSettings
+from .users import UsersTable, prepare_users, read_table, recognise_user_columns
+
+REVENUE_EVENT_NAMES = (
+    "payment", "purchase", "order", "order_completed", "revenue", "invoice_paid",
+    "subscription_payment", "charge", "transaction",
+)  # fmt: skip
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class LoadedData:
+    """Validated inputs. `events` is an Ibis table in its engine (nothing big is in Python)."""
+
+    events: ibis.Table | None
+    check: EventCheck | None
+    event_columns: EventColumns | None
+    event_counts: dict[str, int]
+    users: UsersTable | None
+    source: engines.Source | None
+    fingerprint: dict
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def has_values(self) -> bool:
+        return bool(self.event_columns and self.event_columns.value)
+
+
+@dataclass
+class Analysis:
+    """Everything behind one ranking, kept in memory for charts and the decision snapshot."""
+
+    frame: pd.DataFrame
+    outcomes: Outcomes
+    candidates: list[Candidate]
+    ranking: RankingResult
+    settings: AnalysisSettings
+    as_of: dt.date
+
+    def candidate(self, key: str) -> Candidate:
+        for c in self.candidates:
+            if key in (c.key, c.name):
+                return c
+        raise KeyError(key)
+
+
+def file_sha256(path: str | Path) -> str:
+    """Content hash of a file (or of every file in a glob, in name order)."""
+    h = hashlib.sha256()
+    paths = sorted(Path().glob(str(path))) if any(c in str(path) for c in "*?[") else [Path(path)]
+    for p in paths:
+        with open(p, "rb") as f:
+            for block in iter(lambda f=f: f.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def load_inputs(
+    events: str | None = None,
+    users: str | pd.DataFrame | None = None,
+    *,
+    events_table: str | None = None,
+    users_table: str | None = None,
+    event_columns: dict | None = None,
+    user_columns: dict | None = None,
+    events_label: str | None = None,
+    users_label: str | None = None,
+    progress: Progress | None = None,
+) -> LoadedData:
+    """Read and validate an event log (file, glob or engine source) and/or a users table.
+
+    events: a file path/glob, or a source string (duckdb:///…, spark://…, sc://…) with
+    events_table naming the table. users: a file path, a DataFrame, or (with a database or Spark
+    source) None plus users_table. Explicit column mappings override recognised names.
+    """
+    say = progress or (lambda _m, _f: None)
+    if events is None and users is None and users_table is None:
+        raise InputError("Nothing to analyse: give an event log, a users table, or both.")
+    fingerprint: dict = {}
+    source = std = check = cols = None
+    counts: dict[str, int] = {}
+    warnings: list[str] = []
+    if events is not None:
+        say("Opening the event log", 0.02)
+        source = engines.parse_source(events)
+        label = events_label or (
+            Path(source.location).name if source.kind == "file" else (events_table or "events")
+        )
+        con = engines.connect(source)
+        table = engines.open_table(con, source, events_table, label)
+        cols = EventColumns.recognise(list(table.columns), label, **(event_columns or {}))
+        std = aggregate.standard_events(table, cols, label)
+        say("Validating the event log", 0.05)
+        check = aggregate.check_events(std, label, row_numbers=source.engine == "duckdb")
+        counts = aggregate.event_type_counts(
+            std.filter(std.event.notnull() & std.user_id.notnull() & std.ts.notnull())
+        )
+        warnings += check.warnings
+        fingerprint["events"] = _events_fingerprint(source, events_table, check, counts)
+    users_obj = None
+    if users is not None or users_table is not None:
+        say("Reading the users table", 0.08)
+        users_obj = _load_users(users, users_table, source, users_label, user_columns)
+        fingerprint["users"] = _users_fingerprint(users, users_table, users_obj)
+        warnings += users_obj.notes
+    return LoadedData(
+        events=std,
+        check=check,
+        event_columns=cols,
+        event_counts=counts,
+        users=users_obj,
+        source=source,
+        fingerprint=fingerprint,
+        warnings=warnings,
+    )
+
+
+def _load_users(users, users_table, source, label, user_columns) -> UsersTable:
+    if isinstance(users, pd.DataFrame):
+        df, label = users, label or "users"
+    elif users is not None:
+        label = label or Path(users).name
+        df = read_table(users, label)
+    else:
+        if source is None or source.kind == "file":
+            raise InputError("A users table name needs a database or Spark source (--source).")
+        con = engines.connect(source)
+        df = engines.open_table(con, source, users_table, users_table).to_pandas()
+        label = label or users_table
+    explicit = dict(user_columns or {})
+    cols = recognise_user_columns(df, **explicit)
+    return prepare_users(df, cols, label)
+
+
+def _events_fingerprint(source, table, check: EventCheck, counts) -> dict:
+    fp = {
+        "engine": source.engine,
+        "source": source.describe(),
+        "table": table,
+        "rows": check.n_rows,
+        "users": check.n_users,
+        "event_types": len(counts),
+        "min_ts": check.min_ts.isoformat() if check.min_ts is not None else None,
+        "max_ts": check.max_ts.isoformat() if check.max_ts is not None else None,
+    }
+    if source.kind == "file":
+        fp["sha256"] = file_sha256(source.location)
+    return fp
+
+
+def _users_fingerprint(users, users_table, table: UsersTable) -> dict:
+    fp = {"label": table.label, "rows": len(table.frame), "table": users_table}
+    if isinstance(users, (str, Path)):
+        fp["sha256"] = file_sha256(users)
+    elif isinstance(users, pd.DataFrame):
+        fp["sha256"] = hashlib.sha256(
+            pd.util.hash_pandas_object(users, index=False).to_numpy().tobytes()
+        ).hexdigest()
+    return fp
+
+
+def resolve_revenue_event(loaded: LoadedData, settings: AnalysisSettings) -> str | None:
+    """The revenue event: the one asked for, else a payment-like event when values exist."""
+    if settings.revenue_event:
+        return settings.revenue_event
+    if settings.revenue_col or not loaded.has_values:
+        return None
+    if loaded.users is not None and loaded.users.columns.revenue:
+        return None
+    for name in REVENUE_EVENT_NAMES:
+        if name in loaded.event_counts:
+            return name
+    return None
+
+
+def analyse(
+    loaded: LoadedData, settings: AnalysisSettings, progress: Progress | None = None
+) -> Analysis:
+    """Aggregate, derive outcomes, build candidates and rank them (see module docstring)."""
+    say = progress or (lambda _m, _f: None)
+    revenue_event = resolve_revenue_event(loaded, settings)
+    frame, uf, as_of = _user_level_frame(loaded, settings, revenue_event, say)
+    churn = _churn(frame, loaded, settings)
+    outcomes = _outcomes(frame, churn, loaded, settings, revenue_event)
+    outcomes.notes += (uf.warnings if uf else []) + loaded.warnings
+    cands = _candidates(frame, uf, loaded, settings)
+
+    def ranking_progress(msg: str, frac: float) -> None:
+        say(msg, 0.3 + 0.6 * frac)
+
+    info = _data_info(loaded, uf, as_of, frame)
+    ranking = rank_candidates(
+        cands,
+        outcomes,
+        settings=settings,
+        signup_sec=frame["signup_sec"].to_numpy() if "signup_sec" in frame else None,
+        observed_days=churn[0],
+        data_info=info,
+        progress=ranking_progress,
+    )
+    ranking.excluded.update({k: v for k, v in (uf.counts if uf else {}).items() if v})
+    ranking.warnings = list(dict.fromkeys(outcomes.notes + ranking.warnings))
+    if uf is not None and not _explicit_churn(loaded):
+        say("Checking sensitivity to the inactivity gap", 0.93)
+        ranking.gap_sensitivity = gap_sensitivity(frame, cands, loaded, settings, revenue_event)
+    say("Done", 1.0)
+    return Analysis(frame, outcomes, cands, ranking, settings, as_of)
+
+
+def _user_level_frame(loaded, settings, revenue_event, say):
+    gaps = tuple(sorted({settings.inactivity_days, *GAPS_FOR_SENSITIVITY}))
+    users = loaded.users
+    if loaded.events is not None:
+
+        def agg_progress(msg: str) -> None:
+            say(msg, 0.1)
+
+        signups = None
+        if users is not None and "signup_sec" in users.frame:
+            signups = users.frame[["user_id", "signup_sec"]]
+        uf = aggregate.per_user_frame(
+            loaded.events,
+            loaded.check,
+            window_days=settings.window_days,
+            horizon_days=settings.horizon_days,
+            gaps=gaps,
+            as_of=settings.as_of,
+            revenue_event=revenue_event,
+            users=signups,
+            max_users=settings.max_users,
+            progress=agg_progress,
+        )
+        frame = uf.data
+        if users is not None:
+            extra = users.frame.drop(columns=["signup_sec"], errors="ignore")
+            before = len(frame)
+            frame = frame.merge(extra, on="user_id", how="inner" if signups is None else "left")
+            if signups is None and len(frame) < before:
+                uf.counts["users_not_in_users_table"] = before - len(frame)
+        return frame, uf, uf.as_of
+    frame = users.frame.copy()
+    as_of = settings.as_of or _users_as_of(frame)
+    if "signup_sec" in frame:
+        a_end = aggregate.as_of_end_sec(as_of)
+        frame["a_days"] = np.floor((a_end - frame["signup_sec"]) / DAY)
+        late = frame["a_days"] < 0
+        if late.any():
+            frame = frame[~late].reset_index(drop=True)
+    return frame, None, as_of
+
+
+def _users_as_of(frame: pd.DataFrame) -> dt.date:
+    cols = [c for c in ("signup_sec", "cancel_sec", "last_active_sec") if c in frame]
+    if not cols:
+        return dt.date.today()
+    latest = np.nanmax(frame[cols].to_numpy(float))
+    return pd.Timestamp(latest, unit="s").date()
+
+
+def _explicit_churn(loaded: LoadedData) -> bool:
+    u = loaded.users
+    return bool(u and (u.columns.cancel or (u.columns.duration and u.columns.churn)))
+
+
+def _churn(frame, loaded: LoadedData, settings, gap: int | None = None):
+    """(D, E, source) by the best churn information available (see UserColumns)."""
+    gap = gap or settings.inactivity_days
+    u = loaded.users
+    if u is not None and u.columns.cancel and "signup_sec" in frame:
+        return churn_from_cancellation(frame)
+    if u is not None and u.columns.duration and u.columns.churn:
+        return churn_from_duration(frame)
+    if loaded.events is not None:
+        return churn_from_activity(frame, gap)
+    if u is not None and u.columns.last_active and "signup_sec" in frame:
+        return churn_from_last_active(frame, gap)
+    raise InputError(
+        f"{u.label if u else 'users'}: cannot tell who churned. Give a cancellation date column "
+        "(with a signup column), a duration column with a churn flag, a last-active date, or an "
+        "event log."
+    )
+
+
+def _outcomes(frame, churn, loaded, settings, revenue_event) -> Outcomes:
+    d, e, source = churn
+    revenue = rev_source = None
+    needs_follow_up = True
+    u = loaded.users
+    rev_col = settings.revenue_col or (u.columns.revenue if u and not revenue_event else None)
+    if revenue_event:
+        revenue = frame["revenue_h"].to_numpy(float)
+        rev_source = (
+            f"sum of '{revenue_event}' values in days {settings.window_days}–"
+            f"{settings.window_days + settings.horizon_days} after signup"
+        )
+    elif rev_col:
+        if u is None or rev_col not in (u.columns.revenue, *u.frame.columns):
+            raise InputError(f"Revenue column '{rev_col}' is not in the users table.")
+        values = frame["revenue" if rev_col == u.columns.revenue else rev_col].to_numpy(float)
+        needs_follow_up = False
+        if looks_monthly(rev_col):
+            revenue, rev_source = values, f"'{rev_col}' from the users table, as given"
+        else:
+            revenue = revenue_per_observed_month(values, d)
+            rev_source = (
+                f"'{rev_col}' per observed month (a lifetime total grows with tenure, so it is "
+                "divided by months observed)"
+            )
+    return landmark_outcomes(
+        frame,
+        d,
+        e,
+        source,
+        window_days=settings.window_days,
+        horizon_days=settings.horizon_days,
+        revenue=revenue,
+        revenue_source=rev_source,
+        revenue_needs_follow_up=needs_follow_up,
+    )
+
+
+def _candidates(frame, uf: UserFrame | None, loaded, settings) -> list[Candidate]:
+    cands: list[Candidate] = []
+    if uf is not None:
+        cands += event_candidates(frame, uf.event_columns, settings.window_days)
+    if loaded.users is not None:
+        cands += column_candidates(frame, loaded.users.columns.behaviour)
+    cands = select_candidates(cands, settings.candidates)
+    if settings.candidates:
+        constant = [c.name for c in cands if np.nanmax(c.raw) == np.nanmin(c.raw)]
+        if constant:
+            raise InputError(
+                f"Candidate {', '.join(repr(c) for c in constant)} has the same value for every "
+                "user, so it cannot predict anything. Remove it from --candidates."
+            )
+    if not cands:
+        raise InputError(
+            "No candidate metrics: the event log has no event types and the users table no "
+            "numeric behaviour columns."
+        )
+    return cands
+
+
+def _data_info(loaded: LoadedData, uf: UserFrame | None, as_of, frame) -> dict:
+    info = {"as_of": as_of.isoformat(), "fingerprint": loaded.fingerprint, "n_frame": len(frame)}
+    if uf is not None:
+        info["sample_fraction"] = uf.sample_fraction
+        info["event_types"] = len(uf.event_counts)
+    if "signup_sec" in frame:
+        s = frame["signup_sec"].dropna()
+        if len(s):
+            info["signup_min"] = pd.Timestamp(s.min(), unit="s").date().isoformat()
+            info["signup_max"] = pd.Timestamp(s.max(), unit="s").date().isoformat()
+    return info
+
+
+def gap_sensitivity(frame, cands, loaded, settings, revenue_event) -> list[dict]:
+    """How the top of the ranking moves for inactivity gaps of 7, 14 and 28 days (METHODS §1)."""
+    out = []
+    for g in GAPS_FOR_SENSITIVITY:
+        churn = _churn(frame, loaded, settings, gap=g)
+        try:
+            oc = _outcomes(frame, churn, loaded, settings, revenue_event)
+            quick = rank_candidates(cands, oc, settings=settings, quick=True)
+        except InputError as exc:
+            out.append({"gap_days": g, "error": str(exc)})
+            continue
+        out.append(
+            {
+                "gap_days": g,
+                "n_users": oc.n_users,
+                "n_churned": oc.n_churned,
+                "top": [c.key for c in quick.candidates[:5]],
+                "top_names": [c.name for c in quick.candidates[:5]],
+            }
+        )
+    return out

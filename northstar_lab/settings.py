@@ -1,0 +1,93 @@
+"""Analysis settings: plain values set once, validated where they are made.
+
+Frozen so that they can key a cache (the app) and be stored verbatim in a decision record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+
+from .errors import InputError
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """Everything that decides a ranking, in the units the methods use (days).
+
+    window_days: behaviour is measured in [signup, signup + W) only (METHODS §1).
+    inactivity_days: a user silent for this many days has churned (when no explicit churn).
+    as_of: the data's end; None means the latest timestamp in the data.
+    horizon_days: retention is read at this many days after the landmark, revenue is
+        summed over (s+W, s+W+H].
+    revenue_event / revenue_col: where revenue comes from (an event's value, or a users column).
+    score_weights: (retention, revenue) weights of the composite score.
+    n_bootstrap: resamples for rank stability and bootstrap CIs.
+    threshold_split: 'cohort' (earlier signups train, later test) or 'random' halves.
+    candidates: restrict to these candidate names or source columns (None = all).
+    adjust_for: users-table columns to adjust for in the adjusted Cox view.
+    seed: all randomness (splits, bootstraps) derives from it.
+    """
+
+    window_days: int = 14
+    inactivity_days: int = 30
+    as_of: dt.date | None = None
+    horizon_days: int = 90
+    revenue_event: str | None = None
+    revenue_col: str | None = None
+    score_weights: tuple[float, float] = (0.6, 0.4)
+    n_bootstrap: int = 200
+    threshold_split: str = "random"
+    candidates: tuple[str, ...] | None = None
+    adjust_for: tuple[str, ...] = field(default_factory=tuple)
+    max_users: int = 2_000_000
+    seed: int = 20261125
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.window_days < 1:
+            problems.append(f"window_days must be ≥ 1, got {self.window_days}")
+        if self.inactivity_days < 1:
+            problems.append(f"inactivity_days must be ≥ 1, got {self.inactivity_days}")
+        if self.horizon_days < 1:
+            problems.append(f"horizon_days must be ≥ 1, got {self.horizon_days}")
+        if self.revenue_event and self.revenue_col:
+            problems.append("give either revenue_event or revenue_col, not both")
+        w = self.score_weights
+        if len(w) != 2 or min(w) < 0 or sum(w) <= 0:
+            problems.append(f"score_weights must be two non-negative numbers, got {w}")
+        if self.n_bootstrap < 0:
+            problems.append(f"n_bootstrap must be ≥ 0, got {self.n_bootstrap}")
+        if self.threshold_split not in ("random", "cohort"):
+            problems.append(
+                f"threshold_split must be 'random' or 'cohort', got {self.threshold_split!r}"
+            )
+        if self.max_users < 1000:
+            problems.append(f"max_users must be ≥ 1000, got {self.max_users}")
+        if problems:
+            raise InputError.collect(problems)
+
+    def to_dict(self) -> dict:
+        """JSON-ready form, stored with every ranking and decision."""
+        d = dataclasses.asdict(self)
+        d["as_of"] = self.as_of.isoformat() if self.as_of else None
+        d["score_weights"] = list(self.score_weights)
+        d["candidates"] = list(self.candidates) if self.candidates else None
+        d["adjust_for"] = list(self.adjust_for)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> AnalysisSettings:
+        """Inverse of to_dict; unknown keys (from newer versions) are ignored."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        if kw.get("as_of"):
+            kw["as_of"] = dt.date.fromisoformat(str(kw["as_of"])[:10])
+        if "score_weights" in kw:
+            kw["score_weights"] = tuple(kw["score_weights"])
+        if kw.get("candidates"):
+            kw["candidates"] = tuple(kw["candidates"])
+        if "adjust_for" in kw:
+            kw["adjust_for"] = tuple(kw["adjust_for"] or ())
+        return cls(**kw)

@@ -1,0 +1,165 @@
+"""Thresholds ("aha moments"): at least k of something in the window (METHODS §4).
+
+k is chosen on training users — the knee of the retention-vs-k curve, the smallest k that
+captures ~80% of the plateau gain — and every figure is reported on held-out users, because a
+threshold chosen and judged on the same users looks better than it is (Faraggi & Simon 1996).
+Crossing a threshold is a predictive marker, not a proven lever.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import survival
+
+MIN_SHARE, MAX_SHARE = 0.10, 0.90
+KNEE_SHARE = 0.80
+MAX_LEVELS = 60
+
+
+def threshold_levels(raw: np.ndarray) -> np.ndarray:
+    """Candidate k values: each observed value, or quantiles for near-continuous columns."""
+    values = np.unique(raw[~np.isnan(raw)])
+    if values.size <= MAX_LEVELS:
+        return values
+    return np.unique(np.quantile(raw, np.linspace(0.05, 0.95, 19), method="lower"))
+
+
+def retention_by_threshold(
+    raw: np.ndarray, duration: np.ndarray, event: np.ndarray, horizon: float, ks: np.ndarray
+) -> pd.DataFrame:
+    """Kaplan–Meier retention at `horizon` for users at/above vs below each k, all k at once.
+
+    Users are collapsed to a (time × level) grid; reverse cumulative sums over times give risk
+    sets and over levels give the at/above group, so every k costs one array operation.
+    Columns: k, share (at/above), n_above, retention_above, retention_below, difference.
+    """
+    sd = survival.SurvivalData.from_arrays(duration, event)
+    level = np.searchsorted(ks, raw, side="right")  # users with level > m have raw ≥ ks[m]
+    n_t, n_l = sd.times.size, ks.size + 1
+    cell = sd.time_index * n_l + level
+    users = np.bincount(cell, minlength=n_t * n_l).reshape(n_t, n_l)
+    deaths = np.bincount(cell, weights=sd.event, minlength=n_t * n_l).reshape(n_t, n_l)
+    at_risk = users[::-1].cumsum(axis=0)[::-1]  # users with T ≥ t, per level
+    # above[:, m] sums levels m+1.. (raw ≥ ks[m]); below = total − above
+    above_risk = at_risk[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:]
+    above_deaths = deaths[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:]
+    below_risk = at_risk.sum(axis=1, keepdims=True) - above_risk
+    below_deaths = deaths.sum(axis=1, keepdims=True) - above_deaths
+    within = sd.times <= horizon
+    s_above = _km_product(above_deaths[within], above_risk[within])
+    s_below = _km_product(below_deaths[within], below_risk[within])
+    n_above = users.sum(axis=0)[::-1].cumsum()[::-1][1:]
+    return pd.DataFrame(
+        {
+            "k": ks,
+            "share": n_above / raw.size,
+            "n_above": n_above,
+            "retention_above": s_above,
+            "retention_below": s_below,
+            "difference": s_above - s_below,
+        }
+    )
+
+
+def _km_product(deaths: np.ndarray, at_risk: np.ndarray) -> np.ndarray:
+    """Π (1 − d/n) down the time axis; empty risk sets contribute a factor of 1."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(at_risk > 0, 1.0 - deaths / np.maximum(at_risk, 1), 1.0)
+    return factor.prod(axis=0)
+
+
+def knee_threshold(curve: pd.DataFrame, direction: float) -> float | None:
+    """The smallest eligible k capturing ≥ 80% of the plateau gain in retention of the group.
+
+    direction is +1 when more of the metric goes with longer retention (Cox β < 0), −1 otherwise;
+    for a harmful metric the 'gain' is the drop, so the knee is still where the curve flattens.
+    Only k leaving 10–90% of users on each side are eligible; None when no k is.
+    """
+    ok = curve[(curve["share"] >= MIN_SHARE) & (curve["share"] <= MAX_SHARE)]
+    ok = ok[np.isfinite(ok["retention_above"])]
+    if ok.empty:
+        return None
+    r = direction * ok["retention_above"].to_numpy()
+    gain = r - r[0]
+    plateau = gain.max()
+    if plateau <= 0:
+        return float(ok["k"].iloc[0])
+    return float(ok["k"].to_numpy()[np.argmax(gain >= KNEE_SHARE * plateau)])
+
+
+@dataclass
+class ThresholdFigures:
+    """Every figure for one chosen k, measured on held-out users (retention in days since W)."""
+
+    k: float
+    n_test: int
+    n_above: int
+    share_above: float
+    retention_above: float
+    retention_above_ci: tuple[float, float]
+    retention_below: float
+    retention_below_ci: tuple[float, float]
+    retention_difference: float
+    retention_difference_p: float
+    logrank_p: float
+    rmst_above: float
+    rmst_below: float
+    rmst_difference: float
+    rmst_difference_se: float
+    revenue_above: float | None
+    revenue_below: float | None
+    horizon_days: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def threshold_figures(
+    raw: np.ndarray,
+    duration: np.ndarray,
+    event: np.ndarray,
+    k: float,
+    horizon: float,
+    revenue_raw: np.ndarray | None = None,
+    revenue: np.ndarray | None = None,
+) -> ThresholdFigures | None:
+    """KM retention at the horizon with CIs, log-rank, ΔRMST (with SE) and revenue per user,
+    for users at/above vs below k. None if a group is empty."""
+    above = raw >= k
+    if above.all() or not above.any():
+        return None
+    s_a, lo_a, hi_a = survival.survival_at(duration[above], event[above], horizon)
+    s_b, lo_b, hi_b = survival.survival_at(duration[~above], event[~above], horizon)
+    _chi2, lr_p = survival.logrank(duration, event, above)
+    diff_p = survival.survival_difference_p(duration, event, above, horizon)
+    r_a, se_a = survival.rmst(duration[above], event[above], horizon)
+    r_b, se_b = survival.rmst(duration[~above], event[~above], horizon)
+    rev_a = rev_b = None
+    if revenue is not None and revenue_raw is not None and revenue.size:
+        up = revenue_raw >= k
+        rev_a = float(np.mean(revenue[up])) if up.any() else None
+        rev_b = float(np.mean(revenue[~up])) if (~up).any() else None
+    return ThresholdFigures(
+        k=float(k),
+        n_test=int(raw.size),
+        n_above=int(above.sum()),
+        share_above=float(above.mean()),
+        retention_above=float(s_a),
+        retention_above_ci=(float(lo_a), float(hi_a)),
+        retention_below=float(s_b),
+        retention_below_ci=(float(lo_b), float(hi_b)),
+        retention_difference=float(s_a - s_b),
+        retention_difference_p=float(diff_p),
+        logrank_p=float(lr_p),
+        rmst_above=float(r_a),
+        rmst_below=float(r_b),
+        rmst_difference=float(r_a - r_b),
+        rmst_difference_se=float(np.hypot(se_a, se_b)),
+        revenue_above=rev_a,
+        revenue_below=rev_b,
+        horizon_days=float(horizon),
+    )
