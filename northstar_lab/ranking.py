@@ -115,6 +115,7 @@ def rank_candidates(
     results: list[CandidateResult] = []
     all_cands: list[Candidate] = []
     held_out: dict[str, bool] = {}
+    seen_binaries: set[int] = set()
     for i, cand in enumerate(usable):
         say(f"Fitting {cand.name}", i / max(len(usable), 1) * 0.5)
         res, k = _measure(cand, pop, settings, choose_threshold=not quick)
@@ -124,7 +125,9 @@ def rank_candidates(
         if k is not None:
             binary = at_least_candidate(cand, k, settings.window_days)
             test = ~pop.train
-            if np.ptp(binary.raw[pop.ret & test]) > 0:
+            fresh = _binary_signature(binary.raw) not in seen_binaries
+            seen_binaries.add(_binary_signature(binary.raw))
+            if fresh and np.ptp(binary.raw[pop.ret & test]) > 0:
                 bres, _ = _measure(binary, pop, settings, subset=test, threshold=k)
                 bres.threshold_figures = res.threshold_figures
                 results.append(bres)
@@ -182,11 +185,6 @@ def _population(outcomes: Outcomes, settings, signup_sec) -> Population:
             f"No churn events among the {outcomes.n_users:,} users in the retention analysis "
             f"(churn source: {outcomes.churn_source}). Survival analysis needs users who left: "
             "check the churn column or inactivity days, or use a later as-of date."
-        )
-    if outcomes.n_churned == outcomes.n_users:
-        raise InputError(
-            "Every user in the retention analysis churned: there is no censoring to contrast "
-            "with. Check the as-of date and the churn definition."
         )
     n = outcomes.retention_mask.size
     train = split_users(n, settings.seed, signup_sec, settings.threshold_split)
@@ -281,6 +279,11 @@ def _measure(cand, pop: Population, settings, subset=None, threshold=None, choos
             res.threshold_figures = _held_out_figures(cand, pop, k)
         return res, k
     return res, None
+
+
+def _binary_signature(values: np.ndarray) -> int:
+    """Identical 0/1 candidates (e.g. 'x ≥ 1×' and 'x on ≥ 1 days') are offered once."""
+    return hash(np.packbits(values.astype(bool)).tobytes())
 
 
 def _choose_threshold(cand: Candidate, pop: Population, settings) -> float | None:
