@@ -288,6 +288,9 @@ def _binary_signature(values: np.ndarray) -> int:
 
 def _choose_threshold(cand: Candidate, pop: Population, settings) -> float | None:
     """k on training users only: knee of retention-at-horizon among users at/above k."""
+    fixed = dict(settings.fixed_thresholds)
+    if cand.key in fixed:
+        return fixed[cand.key]
     tr = pop.ret & pop.train
     if tr.sum() < 20 or cand.kind == "at_least":
         return None

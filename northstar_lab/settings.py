@@ -28,6 +28,8 @@ class AnalysisSettings:
     candidates: restrict to these candidate names or source columns (None = all).
     adjust_for: users-table columns to adjust for in the adjusted Cox view.
     seed: all randomness (splits, bootstraps) derives from it.
+    fixed_thresholds: (candidate key, k) pairs that keep a recorded threshold fixed instead of
+        choosing k again (re-validation judges the metric that was decided, not a new one).
     """
 
     window_days: int = 14
@@ -43,6 +45,7 @@ class AnalysisSettings:
     adjust_for: tuple[str, ...] = field(default_factory=tuple)
     max_users: int = 2_000_000
     seed: int = 20261125
+    fixed_thresholds: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         problems = []
@@ -75,6 +78,7 @@ class AnalysisSettings:
         d["score_weights"] = list(self.score_weights)
         d["candidates"] = list(self.candidates) if self.candidates else None
         d["adjust_for"] = list(self.adjust_for)
+        d["fixed_thresholds"] = [list(p) for p in self.fixed_thresholds]
         return d
 
     @classmethod
@@ -88,6 +92,8 @@ class AnalysisSettings:
             kw["score_weights"] = tuple(kw["score_weights"])
         if kw.get("candidates"):
             kw["candidates"] = tuple(kw["candidates"])
+        if "fixed_thresholds" in kw:
+            kw["fixed_thresholds"] = tuple((str(k), float(v)) for k, v in kw["fixed_thresholds"])
         if "adjust_for" in kw:
             kw["adjust_for"] = tuple(kw["adjust_for"] or ())
         return cls(**kw)

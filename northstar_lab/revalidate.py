@@ -1,0 +1,200 @@
+"""Re-validate a recorded decision on newer data: does the choice still hold?
+
+The recorded settings are re-used (with the recorded thresholds held fixed, so the metric judged
+is the metric decided) and only the as-of date moves. The verdict rule, stated in every output:
+
+- **overtaken by X** — X now ranks first and the chosen metric is no longer statistically tied
+  with it (the bootstrap 95% interval of their score difference excludes 0);
+- **weakened** — the chosen metric's hazard-ratio CI now includes 1 (no effect), or its q-value
+  is ≥ 0.05, or its score fell below 75% of the recorded score, or it cannot be computed;
+- **holds** — none of the above.
+
+CLI exit codes: 0 holds, 3 weakened, 4 overtaken (2 bad input), for schedulers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .decision import Decision, Revalidation
+from .errors import InputError
+from .results import CandidateResult, RankingResult
+from .settings import AnalysisSettings
+
+SCORE_KEEP = 0.75
+EXIT_CODES = {"holds": 0, "weakened": 3, "overtaken": 4}
+RULE = (
+    "Overtaken: another metric ranks first and the chosen one is not tied with it (bootstrap 95% "
+    "interval of the score difference excludes 0). Weakened: the chosen metric's hazard-ratio CI "
+    "includes 1, or q ≥ 0.05, or its score fell below 75% of the recorded score. Otherwise holds."
+)
+
+
+def recorded_settings(decision: Decision, as_of=None) -> AnalysisSettings:
+    """The decision's settings with its thresholds fixed and a new as-of date (None = latest)."""
+    settings = AnalysisSettings.from_dict(decision.evidence.settings)
+    then = RankingResult.from_dict(decision.evidence.ranking)
+    fixed = tuple(
+        (c.key, float(c.threshold))
+        for c in then.candidates
+        if c.threshold is not None and c.kind != "at_least"
+    )
+    return dataclasses.replace(settings, as_of=as_of, fixed_thresholds=fixed)
+
+
+def verdict(decision: Decision, now: RankingResult) -> tuple[str, str | None, str]:
+    """(verdict, overtaken_by key, one-sentence summary) by the module's stated rule."""
+    then = RankingResult.from_dict(decision.evidence.ranking)
+    key = decision.chosen_key
+    try:
+        chosen_now = now.candidate(key)
+    except KeyError:
+        return "weakened", None, (
+            f"The chosen metric ({key}) could not be computed on the new data (its event or "
+            "column is missing or constant)."
+        )
+    chosen_then = _maybe(then, key)
+    leader = now.leader
+    if leader.key != key and not chosen_now.tied_with_leader:
+        return "overtaken", leader.key, (
+            f"Overtaken by {leader.name}: it now ranks first (score {leader.score:.3f} vs "
+            f"{chosen_now.score:.3f}, P(first) {leader.p_first:.0%}) and the chosen metric is no "
+            "longer statistically tied with it."
+        )
+    reasons = []
+    if chosen_now.hr_ci_low <= 1 <= chosen_now.hr_ci_high:
+        reasons.append(
+            f"its hazard-ratio CI now includes 1 ({chosen_now.hr_ci_low:.2f}–"
+            f"{chosen_now.hr_ci_high:.2f})"
+        )
+    if not chosen_now.q_value < 0.05:
+        reasons.append(f"it is not distinguishable from noise (q {chosen_now.q_value:.2g})")
+    if chosen_then is not None and np.isfinite(chosen_then.score) and chosen_then.score > 0:
+        if chosen_now.score < SCORE_KEEP * chosen_then.score:
+            reasons.append(
+                f"its score fell from {chosen_then.score:.3f} to {chosen_now.score:.3f} "
+                f"(below {SCORE_KEEP:.0%} of the recorded score)"
+            )
+    if reasons:
+        return "weakened", None, "Weakened: " + "; ".join(reasons) + "."
+    return "holds", None, (
+        f"Holds: {chosen_now.name} ranks {chosen_now.rank} (score {chosen_now.score:.3f}, "
+        f"C {chosen_now.c_index:.3f}, P(first) {chosen_now.p_first:.0%})."
+    )
+
+
+def _maybe(ranking: RankingResult, key: str) -> CandidateResult | None:
+    try:
+        return ranking.candidate(key)
+    except KeyError:
+        return None
+
+
+def comparison_rows(decision: Decision, now: RankingResult) -> list[dict]:
+    """Then vs now for the chosen metric, every rejected alternative, and the new leader."""
+    then = RankingResult.from_dict(decision.evidence.ranking)
+    keys = [decision.chosen_key] + [r.key for r in decision.rejected]
+    if now.leader.key not in keys:
+        keys.append(now.leader.key)
+    rows = []
+    for key in dict.fromkeys(keys):
+        a, b = _maybe(then, key), _maybe(now, key)
+        ref = b or a
+        rows.append(
+            {
+                "key": key,
+                "name": ref.name if ref else key,
+                "role": "chosen" if key == decision.chosen_key else (
+                    "rejected" if any(r.key == key for r in decision.rejected) else "new leader"
+                ),
+                **_side("then", a),
+                **_side("now", b),
+            }
+        )
+    return rows
+
+
+def _side(prefix: str, c: CandidateResult | None) -> dict:
+    fields = ("rank", "score", "c_index", "hazard_ratio", "hr_ci_low", "hr_ci_high",
+              "revenue_rho", "q_value", "p_first")  # fmt: skip
+    return {f"{prefix}_{f}": (getattr(c, f) if c else None) for f in fields}
+
+
+def revalidate(decision: Decision, loaded, as_of=None, progress=None):
+    """Re-run the recorded analysis on `loaded` (pipeline.LoadedData): (Revalidation, Analysis)."""
+    from .pipeline import analyse
+
+    settings = recorded_settings(decision, as_of)
+    analysis = analyse(loaded, settings, progress)
+    now = analysis.ranking
+    v, by, summary = verdict(decision, now)
+    reval = Revalidation(
+        decision_id=int(decision.id) if decision.id is not None else 0,
+        verdict=v,
+        rule=RULE,
+        summary=summary,
+        comparison=comparison_rows(decision, now),
+        fingerprint=loaded.fingerprint,
+        settings=settings.to_dict(),
+        ranking=now.to_dict(),
+        overtaken_by=by,
+    )
+    return reval, analysis
+
+
+def revalidate_cli(args, load_from, progress) -> int:
+    """`python -m northstar_lab revalidate`: print then-vs-now, save, exit 0/3/4."""
+    from .store import DecisionStore
+
+    store = DecisionStore(args.db)
+    try:
+        decision = store.get(int(args.decision))
+    except ValueError as exc:
+        raise InputError(f"--decision must be a number, got {args.decision!r}") from exc
+    loaded = load_from(args, progress)
+    reval, _analysis = revalidate(decision, loaded, as_of=args.as_of, progress=progress)
+    if not args.no_save:
+        reval = store.add_revalidation(decision.id, reval)
+    print(format_revalidation(decision, reval))
+    if args.json_out:
+        Path(args.json_out).write_text(
+            __import__("json").dumps(reval.to_dict(), indent=2, ensure_ascii=False),
+            encoding="utf-8",
+        )
+    sys.stdout.flush()
+    return EXIT_CODES[reval.verdict]
+
+
+def format_revalidation(decision: Decision, reval: Revalidation) -> str:
+    """Plain-text then-vs-now table with the verdict and its rule."""
+    lines = [
+        f"Decision #{decision.id} — {decision.definition.name}",
+        f"VERDICT: {reval.verdict.upper()}"
+        + (f" (by {reval.overtaken_by})" if reval.overtaken_by else ""),
+        reval.summary,
+        "",
+        f"{'role':<11} {'candidate':<48} {'rank then→now':>14} {'score then→now':>16} "
+        f"{'C then→now':>14}",
+    ]
+    for r in reval.comparison:
+        lines.append(
+            f"{r['role']:<11} {r['name'][:48]:<48} "
+            f"{_pair(r['then_rank'], r['now_rank'], 'd'):>14} "
+            f"{_pair(r['then_score'], r['now_score'], '.3f'):>16} "
+            f"{_pair(r['then_c_index'], r['now_c_index'], '.3f'):>14}"
+        )
+    lines += ["", "Rule: " + reval.rule]
+    return "\n".join(lines)
+
+
+def _pair(a, b, fmt: str) -> str:
+    def f(v):
+        if v is None or (isinstance(v, float) and not np.isfinite(v)):
+            return "—"
+        return format(int(v) if fmt == "d" else v, fmt)
+
+    return f"{f(a)}→{f(b)}"
