@@ -181,3 +181,19 @@ def _read_file(con: ibis.BaseBackend, path: str) -> ibis.Table:
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{name}: could not be read as {fmt.upper()}: {first[:300]}") from exc
+
+
+def peek_columns(source_text: str, table: str | None = None, label: str | None = None) -> list[str]:
+    """Column names of a file or table, without reading the data (for the mapping step)."""
+    source = parse_source(source_text)
+    con = connect(source)
+    name = label or (Path(source.location).name if source.kind == "file" else table or "table")
+    return list(open_table(con, source, table, name).columns)
+
+
+def list_tables(source_text: str) -> list[str]:
+    """Tables a database or Spark source offers (files have none)."""
+    source = parse_source(source_text)
+    if source.kind == "file":
+        return []
+    return sorted(connect(source).list_tables())

@@ -1,0 +1,147 @@
+"""Rationale: the read-only page for leadership, rendered from the decision store alone.
+
+Deep link: /rationale?decision=<id>. Nothing here needs the original data.
+"""
+
+import pandas as pd
+import streamlit as st
+
+from northstar_lab import report
+from northstar_lab.errors import InputError
+from northstar_lab.results import RankingResult
+from pages import shared
+
+st.title("📜 Rationale")
+store = shared.store()
+decisions = store.list_decisions()
+if not decisions:
+    st.info("No decision recorded yet. Record one at the end of the Workshop.")
+    st.stop()
+
+ids = [d["id"] for d in decisions]
+wanted = st.query_params.get("decision") or st.session_state.get("last_decision_id") or ids[0]
+try:
+    wanted = int(wanted)
+except (TypeError, ValueError):
+    st.error(f"'{wanted}' is not a decision number.")
+    wanted = ids[0]
+try:
+    decision = store.get(wanted)
+except InputError as exc:
+    st.error(str(exc))
+    st.stop()
+labels = {d["id"]: f"#{d['id']} — {d['title']} (v{d['version']})" for d in decisions}
+if decision.id not in labels:
+    labels[decision.id] = f"#{decision.id} — {decision.title} (v{decision.version}, superseded)"
+picked = st.selectbox("Decision", list(labels), index=list(labels).index(decision.id),
+                      format_func=labels.get, key="rationale_pick")  # fmt: skip
+if picked != decision.id:
+    st.query_params["decision"] = str(picked)
+    st.rerun()
+st.query_params["decision"] = str(decision.id)
+
+d = decision.definition
+ranking = RankingResult.from_dict(decision.evidence.ranking)
+chosen = ranking.candidate(decision.chosen_key)
+revals = store.revalidations(decision.id)
+
+st.header(f"⭐ {d.name}")
+st.markdown(f"*{d.meaning}*" if d.meaning else "")
+latest = revals[0].verdict if revals else None
+st.caption(
+    f"Decision #{decision.id}, version {decision.version}, recorded {str(decision.created_at)[:10]}"
+    + (f" · latest re-validation: **{latest}**" if latest else " · not re-validated yet")
+)
+
+with st.container(border=True):
+    c1, c2, c3 = st.columns(3)
+    c1.markdown(f"**Numerator**  \n{d.numerator}")
+    c1.markdown(f"**Denominator**  \n{d.denominator}")
+    c2.markdown(f"**Time window**  \n{d.time_window}")
+    c2.markdown(f"**Exclusions**  \n{d.exclusions}")
+    c3.markdown(f"**Owner**  \n{d.owner or '—'}")
+    c3.markdown(f"**Baseline → target**  \n{d.baseline or '—'} → {d.target or '—'}")
+    cadence = d.review_cadence + (f" ({d.milestone})" if d.milestone else "")
+    c3.markdown(f"**Review**  \n{cadence}")
+
+st.subheader("Why it won")
+st.text(decision.rationale)
+figs = report.charts_for(decision)
+chart_cols = st.columns(min(len(figs), 2) or 1)
+for i, (name, chart) in enumerate(list(figs.items())[:4]):
+    with chart_cols[i % len(chart_cols)]:
+        st.altair_chart(chart, width="stretch", key=f"rationale_chart_{name}")
+
+st.subheader("Confidence")
+m = st.columns(4)
+m[0].metric("Ranked first in bootstrap", f"{chosen.p_first:.0%}")
+m[1].metric("Hazard ratio per SD", f"{chosen.hazard_ratio:.2f}",
+            f"95% CI {chosen.hr_ci_low:.2f}–{chosen.hr_ci_high:.2f}", delta_color="off")  # fmt: skip
+m[2].metric("Concordance", f"{chosen.c_index:.3f}")
+rho = "—" if chosen.revenue_rho is None else f"{chosen.revenue_rho:.2f}"
+m[3].metric("Revenue ρ", rho)
+st.caption(
+    f"{ranking.n_users:,} users, {ranking.n_churned:,} churned. Association, not causation: "
+    "users choose to do more; confirm levers by experiment. Thresholds were chosen on one half "
+    "of users and measured on the other."
+)
+for w in chosen.warnings:
+    st.warning(w)
+
+st.subheader("Rejected alternatives")
+if decision.rejected:
+    cols = st.columns(min(len(decision.rejected), 3))
+    for i, r in enumerate(decision.rejected):
+        with cols[i % len(cols)], st.container(border=True):
+            st.markdown(f"**{r.name}**")
+            st.write(r.reason)
+            e = r.evidence or {}
+            if e:
+                st.caption(
+                    f"score {e.get('score', float('nan')):.3f} · C {e.get('c_index', float('nan')):.3f}"
+                    f" · HR {e.get('hazard_ratio', float('nan')):.2f}"
+                )
+
+st.subheader("Input metrics")
+if decision.input_metrics:
+    st.dataframe(pd.DataFrame([vars(m) for m in decision.input_metrics]), hide_index=True)
+else:
+    st.write("None recorded.")
+if decision.sign_offs:
+    st.markdown("**Signed off by:** " + ", ".join(
+        f"{s.name} ({s.role})" if s.role else s.name for s in decision.sign_offs))  # fmt: skip
+
+st.subheader("Re-validation history")
+if revals:
+    st.dataframe(
+        pd.DataFrame(
+            [{"when": str(v.run_at)[:16], "verdict": v.verdict, "summary": v.summary} for v in revals]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+else:
+    st.write("Not re-validated yet.")
+
+history = store.history(decision.id)
+if len(history) > 1:
+    with st.expander(f"Version history ({len(history)} versions)"):
+        for h in history:
+            st.markdown(f"- v{h.version} #{h.id} {str(h.created_at)[:16]} {h.amendment_note}")
+
+st.subheader("Share")
+e1, e2 = st.columns(2)
+e1.download_button(
+    "Download HTML (self-contained, prints well)",
+    report.rationale_html(decision, revals),
+    file_name=f"north-star-decision-{decision.id}.html",
+    mime="text/html",
+    key="dl_html",
+)
+e2.download_button(
+    "Download Markdown",
+    report.rationale_markdown(decision, revals),
+    file_name=f"north-star-decision-{decision.id}.md",
+    mime="text/markdown",
+    key="dl_md",
+)
