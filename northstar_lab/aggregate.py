@@ -78,7 +78,7 @@ def standard_events(table: ibis.Table, cols: EventColumns, label: str) -> ibis.T
     elif ts.type().is_date():
         ts = ts.cast("timestamp")
     elif ts.type().is_numeric():
-        ts = ts.cast("int64").as_timestamp("s")
+        ts = _epoch_to_timestamp(ts)
     elif not ts.type().is_timestamp():
         raise InputError(f"{label}: column '{cols.timestamp}' ({ts.type()}) is not a time.")
     value = table[cols.value] if cols.value else ibis.literal(None, "float64")
@@ -91,6 +91,24 @@ def standard_events(table: ibis.Table, cols: EventColumns, label: str) -> ibis.T
         raw_ts=table[cols.timestamp].cast("string"),
         value=value.cast("float64"),
     )
+
+
+def _epoch_to_timestamp(col: ibis.Value) -> ibis.Value:
+    """Numbers as Unix time, the unit read from their size (s, ms, µs or ns since 1970).
+
+    Spark reads Parquet nanosecond timestamps as integers (spark.sql.legacy.parquet.nanosAsLong),
+    so this also makes such files portable.
+    """
+    biggest = col.abs().max().to_pandas()
+    biggest = 0 if biggest is None or pd.isna(biggest) else float(biggest)
+    col = col.cast("int64")
+    if biggest > 1e17:
+        return (col // 1000).as_timestamp("us")
+    if biggest > 1e14:
+        return col.as_timestamp("us")
+    if biggest > 1e11:
+        return col.as_timestamp("ms")
+    return col.as_timestamp("s")
 
 
 def check_events(std: ibis.Table, label: str, row_numbers: bool = True) -> EventCheck:

@@ -23,6 +23,7 @@ import ibis
 
 from .errors import InputError
 
+QUIET_LOG = Path(__file__).with_name("spark-log4j2.properties")
 FILE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".pq")
 
 
@@ -134,8 +135,11 @@ def spark_session(master: str):
                 builder.master(master)
                 .appName("northstar-lab")
                 .config("spark.ui.enabled", "false")
+                .config("spark.ui.showConsoleProgress", "false")
                 .config("spark.sql.shuffle.partitions", "8")
                 .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+                .config("spark.sql.legacy.parquet.nanosAsLong", "true")
+                .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={QUIET_LOG}")
                 .config("spark.driver.memory", os.environ.get("NORTHSTAR_SPARK_MEMORY", "4g"))
                 .getOrCreate()
             )
@@ -155,6 +159,8 @@ def open_table(con: ibis.BaseBackend, source: Source, table: str | None, label: 
             return _read_file(con, source.location)
         if not table:
             raise InputError(f"{label}: name the table to read from {source.describe()}.")
+        if source.kind == "spark" and _looks_like_path(table):
+            return _read_file(con, table)
         if table not in con.list_tables():
             shown = ", ".join(sorted(con.list_tables())[:20]) or "none"
             raise InputError(
@@ -166,6 +172,12 @@ def open_table(con: ibis.BaseBackend, source: Source, table: str | None, label: 
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{label}: could not read {source.describe()}: {first[:300]}") from exc
+
+
+def _looks_like_path(table: str) -> bool:
+    """On Spark a 'table' may be a Parquet/CSV path or glob instead of a catalog name."""
+    low = table.lower()
+    return "/" in table or "*" in table or low.endswith(FILE_SUFFIXES) or Path(table).exists()
 
 
 def _read_file(con: ibis.BaseBackend, path: str) -> ibis.Table:

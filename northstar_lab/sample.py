@@ -732,8 +732,13 @@ def write_sample(directory, n_users: int = 8000, seed: int = 7) -> dict[str, Pat
         "users": out / "users.csv",
         "users_summary": out / "users_summary.csv",
     }
+    # Microsecond timestamps: Spark cannot read Parquet's nanosecond TIMESTAMP type.
     data.events.to_parquet(
-        paths["events"], index=False, compression="zstd", use_dictionary=["user_id", "event"]
+        paths["events"],
+        index=False,
+        compression="zstd",
+        use_dictionary=["user_id", "event"],
+        coerce_timestamps="us",
     )
     data.users.to_csv(paths["users"], index=False, date_format="%Y-%m-%d %H:%M:%S")
     data.users_summary.to_csv(paths["users_summary"], index=False, date_format="%Y-%m-%d %H:%M:%S")
