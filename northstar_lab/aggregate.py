@@ -65,6 +65,7 @@ class UserFrame:
     gaps: tuple[int, ...]
     sample_fraction: float = 1.0
     warnings: list[str] = field(default_factory=list)
+    population: ibis.Table | None = None  # all users, unexecuted; set only when sampled
 
 
 def standard_events(table: ibis.Table, cols: EventColumns, label: str) -> ibis.Table:
@@ -215,18 +216,19 @@ def per_user_frame(
         )
     signups = signups.filter(signups.a_days >= 0)
     n_users = int(signups.count().to_pandas())
+    all_signups = signups
     fraction = 1.0
     if n_users > max_users:
         fraction = max_users / n_users
         signups = signups.filter(sample_predicate(signups.user_id, fraction))
         warnings.append(
             f"{n_users:,} users exceed max_users={max_users:,}: statistics use a deterministic "
-            f"{fraction:.1%} sample chosen by a hash of the user id."
+            f"{fraction:.1%} sample chosen by a hash of the user id; population counts and "
+            "retention by threshold are computed on all users in the engine."
         )
 
-    joined = ev.inner_join(signups, "user_id")
-    joined = joined.mutate(rel=joined.sec - joined.signup_sec)
     say("Checking events against signup and the as-of date")
+    joined = _joined(ev, signups)
     counts.update(_drop_counts(ev, joined, signups, a_end, users is not None))
     for reason, label in (
         ("events_before_signup", "events before the user's signup were dropped"),
@@ -235,11 +237,10 @@ def per_user_frame(
     ):
         if counts.get(reason):
             warnings.append(f"{counts[reason]:,} {label}.")
-    ev = joined.filter((joined.rel >= 0) & (joined.sec < a_end))
-    ev = ev.mutate(d=(ev.rel / DAY).floor().cast("int64"))
+    kept = _kept_events(joined, a_end)
 
     say("Counting event types")
-    type_counts = event_type_counts(ev)
+    type_counts = event_type_counts(kept)
     names = [e for e in type_counts if e != revenue_event][:MAX_EVENT_TYPES]
     if len(type_counts) - (revenue_event in type_counts) > MAX_EVENT_TYPES:
         warnings.append(
@@ -252,22 +253,14 @@ def per_user_frame(
             f"Event names present: {', '.join(list(type_counts)[:10])}."
         )
 
-    say(f"Measuring {len(names)} event types in the first {window_days} days")
-    features = _window_features(ev, names, window_days)
-    say("Deriving churn from inactivity")
-    churn = _activity_churn(ev, signups, gaps)
-    say("Summing revenue in the horizon")
-    per_user = _per_user_totals(ev, window_days, horizon_days, revenue_event)
-
+    say(f"Measuring {len(names)} event types in the first {window_days} days, churn, revenue")
+    spec = dict(names=names, window_days=window_days, horizon_days=horizon_days,
+                revenue_event=revenue_event, gaps=gaps)  # fmt: skip
+    frame = _user_expr(kept, signups, **spec)
+    population = None
+    if fraction < 1.0:
+        population = _user_expr(_kept_events(_joined(ev, all_signups), a_end), all_signups, **spec)
     say("Collecting one row per user")
-    frame = (
-        signups.left_join(per_user, "user_id")
-        .drop("user_id_right")
-        .left_join(features, "user_id")
-        .drop("user_id_right")
-        .left_join(churn, "user_id")
-        .drop("user_id_right")
-    )
     data = frame.to_pandas()
     event_columns = {}
     for i, name in enumerate(names):
@@ -287,7 +280,60 @@ def per_user_frame(
         gaps=tuple(gaps),
         sample_fraction=fraction,
         warnings=check.warnings + warnings,
+        population=population,
     )
+
+
+def _joined(ev: ibis.Table, signups: ibis.Table) -> ibis.Table:
+    joined = ev.inner_join(signups, "user_id")
+    return joined.mutate(rel=joined.sec - joined.signup_sec)
+
+
+def _kept_events(joined: ibis.Table, a_end: int) -> ibis.Table:
+    """Events from signup to the as-of end, with d = whole days since signup."""
+    kept = joined.filter((joined.rel >= 0) & (joined.sec < a_end))
+    return kept.mutate(d=(kept.rel / DAY).floor().cast("int64"))
+
+
+def _user_expr(ev, signups, *, names, window_days, horizon_days, revenue_event, gaps):
+    """The one-row-per-user expression (not executed): signup, totals, window features, churn."""
+    features = _window_features(ev, names, window_days)
+    churn = _activity_churn(ev, signups, gaps)
+    per_user = _per_user_totals(ev, window_days, horizon_days, revenue_event)
+    return (
+        signups.left_join(per_user, "user_id")
+        .drop("user_id_right")
+        .left_join(features, "user_id")
+        .drop("user_id_right")
+        .left_join(churn, "user_id")
+        .drop("user_id_right")
+    )
+
+
+def population_retention(
+    population: ibis.Table,
+    *,
+    gap: int,
+    window_days: int,
+    horizon_days: int,
+    column: str | None = None,
+    k: float | None = None,
+) -> pd.DataFrame:
+    """Landmark survival counts for all users, aggregated in the engine.
+
+    Returns one row per (group, T, E) with the number of users: group is True for users with
+    `column` ≥ k (all False without a column). Only these counts leave the engine; Kaplan–Meier
+    curves and counts are computed from them in Python (`survival.km_from_counts`).
+    """
+    churn = population[f"churn_day_g{gap}"]
+    churned = churn.notnull()
+    d = churned.ifelse(churn, population.a_days - gap)
+    rows = population.mutate(T=d - window_days, E=churned.cast("int8"))
+    rows = rows.filter(rows["T"] >= 0)
+    group = (rows[column].coalesce(0) >= k) if column else ibis.literal(False)
+    rows = rows.mutate(group=group)
+    out = rows.group_by(["group", "T", "E"]).aggregate(n=rows.count()).to_pandas()
+    return out.sort_values(["group", "T", "E"]).reset_index(drop=True)
 
 
 def sample_predicate(user_id: ibis.Value, fraction: float) -> ibis.Value:

@@ -239,6 +239,19 @@ def format_leaderboard(ranking, top: int = 15) -> str:
         )
     if len(ranking.candidates) > top:
         lines.append(f"     … {len(ranking.candidates) - top} more (see --json)")
+    pop = ranking.data.get("population")
+    if pop:
+        lines += [
+            "",
+            f"Statistics use a {pop['sample_fraction']:.1%} hash sample of users; on all "
+            f"{pop['n_users']:,} users (counted in the engine) {pop['n_churned']:,} churned and "
+            f"{pop['retention_at_horizon']:.1%} were retained at the horizon.",
+        ]
+        for b in pop["by_threshold"]:
+            lines.append(
+                f"  all users, {b['key']} ≥ {b['k']:g}: {b['retention_above']:.1%} retained vs "
+                f"{b['retention_below']:.1%} ({b['n_above']:,} users at/above)"
+            )
     lead = ranking.candidates[0]
     if lead.threshold_figures:
         f = lead.threshold_figures

@@ -237,6 +237,9 @@ def analyse(
     )
     ranking.excluded.update({k: v for k, v in (uf.counts if uf else {}).items() if v})
     ranking.warnings = list(dict.fromkeys(outcomes.notes + ranking.warnings))
+    if uf is not None and uf.population is not None and not _explicit_churn(loaded):
+        say("Counting the whole population in the engine", 0.91)
+        ranking.data["population"] = population_figures(uf, ranking, settings)
     if uf is not None and not _explicit_churn(loaded):
         say("Checking sensitivity to the inactivity gap", 0.93)
         ranking.gap_sensitivity = gap_sensitivity(frame, cands, loaded, settings, revenue_event)
@@ -389,6 +392,50 @@ def _data_info(loaded: LoadedData, uf: UserFrame | None, as_of, frame) -> dict:
             info["signup_min"] = pd.Timestamp(s.min(), unit="s").date().isoformat()
             info["signup_max"] = pd.Timestamp(s.max(), unit="s").date().isoformat()
     return info
+
+
+def population_figures(uf: UserFrame, ranking: RankingResult, settings, top: int = 3) -> dict:
+    """Counts and retention at the horizon on *all* users, when statistics used a sample.
+
+    Only (group, T, E, n) counts leave the engine (`aggregate.population_retention`); the
+    Kaplan–Meier estimate is computed from them with frequency weights.
+    """
+    from .survival import km_curve
+
+    spec = dict(gap=settings.inactivity_days, window_days=settings.window_days,
+                horizon_days=settings.horizon_days)  # fmt: skip
+    counts = aggregate.population_retention(uf.population, **spec)
+    out = {
+        "sample_fraction": uf.sample_fraction,
+        "n_users": int(counts["n"].sum()),
+        "n_churned": int(counts.loc[counts["E"] == 1, "n"].sum()),
+        "retention_at_horizon": _km_at(km_curve, counts, settings.horizon_days),
+        "by_threshold": [],
+    }
+    column_of = {f"{kind}:{name}": col for col, name in uf.event_columns.items()
+                 for kind in ("count", "days") if col.startswith(kind)}  # fmt: skip
+    for c in ranking.candidates[:top]:
+        col = column_of.get(c.key)
+        if col is None or c.threshold is None:
+            continue
+        grouped = aggregate.population_retention(uf.population, column=col, k=c.threshold, **spec)
+        out["by_threshold"].append(
+            {
+                "key": c.key,
+                "k": c.threshold,
+                "n_above": int(grouped.loc[grouped["group"], "n"].sum()),
+                "retention_above": _km_at(km_curve, grouped[grouped["group"]], settings.horizon_days),
+                "retention_below": _km_at(km_curve, grouped[~grouped["group"]], settings.horizon_days),
+            }
+        )
+    return out
+
+
+def _km_at(km_curve, counts: pd.DataFrame, t: float) -> float | None:
+    if counts.empty:
+        return None
+    km = km_curve(counts["T"].to_numpy(float), counts["E"].to_numpy(float), counts["n"].to_numpy())
+    return float(km.loc[km["time"] <= t, "survival"].iloc[-1])
 
 
 def gap_sensitivity(frame, cands, loaded, settings, revenue_event) -> list[dict]:
