@@ -8,6 +8,7 @@ notebook can do exactly what the app does.
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -84,7 +85,8 @@ class Analysis:
 def file_sha256(path: str | Path) -> str:
     """Content hash of a file (or of every file in a glob, in name order)."""
     h = hashlib.sha256()
-    paths = sorted(Path().glob(str(path))) if any(c in str(path) for c in "*?[") else [Path(path)]
+    pattern = str(path)
+    paths = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
     for p in paths:
         with open(p, "rb") as f:
             for block in iter(lambda f=f: f.read(1 << 20), b""):
