@@ -73,11 +73,18 @@ def churn_from_activity(frame: pd.DataFrame, gap: int) -> tuple[np.ndarray, np.n
     return d, churned.astype(float), f"inactivity: no activity for {gap} days"
 
 
-def churn_from_cancellation(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str]:
-    """D and E from an explicit cancellation time (epoch s); cancellations after A are censored."""
+def churn_from_cancellation(
+    frame: pd.DataFrame, a_end_sec: np.ndarray | float
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """D and E from an explicit cancellation time (epoch s); cancellations after A are censored.
+
+    The comparison with the as-of end is made in seconds: a cancellation an hour after the data
+    ends was not known on the as-of date, even if it falls on the same whole day since signup.
+    """
     a_days = frame["a_days"].to_numpy(dtype=float)
-    cancel_day = np.floor((frame["cancel_sec"] - frame["signup_sec"]).to_numpy(float) / DAY)
-    churned = ~np.isnan(cancel_day) & (cancel_day <= a_days)
+    cancel_sec = frame["cancel_sec"].to_numpy(float)
+    cancel_day = np.floor((cancel_sec - frame["signup_sec"].to_numpy(float)) / DAY)
+    churned = ~np.isnan(cancel_sec) & (cancel_sec < np.asarray(a_end_sec, float))
     d = np.where(churned, cancel_day, a_days)
     return d, churned.astype(float), "cancellation date"
 

@@ -218,17 +218,23 @@ def analyse(
     """Aggregate, derive outcomes, build candidates and rank them (see module docstring)."""
     say = progress or (lambda _m, _f: None)
     revenue_event = resolve_revenue_event(loaded, settings)
-    frame, uf, as_of = _user_level_frame(loaded, settings, revenue_event, say)
+    frame, uf, as_of, dropped = _user_level_frame(loaded, settings, revenue_event, say)
     churn = _churn(frame, loaded, settings)
     outcomes = _outcomes(frame, churn, loaded, settings, revenue_event)
     outcomes.notes += (uf.warnings if uf else []) + loaded.warnings
+    if dropped.get("users_signed_up_after_as_of"):
+        outcomes.notes.append(
+            f"{dropped['users_signed_up_after_as_of']:,} users signed up after the as-of date "
+            f"{as_of} and are left out."
+        )
     cands = _candidates(frame, uf, loaded, settings)
 
     def ranking_progress(msg: str, frac: float) -> None:
         say(msg, 0.3 + 0.6 * frac)
 
     info = _data_info(loaded, uf, as_of, frame)
-    ranking = rank_candidates(
+    ranking = _rank_with_label(
+        loaded,
         cands,
         outcomes,
         settings=settings,
@@ -237,7 +243,7 @@ def analyse(
         data_info=info,
         progress=ranking_progress,
     )
-    ranking.excluded.update({k: v for k, v in (uf.counts if uf else {}).items() if v})
+    ranking.excluded.update({k: v for k, v in (uf.counts if uf else dropped).items() if v})
     ranking.warnings = list(dict.fromkeys(outcomes.notes + ranking.warnings))
     if uf is not None and uf.population is not None and not _explicit_churn(loaded):
         say("Counting the whole population in the engine", 0.91)
@@ -279,16 +285,20 @@ def _user_level_frame(loaded, settings, revenue_event, say):
             frame = frame.merge(extra, on="user_id", how="inner" if signups is None else "left")
             if signups is None and len(frame) < before:
                 uf.counts["users_not_in_users_table"] = before - len(frame)
-        return frame, uf, uf.as_of
+        frame["a_end_sec"] = float(aggregate.as_of_end_sec(uf.as_of))
+        return frame, uf, uf.as_of, {}
     frame = users.frame.copy()
     as_of = settings.as_of or _users_as_of(frame)
+    dropped = {}
     if "signup_sec" in frame:
         a_end = aggregate.as_of_end_sec(as_of)
+        frame["a_end_sec"] = float(a_end)
         frame["a_days"] = np.floor((a_end - frame["signup_sec"]) / DAY)
         late = frame["a_days"] < 0
         if late.any():
+            dropped["users_signed_up_after_as_of"] = int(late.sum())
             frame = frame[~late].reset_index(drop=True)
-    return frame, None, as_of
+    return frame, None, as_of, dropped
 
 
 def _users_as_of(frame: pd.DataFrame) -> dt.date:
@@ -309,7 +319,7 @@ def _churn(frame, loaded: LoadedData, settings, gap: int | None = None):
     gap = gap or settings.inactivity_days
     u = loaded.users
     if u is not None and u.columns.cancel and "signup_sec" in frame:
-        return churn_from_cancellation(frame)
+        return churn_from_cancellation(frame, frame["a_end_sec"].to_numpy(float))
     if u is not None and u.columns.duration and u.columns.churn:
         return churn_from_duration(frame)
     if loaded.events is not None:
@@ -371,9 +381,12 @@ def _candidates(frame, uf: UserFrame | None, loaded, settings) -> list[Candidate
     if settings.candidates:
         constant = [c.name for c in cands if np.nanmax(c.raw) == np.nanmin(c.raw)]
         if constant:
+            where = _labels(loaded)
+            noun = "Candidate" if len(constant) == 1 else "Candidates"
+            verb = "has" if len(constant) == 1 else "have"
             raise InputError(
-                f"Candidate {', '.join(repr(c) for c in constant)} has the same value for every "
-                "user, so it cannot predict anything. Remove it from --candidates."
+                f"{where}: {noun} {', '.join(repr(c) for c in constant)} {verb} the same value "
+                "for every user, so it cannot predict anything. Remove it from --candidates."
             )
     if not cands:
         raise InputError(
@@ -381,6 +394,12 @@ def _candidates(frame, uf: UserFrame | None, loaded, settings) -> list[Candidate
             "numeric behaviour columns."
         )
     return cands
+
+
+def _labels(loaded: LoadedData) -> str:
+    """The input files' names, for messages about the data as a whole."""
+    names = [x.label for x in (loaded.check, loaded.users) if x is not None]
+    return " + ".join(names) or "data"
 
 
 def _data_info(loaded: LoadedData, uf: UserFrame | None, as_of, frame) -> dict:
@@ -394,6 +413,14 @@ def _data_info(loaded: LoadedData, uf: UserFrame | None, as_of, frame) -> dict:
             info["signup_min"] = pd.Timestamp(s.min(), unit="s").date().isoformat()
             info["signup_max"] = pd.Timestamp(s.max(), unit="s").date().isoformat()
     return info
+
+
+def _rank_with_label(loaded: LoadedData, *args, **kw) -> RankingResult:
+    """rank_candidates, with data-wide problems prefixed by the input files' names."""
+    try:
+        return rank_candidates(*args, **kw)
+    except InputError as exc:
+        raise InputError(f"{_labels(loaded)}: {exc}") from exc
 
 
 def population_figures(uf: UserFrame, ranking: RankingResult, settings, top: int = 3) -> dict:

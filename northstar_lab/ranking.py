@@ -386,22 +386,28 @@ def _redundancy(cands, results, ret) -> list[list[str]]:
 
 
 def _flag_tenure_traps(cands, results, ret, observed_days) -> None:
-    """A users-table column that grows with tenure is a lifetime total in disguise (§2)."""
+    """A users-table column that grows with tenure is a lifetime total in disguise (§2).
+
+    A '≥ k' version inherits the verdict of the column it thresholds: cutting a lifetime total
+    at k does not make it any less a lifetime total.
+    """
     by_key = {c.key: c for c in cands}
     obs = np.asarray(observed_days, float)[ret]
     for r in results:
-        if by_key[r.key].window_verifiable:
+        cand = by_key[r.key]
+        if cand.window_verifiable:
             continue
-        x = by_key[r.key].raw[ret]
+        source = by_key.get(cand.threshold_of, cand)
+        x = source.raw[ret]
         ok = ~np.isnan(x)
         rho = float(stats.spearmanr(x[ok], obs[ok])[0]) if ok.sum() > 2 else float("nan")
         r.tenure_rho = rho if np.isfinite(rho) else None
         if r.tenure_rho is not None and abs(rho) >= TENURE_RHO:
             r.warnings.insert(
                 0,
-                f"Lifetime total in disguise: it grows with how long users stayed (Spearman "
-                f"{rho:.2f} with observed tenure), so it predicts retention by construction. "
-                "Ranked last; use a version counted in the first days instead.",
+                f"Lifetime total in disguise: {source.column or source.name} grows with how long "
+                f"users stayed (Spearman {rho:.2f} with observed tenure), so it predicts retention "
+                "by construction. Ranked last; use a version counted in the first days instead.",
             )
 
 

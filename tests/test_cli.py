@@ -305,11 +305,6 @@ def test_explicit_cancellation_with_earlier_as_of(capsys, tmp_path, data):
     assert j["excluded"]["not_yet_observable"] == want["not_yet_observable"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outcomes.churn_from_cancellation compares floored days (cancel_day <= a_days), so a "
-    "cancellation up to a day after the as-of end counts as a churn event; compare seconds",
-)
 def test_cancellation_just_after_as_of_is_censored(capsys, tmp_path, data):
     table = cancellation_table(data)
     as_of = "2025-09-30"
@@ -334,11 +329,6 @@ def test_cancellation_just_after_as_of_is_censored(capsys, tmp_path, data):
     assert j["n_churned"] == want["n_churned"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline._user_level_frame drops users-table users who signed up after the as-of "
-    "date without counting them (the event-log path reports users_signed_up_after_as_of)",
-)
 def test_users_table_signups_after_as_of_are_counted(capsys, tmp_path, data):
     table = cancellation_table(data)
     path = tmp_path / "users_cancel.csv"
@@ -494,11 +484,6 @@ def test_bad_input_exits_2_with_one_clear_paragraph(name, capsys, bad_files):
         assert fragment in err, (fragment, err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ranking._population (no churn events) and pipeline._candidates (constant candidate) "
-    "raise InputError without the file's label, so the user is not told which file is at fault",
-)
 @pytest.mark.parametrize("name", list(NAMES_NO_FILE))
 def test_data_problem_message_names_the_file(name, capsys, bad_files):
     code = main(["rank", *bad_args(BAD_INPUTS[name], bad_files), "--bootstrap", "0", "--quiet"])

@@ -177,7 +177,7 @@ def test_explicit_cancellation_and_duration_flag():
             "a_days": [200.0, 200.0, 200.0],
         }
     )
-    d, e, _ = churn_from_cancellation(frame)
+    d, e, _ = churn_from_cancellation(frame, s + 200.5 * DAY)
     assert list(d) == [40.0, 200.0, 200.0] and list(e) == [1.0, 0.0, 0.0]
     dur = pd.DataFrame({"duration_days": [3.0, 30.0], "churn_flag": [1.0, 0.0]})
     d, e, _ = churn_from_duration(dur)

@@ -102,12 +102,6 @@ def test_users_summary_lessons_beat_logins_and_lifetime_total_is_flagged(seed, s
     assert trap.rank > max(honest)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ranking._flag_tenure_traps judges the 'total_logins ≥ k' binary on its own Spearman "
-    "with tenure (about 0.7, often below), so the threshold version of a flagged lifetime total "
-    "escapes the flag and wins the users_summary ranking in seeds 2, 3 and 5",
-)
 def test_lifetime_trap_never_wins_in_any_form(summaries):
     """Neither total_logins nor its '≥ k' version may win; both carry the lifetime warning."""
     problems = []
