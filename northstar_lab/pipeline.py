@@ -20,7 +20,13 @@ import pandas as pd
 
 from . import aggregate, engines
 from .aggregate import DAY, GAPS_FOR_SENSITIVITY, EventCheck, UserFrame
-from .candidates import Candidate, column_candidates, event_candidates, select_candidates
+from .candidates import (
+    Candidate,
+    at_least_candidate,
+    column_candidates,
+    event_candidates,
+    select_candidates,
+)
 from .columns import EventColumns
 from .errors import InputError
 from .outcomes import (
@@ -243,6 +249,7 @@ def analyse(
         data_info=info,
         progress=ranking_progress,
     )
+    cands = cands + threshold_candidates(cands, ranking, settings.window_days)
     ranking.excluded.update({k: v for k, v in (uf.counts if uf else dropped).items() if v})
     ranking.warnings = list(dict.fromkeys(outcomes.notes + ranking.warnings))
     if uf is not None and uf.population is not None and not _explicit_churn(loaded):
@@ -394,6 +401,17 @@ def _candidates(frame, uf: UserFrame | None, loaded, settings) -> list[Candidate
             "numeric behaviour columns."
         )
     return cands
+
+
+def threshold_candidates(cands, ranking: RankingResult, window_days: int) -> list[Candidate]:
+    """The '≥ k' candidates the ranking built, so charts can look them up by key."""
+    by_key = {c.key: c for c in cands}
+    out = []
+    for r in ranking.candidates:
+        base = by_key.get(r.key.removeprefix("atleast:"))
+        if r.kind == "at_least" and base is not None and r.threshold is not None:
+            out.append(at_least_candidate(base, r.threshold, window_days))
+    return out
 
 
 def _labels(loaded: LoadedData) -> str:

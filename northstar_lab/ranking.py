@@ -139,7 +139,9 @@ def rank_candidates(
     for r, qi in zip(results, q, strict=True):
         r.q_value = float(qi)
         r.noise_level = bool(not qi < NOISE_Q)
-    scores = score_of([r.c_index for r in results], _rhos(results), settings.score_weights)
+    scores = score_of(
+        [r.c_index for r in results], _rhos(results, pop.has_revenue), settings.score_weights
+    )
     for r, s in zip(results, scores, strict=True):
         r.score = float(s)
 
@@ -330,8 +332,13 @@ def _held_out_figures(cand: Candidate, pop: Population, k: float) -> dict | None
     return figs.to_dict() if figs else None
 
 
-def _rhos(results: list[CandidateResult]) -> np.ndarray:
-    return np.array([np.nan if r.revenue_rho is None else r.revenue_rho for r in results])
+def _rhos(results: list[CandidateResult], has_revenue: bool) -> np.ndarray:
+    """ρ per candidate for the score. With a revenue outcome, a candidate whose ρ cannot be
+    computed (no spread among revenue users) scores 0 on revenue, so that every candidate of
+    one ranking is scored on the same scale; without one, all are NaN (retention only)."""
+    if not has_revenue:
+        return np.full(len(results), np.nan)
+    return np.array([0.0 if r.revenue_rho is None else r.revenue_rho for r in results])
 
 
 def _order(results: list[CandidateResult]) -> None:
@@ -454,6 +461,8 @@ def _stability(cands, results, pop: Population, held_out, settings, n_boot: int)
             c_draws[start : start + b, j] = bootstrap.concordance_draws(sd, score, w[:, idx])
             if y is not None and r.revenue_rho is not None:
                 rho_draws[start : start + b, j] = bootstrap.spearman_draws(x[ridx], y)
+    if pop.has_revenue:
+        rho_draws = np.nan_to_num(rho_draws, nan=0.0)
     scores = score_of(c_draws, rho_draws, settings.score_weights)
     scores = np.where(np.isnan(c_draws), -np.inf, scores)
     trap = np.array([r.tenure_rho is not None and abs(r.tenure_rho) >= TENURE_RHO for r in results])

@@ -157,7 +157,13 @@ def test_every_event_candidate_is_named_for_the_window(planted):
     for c in planted.analysis.ranking.candidates:
         assert f"first {w} days" in c.name, c.name
         assert c.window_verifiable
-    assert {c.kind for c in planted.analysis.candidates} <= {"count", "active_days", "baseline"}
+    kinds = {c.kind for c in planted.analysis.candidates}
+    assert kinds <= {"count", "active_days", "baseline", "at_least"}
+    by_key = {c.key: c for c in planted.analysis.candidates}
+    for c in planted.analysis.candidates:
+        if c.kind == "at_least":  # a '≥ k' candidate is its window count cut at k, nothing more
+            base = by_key[c.threshold_of]
+            np.testing.assert_array_equal(c.raw, (base.raw >= c.threshold).astype(float))
 
 
 def test_event_candidates_count_only_the_window(planted):

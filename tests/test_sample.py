@@ -237,7 +237,9 @@ def test_write_sample_and_cli_round_trip(tmp_path):
     paths = write_sample(tmp_path / "a", n_users=800, seed=2)
     assert set(paths) == {"events", "users", "users_summary"}
     data = generate_product(800, seed=2)
-    pd.testing.assert_frame_equal(pd.read_parquet(paths["events"]), data.events)
+    # stored with microsecond timestamps (Spark cannot read nanoseconds); values are identical
+    pd.testing.assert_frame_equal(pd.read_parquet(paths["events"]), data.events, check_dtype=False)
+    assert pq.read_schema(paths["events"]).field("timestamp").type.unit == "us"
     users = pd.read_csv(paths["users"], parse_dates=["signup_at"])
     pd.testing.assert_frame_equal(users, data.users, check_dtype=False)
     meta = pq.ParquetFile(paths["events"]).metadata.row_group(0).column(2)
