@@ -146,9 +146,10 @@ def load_from(args, progress):
     if args.source:
         if args.events:
             raise InputError("Give either --events FILE or --source with --events-table, not both.")
-        if not args.events_table and not args.users_table:
+        is_file = "://" not in args.source
+        if not (args.events_table or args.users_table or is_file):
             raise InputError("--source needs --events-table NAME (and optionally --users-table).")
-        events = args.source if args.events_table else None
+        events = args.source if (args.events_table or is_file) else None
     event_cols = {
         "user": args.user_col,
         "timestamp": args.timestamp_col,
@@ -235,7 +236,7 @@ def format_leaderboard(ranking, top: int = 15) -> str:
         name = c.name if len(c.name) <= 52 else c.name[:51] + "…"
         lines.append(
             f"{c.rank:>3}  {name:<52} {c.score:>6.3f} {hr:>20} {c.c_index:>6.3f} "
-            f"{c.q_value:>8.2g} {rho:>6} {c.p_first:>6.2f}  {' '.join(flags)}"
+            f"{c.q_value:>8.2g} {rho:>6} {_share(c.p_first):>6}  {' '.join(flags)}"
         )
     if len(ranking.candidates) > top:
         lines.append(f"     … {len(ranking.candidates) - top} more (see --json)")
@@ -269,6 +270,10 @@ def format_leaderboard(ranking, top: int = 15) -> str:
         ]
     lines += ["", "Association, not causation: these metrics predict retention; test levers."]
     return "\n".join(lines)
+
+
+def _share(x: float) -> str:
+    return "—" if x is None or x != x else f"{x:.2f}"
 
 
 def cmd_revalidate(args) -> int:
@@ -308,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    except BrokenPipeError:  # output piped into `head` and closed: not an error
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -60,7 +60,7 @@ class CandidateResult:
     revenue_rho: float | None = None
     revenue_rho_ci_low: float | None = None
     revenue_rho_ci_high: float | None = None
-    p_first: float = 0.0
+    p_first: float = float("nan")  # NaN when no bootstrap was run
     median_rank: float | None = None
     tied_with_leader: bool = False
     threshold: float | None = None

@@ -185,9 +185,11 @@ def evidence_summary(ranking: RankingResult, chosen_key: str) -> str:
             f"still active {f['horizon_days']:g} days after the window {f['retention_above']:.0%} "
             f"of the time vs {f['retention_below']:.0%} for the rest."
         )
+    if c.p_first == c.p_first:  # NaN when no bootstrap was run
+        parts.append(f"It ranked first in {c.p_first:.0%} of bootstrap resamples.")
     parts.append(
-        f"It ranked first in {c.p_first:.0%} of bootstrap resamples. This is an association, "
-        "not proof that moving the metric causes retention; confirm levers by experiment."
+        "This is an association, not proof that moving the metric causes retention; confirm "
+        "levers by experiment."
     )
     return " ".join(parts)
 

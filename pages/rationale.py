@@ -74,7 +74,8 @@ for i, (name, chart) in enumerate(list(figs.items())[:4]):
 
 st.subheader("Confidence")
 m = st.columns(4)
-m[0].metric("Ranked first in bootstrap", f"{chosen.p_first:.0%}")
+p_first = "—" if chosen.p_first != chosen.p_first else f"{chosen.p_first:.0%}"
+m[0].metric("Ranked first in bootstrap", p_first)
 m[1].metric("Hazard ratio per SD", f"{chosen.hazard_ratio:.2f}",
             f"95% CI {chosen.hr_ci_low:.2f}–{chosen.hr_ci_high:.2f}", delta_color="off")  # fmt: skip
 m[2].metric("Concordance", f"{chosen.c_index:.3f}")
