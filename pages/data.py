@@ -145,11 +145,13 @@ with tab_connect:
     )
     src = st.text_input("Source", key="conn_source", placeholder="duckdb:///warehouse.duckdb")
     tables: list[str] = []
+    src_error = False
     if src:
         try:
             tables = list_tables(src)
         except InputError as exc:
             st.error(str(exc))
+            src_error = True  # peeking at its columns would repeat the same error
     c1, c2 = st.columns(2)
     with c1:
         ev_table = (
@@ -164,7 +166,7 @@ with tab_connect:
         us_table = None if us_table in (None, NONE) else us_table
     conn_choice = {"kind": "source", "events": src, "events_table": ev_table or None,
                    "users_table": us_table, "event_columns": {}, "user_columns": {}}  # fmt: skip
-    if src:
+    if src and not src_error:
         try:
             cols = peek_columns(src, ev_table or None)
             conn_choice["event_columns"] = {
