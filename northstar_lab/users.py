@@ -6,6 +6,7 @@ Times become epoch seconds (UTC) so that they meet event-log times on any engine
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,7 +144,9 @@ def parse_times(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_numeric_dtype(s):
         bad = present & ~(s.abs() > 1e8)  # epoch seconds; small numbers are not times
         return s.astype(float).where(~bad), bad
-    parsed = pd.to_datetime(s, errors="coerce", utc=True)
+    with warnings.catch_warnings():  # "could not infer format": we retry with format="mixed"
+        warnings.simplefilter("ignore", UserWarning)
+        parsed = pd.to_datetime(s, errors="coerce", utc=True)
     if (present & parsed.isna()).any():
         parsed = pd.to_datetime(s, errors="coerce", utc=True, format="mixed")
     bad = present & parsed.isna()
@@ -173,10 +176,12 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
     df = df.reset_index(drop=True)
     out = pd.DataFrame({"user_id": user_ids_as_text(df[columns.user])})
     _check_ids(out["user_id"], df[columns.user], label, columns.user, problems)
+    unparsable = {}
     for role in ("signup", "cancel", "last_active"):
         col = getattr(columns, role)
         if col:
             secs, bad = parse_times(df[col])
+            unparsable[role] = bad
             if bad.any():
                 idx = np.flatnonzero(bad.to_numpy())
                 ex = df[col][bad].astype(str).head(3).tolist()
@@ -187,7 +192,7 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
                 )
             out[f"{role}_sec"] = secs.to_numpy()
     if columns.signup and "signup_sec" in out:
-        missing_signup = out["signup_sec"].isna()
+        missing_signup = out["signup_sec"].isna() & ~unparsable["signup"]
         if missing_signup.any():
             problems.append(
                 f"{label}: column '{columns.signup}' is empty in {missing_signup.sum()} rows "
