@@ -13,6 +13,7 @@ modelled as given so that they agree with lifelines fitted on the raw column (ME
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -39,10 +40,24 @@ class Candidate:
     threshold_of: str | None = None  # for at_least: the key of the count it thresholds
     threshold: float | None = None
 
-    @property
+    @cached_property
     def modelled(self) -> np.ndarray:
-        """The variable the Cox model and correlations see."""
+        """The variable the Cox model and correlations see (computed once)."""
         return np.log1p(self.raw) if self.transform == LOG1P else self.raw.astype(float)
+
+    @cached_property
+    def levels(self) -> tuple[np.ndarray, int]:
+        """Dense codes of the raw values (ascending) and their number, computed once.
+
+        The modelled variable is a monotone function of the raw one, so these codes order it
+        too; every rank-based statistic and the collapsed Cox fit reuse them.
+        """
+        from .bootstrap import levels
+
+        raw = self.raw
+        if np.isnan(raw).any():
+            raw = np.where(np.isnan(raw), np.nanmean(raw), raw)
+        return levels(raw, max_levels=2**31 - 1)
 
     @property
     def unit(self) -> str:

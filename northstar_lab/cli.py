@@ -213,8 +213,10 @@ def format_leaderboard(ranking, top: int = 15) -> str:
     lines = [
         f"North Star Lab — {ranking.n_users:,} users in the retention analysis, "
         f"{ranking.n_churned:,} churned; excluded: "
-        + (", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in ranking.excluded.items() if v)
-           or "none"),  # fmt: skip
+        + (
+            ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in ranking.excluded.items() if v)
+            or "none"
+        ),  # fmt: skip
         "",
         f"{'#':>3}  {'candidate':<52} {'score':>6} {'HR/SD [95% CI]':>20} {'C':>6} "
         f"{'q':>8} {'rev ρ':>6} {'P(1st)':>6}  flags",

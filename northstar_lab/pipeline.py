@@ -471,8 +471,12 @@ def population_figures(uf: UserFrame, ranking: RankingResult, settings, top: int
                 "key": c.key,
                 "k": c.threshold,
                 "n_above": int(grouped.loc[grouped["group"], "n"].sum()),
-                "retention_above": _km_at(km_curve, grouped[grouped["group"]], settings.horizon_days),
-                "retention_below": _km_at(km_curve, grouped[~grouped["group"]], settings.horizon_days),
+                "retention_above": _km_at(
+                    km_curve, grouped[grouped["group"]], settings.horizon_days
+                ),
+                "retention_below": _km_at(
+                    km_curve, grouped[~grouped["group"]], settings.horizon_days
+                ),
             }
         )
     return out

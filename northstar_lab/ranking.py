@@ -8,14 +8,18 @@ stability. Ranking uses effect sizes (C, ρ), never p-values, which grow with n.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
-from . import bootstrap, survival, thresholds
+from . import bootstrap, influence, survival, thresholds
 from .candidates import Candidate, at_least_candidate
 from .errors import InputError
 from .outcomes import Outcomes
@@ -25,20 +29,48 @@ MIN_EVENTS = 50
 NOISE_Q = 0.05
 REDUNDANT_RHO = 0.9
 TENURE_RHO = 0.7
-PH_TOP = 3
-PH_MAX_N = 20_000
+PH_TOP = 5
+EXACT_BOOTSTRAP_MAX_USERS = 20_000  # above: influence-function stability (see influence.py)
+INFLUENCE_DRAWS = 4000
+FIT_THREADS = min(2, os.cpu_count() or 1)
+REDUNDANCY_MAX_USERS = 50_000
 
 Progress = Callable[[str, float], None]
 
 
 @dataclass
 class Population:
-    """The two analysis populations and the train/held-out split over all users of the frame."""
+    """The analysis populations, prepared once: every candidate reuses these sorts and splits.
+
+    Masks are over all rows of the per-user frame; `ret` = landmark users, `rev` = users with
+    the revenue outcome, `train` = the threshold-training half (a random or cohort split).
+    """
 
     outcomes: Outcomes
-    train: np.ndarray  # over all frame rows
-    sd: survival.SurvivalData
+    train: np.ndarray
     horizon: float
+    sd: survival.SurvivalData = field(init=False)
+    sd_train: survival.SurvivalData = field(init=False)
+    sd_test: survival.SurvivalData = field(init=False)
+    revenue_all: influence.SpearmanTarget | None = field(init=False, default=None)
+    revenue_test: influence.SpearmanTarget | None = field(init=False, default=None)
+    candidates: list = field(init=False, default_factory=list)  # set during a ranking
+
+    def __post_init__(self) -> None:
+        oc = self.outcomes
+        self.sd = survival.SurvivalData.from_arrays(oc.duration, oc.event)
+        self.sd_train = self._sd(self.ret & self.train)
+        self.sd_test = self._sd(self.ret & ~self.train)
+        if self.has_revenue:
+            self.revenue_all = influence.SpearmanTarget(oc.revenue[self.rev])
+            if (self.rev & ~self.train).sum() >= 10:
+                self.revenue_test = influence.SpearmanTarget(oc.revenue[self.rev & ~self.train])
+
+    def _sd(self, mask: np.ndarray) -> survival.SurvivalData:
+        oc = self.outcomes
+        return survival.SurvivalData.from_arrays(
+            oc.duration_since_signup[mask] - oc.window_days, oc.event_all[mask]
+        )
 
     @property
     def ret(self) -> np.ndarray:
@@ -51,6 +83,36 @@ class Population:
     @property
     def has_revenue(self) -> bool:
         return self.outcomes.revenue is not None and self.rev.sum() >= 10
+
+    @cached_property
+    def _indices(self) -> dict:
+        return {
+            "all": (np.flatnonzero(self.ret), np.flatnonzero(self.rev)),
+            "held_out": (
+                np.flatnonzero(self.ret & ~self.train),
+                np.flatnonzero(self.rev & ~self.train),
+            ),
+            "train": np.flatnonzero(self.ret & self.train),
+        }
+
+    def index(self, held_out: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Row numbers (retention users, revenue users), cheaper to gather with than masks."""
+        return self._indices["held_out" if held_out else "all"]
+
+    def masks(self, held_out: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(retention mask, revenue mask) over frame rows for all users or held-out users."""
+        if not held_out:
+            return self.ret, self.rev
+        return self.ret & ~self.train, self.rev & ~self.train
+
+
+@dataclass
+class Influence:
+    """A candidate's per-user influence on its C (retention users) and ρ (revenue users)."""
+
+    c: np.ndarray
+    rho: np.ndarray | None
+    held_out: bool
 
 
 def split_users(n: int, seed: int, signup_sec=None, mode: str = "random") -> np.ndarray:
@@ -84,7 +146,17 @@ def bh_qvalues(p: np.ndarray) -> np.ndarray:
     return q
 
 
-def rank_candidates(
+def rank_candidates(*args, **kwargs) -> RankingResult:
+    """The leaderboard (see `_rank_candidates`), with BLAS limited to one thread.
+
+    Our matrix products are small and many; multi-threaded BLAS on a busy 2-core machine
+    spends more time waking threads than computing (measured in bench/bench_rank.py).
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _rank_candidates(*args, **kwargs)
+
+
+def _rank_candidates(
     candidates: list[Candidate],
     outcomes: Outcomes,
     *,
@@ -114,25 +186,42 @@ def rank_candidates(
 
     results: list[CandidateResult] = []
     all_cands: list[Candidate] = []
-    held_out: dict[str, bool] = {}
+    infl: dict[str, Influence] = {}
     seen_binaries: set[int] = set()
-    for i, cand in enumerate(usable):
-        say(f"Fitting {cand.name}", i / max(len(usable), 1) * 0.5)
-        res, k = _measure(cand, pop, settings, choose_threshold=not quick)
-        results.append(res)
-        all_cands.append(cand)
-        held_out[cand.key] = False
-        if k is not None:
-            binary = at_least_candidate(cand, k, settings.window_days)
-            test = ~pop.train
-            fresh = _binary_signature(binary.raw) not in seen_binaries
-            seen_binaries.add(_binary_signature(binary.raw))
-            if fresh and np.ptp(binary.raw[pop.ret & test]) > 0:
-                bres, _ = _measure(binary, pop, settings, subset=test, threshold=k)
-                bres.threshold_figures = res.threshold_figures
-                results.append(bres)
-                all_cands.append(binary)
-                held_out[binary.key] = True
+    held_out_rows = pop.index(held_out=True)[0]
+
+    def measure_with_threshold(cand: Candidate):
+        """A candidate and, when a threshold was chosen, its '≥ k' version on held-out users."""
+        res, k, f = _measure(cand, pop, settings, choose=not quick)
+        if k is None:
+            return res, f, None
+        binary = at_least_candidate(cand, k, settings.window_days)
+        values = binary.raw.take(held_out_rows)
+        if values.min() == values.max():
+            return res, f, None
+        bres, _, bf = _measure(binary, pop, settings, held_out=True, threshold=k)
+        bres.threshold_figures = res.threshold_figures
+        return res, f, (binary, bres, bf)
+
+    # NumPy releases the GIL in the array work, so two threads use both cores of a small box.
+    with ThreadPoolExecutor(max_workers=FIT_THREADS) as pool:
+        measured = pool.map(measure_with_threshold, usable)
+        for i, (cand, (res, f, extra)) in enumerate(zip(usable, measured, strict=True)):
+            say(f"Fitted {cand.name}", (i + 1) / max(len(usable), 1) * 0.5)
+            results.append(res)
+            all_cands.append(cand)
+            infl[cand.key] = f
+            if extra is None:
+                continue
+            binary, bres, bf = extra
+            signature = _binary_signature(binary.raw)
+            if signature in seen_binaries:  # e.g. 'x ≥ 1×' and 'x on ≥ 1 days'
+                continue
+            seen_binaries.add(signature)
+            results.append(bres)
+            all_cands.append(binary)
+            infl[binary.key] = bf
+    pop.candidates = all_cands
     timings["fit"] = time.perf_counter() - t0
 
     q = bh_qvalues(np.array([r.p_value for r in results]))
@@ -146,32 +235,39 @@ def rank_candidates(
         r.score = float(s)
 
     say("Checking redundancy and tenure traps", 0.55)
-    groups = _redundancy(all_cands, results, pop.ret)
+    t1 = time.perf_counter()
+    groups = _redundancy(all_cands, results, pop.ret, settings.seed)
     if observed_days is not None:
         _flag_tenure_traps(all_cands, results, pop.ret, observed_days)
     _order(results)
+    timings["redundancy"] = time.perf_counter() - t1
 
     n_boot = settings.n_bootstrap if bootstrap_resamples is None else bootstrap_resamples
     n_boot = 0 if quick else n_boot
     ph_check = ph_check and not quick
     t1 = time.perf_counter()
+    stability = None
     if n_boot > 0:
-        say(f"Bootstrapping rank stability ({n_boot} resamples)", 0.6)
-        _stability(all_cands, results, pop, held_out, settings, n_boot)
-    timings["bootstrap"] = time.perf_counter() - t1
+        say("Measuring rank stability", 0.6)
+        stability = _stability(results, infl, pop, settings, n_boot)
+    timings["stability"] = time.perf_counter() - t1
 
+    t1 = time.perf_counter()
     if ph_check:
         say("Checking proportional hazards for the leaders", 0.9)
-        _ph_checks(all_cands, results, pop, held_out)
+        _ph_checks(all_cands, results, pop)
+    timings["ph_check"] = time.perf_counter() - t1
     for r in results:
         _candidate_warnings(r, pop)
     timings["total"] = time.perf_counter() - t0
+    info = dict(data_info or {})
+    info["stability_method"] = stability
     return RankingResult(
         n_users=outcomes.n_users,
         n_churned=outcomes.n_churned,
         excluded=dict(outcomes.excluded),
         settings=settings.to_dict(),
-        data=dict(data_info or {}),
+        data=info,
         candidates=results,
         excluded_candidates=excluded_cands,
         redundancy_groups=groups,
@@ -190,8 +286,7 @@ def _population(outcomes: Outcomes, settings, signup_sec) -> Population:
         )
     n = outcomes.retention_mask.size
     train = split_users(n, settings.seed, signup_sec, settings.threshold_split)
-    sd = survival.SurvivalData.from_arrays(outcomes.duration, outcomes.event)
-    return Population(outcomes, train, sd, float(settings.horizon_days))
+    return Population(outcomes, train, float(settings.horizon_days))
 
 
 def _population_warnings(pop: Population) -> list[str]:
@@ -221,26 +316,25 @@ def _usable(cands: list[Candidate], ret: np.ndarray) -> tuple[list[Candidate], l
     return usable, excluded
 
 
-def _measure(cand, pop: Population, settings, subset=None, threshold=None, choose_threshold=True):
-    """Cox, C, ρ and threshold for one candidate; `subset` restricts to held-out users."""
-    ret = pop.ret if subset is None else pop.ret & subset
-    rev = pop.rev if subset is None else pop.rev & subset
-    if subset is None:
-        sd = pop.sd
-    else:
-        sd = survival.SurvivalData.from_arrays(
-            pop.outcomes.duration_since_signup[ret] - pop.outcomes.window_days,
-            pop.outcomes.event_all[ret],
-        )
-    raw = cand.raw
+def _measure(cand, pop: Population, settings, held_out=False, threshold=None, choose=True):
+    """Cox, C, ρ (with influence vectors) and the threshold for one candidate.
+
+    held_out: measure on held-out users only (for '≥ k' candidates, whose k was chosen on
+    the training users).
+    """
+    ret, rev = pop.index(held_out)
+    sd = pop.sd_test if held_out else pop.sd
     x_all = cand.modelled
-    x = x_all[ret]
+    x = x_all.take(ret)
     missing = np.isnan(x)
-    if missing.any():  # users-table columns may have gaps; they are left out of this candidate
+    if missing.any():  # users-table columns may have gaps: filled with the mean, and said so
         x = np.where(missing, np.nanmean(x), x)
-    fit = survival.cox_univariate(sd, x)
+    codes = _subset_codes(cand, ret)
+    fit = survival.cox_univariate(sd, x, codes=codes)
     sd_x = float(np.std(x, ddof=1))
     z = stats.norm.ppf(0.975)
+    ascending = codes if fit.beta <= 0 else (codes[1] - 1 - codes[0], codes[1])
+    c_index, psi_c = influence.concordance_influence(sd, -fit.beta * x, ascending)
     res = CandidateResult(
         key=cand.key,
         name=cand.name,
@@ -254,33 +348,48 @@ def _measure(cand, pop: Population, settings, subset=None, threshold=None, choos
         coef_per_unit=float(fit.beta),
         coef_se=float(fit.se),
         p_value=float(fit.p),
-        c_index=float(survival.concordance(sd, -fit.beta * x)) if fit.beta != 0 else 0.5,
+        c_index=c_index if fit.beta != 0 else 0.5,
         direction="more is better" if fit.beta < 0 else "more is worse",
-        n=int(ret.sum()),
+        n=int(ret.size),
         n_events=int(sd.event.sum()),
         sd=sd_x,
-        share_nonzero=float(np.mean(raw[ret] > 0)),
-        mean_raw=float(np.nanmean(raw[ret])),
+        share_nonzero=float(np.mean(cand.raw.take(ret) > 0)),
+        mean_raw=float(np.nanmean(cand.raw.take(ret))),
         window_verifiable=cand.window_verifiable,
-        evaluated_on="held-out users" if subset is not None else "all users",
+        evaluated_on="held-out users" if held_out else "all users",
         threshold=threshold,
     )
+    if missing.any():
+        res.warnings.append(f"{int(missing.sum()):,} users lack this value; the mean was used.")
     if not fit.converged:
         res.warnings.append(
             "The Cox model did not converge (near-perfect separation): read retention at the "
             "horizon and ΔRMST instead of the hazard ratio."
         )
-    if pop.has_revenue and rev.sum() >= 10 and np.ptp(x_all[rev]) > 0:
-        y = pop.outcomes.revenue[rev]
-        res.revenue_rho = float(stats.spearmanr(x_all[rev], y)[0])
-        res.n_revenue = int(rev.sum())
-    if subset is None and choose_threshold:
+    psi_rho = None
+    target = pop.revenue_test if held_out else pop.revenue_all
+    xr = x_all.take(rev) if target is not None else None
+    if xr is not None and np.isnan(xr).any():
+        xr = np.where(np.isnan(xr), np.nanmean(xr), xr)
+    if xr is not None and xr.size and xr.min() < xr.max():
+        rho, psi_rho = influence.spearman_influence(xr, target, _subset_codes(cand, rev))
+        res.revenue_rho = None if np.isnan(rho) else rho
+        res.n_revenue = int(rev.size)
+    infl = Influence(c=psi_c, rho=psi_rho, held_out=held_out)
+    if not held_out and choose:
         k = _choose_threshold(cand, pop, settings)
         res.threshold = k
         if k is not None:
             res.threshold_figures = _held_out_figures(cand, pop, k)
-        return res, k
-    return res, None
+        return res, k, infl
+    return res, None, infl
+
+
+def _subset_codes(cand: Candidate, rows: np.ndarray) -> tuple[np.ndarray, int]:
+    """The candidate's cached codes for these rows (indices or a mask). Levels absent from the
+    subset stay as empty levels: grid methods give them zero weight, so no re-densifying."""
+    codes, n_lev = cand.levels
+    return (codes.take(rows) if rows.dtype != bool else codes[rows]), n_lev
 
 
 def _binary_signature(values: np.ndarray) -> int:
@@ -293,41 +402,32 @@ def _choose_threshold(cand: Candidate, pop: Population, settings) -> float | Non
     fixed = dict(settings.fixed_thresholds)
     if cand.key in fixed:
         return fixed[cand.key]
-    tr = pop.ret & pop.train
-    if tr.sum() < 20 or cand.kind == "at_least":
+    tr = pop._indices["train"]
+    if pop.sd_train.n < 20 or cand.kind == "at_least":
         return None
-    raw = cand.raw[tr]
-    if np.isnan(raw).any() or np.ptp(raw) == 0:
+    raw = cand.raw.take(tr)
+    if np.isnan(raw).any() or np.ptp(raw) == 0 or pop.sd_train.event.sum() == 0:
         return None
-    d = pop.outcomes.duration_since_signup[tr] - pop.outcomes.window_days
-    e = pop.outcomes.event_all[tr]
-    sd_tr = survival.SurvivalData.from_arrays(d, e)
-    try:
-        beta = survival.cox_univariate(sd_tr, cand.modelled[tr]).beta
-    except ValueError:
+    direction = -survival.cox_direction(pop.sd_train, cand.modelled.take(tr))
+    if direction == 0:
         return None
     ks = thresholds.threshold_levels(raw)
     ks = ks[ks > ks.min()]  # "at least the minimum" splits nobody
     if ks.size == 0:
         return None
-    curve = thresholds.retention_by_threshold(raw, d, e, pop.horizon, ks)
-    return thresholds.knee_threshold(curve, 1.0 if beta < 0 else -1.0)
+    curve = thresholds.retention_by_threshold(raw, None, None, pop.horizon, ks, sd=pop.sd_train)
+    return thresholds.knee_threshold(curve, direction)
 
 
 def _held_out_figures(cand: Candidate, pop: Population, k: float) -> dict | None:
-    test = ~pop.train
-    ret = pop.ret & test
-    d = pop.outcomes.duration_since_signup[ret] - pop.outcomes.window_days
-    e = pop.outcomes.event_all[ret]
-    rev = pop.rev & test
-    figs = thresholds.threshold_figures(
-        cand.raw[ret],
-        d,
-        e,
+    ret, rev = pop.index(held_out=True)
+    figs = thresholds.threshold_figures_fast(
+        cand.raw.take(ret),
+        pop.sd_test,
         k,
         pop.horizon,
-        revenue_raw=cand.raw[rev] if pop.has_revenue else None,
-        revenue=pop.outcomes.revenue[rev] if pop.has_revenue else None,
+        revenue_raw=cand.raw.take(rev) if pop.has_revenue else None,
+        revenue=pop.outcomes.revenue.take(rev) if pop.has_revenue else None,
     )
     return figs.to_dict() if figs else None
 
@@ -349,20 +449,27 @@ def _order(results: list[CandidateResult]) -> None:
         r.rank = i
 
 
-def _rank_matrix(values: np.ndarray) -> np.ndarray:
-    """Column-wise ranks (average ties) of a (n, k) matrix; NaN is treated as the mean."""
-    filled = np.where(np.isnan(values), np.nanmean(values, axis=0), values)
-    return stats.rankdata(filled, axis=0)
+def _redundancy(cands, results, ret, seed: int) -> list[list[str]]:
+    """Groups of candidates with |Spearman| ≥ 0.9 among retention users (connected components).
 
-
-def _redundancy(cands, results, ret) -> list[list[str]]:
-    """Groups of candidates with |Spearman| ≥ 0.9 among retention users (connected components)."""
+    Above 50k users the correlations are computed on a fixed random 50k-user subsample: a
+    correlation of 0.9 is estimated to ±0.002 there, and the matrix is the costly part.
+    """
     if len(cands) < 2:
         return []
     by_key = {c.key: c for c in cands}
     keys = [r.key for r in results]
-    mat = np.column_stack([by_key[k].modelled[ret] for k in keys])
-    rho = np.corrcoef(_rank_matrix(mat), rowvar=False)
+    rows = np.flatnonzero(ret)
+    if rows.size > REDUNDANCY_MAX_USERS:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, REDUNDANCY_MAX_USERS, False))
+    ranks = np.empty((rows.size, len(keys)), dtype=np.float32)
+    for j, k in enumerate(keys):
+        x = by_key[k].raw[rows]
+        ranks[:, j] = influence.MidRanks(np.where(np.isnan(x), np.nanmean(x), x)).a
+    ranks -= ranks.mean(axis=0)
+    norm = np.sqrt((ranks * ranks).sum(axis=0))
+    norm[norm == 0] = 1.0
+    rho = (ranks.T @ ranks) / np.outer(norm, norm)
     linked = np.abs(np.nan_to_num(rho)) >= REDUNDANT_RHO
     parent = list(range(len(keys)))
 
@@ -418,80 +525,113 @@ def _flag_tenure_traps(cands, results, ret, observed_days) -> None:
             )
 
 
-def _stability(cands, results, pop: Population, held_out, settings, n_boot: int) -> None:
-    """p_first, median rank, bootstrap ρ CI and the set not distinguishable from the leader."""
-    by_key = {c.key: c for c in cands}
-    n = pop.ret.size
-    test = ~pop.train
-    ret_idx = np.flatnonzero(pop.ret)
-    ret_test_idx = np.flatnonzero(pop.ret & test)
-    sd_test = survival.SurvivalData.from_arrays(
-        pop.outcomes.duration_since_signup[ret_test_idx] - pop.outcomes.window_days,
-        pop.outcomes.event_all[ret_test_idx],
-    )
-    rev_idx = np.flatnonzero(pop.rev)
-    rev_test_idx = np.flatnonzero(pop.rev & test)
-    k = len(results)
-    c_draws = np.full((n_boot, k), np.nan)
-    rho_draws = np.full((n_boot, k), np.nan)
-    chunk = max(1, min(n_boot, 4_000_000 // max(n, 1)))
-    rng_seed = settings.seed + 1
-    for start in range(0, n_boot, chunk):
-        b = min(chunk, n_boot - start)
-        w = bootstrap.poisson_weights(n, b, rng_seed + start)
-        y_all = y_test = None
+def _stability(results, infl: dict[str, Influence], pop: Population, settings, n_boot: int):
+    """p_first, median rank, ρ CI and ties with the leader, by the exact joint bootstrap
+    (moderate n) or its influence-function approximation (large n). Returns the method used."""
+    n_ret = int(pop.ret.sum())
+    if n_ret <= EXACT_BOOTSTRAP_MAX_USERS:
+        c_draws, rho_draws = _bootstrap_draws(results, pop, settings, n_boot)
         if pop.has_revenue:
-            y_all = bootstrap.RankedOutcome(pop.outcomes.revenue[rev_idx], w[:, rev_idx])
-            if rev_test_idx.size > 10:
-                y_test = bootstrap.RankedOutcome(
-                    pop.outcomes.revenue[rev_test_idx], w[:, rev_test_idx]
-                )
-        for j, r in enumerate(results):
-            cand = by_key[r.key]
-            x = cand.modelled
-            x = np.where(np.isnan(x), np.nanmean(x), x)
-            sign = -np.sign(r.coef_per_unit) or 1.0
-            if held_out[r.key]:
-                idx, sd, y = ret_test_idx, sd_test, y_test
-                ridx = rev_test_idx
-            else:
-                idx, sd, y = ret_idx, pop.sd, y_all
-                ridx = rev_idx
-            score = sign * x[idx]
-            c_draws[start : start + b, j] = bootstrap.concordance_draws(sd, score, w[:, idx])
-            if y is not None and r.revenue_rho is not None:
-                rho_draws[start : start + b, j] = bootstrap.spearman_draws(x[ridx], y)
-    if pop.has_revenue:
-        rho_draws = np.nan_to_num(rho_draws, nan=0.0)
-    scores = score_of(c_draws, rho_draws, settings.score_weights)
-    scores = np.where(np.isnan(c_draws), -np.inf, scores)
-    trap = np.array([r.tenure_rho is not None and abs(r.tenure_rho) >= TENURE_RHO for r in results])
+            rho_draws = np.nan_to_num(rho_draws, nan=0.0)
+        scores = score_of(c_draws, rho_draws, settings.score_weights)
+        scores = np.where(np.isnan(c_draws), -np.inf, scores)
+        method = f"joint Poisson bootstrap, {n_boot} resamples"
+        rho_ci = [
+            tuple(np.nanquantile(rho_draws[:, j], [0.025, 0.975]))
+            if r.revenue_rho is not None and np.isfinite(rho_draws[:, j]).sum() > 10 else None
+            for j, r in enumerate(results)
+        ]  # fmt: skip
+    else:
+        scores, rho_ci = _influence_draws(results, infl, pop, settings)
+        method = f"influence functions (first-order bootstrap), {INFLUENCE_DRAWS} draws"
+    trap = np.array([_is_trap(r) for r in results])
     scores[:, trap] = -np.inf
     ranks = (-scores).argsort(axis=1).argsort(axis=1) + 1
-    first = np.bincount(ranks.argmin(axis=1), minlength=k) / n_boot
+    first = np.bincount(ranks.argmin(axis=1), minlength=len(results)) / scores.shape[0]
     lead_diff = scores[:, [0]] - scores
     for j, r in enumerate(results):
         r.p_first = float(first[j])
         r.median_rank = float(np.median(ranks[:, j]))
-        r.tied_with_leader = bool(j == 0 or np.nanquantile(lead_diff[:, j], 0.025) <= 0)
-        if r.revenue_rho is not None and np.isfinite(rho_draws[:, j]).sum() > 10:
-            lo, hi = np.nanquantile(rho_draws[:, j], [0.025, 0.975])
-            r.revenue_rho_ci_low, r.revenue_rho_ci_high = float(lo), float(hi)
+        with np.errstate(invalid="ignore"):
+            r.tied_with_leader = bool(j == 0 or np.nanquantile(lead_diff[:, j], 0.025) <= 0)
+        if rho_ci[j] is not None:
+            r.revenue_rho_ci_low = float(max(rho_ci[j][0], -1.0))
+            r.revenue_rho_ci_high = float(min(rho_ci[j][1], 1.0))
+    return method
 
 
-def _ph_checks(cands, results, pop: Population, held_out) -> None:
-    """Proportional-hazards test for the leading candidates, on a ≤ 20k-user subsample."""
+def _is_trap(r: CandidateResult) -> bool:
+    return r.tenure_rho is not None and abs(r.tenure_rho) >= TENURE_RHO
+
+
+def _bootstrap_draws(results, pop: Population, settings, n_boot: int):
+    """C and ρ of every candidate in each joint Poisson(1) resample of the users."""
+    by_key = {c.key: c for c in pop.candidates}
+    n = pop.ret.size
+    idx = {h: tuple(np.flatnonzero(m) for m in pop.masks(h)) for h in (False, True)}
+    sds = {False: pop.sd, True: pop.sd_test}
+    k = len(results)
+    c_draws = np.full((n_boot, k), np.nan)
+    rho_draws = np.full((n_boot, k), np.nan)
+    chunk = max(1, min(n_boot, 4_000_000 // max(n, 1)))
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        w = bootstrap.poisson_weights(n, b, settings.seed + 1 + start)
+        targets = {}
+        for h in (False, True):
+            ridx = idx[h][1]
+            if pop.has_revenue and ridx.size > 10:
+                targets[h] = bootstrap.RankedOutcome(pop.outcomes.revenue[ridx], w[:, ridx])
+        w_ret = {h: w[:, idx[h][0]] for h in (False, True)}
+        for j, r in enumerate(results):
+            h = r.evaluated_on == "held-out users"
+            x = by_key[r.key].modelled
+            x = np.where(np.isnan(x), np.nanmean(x), x)
+            sign = -np.sign(r.coef_per_unit) or 1.0
+            score = sign * x[idx[h][0]]
+            c_draws[start : start + b, j] = bootstrap.concordance_draws(sds[h], score, w_ret[h])
+            if h in targets and r.revenue_rho is not None:
+                rho_draws[start : start + b, j] = bootstrap.spearman_draws(x[idx[h][1]], targets[h])
+    return c_draws, rho_draws
+
+
+def _influence_draws(results, infl: dict[str, Influence], pop: Population, settings):
+    """Draws of all scores from N(score, ΨᵀΨ): Ψ stacks each score's per-user influence."""
+    w_ret, w_rev = settings.score_weights
+    total = w_ret + w_rev
+    n = pop.ret.size
+    psi = np.zeros((len(results), n), dtype=np.float32)  # one contiguous row per score
+    rho_ci = []
+    for j, r in enumerate(results):
+        f = infl[r.key]
+        ret, rev = pop.index(f.held_out)
+        has_rho = pop.has_revenue and f.rho is not None and r.revenue_rho is not None
+        scale_c = 2 * w_ret / total if pop.has_revenue else 2.0
+        psi[j, ret] += scale_c * f.c
+        if has_rho:
+            if r.revenue_rho > 0:
+                psi[j, rev] += (w_rev / total) * f.rho
+            se = float(np.sqrt(f.rho @ f.rho))
+            rho_ci.append((r.revenue_rho - 1.96 * se, r.revenue_rho + 1.96 * se))
+        else:
+            rho_ci.append(None)
+    scores = np.array([r.score for r in results])
+    draws = influence.score_draws(scores, psi.T, INFLUENCE_DRAWS, settings.seed + 1)
+    return draws, rho_ci
+
+
+def _ph_checks(cands, results, pop: Population) -> None:
+    """Proportional-hazards test (Grambsch–Therneau, rank time) for the leading candidates,
+    on all their users (`survival.ph_test` is vectorised; lifelines' needs a subsample)."""
     by_key = {c.key: c for c in cands}
     for r in results[:PH_TOP]:
-        mask = pop.ret & (~pop.train if held_out[r.key] else True)
-        x = by_key[r.key].modelled[mask]
-        d = pop.outcomes.duration_since_signup[mask] - pop.outcomes.window_days
-        e = pop.outcomes.event_all[mask]
-        try:
-            r.ph_test_p = survival.ph_test_p(np.nan_to_num(x, nan=np.nanmean(x)), d, e,
-                                             max_n=PH_MAX_N)  # fmt: skip
-        except Exception:  # the diagnostic is optional; a failure must not sink the ranking
-            r.ph_test_p = None
+        held_out = r.evaluated_on == "held-out users"
+        ret, _ = pop.masks(held_out)
+        x = by_key[r.key].modelled[ret]
+        x = np.where(np.isnan(x), np.nanmean(x), x)
+        sd = pop.sd_test if held_out else pop.sd
+        fit = survival.cox_univariate(sd, x, codes=_subset_codes(by_key[r.key], ret))
+        r.ph_test_p = survival.ph_test(sd, x, fit)
         if r.ph_test_p is not None and r.ph_test_p < 0.01:
             r.warnings.append(
                 "Hazard ratio drifts over follow-up (proportional-hazards test p "

@@ -53,17 +53,25 @@ def verdict(decision: Decision, now: RankingResult) -> tuple[str, str | None, st
     try:
         chosen_now = now.candidate(key)
     except KeyError:
-        return "weakened", None, (
-            f"The chosen metric ({key}) could not be computed on the new data (its event or "
-            "column is missing or constant)."
+        return (
+            "weakened",
+            None,
+            (
+                f"The chosen metric ({key}) could not be computed on the new data (its event or "
+                "column is missing or constant)."
+            ),
         )
     chosen_then = _maybe(then, key)
     leader = now.leader
     if leader.key != key and not chosen_now.tied_with_leader:
-        return "overtaken", leader.key, (
-            f"Overtaken by {leader.name}: it now ranks first (score {leader.score:.3f} vs "
-            f"{chosen_now.score:.3f}, P(first) {leader.p_first:.0%}) and the chosen metric is no "
-            "longer statistically tied with it."
+        return (
+            "overtaken",
+            leader.key,
+            (
+                f"Overtaken by {leader.name}: it now ranks first (score {leader.score:.3f} vs "
+                f"{chosen_now.score:.3f}, P(first) {_pct(leader.p_first)}) and the chosen "
+                "metric is no longer statistically tied with it."
+            ),
         )
     reasons = []
     if chosen_now.hr_ci_low <= 1 <= chosen_now.hr_ci_high:
@@ -73,18 +81,31 @@ def verdict(decision: Decision, now: RankingResult) -> tuple[str, str | None, st
         )
     if not chosen_now.q_value < 0.05:
         reasons.append(f"it is not distinguishable from noise (q {chosen_now.q_value:.2g})")
-    if chosen_then is not None and np.isfinite(chosen_then.score) and chosen_then.score > 0:
-        if chosen_now.score < SCORE_KEEP * chosen_then.score:
-            reasons.append(
-                f"its score fell from {chosen_then.score:.3f} to {chosen_now.score:.3f} "
-                f"(below {SCORE_KEEP:.0%} of the recorded score)"
-            )
+    fell = (
+        chosen_then is not None
+        and np.isfinite(chosen_then.score)
+        and chosen_then.score > 0
+        and chosen_now.score < SCORE_KEEP * chosen_then.score
+    )
+    if fell:
+        reasons.append(
+            f"its score fell from {chosen_then.score:.3f} to {chosen_now.score:.3f} "
+            f"(below {SCORE_KEEP:.0%} of the recorded score)"
+        )
     if reasons:
         return "weakened", None, "Weakened: " + "; ".join(reasons) + "."
-    return "holds", None, (
-        f"Holds: {chosen_now.name} ranks {chosen_now.rank} (score {chosen_now.score:.3f}, "
-        f"C {chosen_now.c_index:.3f}, P(first) {chosen_now.p_first:.0%})."
+    return (
+        "holds",
+        None,
+        (
+            f"Holds: {chosen_now.name} ranks {chosen_now.rank} (score {chosen_now.score:.3f}, "
+            f"C {chosen_now.c_index:.3f}, P(first) {_pct(chosen_now.p_first)})."
+        ),
     )
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None or x != x else f"{x:.0%}"
 
 
 def _maybe(ranking: RankingResult, key: str) -> CandidateResult | None:
@@ -108,9 +129,9 @@ def comparison_rows(decision: Decision, now: RankingResult) -> list[dict]:
             {
                 "key": key,
                 "name": ref.name if ref else key,
-                "role": "chosen" if key == decision.chosen_key else (
-                    "rejected" if any(r.key == key for r in decision.rejected) else "new leader"
-                ),
+                "role": "chosen"
+                if key == decision.chosen_key
+                else ("rejected" if any(r.key == key for r in decision.rejected) else "new leader"),
                 **_side("then", a),
                 **_side("now", b),
             }

@@ -122,7 +122,10 @@ st.dataframe(
             "Score", format="%.3f", help="0.6·2(C − 0.5) + 0.4·max(ρ, 0) by default"
         ),
         "concordance": st.column_config.ProgressColumn(
-            "Concordance C", min_value=0.5, max_value=0.8, format="%.3f",
+            "Concordance C",
+            min_value=0.5,
+            max_value=0.8,
+            format="%.3f",
             help="How often the user who stays longer also did more (0.5 = chance).",
         ),  # fmt: skip
         "q-value": st.column_config.NumberColumn(
@@ -132,7 +135,10 @@ st.dataframe(
             "Revenue ρ", format="%.2f", help="Spearman with revenue in the horizon"
         ),
         "ranked first": st.column_config.ProgressColumn(
-            "Ranked 1st", min_value=0.0, max_value=1.0, format="percent",
+            "Ranked 1st",
+            min_value=0.0,
+            max_value=1.0,
+            format="percent",
             help="Share of bootstrap resamples in which this candidate ranks first.",
         ),  # fmt: skip
         "threshold": st.column_config.NumberColumn("Threshold k", format="%g"),
@@ -158,8 +164,15 @@ if not selected:
     st.stop()
 
 tabs = st.tabs(
-    ["Retention curves", "Hazard ratios", "Revenue", "Threshold explorer", "Stability",
-     "Redundancy", "Score"]  # fmt: skip
+    [
+        "Retention curves",
+        "Hazard ratios",
+        "Revenue",
+        "Threshold explorer",
+        "Stability",
+        "Redundancy",
+        "Score",
+    ]  # fmt: skip
 )
 with tabs[0]:
     for key in selected:
@@ -170,7 +183,8 @@ with tabs[0]:
                 f"Held-out users: {f['retention_above']:.0%} vs {f['retention_below']:.0%} still "
                 f"active at day {f['horizon_days']:g} after the window (difference p "
                 f"{f['retention_difference_p']:.2g}; log-rank p {f['logrank_p']:.2g}); "
-                f"restricted mean {f['rmst_difference']:+.1f} days (± {f['rmst_difference_se']:.1f})."
+                f"restricted mean {f['rmst_difference']:+.1f} days "
+                f"(± {f['rmst_difference_se']:.1f})."
             )
 with tabs[1]:
     st.altair_chart(charts.forest_chart(evidence.forest_table(ranking)), width="stretch")

@@ -218,9 +218,7 @@ if excluded:
 for w in r.warnings:
     st.warning(w)
 
-st.altair_chart(
-    charts.overall_retention_chart(evidence.overall_retention(result)), width="stretch"
-)
+st.altair_chart(charts.overall_retention_chart(evidence.overall_retention(result)), width="stretch")
 if loaded.event_counts:
     with st.expander("Event types in the log"):
         st.dataframe(

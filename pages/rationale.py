@@ -76,8 +76,8 @@ st.subheader("Confidence")
 m = st.columns(4)
 p_first = "—" if chosen.p_first != chosen.p_first else f"{chosen.p_first:.0%}"
 m[0].metric("Ranked first in bootstrap", p_first)
-m[1].metric("Hazard ratio per SD", f"{chosen.hazard_ratio:.2f}",
-            f"95% CI {chosen.hr_ci_low:.2f}–{chosen.hr_ci_high:.2f}", delta_color="off")  # fmt: skip
+hr_ci = f"95% CI {chosen.hr_ci_low:.2f}–{chosen.hr_ci_high:.2f}"
+m[1].metric("Hazard ratio per SD", f"{chosen.hazard_ratio:.2f}", hr_ci, delta_color="off")
 m[2].metric("Concordance", f"{chosen.c_index:.3f}")
 rho = "—" if chosen.revenue_rho is None else f"{chosen.revenue_rho:.2f}"
 m[3].metric("Revenue ρ", rho)
@@ -98,9 +98,10 @@ if decision.rejected:
             st.write(r.reason)
             e = r.evidence or {}
             if e:
+                nan = float("nan")
                 st.caption(
-                    f"score {e.get('score', float('nan')):.3f} · C {e.get('c_index', float('nan')):.3f}"
-                    f" · HR {e.get('hazard_ratio', float('nan')):.2f}"
+                    f"score {e.get('score') or nan:.3f} · C {e.get('c_index') or nan:.3f}"
+                    f" · HR {e.get('hazard_ratio') or nan:.2f}"
                 )
 
 st.subheader("Input metrics")
@@ -116,7 +117,10 @@ st.subheader("Re-validation history")
 if revals:
     st.dataframe(
         pd.DataFrame(
-            [{"when": str(v.run_at)[:16], "verdict": v.verdict, "summary": v.summary} for v in revals]
+            [
+                {"when": str(v.run_at)[:16], "verdict": v.verdict, "summary": v.summary}
+                for v in revals
+            ]
         ),
         hide_index=True,
         width="stretch",

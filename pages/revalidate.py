@@ -81,8 +81,12 @@ st.subheader("History")
 history = store.revalidations(decision.id)
 if history:
     st.dataframe(
-        pd.DataFrame([{"when": str(v.run_at)[:16], "verdict": v.verdict, "summary": v.summary}
-                      for v in history]),  # fmt: skip
+        pd.DataFrame(
+            [
+                {"when": str(v.run_at)[:16], "verdict": v.verdict, "summary": v.summary}
+                for v in history
+            ]
+        ),  # fmt: skip
         hide_index=True,
         width="stretch",
     )

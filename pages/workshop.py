@@ -87,8 +87,9 @@ st.caption(
     f"{1 - st.session_state['evidence_weight']:.2f}·rubric."
 )
 st.dataframe(
-    ordering[["order", "candidate", "evidence_score", "evidence", "rubric_mean", "rubric",
-              "combined"]],  # fmt: skip
+    ordering[
+        ["order", "candidate", "evidence_score", "evidence", "rubric_mean", "rubric", "combined"]
+    ],  # fmt: skip
     hide_index=True,
     width="stretch",
     column_config={
@@ -126,10 +127,17 @@ with st.form("record_form"):
     d1, d2 = st.columns(2)
     fields = {}
     for i, (field, label) in enumerate(
-        [("name", "Metric name"), ("meaning", "Meaning in one sentence"),
-         ("numerator", "Numerator"), ("denominator", "Denominator"),
-         ("time_window", "Time window"), ("exclusions", "Exclusions"),
-         ("owner", "Owner"), ("baseline", "Current baseline"), ("target", "Target")]  # fmt: skip
+        [
+            ("name", "Metric name"),
+            ("meaning", "Meaning in one sentence"),
+            ("numerator", "Numerator"),
+            ("denominator", "Denominator"),
+            ("time_window", "Time window"),
+            ("exclusions", "Exclusions"),
+            ("owner", "Owner"),
+            ("baseline", "Current baseline"),
+            ("target", "Target"),
+        ]  # fmt: skip
     ):
         col = d1 if i % 2 == 0 else d2
         fields[field] = col.text_input(label, draft.get(field, defaults.get(field, "")))
@@ -138,9 +146,10 @@ with st.form("record_form"):
     milestone = d1.text_input("Milestone (if reviewed at a milestone)", draft.get("milestone", ""))
     st.markdown("**Input metrics** (the drivers teams move, each with an owner)")
     inputs = st.data_editor(
-        pd.DataFrame(draft.get("inputs") or [
-            {"name": "", "kind": k, "owner": "", "definition": ""} for k in INPUT_KINDS
-        ]),  # fmt: skip
+        pd.DataFrame(
+            draft.get("inputs")
+            or [{"name": "", "kind": k, "owner": "", "definition": ""} for k in INPUT_KINDS]
+        ),  # fmt: skip
         num_rows="dynamic",
         hide_index=True,
         width="stretch",
@@ -201,13 +210,19 @@ if submitted:
                 "scores": edited.to_dict("records"),
                 "criteria_weights": st.session_state["criteria_weights"],
                 "evidence_weight": st.session_state["evidence_weight"],
-                "ordering": ordering[["key", "candidate", "evidence", "rubric", "combined"]]
-                .to_dict("records"),
+                "ordering": ordering[
+                    ["key", "candidate", "evidence", "rubric", "combined"]
+                ].to_dict("records"),
             },
         ),
         input_metrics=[
-            InputMetric(**{k: str(v or "") for k, v in m.items() if k in
-                           ("name", "kind", "owner", "definition")})  # fmt: skip
+            InputMetric(
+                **{
+                    k: str(v or "")
+                    for k, v in m.items()
+                    if k in ("name", "kind", "owner", "definition")
+                }
+            )  # fmt: skip
             for m in inputs.to_dict("records")
             if str(m.get("name") or "").strip()
         ],

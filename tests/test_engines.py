@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -55,7 +54,7 @@ def test_parquet_glob_equals_single_file(tmp_path, duck_analysis):
     events = pd.read_parquet(EVENTS)
     folder = tmp_path / "events"
     folder.mkdir()
-    for i, part in enumerate((events.iloc[i::3] for i in range(3))):
+    for i, part in enumerate(events.iloc[i::3] for i in range(3)):
         part.to_parquet(folder / f"part-{i}.parquet", index=False, coerce_timestamps="us")
     got = analyse(load_inputs(str(folder / "*.parquet"), str(USERS)), SETTINGS)
     assert comparable(got.ranking) == comparable(duck_analysis.ranking)
@@ -67,9 +66,7 @@ def test_duckdb_database_tables_equal_files(tmp_path, duck_analysis):
     con.execute(f"CREATE TABLE events AS SELECT * FROM read_parquet('{EVENTS}')")
     con.close()
     users = pd.read_csv(USERS)
-    got = analyse(
-        load_inputs(f"duckdb:///{db}", users, events_table="events"), SETTINGS
-    )
+    got = analyse(load_inputs(f"duckdb:///{db}", users, events_table="events"), SETTINGS)
     assert comparable(got.ranking) == comparable(duck_analysis.ranking)
     assert got.ranking.data["fingerprint"]["events"]["engine"] == "duckdb"
     assert str(tmp_path) not in json.dumps(got.ranking.data["fingerprint"])

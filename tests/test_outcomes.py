@@ -188,7 +188,11 @@ def test_explicit_cancellation_and_duration_flag():
 def test_last_active_churn():
     s = pd.Timestamp("2025-01-01").timestamp()
     frame = pd.DataFrame(
-        {"signup_sec": [s, s], "last_active_sec": [s + 50 * DAY, s + 190 * DAY], "a_days": [200.0, 200.0]}
+        {
+            "signup_sec": [s, s],
+            "last_active_sec": [s + 50 * DAY, s + 190 * DAY],
+            "a_days": [200.0, 200.0],
+        }
     )
     d, e, _ = churn_from_last_active(frame, 30)
     assert list(d) == [50.0, 170.0] and list(e) == [1.0, 0.0]
