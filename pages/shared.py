@@ -166,6 +166,20 @@ def analysis(show_progress: bool = True):
     return result
 
 
+def adjusted(result, key: str, covariates: tuple[str, ...]):
+    """The adjusted view of one candidate, cached per analysis, candidate and covariates."""
+    from northstar_lab.adjusted import adjusted_view
+
+    cache_key = _key("adjusted", id(result), key, covariates)
+    cache = _cache()
+    if cache_key not in cache:
+        with st.spinner(f"Fitting the adjusted model for {key}…"):
+            seed = result.settings.seed
+            cache[cache_key] = adjusted_view(result, key, list(covariates), seed=seed)
+        _trim(cache)
+    return cache[cache_key]
+
+
 def store():
     """The decision store (path from NORTHSTAR_DB or the user data dir)."""
     from northstar_lab.store import DecisionStore

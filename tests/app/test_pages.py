@@ -142,6 +142,18 @@ def test_candidate_selection_renders_its_charts():
     assert chart_titles(at) == []
 
 
+def test_adjusted_tab_shows_the_planted_driver_adds_over_active_days():
+    at = with_sample()
+    at.multiselect(key="adjust_widget").set_value(["plan", "signup month"]).run()
+    assert_clean(at)
+    table = next(d.value for d in at.dataframe if "gain in C (95% CI)" in d.value.columns)
+    row = table.iloc[0]
+    assert row["candidate"] == PLANTED_NAME
+    low = float(row["gain in C (95% CI)"].split("(")[1].split(" to ")[0])
+    assert low > 0.03  # lessons predict churn beyond active days, plan and signup month
+    assert "Adjusted for: plan, signup month" in texts(at.caption)
+
+
 def test_candidates_without_data_offers_the_sample():
     at = new_app().run()
     at.switch_page("pages/candidates.py").run()
