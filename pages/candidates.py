@@ -156,6 +156,10 @@ st.dataframe(
             help="Share of bootstrap resamples in which this candidate ranks first.",
         ),  # fmt: skip
         "threshold": st.column_config.NumberColumn("Threshold k", format="%g"),
+        "hazard ratio / SD (95% CI)": st.column_config.TextColumn(
+            "Hazard ratio / SD (95% CI)",
+            help="Change in the churn hazard per standard deviation; < 1 = more goes with staying",
+        ),
         "flags": st.column_config.TextColumn("Flags"),
     },
     height=min(38 * (len(board) + 1), 520),

@@ -204,23 +204,25 @@ def need_analysis():
 
 
 def flags(c) -> str:
-    """Warning icons for a leaderboard row (legend shown under the table)."""
-    icons = []
+    """Short warning words for a leaderboard row (legend under the table). Words, not emoji:
+    they read on any projector and in any font."""
+    words = []
     if c.noise_level:
-        icons.append("〰️")
+        words.append("noise")
     if c.redundancy_group:
-        icons.append(f"🔁{c.redundancy_group}")
+        words.append(f"dup {c.redundancy_group}")
     if not c.window_verifiable:
-        icons.append("🪟")
+        words.append("window?")
     if c.tenure_rho is not None and abs(c.tenure_rho) >= 0.7:
-        icons.append("⏳")
+        words.append("LIFETIME")
     if c.ph_test_p is not None and c.ph_test_p < 0.01:
-        icons.append("📉")
-    return " ".join(icons)
+        words.append("drift")
+    return " · ".join(words)
 
 
 FLAG_LEGEND = (
-    "〰️ not distinguishable from noise (q ≥ 0.05) · 🔁n near-duplicate group n (|ρ| ≥ 0.9) · "
-    "🪟 window not verifiable (users-table column) · ⏳ lifetime total in disguise · "
-    "📉 hazard ratio drifts over follow-up (read retention at the horizon instead)"
+    "Flags — noise: not distinguishable from noise (q ≥ 0.05) · dup n: near-duplicate group n "
+    "(|ρ| ≥ 0.9) · window?: users-table column, window not verifiable · LIFETIME: lifetime "
+    "total in disguise, ranked last · drift: hazard ratio drifts over follow-up (read retention "
+    "at the horizon and ΔRMST instead)"
 )
