@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .decision import RejectedAlternative
+from .decision import EvidenceSnapshot, RejectedAlternative
 from .results import CandidateResult, RankingResult
 
 CRITERIA = {
@@ -215,3 +215,36 @@ def definition_defaults(c: CandidateResult, window_days: int) -> dict:
         "time_window": f"First {window_days} days after signup, reported weekly by signup week",
         "exclusions": "Test and internal accounts",
     }
+
+
+def evidence_snapshot(
+    analysis,
+    chosen_key: str,
+    rejected_keys: list[str],
+    rubric: pd.DataFrame | None = None,
+    criteria_weights: dict[str, float] | None = None,
+    evidence_weight: float = DEFAULT_EVIDENCE_WEIGHT,
+) -> EvidenceSnapshot:
+    """Everything a decision record needs to render without the data: settings, fingerprint,
+    the leaderboard, the data behind its charts and the workshop's scores."""
+    from . import evidence
+
+    ranking = analysis.ranking
+    snapshot_rubric = {}
+    if rubric is not None:
+        ordering = combined_ordering(ranking, rubric, criteria_weights, evidence_weight)
+        snapshot_rubric = {
+            "scores": rubric.to_dict("records"),
+            "criteria_weights": {**DEFAULT_CRITERIA_WEIGHTS, **(criteria_weights or {})},
+            "evidence_weight": evidence_weight,
+            "ordering": ordering[["key", "candidate", "evidence", "rubric", "combined"]].to_dict(
+                "records"
+            ),
+        }
+    return EvidenceSnapshot(
+        settings=ranking.settings,
+        fingerprint=ranking.data.get("fingerprint", {}),
+        ranking=ranking.to_dict(),
+        charts=evidence.snapshot_charts(analysis, [chosen_key, *rejected_keys]),
+        rubric=snapshot_rubric,
+    )

@@ -3,12 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from northstar_lab import evidence, workshop
+from northstar_lab import workshop
 from northstar_lab.decision import (
     CADENCES,
     INPUT_KINDS,
     Decision,
-    EvidenceSnapshot,
     InputMetric,
     MetricDefinition,
     RejectedAlternative,
@@ -201,19 +200,13 @@ if submitted:
             )
             for row in rej_df.to_dict("records")
         ],
-        evidence=EvidenceSnapshot(
-            settings=ranking.settings,
-            fingerprint=ranking.data.get("fingerprint", {}),
-            ranking=ranking.to_dict(),
-            charts=evidence.snapshot_charts(result, [chosen] + [r.key for r in rejected]),
-            rubric={
-                "scores": edited.to_dict("records"),
-                "criteria_weights": st.session_state["criteria_weights"],
-                "evidence_weight": st.session_state["evidence_weight"],
-                "ordering": ordering[
-                    ["key", "candidate", "evidence", "rubric", "combined"]
-                ].to_dict("records"),
-            },
+        evidence=workshop.evidence_snapshot(
+            result,
+            chosen,
+            [r.key for r in rejected],
+            rubric=edited,
+            criteria_weights=st.session_state["criteria_weights"],
+            evidence_weight=st.session_state["evidence_weight"],
         ),
         input_metrics=[
             InputMetric(

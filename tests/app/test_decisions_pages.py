@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from northstar_lab import evidence, report, workshop
+from northstar_lab import report, workshop
 from northstar_lab.decision import (
     Decision,
-    EvidenceSnapshot,
     InputMetric,
     MetricDefinition,
     SignOff,
@@ -65,19 +64,8 @@ def build_decision(result, chosen: str, title: str) -> Decision:
         ),
         rationale=workshop.evidence_summary(ranking, chosen),
         rejected=rejected,
-        evidence=EvidenceSnapshot(
-            settings=ranking.settings,
-            fingerprint=ranking.data.get("fingerprint", {}),
-            ranking=ranking.to_dict(),
-            charts=evidence.snapshot_charts(result, [chosen] + [r.key for r in rejected]),
-            rubric={
-                "scores": rubric.to_dict("records"),
-                "criteria_weights": weights,
-                "evidence_weight": ev_weight,
-                "ordering": ordering[
-                    ["key", "candidate", "evidence", "rubric", "combined"]
-                ].to_dict("records"),
-            },
+        evidence=workshop.evidence_snapshot(
+            result, chosen, [r.key for r in rejected], rubric, weights, ev_weight
         ),
         input_metrics=[
             InputMetric("Learners completing a lesson in week 1", "breadth", "Content team"),
