@@ -487,6 +487,38 @@ def _generic_html(value: Any, depth: int = 0) -> str:
     return f"<p>{_e(_compact(value))}</p>"
 
 
+def rubric_table(rubric: Mapping[str, Any]) -> tuple[list[str], list[list[Any]], str]:
+    """The workshop's 1–5 scores and the combined ordering as one table, plus the weights."""
+    from .workshop import CRITERIA
+
+    combined = {r.get("key"): r for r in rubric.get("ordering", [])}
+    header = ["Candidate", *(label for label, _ in CRITERIA.values()), "Evidence", "Combined"]
+    scores = sorted(
+        rubric.get("scores", []),
+        key=lambda s: -float(combined.get(s.get("key"), {}).get("combined", 0.0)),
+    )
+    rows = []
+    for s in scores:
+        o = combined.get(s.get("key"), {})
+        rows.append(
+            [
+                s.get("candidate", s.get("key", "")),
+                *(s.get(c, "") for c in CRITERIA),
+                f"{o['evidence']:.2f}" if "evidence" in o else "",
+                f"{o['combined']:.2f}" if "combined" in o else "",
+            ]
+        )
+    weights = rubric.get("criteria_weights", {})
+    w_text = ", ".join(f"{CRITERIA[k][0]} ×{v:g}" for k, v in weights.items() if k in CRITERIA)
+    ev = rubric.get("evidence_weight")
+    note = (
+        f"Scores 1–5. Combined = {ev:g}·evidence + {1 - ev:g}·rubric (weights: {w_text})."
+        if ev is not None
+        else ""
+    )
+    return header, rows, note
+
+
 def _verdict_class(verdict: str) -> str:
     return verdict if verdict in VERDICTS else "unknown"
 
@@ -553,7 +585,8 @@ def _why_html(decision: Decision, charts: Mapping[str, Any]) -> str:
     if figures:
         body += f'<div class="charts">{figures}</div>'
     if decision.evidence.rubric:
-        body += "<h3>Workshop rubric</h3>" + _generic_html(decision.evidence.rubric)
+        header, rows, note = rubric_table(decision.evidence.rubric)
+        body += f'<h3>Workshop rubric</h3>{_table(header, rows)}<p class="note">{_e(note)}</p>'
     return _section("why", "Why it won", body)
 
 
@@ -804,7 +837,8 @@ def _md_why(decision: Decision) -> list[str]:
         charts = "; ".join(md_escape(chart_caption(decision, n), True) for n in names)
         out += [f"_Charts (in the HTML export; their data is in the record): {charts}._", ""]
     if decision.evidence.rubric:
-        out += ["### Workshop rubric", "", *_md_kv(decision.evidence.rubric), ""]
+        header, rows, note = rubric_table(decision.evidence.rubric)
+        out += ["### Workshop rubric", "", *_md_table(header, rows), "", md_escape(note, True), ""]
     return out
 
 
