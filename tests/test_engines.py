@@ -162,3 +162,10 @@ def test_spark_missing_table_and_column_are_clear(spark_analysis, capsys, tmp_pa
     code = cli.main(["rank", "--source", SPARK, "--events-table", str(bad), "--quiet"])
     err = capsys.readouterr().err
     assert code == 2 and "no timestamp column" in err
+
+
+def test_spark_without_java_is_one_clear_message(monkeypatch):
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setattr(engines.shutil, "which", lambda name: None)
+    with pytest.raises(InputError, match="Spark needs a Java 17 runtime"):
+        engines.spark_session("local[1]")
