@@ -3,6 +3,8 @@
 Deep link: /rationale?decision=<id>. Nothing here needs the original data.
 """
 
+import dataclasses
+
 import pandas as pd
 import streamlit as st
 
@@ -133,6 +135,48 @@ if len(history) > 1:
     with st.expander(f"Version history ({len(history)} versions)"):
         for h in history:
             st.markdown(f"- v{h.version} #{h.id} {str(h.created_at)[:16]} {h.amendment_note}")
+
+with st.expander("Amend this decision (saves a new version; this one is kept unchanged)"):
+    with st.form("amend_form"):
+        a1, a2 = st.columns(2)
+        new_def = {
+            "name": a1.text_input("Metric name", d.name),
+            "meaning": a2.text_input("Meaning", d.meaning),
+            "owner": a1.text_input("Owner", d.owner),
+            "baseline": a2.text_input("Baseline", d.baseline),
+            "target": a1.text_input("Target", d.target),
+        }
+        new_rationale = st.text_area("Rationale", decision.rationale, height=150)
+        reasons = st.data_editor(
+            pd.DataFrame(
+                [{"key": r.key, "candidate": r.name, "reason": r.reason} for r in decision.rejected]
+            ),  # fmt: skip
+            hide_index=True,
+            disabled=["key", "candidate"],
+            column_order=["candidate", "reason"],
+            key="amend_reasons",
+        )
+        note = st.text_input("What changes, and why (required)", key="amend_note")
+        amend = st.form_submit_button("Save as a new version")
+    if amend:
+        by_key = {r.key: r for r in decision.rejected}
+        changed = dataclasses.replace(
+            decision,
+            definition=dataclasses.replace(d, **new_def),
+            rationale=new_rationale,
+            rejected=[
+                dataclasses.replace(by_key[row["key"]], reason=str(row["reason"] or "").strip())
+                for row in reasons.to_dict("records")
+            ],
+        )
+        try:
+            saved = store.amend(decision.id, changed, note)
+        except InputError as exc:
+            st.error(str(exc))
+        else:
+            st.success(f"Saved as version {saved.version} (#{saved.id}).")
+            st.query_params["decision"] = str(saved.id)
+            st.rerun()
 
 st.subheader("Share")
 e1, e2 = st.columns(2)

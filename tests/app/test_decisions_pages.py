@@ -312,3 +312,37 @@ def test_revalidate_on_a_missing_path_shows_the_error(recorded):
     assert at.status[0].label == "Could not re-run"
     assert "pending_reval" not in at.session_state
     assert len(store.revalidations(planted.id)) == before  # nothing saved
+
+
+def test_amending_a_decision_saves_a_new_version_and_keeps_the_old(tmp_path, monkeypatch):
+    db = tmp_path / "amend.sqlite3"
+    monkeypatch.setenv("NORTHSTAR_DB", str(db))
+    store = DecisionStore(db)
+    loaded = load_inputs(SAMPLE_EVENTS, SAMPLE_USERS)
+    original = store.record(
+        build_decision(analyse(loaded, AnalysisSettings()), PLANTED_KEY, "North Star v1")
+    )
+    at = rationale_app(str(original.id))
+    assert_clean(at)
+    at.text_area[0].set_value("We chose lessons; the 2026 plan depends on it.")
+    at.text_input(key="amend_note").set_value("Rationale rewritten after the board review")
+    form_button = next(b for b in at.button if b.label == "Save as a new version")
+    form_button.click().run()
+    assert_clean(at)
+    history = store.history(original.id)
+    assert [h.version for h in history] == [1, 2]
+    assert history[0].to_dict() == original.to_dict()  # the original is untouched
+    assert history[1].rationale == "We chose lessons; the 2026 plan depends on it."
+    assert history[1].supersedes == original.id
+    assert at.query_params["decision"] == str(history[1].id)
+    assert f"Decision #{history[1].id}, version 2" in texts(at.caption)[0]
+
+
+def test_amending_without_a_note_is_refused(recorded):
+    store, planted = recorded
+    before = store.history(planted.id)
+    at = rationale_app(str(before[-1].id))
+    next(b for b in at.button if b.label == "Save as a new version").click().run()
+    assert_clean(at)
+    assert any("say what the amendment changes" in e for e in texts(at.error))
+    assert [h.id for h in store.history(planted.id)] == [h.id for h in before]
