@@ -247,7 +247,7 @@ def cox_univariate(
     """
     x = _check_covariate(x, sd.n)
     w = _check_weights(weights, sd.n, integer=True)
-    if codes is not None and w is None and codes[1] * sd.times.size <= sd.n // 4:
+    if codes is not None and w is None and codes[1] * sd.times.size <= 4 * sd.n:
         return _cox_collapsed(sd, x, *codes)
     e = sd.event
     wt = np.ones(sd.n) if w is None else w
