@@ -74,30 +74,18 @@ def event_candidates(frame: pd.DataFrame, event_columns: dict[str, str], window_
     w = window_days
     out = []
     for col, event in event_columns.items():
-        if col.startswith("count__"):
-            out.append(
-                Candidate(
-                    key=f"count:{event}",
-                    name=f"{event}: count in first {w} days",
-                    kind="count",
-                    event=event,
-                    column=None,
-                    transform=LOG1P,
-                    raw=frame[col].to_numpy(dtype=float),
-                )
+        kind, label = ("count", "count") if col.startswith("count__") else ("days", "active days")
+        out.append(
+            Candidate(
+                key=f"{kind}:{event}",
+                name=f"{event}: {label} in first {w} days",
+                kind="count" if kind == "count" else "active_days",
+                event=event,
+                column=None,
+                transform=LOG1P,
+                raw=frame[col].to_numpy(dtype=float),
             )
-        else:
-            out.append(
-                Candidate(
-                    key=f"days:{event}",
-                    name=f"{event}: active days in first {w} days",
-                    kind="active_days",
-                    event=event,
-                    column=None,
-                    transform=LOG1P,
-                    raw=frame[col].to_numpy(dtype=float),
-                )
-            )
+        )
     baselines = [
         ("active_days", f"Active days (any event) in first {w} days"),
         ("total_events", f"Events (all types) in first {w} days"),

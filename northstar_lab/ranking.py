@@ -421,7 +421,7 @@ def _choose_threshold(cand: Candidate, pop: Population, settings) -> float | Non
 
 def _held_out_figures(cand: Candidate, pop: Population, k: float) -> dict | None:
     ret, rev = pop.index(held_out=True)
-    figs = thresholds.threshold_figures_fast(
+    figs = thresholds.threshold_figures(
         cand.raw.take(ret),
         pop.sd_test,
         k,

@@ -125,61 +125,15 @@ class ThresholdFigures:
 
 def threshold_figures(
     raw: np.ndarray,
-    duration: np.ndarray,
-    event: np.ndarray,
-    k: float,
-    horizon: float,
-    revenue_raw: np.ndarray | None = None,
-    revenue: np.ndarray | None = None,
-) -> ThresholdFigures | None:
-    """KM retention at the horizon with CIs, log-rank, ΔRMST (with SE) and revenue per user,
-    for users at/above vs below k. None if a group is empty."""
-    above = raw >= k
-    if above.all() or not above.any():
-        return None
-    s_a, lo_a, hi_a = survival.survival_at(duration[above], event[above], horizon)
-    s_b, lo_b, hi_b = survival.survival_at(duration[~above], event[~above], horizon)
-    _chi2, lr_p = survival.logrank(duration, event, above)
-    diff_p = survival.survival_difference_p(duration, event, above, horizon)
-    r_a, se_a = survival.rmst(duration[above], event[above], horizon)
-    r_b, se_b = survival.rmst(duration[~above], event[~above], horizon)
-    rev_a = rev_b = None
-    if revenue is not None and revenue_raw is not None and revenue.size:
-        up = revenue_raw >= k
-        rev_a = float(np.mean(revenue[up])) if up.any() else None
-        rev_b = float(np.mean(revenue[~up])) if (~up).any() else None
-    return ThresholdFigures(
-        k=float(k),
-        n_test=int(raw.size),
-        n_above=int(above.sum()),
-        share_above=float(above.mean()),
-        retention_above=float(s_a),
-        retention_above_ci=(float(lo_a), float(hi_a)),
-        retention_below=float(s_b),
-        retention_below_ci=(float(lo_b), float(hi_b)),
-        retention_difference=float(s_a - s_b),
-        retention_difference_p=float(diff_p),
-        logrank_p=float(lr_p),
-        rmst_above=float(r_a),
-        rmst_below=float(r_b),
-        rmst_difference=float(r_a - r_b),
-        rmst_difference_se=float(np.hypot(se_a, se_b)),
-        revenue_above=rev_a,
-        revenue_below=rev_b,
-        horizon_days=float(horizon),
-    )
-
-
-def threshold_figures_fast(
-    raw: np.ndarray,
     sd: survival.SurvivalData,
     k: float,
     horizon: float,
     revenue_raw: np.ndarray | None = None,
     revenue: np.ndarray | None = None,
 ) -> ThresholdFigures | None:
-    """`threshold_figures` from per-time counts (`groups.py`) on prepared survival data: the
-    same numbers as lifelines (tested), without fitting six lifelines models per candidate."""
+    """KM retention at the horizon with CIs, log-rank, fixed-day difference test, ΔRMST (with
+    SE) and revenue per user, for users at/above vs below k — from per-time counts
+    (`groups.py`): the same numbers as lifelines (tested), without fitting lifelines models."""
     from . import groups
 
     above = raw >= k
