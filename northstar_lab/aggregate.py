@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 import ibis
 import pandas as pd
-from ibis import _
 
 from .columns import EventColumns
 from .errors import InputError
@@ -227,9 +226,12 @@ def per_user_frame(
             "retention by threshold are computed on all users in the engine."
         )
 
-    say("Checking events against signup and the as-of date")
-    joined = _joined(ev, signups)
-    counts.update(_drop_counts(ev, joined, signups, a_end, users is not None))
+    say("Counting events per user, event type and day since signup (one pass)")
+    all_cells = _cells(ev, all_signups, a_end)
+    cells = all_cells
+    if fraction < 1.0:
+        cells = all_cells.semi_join(signups, "user_id")
+    counts.update(_drop_counts(ev, all_cells, all_signups, users is not None))
     for reason, label in (
         ("events_before_signup", "events before the user's signup were dropped"),
         ("events_after_as_of", f"events after the as-of date {as_of} were ignored"),
@@ -237,10 +239,10 @@ def per_user_frame(
     ):
         if counts.get(reason):
             warnings.append(f"{counts[reason]:,} {label}.")
-    kept = _kept_events(joined, a_end)
+    kept = cells.filter((cells.d >= 0) & ~cells.late)
 
     say("Counting event types")
-    type_counts = event_type_counts(kept)
+    type_counts = _cell_type_counts(kept)
     names = [e for e in type_counts if e != revenue_event][:MAX_EVENT_TYPES]
     if len(type_counts) - (revenue_event in type_counts) > MAX_EVENT_TYPES:
         warnings.append(
@@ -259,7 +261,8 @@ def per_user_frame(
     frame = _user_expr(kept, signups, **spec)
     population = None
     if fraction < 1.0:
-        population = _user_expr(_kept_events(_joined(ev, all_signups), a_end), all_signups, **spec)
+        all_kept = all_cells.filter((all_cells.d >= 0) & ~all_cells.late)
+        population = _user_expr(all_kept, all_signups, **spec)
     say("Collecting one row per user")
     data = frame.to_pandas()
     event_columns = {}
@@ -284,15 +287,26 @@ def per_user_frame(
     )
 
 
-def _joined(ev: ibis.Table, signups: ibis.Table) -> ibis.Table:
-    joined = ev.inner_join(signups, "user_id")
-    return joined.mutate(rel=joined.sec - joined.signup_sec)
+def _cell_type_counts(cells: ibis.Table) -> dict[str, int]:
+    """Events per event name (sums of cell counts), most frequent first."""
+    df = cells.group_by("event").aggregate(n=cells.n.sum()).order_by(ibis.desc("n")).to_pandas()
+    return dict(zip(df["event"].astype(str), df["n"].astype(int), strict=True))
 
 
-def _kept_events(joined: ibis.Table, a_end: int) -> ibis.Table:
-    """Events from signup to the as-of end, with d = whole days since signup."""
-    kept = joined.filter((joined.rel >= 0) & (joined.sec < a_end))
-    return kept.mutate(d=(kept.rel / DAY).floor().cast("int64"))
+def _cells(ev: ibis.Table, signups: ibis.Table, a_end: int) -> ibis.Table:
+    """Events collapsed to (user, event, day since signup, after-as-of) cells, materialised.
+
+    This is the only pass over the raw log: every per-user figure below is computed from these
+    cells (n events, sum of values), which are far fewer than the events. `.cache()` keeps them
+    in the engine (a DuckDB temp table, a persisted Spark DataFrame).
+    """
+    joined = ev.inner_join(signups.select("user_id", "signup_sec"), "user_id")
+    rel = joined.sec - joined.signup_sec
+    joined = joined.mutate(d=(rel / DAY).floor().cast("int64"), late=joined.sec >= a_end)
+    cells = joined.group_by(["user_id", "event", "d", "late"]).aggregate(
+        n=joined.count(), value=joined.value.sum()
+    )
+    return cells.cache()
 
 
 def _user_expr(ev, signups, *, names, window_days, horizon_days, revenue_event, gaps):
@@ -353,43 +367,36 @@ def _signups(ev: ibis.Table, users: pd.DataFrame | None) -> ibis.Table:
     return ibis.memtable(frame)
 
 
-def _drop_counts(ev, joined, signups, a_end: int, has_users: bool) -> dict[str, int]:
-    stats = (
-        joined.aggregate(
-            events_before_signup=(joined.rel < 0).sum(),
-            events_after_as_of=(joined.sec >= a_end).sum(),
-            n_joined=joined.count(),
-        )
-        .to_pandas()
-        .iloc[0]
-    )
-    out = {
-        "events_before_signup": int(stats["events_before_signup"] or 0),
-        "events_after_as_of": int(stats["events_after_as_of"] or 0),
-    }
+def _drop_counts(ev, cells, signups, has_users: bool) -> dict[str, int]:
+    """Events dropped before signup or after the as-of date (from the cells), and events of
+    users missing from the users table (one anti-join, only when a users table is given)."""
+    stats = cells.aggregate(
+        events_before_signup=cells.n.sum(where=cells.d < 0),
+        events_after_as_of=cells.n.sum(where=(cells.d >= 0) & cells.late),
+    ).to_pandas().iloc[0]
+    out = {k: int(stats[k] or 0) for k in ("events_before_signup", "events_after_as_of")}
     if has_users:
         unknown = ev.anti_join(signups, "user_id")
         out["events_of_unknown_users"] = int(unknown.count().to_pandas())
     return out
 
 
-def _window_features(ev: ibis.Table, names: list[str], window_days: int) -> ibis.Table:
+def _window_features(cells: ibis.Table, names: list[str], window_days: int) -> ibis.Table:
     """Per user: count__i and days__i per event type, plus the window baselines.
 
-    Two steps keep distinct-counting cheap on big logs: first (user, event, day) cells with
-    their event counts, then sums over those cells (one cell per active day and type).
+    Each (user, event, day) cell is one active day of that event type with n events, so counts
+    are sums of n and active days are numbers of cells.
     """
-    win = ev.filter(ev.d < window_days)
-    cells = win.group_by(["user_id", "event", "d"]).aggregate(n=_.count())
+    win = cells.filter(cells.d < window_days)
     aggs = {}
     for i, name in enumerate(names):
-        is_e = cells.event == name
-        aggs[f"count__{i}"] = cells.n.sum(where=is_e)
+        is_e = win.event == name
+        aggs[f"count__{i}"] = win.n.sum(where=is_e)
         aggs[f"days__{i}"] = is_e.sum()
-    aggs["active_days"] = cells.d.nunique()
-    aggs["total_events"] = cells.n.sum()
-    aggs["distinct_events"] = cells.event.nunique()
-    return cells.group_by("user_id").aggregate(**aggs)
+    aggs["active_days"] = win.d.nunique()
+    aggs["total_events"] = win.n.sum()
+    aggs["distinct_events"] = win.event.nunique()
+    return win.group_by("user_id").aggregate(**aggs)
 
 
 def _activity_churn(ev: ibis.Table, signups: ibis.Table, gaps: tuple[int, ...]) -> ibis.Table:
@@ -410,13 +417,17 @@ def _activity_churn(ev: ibis.Table, signups: ibis.Table, gaps: tuple[int, ...]) 
     return days.group_by("user_id").aggregate(**aggs)
 
 
-def _per_user_totals(ev, window_days: int, horizon_days: int, revenue_event) -> ibis.Table:
-    """Whole-life totals that are *not* candidates: event count, last day, horizon revenue."""
-    aggs = {"n_events": ev.count(), "last_day": ev.d.max()}
+def _per_user_totals(cells, window_days: int, horizon_days: int, revenue_event) -> ibis.Table:
+    """Whole-life totals that are *not* candidates: event count, last day, horizon revenue.
+
+    Revenue is summed over whole days [W, W + H) since signup, the same day arithmetic as
+    everything else (METHODS' (s+W, s+W+H] in seconds differs only at the exact boundary second).
+    """
+    aggs = {"n_events": cells.n.sum(), "last_day": cells.d.max()}
     if revenue_event:
-        lo, hi = window_days * DAY, (window_days + horizon_days) * DAY
-        in_h = (ev.event == revenue_event) & (ev.rel > lo) & (ev.rel <= hi)
-        aggs["revenue_h"] = ev.value.sum(where=in_h).coalesce(0.0)
+        in_h = (cells.event == revenue_event) & (cells.d >= window_days)
+        in_h = in_h & (cells.d < window_days + horizon_days)
+        aggs["revenue_h"] = cells.value.sum(where=in_h).coalesce(0.0)
     else:
         aggs["revenue_h"] = ibis.literal(0.0)
-    return ev.group_by("user_id").aggregate(**aggs)
+    return cells.group_by("user_id").aggregate(**aggs)

@@ -101,13 +101,19 @@ def connect(source: Source) -> ibis.BaseBackend:
     if key in _CONNECTIONS:
         return _CONNECTIONS[key]
     if source.kind == "duckdb":
-        con = ibis.duckdb.connect(source.location, read_only=True)
+        con = ibis.duckdb.connect(source.location, read_only=True, **duckdb_config())
     elif source.kind == "spark":
         con = ibis.pyspark.connect(spark_session(source.location))
     else:
-        con = ibis.duckdb.connect()
+        con = ibis.duckdb.connect(**duckdb_config())
     _CONNECTIONS[key] = con
     return con
+
+
+def duckdb_config() -> dict:
+    """DuckDB's memory cap (it spills to disk beyond it): $NORTHSTAR_DUCKDB_MEMORY, default 4GB,
+    so that the engine and the statistics share a machine instead of fighting over it."""
+    return {"memory_limit": os.environ.get("NORTHSTAR_DUCKDB_MEMORY", "4GB")}
 
 
 def spark_session(master: str):
