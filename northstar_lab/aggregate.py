@@ -18,6 +18,7 @@ No Python loops over rows; no backend-specific SQL. Event names become positiona
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -40,10 +41,11 @@ class EventCheck:
 
     label: str
     n_rows: int
-    n_users: int
+    n_users: int | None  # counted from the aggregated cells (exact), None until then
     min_ts: pd.Timestamp | None
     max_ts: pd.Timestamp | None
     dropped_missing: int = 0
+    event_counts: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -68,12 +70,14 @@ class UserFrame:
 
 
 def standard_events(table: ibis.Table, cols: EventColumns, label: str) -> ibis.Table:
-    """The log as user_id (string), event (string), ts (timestamp), sec (int), value (float).
+    """The log as user_id (string), event (string), ts (timestamp), value (float).
 
-    Text timestamps are parsed with try_cast so that bad values can be counted, not crash.
+    Text timestamps are parsed with try_cast so that bad values can be counted, not crash; only
+    then is the original text kept (column raw_ts) for the error message.
     """
     ts = table[cols.timestamp]
-    if ts.type().is_string():
+    text = ts.type().is_string()
+    if text:
         ts = ts.try_cast("timestamp")
     elif ts.type().is_date():
         ts = ts.cast("timestamp")
@@ -84,13 +88,15 @@ def standard_events(table: ibis.Table, cols: EventColumns, label: str) -> ibis.T
     value = table[cols.value] if cols.value else ibis.literal(None, "float64")
     if cols.value and table[cols.value].type().is_string():
         value = value.try_cast("float64")
-    return table.select(
-        user_id=table[cols.user].cast("string"),
-        event=table[cols.event].cast("string"),
-        ts=ts,
-        raw_ts=table[cols.timestamp].cast("string"),
-        value=value.cast("float64"),
-    )
+    columns = {
+        "user_id": table[cols.user].cast("string"),
+        "event": table[cols.event].cast("string"),
+        "ts": ts,
+        "value": value.cast("float64"),
+    }
+    if text:
+        columns["raw_ts"] = table[cols.timestamp]
+    return table.select(**columns)
 
 
 def _epoch_to_timestamp(col: ibis.Value) -> ibis.Value:
@@ -112,32 +118,43 @@ def _epoch_to_timestamp(col: ibis.Value) -> ibis.Value:
 
 
 def check_events(std: ibis.Table, label: str, row_numbers: bool = True) -> EventCheck:
-    """Count rows, users and bad values; unparsable timestamps stop the analysis with examples."""
-    bad_ts = std.ts.isnull() & std.raw_ts.notnull() & (std.raw_ts.strip() != "")
-    missing = std.user_id.isnull() | std.event.isnull() | std.ts.isnull()
-    stats = std.aggregate(
-        n_rows=std.count(),
-        n_users=std.user_id.nunique(),
-        n_bad_ts=bad_ts.sum(),
-        n_missing=missing.sum(),
-        min_ts=std.ts.min(),
-        max_ts=std.ts.max(),
-    ).to_pandas()
-    row = stats.iloc[0]
-    n_rows = int(row["n_rows"])
+    """Rows per event type, missing and unparsable values, date range — one grouped scan.
+
+    Unparsable timestamps stop the analysis with examples (only text timestamps can be
+    unparsable). The number of users is counted later, from the aggregated cells.
+    """
+    missing = std.user_id.isnull() | std.ts.isnull()
+    aggs = {
+        "n": std.count(),
+        "n_missing": missing.sum(),
+        "min_ts": std.ts.min(),
+        "max_ts": std.ts.max(),
+    }
+    text_ts = "raw_ts" in std.columns
+    if text_ts:
+        bad_ts = std.ts.isnull() & std.raw_ts.notnull() & (std.raw_ts.strip() != "")
+        aggs["n_bad_ts"] = bad_ts.sum()
+    by_event = std.group_by("event").aggregate(**aggs).to_pandas()
+    n_rows = int(by_event["n"].sum()) if len(by_event) else 0
     if n_rows == 0:
         raise InputError(f"{label}: the event log has no rows.")
-    n_bad = int(row["n_bad_ts"] or 0)
+    n_bad = int(by_event["n_bad_ts"].sum()) if text_ts else 0
     if n_bad:
         raise InputError(_bad_timestamp_message(std, bad_ts, label, n_bad, row_numbers))
-    n_missing = int(row["n_missing"] or 0)
+    named = by_event[by_event["event"].notna()]
+    null_event = by_event["event"].isna()
+    complete = by_event["n"] - by_event["n_missing"]
+    n_missing = int(by_event["n_missing"].sum() + complete[null_event].sum())
+    counts = (named["n"] - named["n_missing"]).astype(int)
+    order = counts.sort_values(ascending=False, kind="stable").index
     check = EventCheck(
         label=label,
         n_rows=n_rows,
-        n_users=int(row["n_users"]),
-        min_ts=pd.Timestamp(row["min_ts"]) if pd.notna(row["min_ts"]) else None,
-        max_ts=pd.Timestamp(row["max_ts"]) if pd.notna(row["max_ts"]) else None,
+        n_users=None,
+        min_ts=_ts(by_event["min_ts"].min()),
+        max_ts=_ts(by_event["max_ts"].max()),
         dropped_missing=n_missing,
+        event_counts={str(named.loc[i, "event"]): int(counts[i]) for i in order if counts[i] > 0},
     )
     if n_missing == n_rows:
         raise InputError(f"{label}: every row lacks a user id, event name or timestamp.")
@@ -146,6 +163,10 @@ def check_events(std: ibis.Table, label: str, row_numbers: bool = True) -> Event
             f"{label}: {n_missing:,} rows without a user id, event name or timestamp were dropped."
         )
     return check
+
+
+def _ts(value) -> pd.Timestamp | None:
+    return pd.Timestamp(value) if pd.notna(value) else None
 
 
 def _bad_timestamp_message(std, bad_ts, label: str, n_bad: int, row_numbers: bool) -> str:
@@ -213,7 +234,7 @@ def per_user_frame(
         warnings.append(
             f"{n_after:,} users signed up after the as-of date {as_of} and are left out."
         )
-    signups = signups.filter(signups.a_days >= 0)
+    signups = signups.filter(signups.a_days >= 0).cache()  # used by every query below
     n_users = int(signups.count().to_pandas())
     all_signups = signups
     fraction = 1.0
@@ -232,6 +253,7 @@ def per_user_frame(
     if fraction < 1.0:
         cells = all_cells.semi_join(signups, "user_id")
     counts.update(_drop_counts(ev, all_cells, all_signups, users is not None))
+    check.n_users = int(all_cells.user_id.nunique().to_pandas())
     for reason, label in (
         ("events_before_signup", "events before the user's signup were dropped"),
         ("events_after_as_of", f"events after the as-of date {as_of} were ignored"),
@@ -309,19 +331,27 @@ def _cells(ev: ibis.Table, signups: ibis.Table, a_end: int) -> ibis.Table:
     return cells.cache()
 
 
-def _user_expr(ev, signups, *, names, window_days, horizon_days, revenue_event, gaps):
-    """The one-row-per-user expression (not executed): signup, totals, window features, churn."""
-    features = _window_features(ev, names, window_days)
-    churn = _activity_churn(ev, signups, gaps)
-    per_user = _per_user_totals(ev, window_days, horizon_days, revenue_event)
-    return (
-        signups.left_join(per_user, "user_id")
+def _user_expr(cells, signups, *, names, window_days, horizon_days, revenue_event, gaps):
+    """The one-row-per-user expression (not executed): two group-bys over the cells (per-user
+    figures; activity gaps), joined to the signups, then churn per gap from both."""
+    figures = _per_user_figures(cells, names, window_days, horizon_days, revenue_event)
+    gaps_t = _first_silences(cells, gaps)
+    frame = (
+        signups.left_join(figures, "user_id")
         .drop("user_id_right")
-        .left_join(features, "user_id")
-        .drop("user_id_right")
-        .left_join(churn, "user_id")
+        .left_join(gaps_t, "user_id")
         .drop("user_id_right")
     )
+    last = frame.last_day.coalesce(0)
+    churn = {}
+    for g in gaps:
+        # Signing up is activity on day 0: a first event ≥ g days later is a silence from day 0.
+        # Then the first silence of ≥ g days between active days; else the final silence, if it
+        # reaches the as-of date.
+        from_signup = ibis.ifelse(frame.first_day >= g, 0, ibis.null("int64"))
+        final = ibis.ifelse(frame.a_days - last >= g, last, ibis.null("int64"))
+        churn[f"churn_day_g{g}"] = from_signup.coalesce(frame[f"inner_gap_g{g}"]).coalesce(final)
+    return frame.mutate(**churn).drop("first_day", *[f"inner_gap_g{g}" for g in gaps])
 
 
 def population_retention(
@@ -361,69 +391,63 @@ def sample_predicate(user_id: ibis.Value, fraction: float) -> ibis.Value:
 
 
 def _signups(ev: ibis.Table, users: pd.DataFrame | None) -> ibis.Table:
+    """user_id, signup_sec: the users table's signups (registered as a view in the engine that
+    holds the events, so that every engine can join and cache it), or each user's first event."""
     if users is None:
         return ev.group_by("user_id").aggregate(signup_sec=ev.sec.min().cast("float64"))
     frame = users[["user_id", "signup_sec"]].astype({"user_id": str, "signup_sec": float})
-    return ibis.memtable(frame)
+    backend = ev._find_backend()
+    name = f"northstar_signups_{uuid.uuid4().hex[:12]}"
+    if backend.name == "pyspark":  # Ibis' PySpark backend has no temporary tables: a view
+        return backend.create_view(name, ibis.memtable(frame), overwrite=True)
+    # DuckDB: a temporary table, which a read-only database file still accepts
+    return backend.create_table(name, frame, temp=True, overwrite=True)
+
+
+def _count(value) -> int:
+    """An engine's count or sum as int; a sum over no rows comes back as NULL (None or NaN)."""
+    return 0 if value is None or pd.isna(value) else int(value)
 
 
 def _drop_counts(ev, cells, signups, has_users: bool) -> dict[str, int]:
     """Events dropped before signup or after the as-of date (from the cells), and events of
     users missing from the users table (one anti-join, only when a users table is given)."""
-    stats = cells.aggregate(
-        events_before_signup=cells.n.sum(where=cells.d < 0),
-        events_after_as_of=cells.n.sum(where=(cells.d >= 0) & cells.late),
-    ).to_pandas().iloc[0]
-    out = {k: int(stats[k] or 0) for k in ("events_before_signup", "events_after_as_of")}
+    stats = (
+        cells.aggregate(
+            events_before_signup=cells.n.sum(where=cells.d < 0),
+            events_after_as_of=cells.n.sum(where=(cells.d >= 0) & cells.late),
+        )
+        .to_pandas()
+        .iloc[0]
+    )
+    out = {k: _count(stats[k]) for k in ("events_before_signup", "events_after_as_of")}
     if has_users:
         unknown = ev.anti_join(signups, "user_id")
         out["events_of_unknown_users"] = int(unknown.count().to_pandas())
     return out
 
 
-def _window_features(cells: ibis.Table, names: list[str], window_days: int) -> ibis.Table:
-    """Per user: count__i and days__i per event type, plus the window baselines.
+def _per_user_figures(cells, names, window_days: int, horizon_days: int, revenue_event):
+    """Per user, in one group-by over the (user, event, day) cells: count__i and days__i per
+    event type in the window (a cell is one active day of one type, holding n events), the
+    window baselines, whole-life totals that are *not* candidates (events, last day) and
+    revenue in whole days [W, W + H) since signup.
 
-    Each (user, event, day) cell is one active day of that event type with n events, so counts
-    are sums of n and active days are numbers of cells.
+    Revenue uses the same day arithmetic as everything else; METHODS' (s+W, s+W+H] in seconds
+    differs only at the exact boundary second.
     """
-    win = cells.filter(cells.d < window_days)
+    win = cells.d < window_days
     aggs = {}
     for i, name in enumerate(names):
-        is_e = win.event == name
-        aggs[f"count__{i}"] = win.n.sum(where=is_e)
+        is_e = win & (cells.event == name)
+        aggs[f"count__{i}"] = cells.n.sum(where=is_e)
         aggs[f"days__{i}"] = is_e.sum()
-    aggs["active_days"] = win.d.nunique()
-    aggs["total_events"] = win.n.sum()
-    aggs["distinct_events"] = win.event.nunique()
-    return win.group_by("user_id").aggregate(**aggs)
-
-
-def _activity_churn(ev: ibis.Table, signups: ibis.Table, gaps: tuple[int, ...]) -> ibis.Table:
-    """Per user and gap g: the last active day before the first silence of ≥ g days.
-
-    A silence at the end counts up to the as-of date (a_days); a user silent since day d with
-    a_days − d < g is still active (censored), whatever happened before.
-    """
-    days = ev.select("user_id", "d").distinct()
-    day0 = signups.select("user_id", d=ibis.literal(0, "int64"))
-    days = days.union(day0, distinct=True).inner_join(
-        signups.select("user_id", "a_days"), "user_id"
-    )
-    w = ibis.window(group_by=days.user_id, order_by=days.d)
-    days = days.mutate(next_d=days.d.lead().over(w))
-    days = days.mutate(gap=days.next_d.coalesce(days.a_days) - days.d)
-    aggs = {f"churn_day_g{g}": days.d.min(where=days.gap >= g) for g in gaps}
-    return days.group_by("user_id").aggregate(**aggs)
-
-
-def _per_user_totals(cells, window_days: int, horizon_days: int, revenue_event) -> ibis.Table:
-    """Whole-life totals that are *not* candidates: event count, last day, horizon revenue.
-
-    Revenue is summed over whole days [W, W + H) since signup, the same day arithmetic as
-    everything else (METHODS' (s+W, s+W+H] in seconds differs only at the exact boundary second).
-    """
-    aggs = {"n_events": cells.n.sum(), "last_day": cells.d.max()}
+    aggs["active_days"] = cells.d.nunique(where=win)
+    aggs["total_events"] = cells.n.sum(where=win)
+    aggs["distinct_events"] = cells.event.nunique(where=win)
+    aggs["n_events"] = cells.n.sum()
+    aggs["last_day"] = cells.d.max()
+    aggs["first_day"] = cells.d.min()
     if revenue_event:
         in_h = (cells.event == revenue_event) & (cells.d >= window_days)
         in_h = in_h & (cells.d < window_days + horizon_days)
@@ -431,3 +455,15 @@ def _per_user_totals(cells, window_days: int, horizon_days: int, revenue_event) 
     else:
         aggs["revenue_h"] = ibis.literal(0.0)
     return cells.group_by("user_id").aggregate(**aggs)
+
+
+def _first_silences(cells, gaps: tuple[int, ...]) -> ibis.Table:
+    """Per user and gap g: the last active day before the first silence of ≥ g days between two
+    active days. The silences before the first and after the last active day are handled by
+    the caller, which knows the first day, the last day and a_days.
+    """
+    days = cells.select("user_id", "d").distinct()
+    w = ibis.window(group_by=days.user_id, order_by=days.d)
+    days = days.mutate(gap=days.d.lead().over(w) - days.d)
+    aggs = {f"inner_gap_g{g}": days.d.min(where=days.gap >= g) for g in gaps}
+    return days.group_by("user_id").aggregate(**aggs)

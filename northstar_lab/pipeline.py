@@ -137,9 +137,7 @@ def load_inputs(
         std = aggregate.standard_events(table, cols, label)
         say("Validating the event log", 0.05)
         check = aggregate.check_events(std, label, row_numbers=source.engine == "duckdb")
-        counts = aggregate.event_type_counts(
-            std.filter(std.event.notnull() & std.user_id.notnull() & std.ts.notnull())
-        )
+        counts = check.event_counts
         warnings += check.warnings
         fingerprint["events"] = _events_fingerprint(source, events_table, check, counts)
     users_obj = None
@@ -251,6 +249,8 @@ def analyse(
     )
     cands = cands + threshold_candidates(cands, ranking, settings.window_days)
     ranking.excluded.update({k: v for k, v in (uf.counts if uf else dropped).items() if v})
+    if "events" in loaded.fingerprint and loaded.check is not None:
+        loaded.fingerprint["events"]["users"] = loaded.check.n_users
     ranking.warnings = list(dict.fromkeys(outcomes.notes + ranking.warnings))
     if uf is not None and uf.population is not None and not _explicit_churn(loaded):
         say("Counting the whole population in the engine", 0.91)
