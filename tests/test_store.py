@@ -359,11 +359,13 @@ def test_two_processes_writing_at_once_both_land(tmp_path, db):
         subprocess.Popen([sys.executable, "-c", WRITER, str(db), tag, str(n), str(go)])
         for tag in ("a", "b")
     ]
-    deadline = time.monotonic() + 20
+    # generous timeouts: on a loaded 2-core machine importing pandas alone can take seconds
+    deadline = time.monotonic() + 90
     while not all(Path(f"{go}.{t}").exists() for t in "ab") and time.monotonic() < deadline:
         time.sleep(0.01)
+    assert all(Path(f"{go}.{t}").exists() for t in "ab"), "writers never became ready"
     go.touch()
-    assert [p.wait(timeout=30) for p in procs] == [0, 0]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
     rows = DecisionStore(db).list_decisions()
     assert len(rows) == 2 * n
     assert len({r["id"] for r in rows}) == 2 * n
