@@ -292,8 +292,11 @@ def per_user_frame(
         event_columns[f"count__{i}"] = name
         event_columns[f"days__{i}"] = name
     fill = [c for c in data.columns if c.startswith(("count__", "days__"))]
-    fill += ["active_days", "total_events", "distinct_events", "n_events", "revenue_h"]
+    fill += ["active_days", "total_events", "n_events", "revenue_h"]
     data[fill] = data[fill].fillna(0)
+    # event types used in the window, among the candidate types (the revenue event is not one)
+    count_cols = [c for c in data.columns if c.startswith("count__")]
+    data["distinct_events"] = (data[count_cols] > 0).sum(axis=1).astype(float)
     data["last_day"] = data["last_day"].fillna(0)
     data = data.sort_values("user_id", kind="stable").reset_index(drop=True)
     return UserFrame(
@@ -335,7 +338,7 @@ def _user_expr(cells, signups, *, names, window_days, horizon_days, revenue_even
     """The one-row-per-user expression (not executed): two group-bys over the cells (per-user
     figures; activity gaps), joined to the signups, then churn per gap from both."""
     figures = _per_user_figures(cells, names, window_days, horizon_days, revenue_event)
-    gaps_t = _first_silences(cells, gaps)
+    gaps_t = _active_days(cells, gaps, window_days)
     frame = (
         signups.left_join(figures, "user_id")
         .drop("user_id_right")
@@ -442,12 +445,8 @@ def _per_user_figures(cells, names, window_days: int, horizon_days: int, revenue
         is_e = win & (cells.event == name)
         aggs[f"count__{i}"] = cells.n.sum(where=is_e)
         aggs[f"days__{i}"] = is_e.sum()
-    aggs["active_days"] = cells.d.nunique(where=win)
     aggs["total_events"] = cells.n.sum(where=win)
-    aggs["distinct_events"] = cells.event.nunique(where=win)
     aggs["n_events"] = cells.n.sum()
-    aggs["last_day"] = cells.d.max()
-    aggs["first_day"] = cells.d.min()
     if revenue_event:
         in_h = (cells.event == revenue_event) & (cells.d >= window_days)
         in_h = in_h & (cells.d < window_days + horizon_days)
@@ -457,13 +456,17 @@ def _per_user_figures(cells, names, window_days: int, horizon_days: int, revenue
     return cells.group_by("user_id").aggregate(**aggs)
 
 
-def _first_silences(cells, gaps: tuple[int, ...]) -> ibis.Table:
-    """Per user and gap g: the last active day before the first silence of ≥ g days between two
-    active days. The silences before the first and after the last active day are handled by
-    the caller, which knows the first day, the last day and a_days.
+def _active_days(cells, gaps: tuple[int, ...], window_days: int) -> ibis.Table:
+    """Per user, from the distinct active days: active days in the window, first and last day,
+    and for each gap g the last active day before the first silence of ≥ g days between two
+    active days. (The silences before the first and after the last active day are handled by
+    the caller, which knows a_days.) Counting days here avoids distinct-counts elsewhere.
     """
     days = cells.select("user_id", "d").distinct()
     w = ibis.window(group_by=days.user_id, order_by=days.d)
     days = days.mutate(gap=days.d.lead().over(w) - days.d)
     aggs = {f"inner_gap_g{g}": days.d.min(where=days.gap >= g) for g in gaps}
+    aggs["active_days"] = (days.d < window_days).sum()
+    aggs["first_day"] = days.d.min()
+    aggs["last_day"] = days.d.max()
     return days.group_by("user_id").aggregate(**aggs)

@@ -126,9 +126,10 @@ def window_table(events: pd.DataFrame, signup_sec: pd.Series, window_days: int):
     w = pd.DataFrame({"user_id": events["user_id"], "event": events["event"], "day": rel // DAY_S})
     w = w[inside]
     per_event = w.groupby(["user_id", "event"]).agg(count=("day", "size"), days=("day", "nunique"))
-    baselines = w.groupby("user_id").agg(
+    behaviour = w["event"].where(w["event"] != "payment")  # the revenue event is not behaviour
+    baselines = w.assign(behaviour=behaviour).groupby("user_id").agg(
         total_events=("day", "size"), active_days=("day", "nunique"),
-        distinct_events=("event", "nunique"),
+        distinct_events=("behaviour", "nunique"),
     )  # fmt: skip
     return per_event, baselines
 
