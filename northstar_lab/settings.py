@@ -20,7 +20,7 @@ class AnalysisSettings:
     inactivity_days: a user silent for this many days has churned (when no explicit churn).
     as_of: the data's end; None means the latest timestamp in the data.
     horizon_days: retention is read at this many days after the landmark, revenue is
-        summed over (s+W, s+W+H].
+        summed over whole days [W, W+H) since signup.
     revenue_event / revenue_col: where revenue comes from (an event's value, or a users column).
     score_weights: (retention, revenue) weights of the composite score.
     n_bootstrap: resamples for rank stability and bootstrap CIs.
