@@ -193,12 +193,6 @@ def as_of_end_sec(as_of: dt.date) -> int:
     return int((pd.Timestamp(as_of) + pd.Timedelta(days=1)).timestamp())
 
 
-def event_type_counts(ev: ibis.Table) -> dict[str, int]:
-    """Rows per event name, most frequent first."""
-    df = ev.group_by("event").aggregate(n=ev.count()).order_by(ibis.desc("n")).to_pandas()
-    return dict(zip(df["event"].astype(str), df["n"].astype(int), strict=True))
-
-
 def per_user_frame(
     std: ibis.Table,
     check: EventCheck,
@@ -248,7 +242,7 @@ def per_user_frame(
         )
 
     say("Counting events per user, event type and day since signup (one pass)")
-    all_cells = _cells(ev, all_signups, a_end)
+    all_cells = _cells(ev, all_signups, a_end, window_days, revenue_event)
     cells = all_cells
     if fraction < 1.0:
         cells = all_cells.semi_join(signups, "user_id")
@@ -313,21 +307,32 @@ def per_user_frame(
 
 
 def _cell_type_counts(cells: ibis.Table) -> dict[str, int]:
-    """Events per event name (sums of cell counts), most frequent first."""
-    df = cells.group_by("event").aggregate(n=cells.n.sum()).order_by(ibis.desc("n")).to_pandas()
+    """Events per event name in the window (plus the revenue event), most frequent first."""
+    named = cells.filter(cells.event.notnull())
+    df = named.group_by("event").aggregate(n=named.n.sum()).order_by(ibis.desc("n")).to_pandas()
     return dict(zip(df["event"].astype(str), df["n"].astype(int), strict=True))
 
 
-def _cells(ev: ibis.Table, signups: ibis.Table, a_end: int) -> ibis.Table:
+def _cells(ev, signups, a_end: int, window_days: int, revenue_event: str | None) -> ibis.Table:
     """Events collapsed to (user, event, day since signup, after-as-of) cells, materialised.
 
     This is the only pass over the raw log: every per-user figure below is computed from these
-    cells (n events, sum of values), which are far fewer than the events. `.cache()` keeps them
-    in the engine (a DuckDB temp table, a persisted Spark DataFrame).
+    cells (n events, sum of values). The event name is kept only where a figure needs it —
+    inside the observation window, and for the revenue event — so after the window a user's
+    day is one cell, however many events it had. `.cache()` keeps the cells in the engine (a
+    DuckDB temp table, a persisted Spark DataFrame).
     """
     joined = ev.inner_join(signups.select("user_id", "signup_sec"), "user_id")
     rel = joined.sec - joined.signup_sec
-    joined = joined.mutate(d=(rel / DAY).floor().cast("int64"), late=joined.sec >= a_end)
+    d = (rel / DAY).floor().cast("int64")
+    named = d < window_days
+    if revenue_event:
+        named = named | (joined.event == revenue_event)
+    joined = joined.mutate(
+        d=d,
+        late=joined.sec >= a_end,
+        event=ibis.ifelse(named, joined.event, ibis.null("string")),
+    )
     cells = joined.group_by(["user_id", "event", "d", "late"]).aggregate(
         n=joined.count(), value=joined.value.sum()
     )
