@@ -4,21 +4,21 @@ import streamlit as st
 
 st.set_page_config(
     page_title="North Star Lab",
-    page_icon="⭐",
+    page_icon=":material/star:",
     layout="wide",
     initial_sidebar_state="expanded",
 )
 
 PAGES = {
     "Choose": [
-        st.Page("pages/home.py", title="Home", icon="⭐", default=True),
-        st.Page("pages/data.py", title="Data", icon="📂"),
-        st.Page("pages/candidates.py", title="Candidates", icon="📊"),
-        st.Page("pages/workshop.py", title="Workshop", icon="🗳️"),
+        st.Page("pages/home.py", title="Home", icon=":material/star:", default=True),
+        st.Page("pages/data.py", title="Data", icon=":material/folder_open:"),
+        st.Page("pages/candidates.py", title="Candidates", icon=":material/leaderboard:"),
+        st.Page("pages/workshop.py", title="Workshop", icon=":material/how_to_vote:"),
     ],
     "Decide and share": [
-        st.Page("pages/rationale.py", title="Rationale", icon="📜"),
-        st.Page("pages/revalidate.py", title="Re-validate", icon="🔁"),
+        st.Page("pages/rationale.py", title="Rationale", icon=":material/description:"),
+        st.Page("pages/revalidate.py", title="Re-validate", icon=":material/autorenew:"),
     ],
 }
 

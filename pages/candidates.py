@@ -10,7 +10,7 @@ from northstar_lab.adjusted import available_covariates
 from northstar_lab.settings import AnalysisSettings
 from pages import shared
 
-st.title("📊 Candidate metrics")
+st.title("Candidate metrics")
 
 
 def settings_sidebar() -> AnalysisSettings:
@@ -269,4 +269,4 @@ with tabs[7]:
     )
     st.caption("Adjusted for: " + (", ".join(adjust_for) or "nothing (pick covariates)"))
 
-st.page_link("pages/workshop.py", label="Next: run the workshop", icon="🗳️")
+st.page_link("pages/workshop.py", label="Next: run the workshop", icon=":material/how_to_vote:")

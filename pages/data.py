@@ -9,7 +9,7 @@ from northstar_lab.errors import InputError
 from northstar_lab.users import read_table, recognise_user_columns
 from pages import shared
 
-st.title("📂 Data")
+st.title("Data")
 st.caption(
     "An **event log** (one row per event: user, time, event name, optional value) and/or a "
     "**users table** (one row per user: signup, churn or tenure, revenue, plan, behaviour "
@@ -225,4 +225,6 @@ if loaded.event_counts:
             {"event": list(loaded.event_counts), "rows": list(loaded.event_counts.values())},
             hide_index=True,
         )
-st.page_link("pages/candidates.py", label="Next: rank the candidate metrics", icon="📊")
+st.page_link(
+    "pages/candidates.py", label="Next: rank the candidate metrics", icon=":material/leaderboard:"
+)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from pages import shared
 
-st.title("⭐ North Star Lab")
+st.title("North Star Lab")
 st.markdown(
     "Choose your **North Star metric from evidence, not opinion.** North Star Lab ranks candidate "
     "metrics — what new users do in their first days — by how strongly they predict who stays "
@@ -25,7 +25,11 @@ with left:
         "The sample is a fictional education SaaS, Lumen Learn: 8,000 signups in 2025. "
         "Or bring your own event log and users table on the Data page."
     )
-    st.page_link("pages/data.py", label="Upload your data or connect to a database", icon="📂")
+    st.page_link(
+        "pages/data.py",
+        label="Upload your data or connect to a database",
+        icon=":material/folder_open:",
+    )
 
 with right:
     st.subheader("Loaded now")

@@ -13,7 +13,7 @@ from northstar_lab.errors import InputError
 from northstar_lab.results import RankingResult
 from pages import shared
 
-st.title("📜 Rationale")
+st.title("Rationale")
 store = shared.store()
 decisions = store.list_decisions()
 if not decisions:
@@ -47,7 +47,7 @@ ranking = RankingResult.from_dict(decision.evidence.ranking)
 chosen = ranking.candidate(decision.chosen_key)
 revals = store.revalidations(decision.id)
 
-st.header(f"⭐ {d.name}")
+st.header(f"North Star: {d.name}")
 st.markdown(f"*{d.meaning}*" if d.meaning else "")
 latest = revals[0].verdict if revals else None
 st.caption(

@@ -7,7 +7,7 @@ from northstar_lab.errors import InputError
 from northstar_lab.revalidate import RULE, revalidate
 from pages import shared
 
-st.title("🔁 Re-validate a decision")
+st.title("Re-validate a decision")
 st.markdown(
     "At a strategic milestone, re-run the recorded analysis — same settings, same thresholds — "
     "on newer data, and see whether the choice still holds."

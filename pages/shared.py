@@ -194,11 +194,15 @@ def need_analysis():
         if st.button("Use the sample data", key="need_sample"):
             choose_dataset(SAMPLE)
             st.rerun()
-        st.page_link("pages/data.py", label="Go to Data", icon="📂")
+        st.page_link("pages/data.py", label="Go to Data", icon=":material/folder_open:")
         st.stop()
     result = analysis()
     if result is None:
-        st.page_link("pages/data.py", label="Check the data and its column mapping", icon="📂")
+        st.page_link(
+            "pages/data.py",
+            label="Check the data and its column mapping",
+            icon=":material/folder_open:",
+        )
         st.stop()
     return result
 

@@ -16,7 +16,7 @@ from northstar_lab.decision import (
 from northstar_lab.errors import InputError
 from pages import shared
 
-st.title("🗳️ Workshop")
+st.title("Workshop")
 result = shared.need_analysis()
 ranking = result.ranking
 names = {c.key: c.name for c in ranking.candidates}
@@ -232,5 +232,5 @@ if submitted:
     else:
         st.session_state["last_decision_id"] = saved.id
         st.success(f"Decision #{saved.id} recorded.")
-        st.page_link("pages/rationale.py", label="Open the rationale page", icon="📜",
+        st.page_link("pages/rationale.py", label="Open the rationale page", icon=":material/description:",
                      query_params={"decision": saved.id})  # fmt: skip

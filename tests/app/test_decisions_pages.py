@@ -116,7 +116,7 @@ def test_rationale_renders_from_the_store_alone(recorded, monkeypatch, tmp_path)
     assert at.selectbox(key="rationale_pick").value == planted.id  # not the newest (#2)
 
     # the chosen metric and its definition
-    assert [h.value for h in at.header] == [f"⭐ {PLANTED_NAME}"]
+    assert [h.value for h in at.header] == [f"North Star: {PLANTED_NAME}"]
     assert "Decision #1, version 1" in texts(at.caption)[0]
     assert "not re-validated yet" in texts(at.caption)[0]
     shown = texts(at.markdown)
@@ -159,7 +159,7 @@ def test_rationale_reports_bad_or_unknown_decision_ids(recorded):
     at = rationale_app("abc")
     assert_clean(at)
     assert texts(at.error) == ["'abc' is not a decision number."]
-    assert at.header[0].value.startswith("⭐ ")  # falls back to the newest decision
+    assert at.header[0].value.startswith("North Star: ")  # falls back to the newest decision
 
 
 def test_decision_pages_with_an_empty_store(tmp_path, monkeypatch):
@@ -240,7 +240,7 @@ def test_recording_a_decision_through_the_workshop_form(tmp_path, monkeypatch):
     # the Rationale page opens on it, and Home lists it
     at.switch_page("pages/rationale.py").run()
     assert_clean(at)
-    assert at.header[0].value == f"⭐ {PLANTED_NAME}"
+    assert at.header[0].value == f"North Star: {PLANTED_NAME}"
     at.switch_page("pages/home.py").run()
     assert_clean(at)
     listed = [t for t in texts(at.markdown) if t.startswith("- [North Star for 2026]")]

@@ -72,7 +72,7 @@ def leaderboard(at):
 def test_home_without_data_offers_the_sample_and_lists_no_decisions():
     at = new_app().run()
     assert_clean(at)
-    assert at.title[0].value == "⭐ North Star Lab"
+    assert at.title[0].value == "North Star Lab"
     assert at.button(key="try_sample").label == "▶ Try it with the sample data"
     shown = texts(at.markdown)
     assert "Nothing yet." in shown
@@ -87,7 +87,7 @@ def test_sample_loads_and_ranking_puts_the_planted_driver_first():
     st.cache_resource.clear()  # the ranking must really run in this test, not come from a cache
     at = with_sample()
 
-    assert at.title[0].value == "📊 Candidate metrics"
+    assert at.title[0].value == "Candidate metrics"
     seconds = at.session_state["last_analysis_seconds"]
     assert 0 < seconds < 120
     assert f"Last analysis took {seconds:.1f} s." in summary(at)
