@@ -232,5 +232,9 @@ if submitted:
     else:
         st.session_state["last_decision_id"] = saved.id
         st.success(f"Decision #{saved.id} recorded.")
-        st.page_link("pages/rationale.py", label="Open the rationale page", icon=":material/description:",
-                     query_params={"decision": saved.id})  # fmt: skip
+        st.page_link(
+            "pages/rationale.py",
+            label="Open the rationale page",
+            icon=":material/description:",
+            query_params={"decision": saved.id},
+        )
