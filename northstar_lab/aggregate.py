@@ -446,12 +446,13 @@ def _per_user_figures(cells, names, window_days: int, horizon_days: int, revenue
     """
     win = cells.d < window_days
     aggs = {}
+    # sums are cast to float64: DuckDB sums BIGINT into HUGEINT, which pandas holds as objects
     for i, name in enumerate(names):
         is_e = win & (cells.event == name)
-        aggs[f"count__{i}"] = cells.n.sum(where=is_e)
-        aggs[f"days__{i}"] = is_e.sum()
-    aggs["total_events"] = cells.n.sum(where=win)
-    aggs["n_events"] = cells.n.sum()
+        aggs[f"count__{i}"] = cells.n.sum(where=is_e).cast("float64")
+        aggs[f"days__{i}"] = is_e.sum().cast("float64")
+    aggs["total_events"] = cells.n.sum(where=win).cast("float64")
+    aggs["n_events"] = cells.n.sum().cast("float64")
     if revenue_event:
         in_h = (cells.event == revenue_event) & (cells.d >= window_days)
         in_h = in_h & (cells.d < window_days + horizon_days)
@@ -471,7 +472,7 @@ def _active_days(cells, gaps: tuple[int, ...], window_days: int) -> ibis.Table:
     w = ibis.window(group_by=days.user_id, order_by=days.d)
     days = days.mutate(gap=days.d.lead().over(w) - days.d)
     aggs = {f"inner_gap_g{g}": days.d.min(where=days.gap >= g) for g in gaps}
-    aggs["active_days"] = (days.d < window_days).sum()
+    aggs["active_days"] = (days.d < window_days).sum().cast("float64")
     aggs["first_day"] = days.d.min()
     aggs["last_day"] = days.d.max()
     return days.group_by("user_id").aggregate(**aggs)

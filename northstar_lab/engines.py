@@ -111,9 +111,9 @@ def connect(source: Source) -> ibis.BaseBackend:
 
 
 def duckdb_config() -> dict:
-    """DuckDB's memory cap (it spills to disk beyond it): $NORTHSTAR_DUCKDB_MEMORY, default 3GB,
+    """DuckDB's memory cap (it spills to disk beyond it): $NORTHSTAR_DUCKDB_MEMORY, default 4GB,
     so that the engine and the statistics share a machine instead of fighting over it."""
-    return {"memory_limit": os.environ.get("NORTHSTAR_DUCKDB_MEMORY", "3GB")}
+    return {"memory_limit": os.environ.get("NORTHSTAR_DUCKDB_MEMORY", "4GB")}
 
 
 def spark_session(master: str):
