@@ -247,7 +247,7 @@ def per_user_frame(
     if fraction < 1.0:
         cells = all_cells.semi_join(signups, "user_id")
     counts.update(_drop_counts(ev, all_cells, all_signups, users is not None))
-    check.n_users = int(all_cells.user_id.nunique().to_pandas())
+    check.n_users = counts.pop("users_with_events")
     for reason, label in (
         ("events_before_signup", "events before the user's signup were dropped"),
         ("events_after_as_of", f"events after the as-of date {as_of} were ignored"),
@@ -424,11 +424,13 @@ def _drop_counts(ev, cells, signups, has_users: bool) -> dict[str, int]:
         cells.aggregate(
             events_before_signup=cells.n.sum(where=cells.d < 0),
             events_after_as_of=cells.n.sum(where=(cells.d >= 0) & cells.late),
+            users_with_events=cells.user_id.nunique(),
         )
         .to_pandas()
         .iloc[0]
     )
-    out = {k: _count(stats[k]) for k in ("events_before_signup", "events_after_as_of")}
+    keys = ("events_before_signup", "events_after_as_of", "users_with_events")
+    out = {k: _count(stats[k]) for k in keys}
     if has_users:
         unknown = ev.anti_join(signups, "user_id")
         out["events_of_unknown_users"] = int(unknown.count().to_pandas())
@@ -436,30 +438,33 @@ def _drop_counts(ev, cells, signups, has_users: bool) -> dict[str, int]:
 
 
 def _per_user_figures(cells, names, window_days: int, horizon_days: int, revenue_event):
-    """Per user, in one group-by over the (user, event, day) cells: count__i and days__i per
-    event type in the window (a cell is one active day of one type, holding n events), the
-    window baselines, whole-life totals that are *not* candidates (events, last day) and
-    revenue in whole days [W, W + H) since signup.
+    """Per user, from the (user, event, day) cells: count__i and days__i per event type in the
+    window (a cell is one active day of one type, holding n events) and the events in the
+    window — aggregated over the window's cells only, so the many later cells are not tested
+    against every condition — then whole-life totals that are *not* candidates (events) and
+    revenue in whole days [W, W + H) since signup, over all cells.
 
     Revenue uses the same day arithmetic as everything else; METHODS' (s+W, s+W+H] in seconds
-    differs only at the exact boundary second.
+    differs only at the exact boundary second. Sums are cast to float64: DuckDB sums BIGINT into
+    HUGEINT, which pandas would hold as Python objects.
     """
-    win = cells.d < window_days
+    win = cells.filter(cells.d < window_days)
     aggs = {}
-    # sums are cast to float64: DuckDB sums BIGINT into HUGEINT, which pandas holds as objects
     for i, name in enumerate(names):
-        is_e = win & (cells.event == name)
-        aggs[f"count__{i}"] = cells.n.sum(where=is_e).cast("float64")
+        is_e = win.event == name
+        aggs[f"count__{i}"] = win.n.sum(where=is_e).cast("float64")
         aggs[f"days__{i}"] = is_e.sum().cast("float64")
-    aggs["total_events"] = cells.n.sum(where=win).cast("float64")
-    aggs["n_events"] = cells.n.sum().cast("float64")
+    aggs["total_events"] = win.n.sum().cast("float64")
+    window = win.group_by("user_id").aggregate(**aggs)
+    totals = {"n_events": cells.n.sum().cast("float64")}
     if revenue_event:
         in_h = (cells.event == revenue_event) & (cells.d >= window_days)
         in_h = in_h & (cells.d < window_days + horizon_days)
-        aggs["revenue_h"] = cells.value.sum(where=in_h).coalesce(0.0)
+        totals["revenue_h"] = cells.value.sum(where=in_h).coalesce(0.0)
     else:
-        aggs["revenue_h"] = ibis.literal(0.0)
-    return cells.group_by("user_id").aggregate(**aggs)
+        totals["revenue_h"] = ibis.literal(0.0)
+    lifetime = cells.group_by("user_id").aggregate(**totals)
+    return lifetime.left_join(window, "user_id").drop("user_id_right")
 
 
 def _active_days(cells, gaps: tuple[int, ...], window_days: int) -> ibis.Table:
