@@ -281,6 +281,9 @@ def per_user_frame(
         population = _user_expr(all_kept, all_signups, **spec)
     say("Collecting one row per user")
     data = frame.to_pandas()
+    if population is None:  # the engine's copies are no longer needed: give the memory back
+        all_cells.release()
+        all_signups.release()
     event_columns = {}
     for i, name in enumerate(names):
         event_columns[f"count__{i}"] = name

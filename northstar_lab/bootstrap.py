@@ -56,7 +56,7 @@ def _small_integer_codes(values: np.ndarray) -> tuple[np.ndarray, int] | None:
         return None
     ints = values.astype(np.intp)
     present = np.bincount(ints) > 0
-    rank = np.cumsum(present) - 1
+    rank = (np.cumsum(present) - 1).astype(np.int32)  # 4 bytes a user: codes are kept per candidate
     return rank[ints], int(present.sum())
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,7 +82,10 @@ def parse_source(text: str) -> Source:
 
 
 def file_format(path: str) -> str:
-    """'csv' or 'parquet' from a file name or glob, so a .txt export still gets a clear error."""
+    """'csv' or 'parquet' from a file name, glob or folder (a folder of Parquet files, as Spark
+    and lakes write them), so a .txt export still gets a clear error."""
+    if Path(path).is_dir():
+        return "parquet"
     low = path.lower()
     if low.endswith((".parquet", ".pq")) or low.endswith("*"):
         return "parquet"
@@ -113,7 +117,12 @@ def connect(source: Source) -> ibis.BaseBackend:
 def duckdb_config() -> dict:
     """DuckDB's memory cap (it spills to disk beyond it): $NORTHSTAR_DUCKDB_MEMORY, default 4GB,
     so that the engine and the statistics share a machine instead of fighting over it."""
-    return {"memory_limit": os.environ.get("NORTHSTAR_DUCKDB_MEMORY", "4GB")}
+    spill = Path(tempfile.gettempdir()) / "northstar_duckdb"
+    return {
+        "memory_limit": os.environ.get("NORTHSTAR_DUCKDB_MEMORY", "4GB"),
+        # DuckDB spills to ./.tmp by default: never into the user's working directory
+        "temp_directory": os.environ.get("NORTHSTAR_DUCKDB_TMP", str(spill)),
+    }
 
 
 def spark_session(master: str):
@@ -189,9 +198,12 @@ def _looks_like_path(table: str) -> bool:
 def _read_file(con: ibis.BaseBackend, path: str) -> ibis.Table:
     """Read CSV/Parquet through the connection's engine; an empty file is the user's problem."""
     name = Path(path).name
-    if not any(c in path for c in "*?[") and Path(path).stat().st_size == 0:
+    single = not any(c in path for c in "*?[") and Path(path).is_file()
+    if single and Path(path).stat().st_size == 0:
         raise InputError(f"{name}: the file is empty (0 bytes). Export it again with its header.")
     fmt = file_format(path)
+    if Path(path).is_dir() and con.name == "duckdb":  # DuckDB reads a folder through a glob
+        path = str(Path(path) / "**" / "*.parquet")
     try:
         if fmt == "parquet":
             return con.read_parquet(path)

@@ -95,7 +95,10 @@ def file_sha256(path: str | Path) -> str:
     """Content hash of a file (or of every file in a glob, in name order)."""
     h = hashlib.sha256()
     pattern = str(path)
-    paths = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
+    if Path(pattern).is_dir():
+        pattern = str(Path(pattern) / "**" / "*.parquet")
+    paths = sorted(glob.glob(pattern, recursive=True)) if any(c in pattern for c in "*?[") \
+        else [pattern]  # fmt: skip
     for p in paths:
         with open(p, "rb") as f:
             for block in iter(lambda f=f: f.read(1 << 20), b""):
