@@ -15,6 +15,7 @@ CLI exit codes: 0 holds, 3 weakened, 4 overtaken (2 bad input), for schedulers.
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 from pathlib import Path
 
@@ -183,7 +184,7 @@ def revalidate_cli(args, load_from, progress) -> int:
     print(format_revalidation(decision, reval))
     if args.json_out:
         Path(args.json_out).write_text(
-            __import__("json").dumps(reval.to_dict(), indent=2, ensure_ascii=False),
+            json.dumps(reval.to_dict(), indent=2, ensure_ascii=False),
             encoding="utf-8",
         )
     sys.stdout.flush()

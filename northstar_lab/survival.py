@@ -26,10 +26,9 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines import KaplanMeierFitter
 from lifelines.statistics import (
     logrank_test,
-    proportional_hazard_test,
     survival_difference_at_fixed_point_in_time_test,
 )
 from lifelines.utils import concordance_index, restricted_mean_survival_time
@@ -42,7 +41,7 @@ __all__ = [
     "cox_univariate",
     "km_curve",
     "logrank",
-    "ph_test_p",
+    "ph_test",
     "rmst",
     "survival_at",
     "survival_difference_p",
@@ -604,37 +603,6 @@ def rmst(duration: np.ndarray, event: np.ndarray, tau: float) -> tuple[float, fl
     survivors = n_j - d_j
     hazard_var = np.divide(d_j, n_j * survivors, out=np.zeros_like(d_j), where=survivors > 0)
     return mean, float(np.sqrt(np.sum(area_after**2 * hazard_var)))
-
-
-def ph_test_p(
-    x: np.ndarray,
-    duration: np.ndarray,
-    event: np.ndarray,
-    max_n: int = 100_000,
-    seed: int = 0,
-) -> float:
-    """p-value of lifelines' proportional-hazards test (Schoenfeld residuals vs rank of time).
-
-    Fits `CoxPHFitter` (batch_mode=True, which is ~20× faster at large n than lifelines' automatic
-    choice) on a seeded random subsample of at most `max_n` users, then
-    `proportional_hazard_test(cph, df, time_transform='rank')`. At large n it rejects almost
-    always: show it beside the hazard ratio as a diagnostic, and lean on ΔRMST and retention at a
-    fixed day when it does.
-    """
-    d, e = _arrays(duration, event)
-    x = _check_covariate(x, d.size)
-    if max_n < 2:
-        raise ValueError(f"max_n must be ≥ 2, got {max_n}")
-    if d.size > max_n:
-        keep = np.sort(np.random.default_rng(seed).choice(d.size, size=max_n, replace=False))
-        x, d, e = x[keep], d[keep], e[keep]
-    if x.min() == x.max():
-        raise ValueError(
-            "x is constant in the subsample: the PH test needs a covariate that varies"
-        )
-    df = pd.DataFrame({"x": x, "T": d, "E": e})
-    cph = CoxPHFitter().fit(df, "T", "E", batch_mode=True)
-    return float(proportional_hazard_test(cph, df, time_transform="rank").p_value[0])
 
 
 def ph_test(sd: SurvivalData, x: np.ndarray, fit: CoxFit) -> float:

@@ -10,7 +10,6 @@ import pytest
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.datasets import load_rossi
 from lifelines.statistics import (
-    proportional_hazard_test,
     survival_difference_at_fixed_point_in_time_test,
 )
 from lifelines.utils import concordance_index
@@ -22,7 +21,6 @@ from northstar_lab.survival import (
     cox_univariate,
     km_curve,
     logrank,
-    ph_test_p,
     rmst,
     survival_at,
     survival_difference_p,
@@ -384,14 +382,3 @@ def test_km_curve_weights_equal_expansion(ties):
     big = expanded(ties)
     plain = km_curve(big["T"], big["E"])
     pd.testing.assert_frame_equal(weighted, plain, check_exact=False, rtol=1e-12)
-
-
-def test_ph_test_equals_lifelines(rossi):
-    frame = rossi[["T", "E", "prio"]]
-    cph = lifelines_cox(frame, batch_mode=True)
-    ref = proportional_hazard_test(cph, frame, time_transform="rank").p_value[0]
-    t, e, x = rossi["T"].to_numpy(), rossi["E"].to_numpy(), rossi["prio"].to_numpy()
-    assert ph_test_p(x, t, e) == pytest.approx(ref, abs=1e-12)
-    sub = ph_test_p(x, t, e, max_n=300, seed=1)
-    assert 0 <= sub <= 1
-    assert sub == ph_test_p(x, t, e, max_n=300, seed=1)
