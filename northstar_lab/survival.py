@@ -13,9 +13,10 @@ Both take optional *frequency weights*: a weight of k means k identical users, e
 rows were repeated k times. That makes Poisson(1) bootstrap weights and collapsed rows free, and it
 is the definition the tests check against lifelines on row-expanded data.
 
-The descriptive statistics (Kaplan–Meier, log-rank, RMST, retention at a fixed day, the
-proportional-hazards check) are run a handful of times per candidate, so they call lifelines
-directly; only the RMST standard error is computed here, because lifelines does not provide one.
+`ph_test` (Grambsch–Therneau, rank time) is vectorised too. The descriptive wrappers
+(Kaplan–Meier curves for charts, log-rank, RMST, retention at a fixed day) call lifelines; the
+ranking's hot path uses their count-based twins in `groups.py`, tested equal to these. The RMST
+standard error is computed here, because lifelines does not provide one.
 """
 
 from __future__ import annotations
