@@ -303,6 +303,8 @@ def test_explicit_cancellation_with_earlier_as_of(capsys, tmp_path, data):
     assert j["n_churned"] == want["n_churned"]
     assert j["excluded"]["churned_in_window"] == want["churned_in_window"]
     assert j["excluded"]["not_yet_observable"] == want["not_yet_observable"]
+    # users-table signups after the as-of date are left out *and counted*
+    assert j["excluded"].get("users_signed_up_after_as_of") == want["signed_up_after_as_of"]
 
 
 def test_cancellation_just_after_as_of_is_censored(capsys, tmp_path, data):
@@ -327,20 +329,6 @@ def test_cancellation_just_after_as_of_is_censored(capsys, tmp_path, data):
     want = expected_cancellation_outcomes(table, as_of)
     assert j["n_users"] == want["n_users"]
     assert j["n_churned"] == want["n_churned"]
-
-
-def test_users_table_signups_after_as_of_are_counted(capsys, tmp_path, data):
-    table = cancellation_table(data)
-    path = tmp_path / "users_cancel.csv"
-    table.to_csv(path, index=False, date_format=DATE_FORMAT)
-    as_of = "2025-09-30"
-    j, _, _ = rank(
-        capsys, tmp_path / "r.json",
-        "--users", str(path), "--signup-col", "signup_at", "--churn-col", "cancelled_at",
-        "--as-of", as_of, *BOOT,
-    )  # fmt: skip
-    want = expected_cancellation_outcomes(table, as_of)
-    assert j["excluded"].get("users_signed_up_after_as_of") == want["signed_up_after_as_of"]
 
 
 def test_candidates_flag_restricts_to_named_events(capsys, tmp_path, files):
