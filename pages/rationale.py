@@ -10,6 +10,7 @@ import streamlit as st
 
 from northstar_lab import report
 from northstar_lab.errors import InputError
+from northstar_lab.report import md_escape as esc  # everything a user typed renders inert
 from northstar_lab.results import RankingResult
 from pages import shared
 
@@ -48,7 +49,7 @@ chosen = ranking.candidate(decision.chosen_key)
 revals = store.revalidations(decision.id)
 
 st.header(f"North Star: {d.name}")
-st.markdown(f"*{d.meaning}*" if d.meaning else "")
+st.markdown(f"*{esc(d.meaning)}*" if d.meaning else "")
 latest = revals[0].verdict if revals else None
 st.caption(
     f"Decision #{decision.id}, version {decision.version}, recorded {str(decision.created_at)[:10]}"
@@ -57,17 +58,18 @@ st.caption(
 
 with st.container(border=True):
     c1, c2, c3 = st.columns(3)
-    c1.markdown(f"**Numerator**  \n{d.numerator}")
-    c1.markdown(f"**Denominator**  \n{d.denominator}")
-    c2.markdown(f"**Time window**  \n{d.time_window}")
-    c2.markdown(f"**Exclusions**  \n{d.exclusions}")
-    c3.markdown(f"**Owner**  \n{d.owner or '—'}")
-    c3.markdown(f"**Baseline → target**  \n{d.baseline or '—'} → {d.target or '—'}")
+    c1.markdown(f"**Numerator**  \n{esc(d.numerator)}")
+    c1.markdown(f"**Denominator**  \n{esc(d.denominator)}")
+    c2.markdown(f"**Time window**  \n{esc(d.time_window)}")
+    c2.markdown(f"**Exclusions**  \n{esc(d.exclusions)}")
+    c3.markdown(f"**Owner**  \n{esc(d.owner) or '—'}")
+    c3.markdown(f"**Baseline → target**  \n{esc(d.baseline) or '—'} → {esc(d.target) or '—'}")
     cadence = d.review_cadence + (f" ({d.milestone})" if d.milestone else "")
-    c3.markdown(f"**Review**  \n{cadence}")
+    c3.markdown(f"**Review**  \n{esc(cadence)}")
 
 st.subheader("Why it won")
-st.text(decision.rationale)
+for paragraph in decision.rationale.split("\n\n"):
+    st.markdown(esc(paragraph))
 figs = report.charts_for(decision)
 chart_cols = st.columns(min(len(figs), 2) or 1)
 for i, (name, chart) in enumerate(list(figs.items())[:4]):
@@ -96,8 +98,8 @@ if decision.rejected:
     cols = st.columns(min(len(decision.rejected), 3))
     for i, r in enumerate(decision.rejected):
         with cols[i % len(cols)], st.container(border=True):
-            st.markdown(f"**{r.name}**")
-            st.write(r.reason)
+            st.markdown(f"**{esc(r.name)}**")
+            st.markdown(esc(r.reason))
             e = r.evidence or {}
             if e:
                 nan = float("nan")
@@ -112,8 +114,8 @@ if decision.input_metrics:
 else:
     st.write("None recorded.")
 if decision.sign_offs:
-    st.markdown("**Signed off by:** " + ", ".join(
-        f"{s.name} ({s.role})" if s.role else s.name for s in decision.sign_offs))  # fmt: skip
+    signers = (f"{s.name} ({s.role})" if s.role else s.name for s in decision.sign_offs)
+    st.markdown("**Signed off by:** " + esc(", ".join(signers)))
 
 st.subheader("Re-validation history")
 if revals:
@@ -134,7 +136,7 @@ history = store.history(decision.id)
 if len(history) > 1:
     with st.expander(f"Version history ({len(history)} versions)"):
         for h in history:
-            st.markdown(f"- v{h.version} #{h.id} {str(h.created_at)[:16]} {h.amendment_note}")
+            st.markdown(f"- v{h.version} #{h.id} {str(h.created_at)[:16]} {esc(h.amendment_note)}")
 
 with st.expander("Amend this decision (saves a new version; this one is kept unchanged)"):
     with st.form("amend_form"):

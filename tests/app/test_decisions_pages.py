@@ -122,7 +122,7 @@ def test_rationale_renders_from_the_store_alone(recorded, monkeypatch, tmp_path)
     shown = texts(at.markdown)
     assert "**Owner**  \nHead of Learning" in shown
     assert "**Baseline → target**  \n2.1 → 3.0" in shown
-    assert at.text[0].value == planted.rationale
+    assert report.md_escape(planted.rationale) in shown  # typed text is shown inert
     assert "ranked 1" in planted.rationale
     metrics = {m.label: m.value for m in at.metric}
     chosen = next(c for c in planted.evidence.ranking["candidates"] if c["key"] == PLANTED_KEY)
@@ -132,8 +132,8 @@ def test_rationale_renders_from_the_store_alone(recorded, monkeypatch, tmp_path)
     # every rejected alternative, with its reason
     assert len(planted.rejected) >= 2
     for r in planted.rejected:
-        assert f"**{r.name}**" in shown, r.name
-        assert r.reason and r.reason in shown, r.reason
+        assert f"**{report.md_escape(r.name)}**" in shown, r.name
+        assert r.reason and report.md_escape(r.reason) in shown, r.reason
 
     # the argument's charts, redrawn from the stored chart data
     expected = report.charts_for(planted)
