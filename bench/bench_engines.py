@@ -45,6 +45,8 @@ LIBRARY_ENV = "BENCH_ENGINES_LIBRARY"
 if os.environ.get(LIBRARY_ENV):
     sys.path.insert(0, os.environ[LIBRARY_ENV])
 
+from benchlib import git_commit  # noqa: E402
+
 from northstar_lab import aggregate, engines, pipeline  # noqa: E402
 from northstar_lab.sample import iter_event_chunks  # noqa: E402
 from northstar_lab.settings import AnalysisSettings  # noqa: E402
@@ -201,7 +203,7 @@ def snapshot_library(at: str) -> dict:
         "at": at,
         "snapshot": str(SNAPSHOT.relative_to(ROOT)),
         "sha": library_hash(dst),
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "uncommitted": _dirty_library_files() if at == "worktree" else [],
     }
 
@@ -1138,16 +1140,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.users < 1000 or args.chunk_users < 1 or args.bootstrap < 0 or args.floor_repeat < 1:
         p.error("need ≥ 1000 users, ≥ 1 user per chunk, ≥ 0 resamples and ≥ 1 floor run")
     return args
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        )
-        return out.stdout.strip() or None
-    except OSError:
-        return None
 
 
 def _dirty_library_files() -> list[str]:

@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import pstats
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import lifelines  # noqa: E402
+from benchlib import git_commit  # noqa: E402
 from lifelines import CoxPHFitter  # noqa: E402
 from lifelines.utils import concordance_index  # noqa: E402
 
@@ -268,16 +268,6 @@ def profile_ranking(candidates, outcomes, settings, top: int) -> str:
     return text.getvalue()
 
 
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        )
-        return out.stdout.strip() or None
-    except OSError:
-        return None
-
-
 # --------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------
@@ -443,7 +433,7 @@ def main(argv: list[str] | None = None) -> dict:
             "machine": platform.machine(),
             "load_before": load_before,
             "load_after": os.getloadavg()[0],
-            "git_commit": _git_commit(),
+            "git_commit": git_commit(),
         },
     }
     fig["hr_within_tolerance"] = fig["accuracy_vs_lifelines"]["max_abs_diff_hr"] <= HR_TOLERANCE
