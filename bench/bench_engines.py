@@ -37,19 +37,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-# The parts import a copy of the library taken when the run starts (see snapshot_library), so
-# that both engines run the same code even while someone edits northstar_lab/.
-LIBRARY_ENV = "BENCH_ENGINES_LIBRARY"
-if os.environ.get(LIBRARY_ENV):
-    sys.path.insert(0, os.environ[LIBRARY_ENV])
+# The parts run in subprocesses that import a copy of the library taken when the run starts
+# (see snapshot_library; the copy comes first on their PYTHONPATH), so that both engines run the
+# same code even while someone edits northstar_lab/.
+from benchlib import ROOT, git_commit
 
-from benchlib import git_commit  # noqa: E402
-
-from northstar_lab import aggregate, engines, pipeline  # noqa: E402
-from northstar_lab.sample import iter_event_chunks  # noqa: E402
-from northstar_lab.settings import AnalysisSettings  # noqa: E402
+from northstar_lab import analysis as pipeline
+from northstar_lab.data import aggregate, load
+from northstar_lab.data import sources as engines
+from northstar_lab.sample import iter_event_chunks
+from northstar_lab.settings import AnalysisSettings
 
 OUT_DIR = ROOT / "bench" / "out"
 OUT = OUT_DIR / "bench_engines.json"
@@ -323,7 +320,7 @@ class Recorder:
 
     Queries are caught by wrapping the Ibis backend's `execute` (what `expr.to_pandas()` calls)
     on the library's cached connection, and `aggregate.per_user_frame` and
-    `pipeline.file_sha256` are wrapped to time them exactly. Nothing in the library changes:
+    `load.file_sha256` are wrapped to time them exactly. Nothing in the library changes:
     the wrappers live in this process only and are removed afterwards.
     """
 
@@ -385,7 +382,7 @@ class Recorder:
                 wrapped[attr] = fn
                 setattr(con, attr, logged(kind, fn))
         timed = {}
-        for module, name in ((aggregate, "per_user_frame"), (pipeline, "file_sha256")):
+        for module, name in ((aggregate, "per_user_frame"), (load, "file_sha256")):
             if hasattr(module, name):
                 timed[(module, name)] = getattr(module, name)
                 setattr(module, name, self._timed(name, timed[(module, name)]))
@@ -430,7 +427,7 @@ def run_ranking(
     rec.reset()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     with rec.instrument(con):
-        loaded = pipeline.load_inputs(source, events_table=events_table, progress=rec.progress)
+        loaded = load.load_inputs(source, events_table=events_table, progress=rec.progress)
         t_load = rec.now()
         mem_load = rec.sampler.mark(f"{name}: load")
         rec.progress("(benchmark) load_inputs returned")
@@ -497,7 +494,7 @@ def warm_up(source: str, events_table: str | None, settings) -> float:
     """One small analysis first, so lazy imports, JIT and caches are not charged to the timing."""
     t = time.perf_counter()
     small = AnalysisSettings(revenue_event=REVENUE_EVENT, n_bootstrap=min(settings.n_bootstrap, 5))
-    pipeline.analyse(pipeline.load_inputs(source, events_table=events_table), small)
+    pipeline.analyse(load.load_inputs(source, events_table=events_table), small)
     return time.perf_counter() - t
 
 
@@ -771,7 +768,7 @@ def _cmdline(pid: int) -> str:
 def _directory_accepted(folder: str) -> str:
     """Whether a Parquet directory (not a glob) is accepted as a Spark events_table."""
     try:
-        pipeline.load_inputs(SPARK, events_table=folder)
+        load.load_inputs(SPARK, events_table=folder)
         return "accepted"
     except Exception as exc:  # an InputError is the expected finding
         return f"{type(exc).__name__}: {str(exc)[:200]}"
@@ -1205,7 +1202,7 @@ def main(argv: list[str] | None = None) -> dict:
         rc = subprocess.run(
             [sys.executable, __file__, *argv, "--part", name],
             cwd=ROOT,
-            env={**os.environ, LIBRARY_ENV: str(SNAPSHOT)},
+            env={**os.environ, "PYTHONPATH": str(SNAPSHOT)},
         ).returncode
         if rc != 0 or not path.exists():
             raise SystemExit(f"the {name} part failed (exit code {rc})")

@@ -22,25 +22,22 @@ import json
 import os
 import platform
 import pstats
-import sys
 import time
-from pathlib import Path
 
+import lifelines
 import numpy as np
 import pandas as pd
+from benchlib import ROOT, git_commit
+from lifelines import CoxPHFitter
+from lifelines.utils import concordance_index
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import lifelines  # noqa: E402
-from benchlib import git_commit  # noqa: E402
-from lifelines import CoxPHFitter  # noqa: E402
-from lifelines.utils import concordance_index  # noqa: E402
-
-from northstar_lab import ranking, survival  # noqa: E402
-from northstar_lab.candidates import LOG1P, Candidate  # noqa: E402
-from northstar_lab.outcomes import Outcomes, landmark_outcomes  # noqa: E402
-from northstar_lab.settings import AnalysisSettings  # noqa: E402
+from northstar_lab.candidates import LOG1P, Candidate
+from northstar_lab.outcomes import Outcomes, landmark_outcomes
+from northstar_lab.ranking import flags
+from northstar_lab.ranking import rank as ranking
+from northstar_lab.settings import AnalysisSettings
+from northstar_lab.stats.cox import cox_univariate
+from northstar_lab.stats.grid import SurvivalData
 
 OUT = ROOT / "bench" / "out" / "bench_rank.json"
 PROFILE_OUT = OUT.with_suffix(".prof")
@@ -220,8 +217,8 @@ def warm_up(candidates, outcomes: Outcomes, df: pd.DataFrame, settings) -> None:
     head = df.iloc[:WARM_UP_USERS]
     CoxPHFitter().fit(head, "T", "E")
     CoxPHFitter().fit(head, "T", "E", batch_mode=True)
-    sd = survival.SurvivalData.from_arrays(head["T"], head["E"])
-    survival.cox_univariate(sd, head["x"].to_numpy())
+    sd = SurvivalData.from_arrays(head["T"], head["E"])
+    cox_univariate(sd, head["x"].to_numpy())
     ranking.rank_candidates(candidates[:2], small, settings=settings, bootstrap_resamples=2)
 
 
@@ -363,13 +360,13 @@ def main(argv: list[str] | None = None) -> dict:
     load_before = os.getloadavg()[0]
     candidates, outcomes = make_data(args.users, args.candidates, args.seed, settings)
     df = lifelines_frame(candidates[0], outcomes)
-    sd = survival.SurvivalData.from_arrays(outcomes.duration, outcomes.event)
+    sd = SurvivalData.from_arrays(outcomes.duration, outcomes.event)
     warm_up(candidates, outcomes, df, settings)
 
     rep = args.repeat
     cph, t_ll, c_ll = timed(rep, CoxPHFitter().fit, df, "T", "E")
     cph_batch, t_llb, c_llb = timed(rep, CoxPHFitter().fit, df, "T", "E", batch_mode=True)
-    _, t_one, c_one = timed(rep, survival.cox_univariate, sd, df["x"].to_numpy())
+    _, t_one, c_one = timed(rep, cox_univariate, sd, df["x"].to_numpy())
     result, t_rank, c_rank = timed(
         rep, ranking.rank_candidates, candidates, outcomes, settings=settings
     )
@@ -384,7 +381,7 @@ def main(argv: list[str] | None = None) -> dict:
             "bootstrap": settings.n_bootstrap,
             "bootstrap_default": defaults.n_bootstrap,
             "ph_check": True,
-            "ph_check_top": ranking.PH_TOP,
+            "ph_check_top": flags.PH_TOP,
             "seed": args.seed,
             "settings_seed": settings.seed,
             "repeat": rep,

@@ -52,12 +52,18 @@ class Candidate:
         The modelled variable is a monotone function of the raw one, so these codes order it
         too; every rank-based statistic and the collapsed Cox fit reuse them.
         """
-        from .bootstrap import levels
+        from .stats.grid import levels
 
         raw = self.raw
         if np.isnan(raw).any():
             raw = np.where(np.isnan(raw), np.nanmean(raw), raw)
         return levels(raw, max_levels=2**31 - 1)
+
+    def codes_for(self, rows: np.ndarray) -> tuple[np.ndarray, int]:
+        """The cached codes for these rows (indices or a mask). Levels absent from the subset
+        stay as empty levels: grid methods give them zero weight, so no re-densifying."""
+        codes, n_lev = self.levels
+        return (codes.take(rows) if rows.dtype != bool else codes[rows]), n_lev
 
     @property
     def unit(self) -> str:

@@ -5,9 +5,10 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from northstar_lab import charts, evidence
-from northstar_lab.adjusted import available_covariates
+from northstar_lab.evidence import charts
+from northstar_lab.evidence import tables as evidence
 from northstar_lab.settings import AnalysisSettings
+from northstar_lab.stats.adjusted import available_covariates
 from pages import shared
 
 st.title("Candidate metrics")

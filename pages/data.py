@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from northstar_lab import charts, evidence
-from northstar_lab.columns import EVENT_NAMES, recognise
-from northstar_lab.engines import list_tables, peek_columns
+from northstar_lab.data.columns import EVENT_NAMES, recognise
+from northstar_lab.data.sources import list_tables, peek_columns
+from northstar_lab.data.users import read_table, recognise_user_columns
 from northstar_lab.errors import InputError
-from northstar_lab.users import read_table, recognise_user_columns
+from northstar_lab.evidence import charts
+from northstar_lab.evidence import tables as evidence
 from pages import shared
 
 st.title("Data")

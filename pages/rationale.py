@@ -8,9 +8,11 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from northstar_lab import report
 from northstar_lab.errors import InputError
-from northstar_lab.report import md_escape as esc  # everything a user typed renders inert
+from northstar_lab.report.charts import charts_for
+from northstar_lab.report.html import rationale_html
+from northstar_lab.report.markdown import md_escape as esc  # everything a user typed renders inert
+from northstar_lab.report.markdown import rationale_markdown
 from northstar_lab.results import RankingResult
 from pages import shared
 
@@ -70,7 +72,7 @@ with st.container(border=True):
 st.subheader("Why it won")
 for paragraph in decision.rationale.split("\n\n"):
     st.markdown(esc(paragraph))
-figs = report.charts_for(decision)
+figs = charts_for(decision)
 chart_cols = st.columns(min(len(figs), 2) or 1)
 for i, (name, chart) in enumerate(list(figs.items())[:4]):
     with chart_cols[i % len(chart_cols)]:
@@ -184,14 +186,14 @@ st.subheader("Share")
 e1, e2 = st.columns(2)
 e1.download_button(
     "Download HTML (self-contained, prints well)",
-    report.rationale_html(decision, revals),
+    rationale_html(decision, revals),
     file_name=f"north-star-decision-{decision.id}.html",
     mime="text/html",
     key="dl_html",
 )
 e2.download_button(
     "Download Markdown",
-    report.rationale_markdown(decision, revals),
+    rationale_markdown(decision, revals),
     file_name=f"north-star-decision-{decision.id}.md",
     mime="text/markdown",
     key="dl_md",

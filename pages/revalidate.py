@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
+from northstar_lab.decisions.revalidate import RULE, revalidate
 from northstar_lab.errors import InputError
-from northstar_lab.revalidate import RULE, revalidate
 from pages import shared
 
 st.title("Re-validate a decision")
@@ -64,7 +64,7 @@ if st.button("Re-run the recorded analysis", type="primary", disabled=choice is 
 
 pending = st.session_state.get("pending_reval")
 if pending and pending.get("decision_id") == decision.id:
-    from northstar_lab.decision import Revalidation
+    from northstar_lab.decisions.model import Revalidation
 
     reval = Revalidation.from_dict(pending)
     icon = {"holds": "✅", "weakened": "⚠️", "overtaken": "🔄"}[reval.verdict]

@@ -76,7 +76,7 @@ def _key(*parts) -> str:
 
 def loaded_data(choice: dict, progress=None):
     """Validated inputs for a dataset choice (cached per process)."""
-    from northstar_lab.pipeline import load_inputs
+    from northstar_lab.data.load import load_inputs
 
     key = _key("loaded", choice)
     cache = _cache()
@@ -126,7 +126,7 @@ def analysis(show_progress: bool = True):
 
     Returns None (after showing the error) when the data cannot be analysed.
     """
-    from northstar_lab.pipeline import analyse
+    from northstar_lab.analysis import analyse
 
     choice = dataset()
     if choice is None:
@@ -168,7 +168,7 @@ def analysis(show_progress: bool = True):
 
 def adjusted(result, key: str, covariates: tuple[str, ...]):
     """The adjusted view of one candidate, cached per analysis, candidate and covariates."""
-    from northstar_lab.adjusted import adjusted_view
+    from northstar_lab.stats.adjusted import adjusted_view
 
     cache_key = _key("adjusted", id(result), key, covariates)
     cache = _cache()
@@ -182,7 +182,7 @@ def adjusted(result, key: str, covariates: tuple[str, ...]):
 
 def store():
     """The decision store (path from NORTHSTAR_DB or the user data dir)."""
-    from northstar_lab.store import DecisionStore
+    from northstar_lab.decisions.store import DecisionStore
 
     return DecisionStore()
 

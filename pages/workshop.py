@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from northstar_lab import workshop
-from northstar_lab.decision import (
+from northstar_lab.decisions import workshop
+from northstar_lab.decisions.model import (
     CADENCES,
     INPUT_KINDS,
     Decision,

@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
-from northstar_lab.adjusted import adjusted_view, available_covariates
+from northstar_lab.analysis import analyse
+from northstar_lab.data.load import load_inputs
 from northstar_lab.errors import InputError
-from northstar_lab.pipeline import analyse, load_inputs
 from northstar_lab.settings import AnalysisSettings
+from northstar_lab.stats.adjusted import adjusted_view, available_covariates
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from northstar_lab import charts as ch
-from northstar_lab import evidence as ev
-from northstar_lab.pipeline import Analysis, analyse, load_inputs
+from northstar_lab.analysis import Analysis, analyse
+from northstar_lab.data.load import load_inputs
+from northstar_lab.evidence import charts as ch
+from northstar_lab.evidence import snapshot as snapshot_mod
+from northstar_lab.evidence import tables as ev
 from northstar_lab.sample import generate_product
 from northstar_lab.settings import AnalysisSettings
 
@@ -39,7 +41,7 @@ def an(tmp_path_factory) -> Analysis:
 
 @pytest.fixture(scope="module")
 def snapshot(an) -> dict:
-    return ev.snapshot_charts(an, KEYS)
+    return snapshot_mod.snapshot_charts(an, KEYS)
 
 
 @pytest.fixture(scope="module")
@@ -115,17 +117,21 @@ def live_charts(an: Analysis, key: str) -> dict[str, ch.AnyChart]:
         "forest": ch.forest_chart(ev.forest_table(an.ranking)),
         "score": ch.score_chart(ev.score_table(an.ranking)),
         "correlation": ch.heatmap_chart(ev.correlation_long(an, KEYS)),
-        ev.snapshot_key("km", key): ch.km_chart(ev.km_by_threshold(an, key), w, h),
-        ev.snapshot_key("revenue", key): ch.revenue_chart(ev.revenue_by_group(an, key), rev),
-        ev.snapshot_key("threshold", key): ch.threshold_chart(ev.threshold_explorer(an, key), w, h),
-        ev.snapshot_key("cohorts", key): ch.cohort_chart(cohorts, csum),
-        ev.snapshot_key("weekly", key): ch.weekly_chart(weekly, wsum, w),
+        snapshot_mod.snapshot_key("km", key): ch.km_chart(ev.km_by_threshold(an, key), w, h),
+        snapshot_mod.snapshot_key("revenue", key): ch.revenue_chart(
+            ev.revenue_by_group(an, key), rev
+        ),
+        snapshot_mod.snapshot_key("threshold", key): ch.threshold_chart(
+            ev.threshold_explorer(an, key), w, h
+        ),
+        snapshot_mod.snapshot_key("cohorts", key): ch.cohort_chart(cohorts, csum),
+        snapshot_mod.snapshot_key("weekly", key): ch.weekly_chart(weekly, wsum, w),
     }
 
 
 @pytest.mark.parametrize("key", KEYS)
 def test_stored_snapshot_draws_the_same_charts(an, stored, key):
-    assert set(stored) >= {ev.snapshot_key(c, k) for c in ("km", "weekly") for k in KEYS}
+    assert set(stored) >= {snapshot_mod.snapshot_key(c, k) for c in ("km", "weekly") for k in KEYS}
     for name, chart in live_charts(an, key).items():
         live, back = chart.to_dict(), stored[name].to_dict()
         assert back["datasets"] == live["datasets"], name
@@ -226,7 +232,7 @@ def test_partial_snapshot_draws_what_it_can(snapshot):
     """An older record: no meta, ':'-separated names, a table of an unknown kind."""
     partial = {
         "forest": snapshot["forest"],
-        f"km:{LEAD}": snapshot[ev.snapshot_key("km", LEAD)],
+        f"km:{LEAD}": snapshot[snapshot_mod.snapshot_key("km", LEAD)],
         "gains/x": [{"k": 1}],
     }
     built = ch.charts_from_snapshot(partial)

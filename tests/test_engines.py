@@ -7,10 +7,12 @@ import duckdb
 import pandas as pd
 import pytest
 
-from northstar_lab import cli, engines
-from northstar_lab.aggregate import sample_predicate
+from northstar_lab import cli
+from northstar_lab.analysis import analyse
+from northstar_lab.data import sources as engines
+from northstar_lab.data.aggregate import sample_predicate
+from northstar_lab.data.load import load_inputs
 from northstar_lab.errors import InputError
-from northstar_lab.pipeline import analyse, load_inputs
 from northstar_lab.settings import AnalysisSettings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,11 +11,13 @@ import pytest
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from scipy import stats
 
-from northstar_lab import evidence as ev
+from northstar_lab.analysis import Analysis, analyse
 from northstar_lab.candidates import Candidate
+from northstar_lab.data.load import load_inputs
+from northstar_lab.evidence import snapshot as snapshot_mod
+from northstar_lab.evidence import tables as ev
 from northstar_lab.outcomes import Outcomes
-from northstar_lab.pipeline import Analysis, analyse, load_inputs
-from northstar_lab.ranking import split_users
+from northstar_lab.ranking.population import split_users
 from northstar_lab.results import CandidateResult, RankingResult
 from northstar_lab.sample import generate_product
 from northstar_lab.settings import AnalysisSettings
@@ -272,7 +274,7 @@ def _planted(effects: list[float], n: int = 800, seed: int = 1) -> Analysis:
     res = CandidateResult("count:x", cand.name, "count", "x", None, "log1p", rank=1, threshold=3.0)
     ranking = RankingResult(len(df), int(df["e"].sum()), {}, {}, {}, [res])
     frame = df[["seg"]].assign(user_id=np.arange(len(df)))
-    return Analysis(frame, oc, [cand], ranking, AnalysisSettings(), as_of=None)
+    return Analysis(frame, oc, [cand], ranking, AnalysisSettings(), None, np.zeros(len(df), bool))
 
 
 def test_identical_segments_have_no_heterogeneity():
@@ -352,15 +354,17 @@ def test_correlation_is_spearman_and_symmetric(an):
 
 def test_snapshot_is_json_and_complete(an):
     keys = [LEAD, "count:login"]
-    snap = ev.snapshot_charts(an, keys)
+    snap = snapshot_mod.snapshot_charts(an, keys)
     back = json.loads(json.dumps(snap, allow_nan=False))
     assert back == snap
     assert back["meta"][0]["keys"] == keys
-    assert ev.snapshot_charts(an, [LEAD, "not a candidate", LEAD])["meta"][0]["keys"] == [LEAD]
+    assert snapshot_mod.snapshot_charts(an, [LEAD, "not a candidate", LEAD])["meta"][0]["keys"] == [
+        LEAD
+    ]
     for chart in ("km", "revenue", "threshold", "cohorts", "cohort_summary", "weekly"):
         for key in keys:
-            assert back[ev.snapshot_key(chart, key)], (chart, key)
+            assert back[snapshot_mod.snapshot_key(chart, key)], (chart, key)
     assert len(back["forest"]) == len(an.ranking.candidates)
-    frames = ev.snapshot_frames(back)
-    km = frames[ev.snapshot_key("km", LEAD)]
+    frames = snapshot_mod.snapshot_frames(back)
+    km = frames[snapshot_mod.snapshot_key("km", LEAD)]
     np.testing.assert_allclose(km["survival"], ev.km_by_threshold(an, LEAD)["survival"], atol=0)

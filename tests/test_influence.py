@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from northstar_lab import bootstrap, influence, survival
-from northstar_lab.survival import SurvivalData
+from northstar_lab.stats import bootstrap, influence
+from northstar_lab.stats.concordance import concordance
+from northstar_lab.stats.grid import SurvivalData
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def data():
 def test_concordance_point_estimate_is_exact(data):
     x, sd, _, _ = data
     c, _ = influence.concordance_influence(sd, -x)
-    assert c == pytest.approx(survival.concordance(sd, -x), abs=1e-12)
+    assert c == pytest.approx(concordance(sd, -x), abs=1e-12)
 
 
 def test_concordance_influence_is_the_derivative_of_weighted_c(data):
@@ -71,14 +72,15 @@ def test_score_draws_reproduce_the_covariance():
 
 def test_ranking_switches_to_influence_above_the_exact_limit(monkeypatch):
     """Both stability methods run through rank_candidates and give the same verdicts."""
-    from northstar_lab import ranking
-    from northstar_lab.pipeline import analyse, load_inputs
+    from northstar_lab.analysis import analyse
+    from northstar_lab.data.load import load_inputs
+    from northstar_lab.ranking import stability
     from northstar_lab.settings import AnalysisSettings
 
     loaded = load_inputs("sample_data/events.parquet", "sample_data/users.csv")
     settings = AnalysisSettings(n_bootstrap=300)
     exact = analyse(loaded, settings).ranking
-    monkeypatch.setattr(ranking, "EXACT_BOOTSTRAP_MAX_USERS", 100)
+    monkeypatch.setattr(stability, "EXACT_BOOTSTRAP_MAX_USERS", 100)
     approx = analyse(loaded, settings).ranking
     assert "bootstrap" in exact.data["stability_method"]
     assert "influence" in approx.data["stability_method"]

@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from northstar_lab.aggregate import check_events, per_user_frame, standard_events
-from northstar_lab.columns import EventColumns
+from northstar_lab.data.aggregate import per_user_frame
+from northstar_lab.data.columns import EventColumns
+from northstar_lab.data.events import check_events, standard_events
 from northstar_lab.errors import InputError
 from northstar_lab.outcomes import (
     churn_from_activity,

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from northstar_lab.pipeline import Analysis, analyse, load_inputs
+from northstar_lab.analysis import Analysis, analyse
+from northstar_lab.data.load import load_inputs
 from northstar_lab.sample import SampleData, generate_product
 from northstar_lab.settings import AnalysisSettings
 

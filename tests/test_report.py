@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import re
-import sys
-import types
 from html.parser import HTMLParser
 
 import altair as alt
 import pandas as pd
 import pytest
 
-import northstar_lab
-from northstar_lab import report
-from northstar_lab.decision import (
+from northstar_lab.decisions.model import (
     Decision,
     EvidenceSnapshot,
     InputMetric,
@@ -22,7 +18,10 @@ from northstar_lab.decision import (
     Revalidation,
     SignOff,
 )
-from northstar_lab.report import charts_for, rationale_html, rationale_markdown, rationale_text
+from northstar_lab.report.charts import argument_chart_names
+from northstar_lab.report.html import rationale_html
+from northstar_lab.report.markdown import md_escape, rationale_markdown
+from northstar_lab.report.text import rationale_text
 
 EVIL = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 
@@ -287,9 +286,10 @@ def simple_chart(title: str) -> alt.Chart:
 
 @pytest.fixture
 def no_chart_module(monkeypatch):
-    """Exports without charts.py (a colleague's module): charts fall back to data tables."""
-    monkeypatch.setitem(sys.modules, "northstar_lab.charts", None)
-    monkeypatch.delattr(northstar_lab, "charts", raising=False)
+    """Exports when no chart could be built: every chart falls back to its data table."""
+    import northstar_lab.report.html as html_mod
+
+    monkeypatch.setattr(html_mod, "charts_for", lambda decision: {})
 
 
 # --- escaping ---------------------------------------------------------------------------------
@@ -328,11 +328,11 @@ def test_markdown_export_of_user_text_is_inert():
 
 
 def test_markdown_escape_rules():
-    assert report.md_escape("a < b & c > d") == "a &lt; b &amp; c &gt; d"
-    assert report.md_escape("[x](y)") == "\\[x\\](y)"
-    assert report.md_escape("see https://a.example/p.") == "see `https://a.example/p`."
-    assert report.md_escape("x | y\nz", cell=True) == "x \\| y z"
-    assert report.md_escape("`code`") == "\\`code\\`"
+    assert md_escape("a < b & c > d") == "a &lt; b &amp; c &gt; d"
+    assert md_escape("[x](y)") == "\\[x\\](y)"
+    assert md_escape("see https://a.example/p.") == "see `https://a.example/p`."
+    assert md_escape("x | y\nz", cell=True) == "x \\| y z"
+    assert md_escape("`code`") == "\\`code\\`"
 
 
 # --- self-contained and complete --------------------------------------------------------------
@@ -415,8 +415,8 @@ def test_markdown_has_the_same_content():
     assert md.startswith("# North Star for 2027")
     assert "**North Star: Teams inviting a colleague in week 1**" in md
     for r in d.rejected:
-        assert report.md_escape(r.name, True) in md
-        assert report.md_escape(r.reason, True) in md
+        assert md_escape(r.name, True) in md
+        assert md_escape(r.reason, True) in md
     for text in (
         "## Why it won",
         "## Alternatives considered",
@@ -460,52 +460,10 @@ def test_chart_that_fails_to_render_falls_back_to_its_data(no_chart_module):
 
 def test_argument_charts_are_the_chosen_ones():
     d = make_decision()
-    assert report.argument_chart_names(d) == [
+    assert argument_chart_names(d) == [
         "forest",
         "km/count:invite_sent",
         "revenue/count:invite_sent",
     ]
     d.evidence.charts = {"forest": [], "km:count:invite_sent": [], "km:count:login": []}
-    assert report.argument_chart_names(d) == ["forest", "km:count:invite_sent"]
-
-
-def test_charts_for_uses_the_builders_and_skips_what_fails(monkeypatch):
-    calls = {}
-
-    def forest_chart(df):
-        calls["forest"] = df
-        return simple_chart("forest")
-
-    def km_chart(df, window_days=14, horizon_days=90):
-        calls["km"] = (window_days, horizon_days)
-        raise ValueError("builder bug")
-
-    fake = types.ModuleType("northstar_lab.charts")
-    fake.forest_chart, fake.km_chart = forest_chart, km_chart  # no revenue_chart
-    monkeypatch.setitem(sys.modules, "northstar_lab.charts", fake)
-    monkeypatch.setattr(northstar_lab, "charts", fake, raising=False)
-    d = make_decision()
-    built = charts_for(d)
-    assert list(built) == ["forest"]
-    assert list(calls["forest"]["name"])[:2] == [c["name"] for c in ranking()["candidates"][:2]]
-    assert calls["km"] == (14, 90)
-    page = rationale_html(d)
-    assert page.count("<svg") == 1 and page.count("Shown as data") == 2
-
-
-def test_charts_for_without_charts_module(no_chart_module):
-    assert charts_for(make_decision()) == {}
-    page = rationale_html(make_decision())
-    assert "<svg" not in page and page.count("Shown as data") == 3
-
-
-def test_charts_from_snapshot_is_preferred(monkeypatch):
-    fake = types.ModuleType("northstar_lab.charts")
-    fake.charts_from_snapshot = lambda snap: {name: simple_chart(name) for name in snap}
-    monkeypatch.setitem(sys.modules, "northstar_lab.charts", fake)
-    monkeypatch.setattr(northstar_lab, "charts", fake, raising=False)
-    assert list(charts_for(make_decision())) == [
-        "forest",
-        "km/count:invite_sent",
-        "revenue/count:invite_sent",
-    ]
+    assert argument_chart_names(d) == ["forest", "km:count:invite_sent"]

@@ -5,13 +5,16 @@ import json
 import numpy as np
 import pytest
 
-from northstar_lab import cli, workshop
-from northstar_lab.decision import Decision, MetricDefinition
-from northstar_lab.pipeline import analyse, load_inputs
-from northstar_lab.revalidate import EXIT_CODES, recorded_settings, revalidate, verdict
+from northstar_lab import cli
+from northstar_lab.analysis import analyse
+from northstar_lab.cli.commands import EXIT_CODES
+from northstar_lab.data.load import load_inputs
+from northstar_lab.decisions import workshop
+from northstar_lab.decisions.model import Decision, MetricDefinition
+from northstar_lab.decisions.revalidate import recorded_settings, revalidate, verdict
+from northstar_lab.decisions.store import DecisionStore
 from northstar_lab.sample import generate_product
 from northstar_lab.settings import AnalysisSettings
-from northstar_lab.store import DecisionStore
 
 DRIVER = "count:lesson_completed"
 

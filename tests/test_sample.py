@@ -8,20 +8,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from northstar_lab import sample
-from northstar_lab.sample import generate_product, iter_event_chunks, write_sample
+from northstar_lab.cli import main as cli_main
+from northstar_lab.sample import SampleData, generate_product, iter_event_chunks, spec, write_sample
 
 W = pd.Timedelta(days=14)
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
 
 
 @pytest.fixture(scope="module")
-def planted() -> sample.SampleData:
+def planted() -> SampleData:
     return generate_product(6000, seed=11)
 
 
 @pytest.fixture(scope="module")
-def null() -> sample.SampleData:
+def null() -> SampleData:
     return generate_product(6000, seed=11, null=True)
 
 
@@ -29,12 +29,12 @@ def _spearman(a: pd.Series, b: pd.Series) -> float:
     return float(np.corrcoef(a.rank(), b.rank())[0, 1])
 
 
-def _with_signup(data: sample.SampleData) -> pd.DataFrame:
+def _with_signup(data: SampleData) -> pd.DataFrame:
     truth = data.truth["users"][["user_id", "signup_at", "churn_at"]]
     return data.events.merge(truth, on="user_id", how="left", validate="many_to_one")
 
 
-def _landmark(data: sample.SampleData) -> pd.DataFrame:
+def _landmark(data: SampleData) -> pd.DataFrame:
     """Users still active at day 14, with latent churn time after the landmark (days)."""
     u = data.truth["users"]
     lm = u[(u.churn_at >= u.signup_at + W) & (u.signup_at + W <= data.truth["as_of"])].copy()
@@ -59,7 +59,7 @@ def test_frame_shapes_and_types(planted):
     assert e.timestamp.dtype == "datetime64[ns]"
     assert (e.timestamp.dt.microsecond == 0).all() and (e.timestamp.dt.nanosecond == 0).all()
     assert e.timestamp.is_monotonic_increasing
-    assert set(e.event) == set(sample.EVENT_TYPES)
+    assert set(e.event) == set(spec.EVENT_TYPES)
     pay = e.event == "payment"
     assert e.value[~pay].isna().all()
     assert set(e.value[pay]) <= {19.0, 49.0}
@@ -126,7 +126,7 @@ def test_null_flag_removes_the_association(planted, null):
     assert null.truth["coef_per_unit"] == 0.0 and null.truth["pre_window_churn_share"] == 0.0
 
 
-def _revenue_after_window(data: sample.SampleData) -> pd.DataFrame:
+def _revenue_after_window(data: SampleData) -> pd.DataFrame:
     e = _with_signup(data)
     off = e.timestamp - e.signup_at
     pay = e[(e.event == "payment") & (off > W) & (off <= W + pd.Timedelta(days=90))]
@@ -200,12 +200,12 @@ def test_planted_cox_effects_are_recovered(planted):
     )
     cph = lifelines.CoxPHFitter().fit(df, "T", "E", batch_mode=True)
     coef = cph.params_
-    assert coef["lessons"] == pytest.approx(sample.LESSON_COEF, abs=0.08)
+    assert coef["lessons"] == pytest.approx(spec.LESSON_COEF, abs=0.08)
     assert abs(coef["logins"]) < 0.1  # no effect once lessons are accounted for
 
 
 def test_chunks_concatenate_to_the_same_events(monkeypatch):
-    monkeypatch.setattr(sample, "BLOCK_USERS", 1000)  # several blocks, chunks straddling them
+    monkeypatch.setattr(spec, "BLOCK_USERS", 1000)  # several blocks, chunks straddling them
     whole = generate_product(2500, seed=5, n_noise_events=2).events
     chunks = list(iter_event_chunks(2500, 5, chunk_users=700, n_noise_events=2))
     assert len(chunks) == 4
@@ -244,7 +244,7 @@ def test_write_sample_and_cli_round_trip(tmp_path):
     pd.testing.assert_frame_equal(users, data.users, check_dtype=False)
     meta = pq.ParquetFile(paths["events"]).metadata.row_group(0).column(2)
     assert meta.compression == "ZSTD" and meta.has_dictionary_page
-    assert sample.main(["--out", str(tmp_path / "b"), "--users", "800", "--seed", "2"]) == 0
+    assert cli_main(["sample", "--out", str(tmp_path / "b"), "--users", "800", "--seed", "2"]) == 0
     assert (tmp_path / "b" / "events.parquet").read_bytes() == paths["events"].read_bytes()
 
 

@@ -13,8 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from northstar_lab import store as store_mod
-from northstar_lab.decision import (
+from northstar_lab.cli.commands import cmd_decisions
+from northstar_lab.decisions import migrations
+from northstar_lab.decisions import store as store_mod
+from northstar_lab.decisions.migrations import SCHEMA_VERSION, migrate
+from northstar_lab.decisions.model import (
     Decision,
     EvidenceSnapshot,
     InputMetric,
@@ -23,8 +26,8 @@ from northstar_lab.decision import (
     Revalidation,
     SignOff,
 )
+from northstar_lab.decisions.store import DecisionStore
 from northstar_lab.errors import InputError
-from northstar_lab.store import SCHEMA_VERSION, DecisionStore, decisions_cli, migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -339,7 +342,7 @@ WRITER = textwrap.dedent(
     import sys, time
     from pathlib import Path
     sys.path[:0] = [{root!r}, {tests!r}]
-    from northstar_lab.store import DecisionStore
+    from northstar_lab.decisions.store import DecisionStore
     from test_store import make_decision
     db, tag, n, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
     store = DecisionStore(db)
@@ -430,7 +433,7 @@ CRASHER = textwrap.dedent(
     """
     import os, sqlite3, sys
     sys.path[:0] = [{root!r}, {tests!r}]
-    from northstar_lab.store import DecisionStore
+    from northstar_lab.decisions.store import DecisionStore
     from test_store import make_decision
     store = DecisionStore(sys.argv[1])
     store.record(make_decision("committed before the crash"))
@@ -500,10 +503,10 @@ def test_failing_migration_rolls_back_to_the_old_version(db, monkeypatch):
     conn.close()
 
     def broken(conn):
-        store_mod._migration_2_revalidations(conn)
+        migrations._migration_2_revalidations(conn)
         raise RuntimeError("disk full halfway through the migration")
 
-    monkeypatch.setattr(store_mod, "MIGRATIONS", [store_mod.MIGRATIONS[0], broken])
+    monkeypatch.setattr(migrations, "MIGRATIONS", [migrations.MIGRATIONS[0], broken])
     with pytest.raises(RuntimeError, match="disk full"):
         DecisionStore(db)
     monkeypatch.undo()
@@ -548,12 +551,12 @@ def test_cli_list_show_export(store, db, tmp_path, capsys):
     v2 = store.amend(v1.id, make_decision(), note="Target raised to 45%")
     store.add_revalidation(v2.id, make_revalidation("weakened"))
 
-    assert decisions_cli(cli_args("list", db=db)) == 0
+    assert cmd_decisions(cli_args("list", db=db)) == 0
     out = capsys.readouterr().out
     assert "Teams inviting a colleague in week 1" in out and "weakened" in out
     assert out.count("North Star for 2027") == 1  # latest version only
 
-    assert decisions_cli(cli_args("show", str(v2.id), db=db)) == 0
+    assert cmd_decisions(cli_args("show", str(v2.id), db=db)) == 0
     out = capsys.readouterr().out
     for text in (
         "NORTH STAR: Teams inviting a colleague in week 1",
@@ -569,7 +572,7 @@ def test_cli_list_show_export(store, db, tmp_path, capsys):
 
     html_out, md_out = tmp_path / "r.html", tmp_path / "r.md"
     assert (
-        decisions_cli(cli_args("export", "2", db=db, html=str(html_out), markdown=str(md_out))) == 0
+        cmd_decisions(cli_args("export", "2", db=db, html=str(html_out), markdown=str(md_out))) == 0
     )
     out = capsys.readouterr().out
     assert str(html_out) in out and str(md_out) in out
@@ -580,16 +583,16 @@ def test_cli_list_show_export(store, db, tmp_path, capsys):
 def test_cli_errors(store, db, tmp_path):
     store.record(make_decision())
     with pytest.raises(InputError, match="No decision #9"):
-        decisions_cli(cli_args("show", "9", db=db))
+        cmd_decisions(cli_args("show", "9", db=db))
     with pytest.raises(InputError, match="needs a decision id"):
-        decisions_cli(cli_args("export", None, db=db, html="x.html"))
+        cmd_decisions(cli_args("export", None, db=db, html="x.html"))
     with pytest.raises(InputError, match="--html"):
-        decisions_cli(cli_args("export", "1", db=db))
+        cmd_decisions(cli_args("export", "1", db=db))
     with pytest.raises(InputError, match="No decision database"):
-        decisions_cli(cli_args("list", db=tmp_path / "missing.sqlite3"))
+        cmd_decisions(cli_args("list", db=tmp_path / "missing.sqlite3"))
     assert not (tmp_path / "missing.sqlite3").exists()
     with pytest.raises(InputError, match="Cannot write"):
-        decisions_cli(cli_args("export", "1", db=db, html=str(tmp_path / "no" / "dir" / "x.html")))
+        cmd_decisions(cli_args("export", "1", db=db, html=str(tmp_path / "no" / "dir" / "x.html")))
 
 
 def test_cli_main_exits_2_on_unknown_id(store, db, capsys):
@@ -602,7 +605,7 @@ def test_cli_main_exits_2_on_unknown_id(store, db, capsys):
 
 def test_show_strips_terminal_escape_sequences(store, db, capsys):
     d = store.record(make_decision(title="evil \x1b[2J\x1b]0;pwned\x07 title"))
-    decisions_cli(cli_args("show", str(d.id), db=db))
+    cmd_decisions(cli_args("show", str(d.id), db=db))
     assert "\x1b" not in capsys.readouterr().out
 
 

@@ -12,19 +12,12 @@ from lifelines.datasets import load_rossi
 from lifelines.statistics import (
     survival_difference_at_fixed_point_in_time_test,
 )
-from lifelines.utils import concordance_index
+from lifelines.utils import concordance_index, restricted_mean_survival_time
 
-from northstar_lab.survival import (
-    CoxFit,
-    SurvivalData,
-    concordance,
-    cox_univariate,
-    km_curve,
-    logrank,
-    rmst,
-    survival_at,
-    survival_difference_p,
-)
+from northstar_lab.stats.concordance import concordance
+from northstar_lab.stats.cox import CoxFit, cox_univariate
+from northstar_lab.stats.grid import SurvivalData
+from northstar_lab.stats.km import difference_at_p, group_curves, km_curve, logrank
 
 ROSSI_COVARIATES = ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
 # lifelines stops Newton–Raphson a little early (up to ~1e-6 on beta with its defaults, ~1e-8 with
@@ -321,37 +314,49 @@ def test_perfect_separation_reports_not_converged():
 # ---------------------------------------------------------------------------------------------
 
 
+def _curves(t, e, g):
+    return group_curves(SurvivalData.from_arrays(t, e), g)
+
+
 def test_split_by_fin_known_answers(rossi):
+    """Counts-based KM, log-rank, RMST (with R's SE) and the fixed-day test: METHODS §7."""
     t, e, g = rossi["T"].to_numpy(), rossi["E"].to_numpy(), rossi["fin"].to_numpy() == 1
-    chi2, p = logrank(t, e, g)
+    chi2, p = logrank(SurvivalData.from_arrays(t, e), g)
     assert chi2 == pytest.approx(3.8376, abs=1e-4)
     assert p == pytest.approx(0.0501, abs=1e-4)
-    for group, s52, mean, se in ((~g, 0.6944, 44.833, 0.918), (g, 0.7778, 46.875, 0.793)):
-        s, low, high = survival_at(t[group], e[group], 52)
+    fin1, fin0 = _curves(t, e, g)
+    for group, curve, s52, mean, se in ((~g, fin0, 0.6944, 44.833, 0.918),
+                                        (g, fin1, 0.7778, 46.875, 0.793)):  # fmt: skip
+        s = curve.survival_at(52)
+        low, high = curve.interval_at(52)
         assert s == pytest.approx(s52, abs=1e-4)
         assert low < s < high
         kmf = KaplanMeierFitter().fit(t[group], e[group])
-        assert s == kmf.survival_function_at_times(52).iloc[0]
-        assert (low, high) == tuple(kmf.confidence_interval_.loc[52.0])
-        got_mean, got_se = rmst(t[group], e[group], 52)
+        assert s == pytest.approx(kmf.survival_function_at_times(52).iloc[0], abs=1e-12)
+        np.testing.assert_allclose((low, high), kmf.confidence_interval_.loc[52.0], atol=1e-12)
+        got_mean, got_se = curve.rmst(52)
         assert got_mean == pytest.approx(mean, abs=1e-3)
+        assert got_mean == pytest.approx(restricted_mean_survival_time(kmf, t=52), abs=1e-9)
         assert got_se == pytest.approx(se, abs=1e-3)
     ref = survival_difference_at_fixed_point_in_time_test(
         52, KaplanMeierFitter().fit(t[g], e[g]), KaplanMeierFitter().fit(t[~g], e[~g])
     )
-    assert survival_difference_p(t, e, g, 52) == pytest.approx(ref.p_value, abs=1e-12)
+    assert difference_at_p(fin1, fin0, 52) == pytest.approx(ref.p_value, abs=1e-12)
 
 
 def test_survival_at_between_event_times_is_a_step(rossi):
     t, e = rossi["T"].to_numpy(), rossi["E"].to_numpy()
-    assert survival_at(t, e, 10.5) == survival_at(t, e, 10.0)
+    curve, _ = _curves(t, e, np.ones(t.size, bool))
+    assert curve.survival_at(10.5) == curve.survival_at(10.0)
 
 
 def test_rmst_when_everyone_left_churns():
     """n_j = d_j: S drops to 0, the term is 0 (as in R), and the SE stays finite."""
-    t = np.array([1.0, 2.0, 2.0, 3.0, 4.0, 4.0])
-    e = np.array([1, 0, 1, 1, 1, 1])
-    mean, se = rmst(t, e, 6)
+    t = np.array([1.0, 2.0, 2.0, 3.0, 4.0, 4.0, 9.0])
+    e = np.array([1, 0, 1, 1, 1, 1, 0])
+    g = np.arange(t.size) < 6  # the last user is the other group
+    curve, _ = _curves(t, e, g)
+    mean, se = curve.rmst(6)
     # S = 1 on [0,1), 5/6 on [1,2), ·4/5 on [2,3), ·2/3 on [3,4), 0 from 4 (2 of 2 churn).
     assert mean == pytest.approx(1 + 5 / 6 + 2 / 3 + 4 / 9, abs=1e-12)
     assert np.isfinite(se) and se > 0

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import pytest
 
-from northstar_lab import report, workshop
-from northstar_lab.decision import (
-    Decision,
-    InputMetric,
-    MetricDefinition,
-    SignOff,
-)
-from northstar_lab.pipeline import analyse, load_inputs
+from northstar_lab.analysis import analyse
+from northstar_lab.data.load import load_inputs
+from northstar_lab.decisions import workshop
+from northstar_lab.decisions.model import Decision, InputMetric, MetricDefinition, SignOff
+from northstar_lab.decisions.store import DecisionStore
+from northstar_lab.report.charts import charts_for
+from northstar_lab.report.markdown import md_escape
 from northstar_lab.settings import AnalysisSettings
-from northstar_lab.store import DecisionStore
 from pages import shared
 
 from .conftest import (
@@ -122,7 +120,7 @@ def test_rationale_renders_from_the_store_alone(recorded, monkeypatch, tmp_path)
     shown = texts(at.markdown)
     assert "**Owner**  \nHead of Learning" in shown
     assert "**Baseline → target**  \n2.1 → 3.0" in shown
-    assert report.md_escape(planted.rationale) in shown  # typed text is shown inert
+    assert md_escape(planted.rationale) in shown  # typed text is shown inert
     assert "ranked 1" in planted.rationale
     metrics = {m.label: m.value for m in at.metric}
     chosen = next(c for c in planted.evidence.ranking["candidates"] if c["key"] == PLANTED_KEY)
@@ -132,11 +130,11 @@ def test_rationale_renders_from_the_store_alone(recorded, monkeypatch, tmp_path)
     # every rejected alternative, with its reason
     assert len(planted.rejected) >= 2
     for r in planted.rejected:
-        assert f"**{report.md_escape(r.name)}**" in shown, r.name
-        assert r.reason and report.md_escape(r.reason) in shown, r.reason
+        assert f"**{md_escape(r.name)}**" in shown, r.name
+        assert r.reason and md_escape(r.reason) in shown, r.reason
 
     # the argument's charts, redrawn from the stored chart data
-    expected = report.charts_for(planted)
+    expected = charts_for(planted)
     assert set(expected) == {"forest", f"km/{PLANTED_KEY}", f"revenue/{PLANTED_KEY}"}
     titles = chart_titles(at)
     assert len(titles) == len(expected) == 3

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import streamlit as st
 
-from northstar_lab.workshop import CRITERIA
+from northstar_lab.decisions.workshop import CRITERIA
 
 from .conftest import (
     PLANTED_KEY,

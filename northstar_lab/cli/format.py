@@ -1,0 +1,149 @@
+"""Fixed-width terminal output of the command line: the leaderboard, a decision list and history,
+a re-validation. Every name that came from data is passed through `text.plain` (no control or
+escape sequences reach the terminal).
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+
+from ..decisions.model import Decision, Revalidation
+from ..text import plain, when
+
+
+def format_leaderboard(ranking, top: int = 15) -> str:
+    """A readable leaderboard for a terminal (fixed-width, plain text)."""
+    lines = [
+        f"North Star Lab — {ranking.n_users:,} users in the retention analysis, "
+        f"{ranking.n_churned:,} churned; excluded: "
+        + (
+            ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in ranking.excluded.items() if v)
+            or "none"
+        ),  # fmt: skip
+        "",
+        f"{'#':>3}  {'candidate':<52} {'score':>6} {'HR/SD [95% CI]':>20} {'C':>6} "
+        f"{'q':>8} {'rev ρ':>6} {'P(1st)':>6}  flags",
+    ]
+    for c in ranking.candidates[:top]:
+        hr = f"{c.hazard_ratio:.2f} [{c.hr_ci_low:.2f}–{c.hr_ci_high:.2f}]"
+        rho = "—" if c.revenue_rho is None else f"{c.revenue_rho:+.2f}"
+        flags = []
+        if c.noise_level:
+            flags.append("noise")
+        if not c.window_verifiable:
+            flags.append("window?")
+        if c.tenure_rho is not None and abs(c.tenure_rho) >= 0.7:
+            flags.append("LIFETIME")
+        if c.redundancy_group:
+            flags.append(f"dup#{c.redundancy_group}")
+        if c.ph_test_p is not None and c.ph_test_p < 0.01:
+            flags.append("non-PH")
+        name = c.name if len(c.name) <= 52 else c.name[:51] + "…"
+        lines.append(
+            f"{c.rank:>3}  {name:<52} {c.score:>6.3f} {hr:>20} {c.c_index:>6.3f} "
+            f"{c.q_value:>8.2g} {rho:>6} {_share(c.p_first):>6}  {' '.join(flags)}"
+        )
+    if len(ranking.candidates) > top:
+        lines.append(f"     … {len(ranking.candidates) - top} more (see --json)")
+    pop = ranking.data.get("population")
+    if pop:
+        lines += [
+            "",
+            f"Statistics use a {pop['sample_fraction']:.1%} hash sample of users; on all "
+            f"{pop['n_users']:,} users (counted in the engine) {pop['n_churned']:,} churned and "
+            f"{pop['retention_at_horizon']:.1%} were retained at the horizon.",
+        ]
+        for b in pop["by_threshold"]:
+            lines.append(
+                f"  all users, {b['key']} ≥ {b['k']:g}: {b['retention_above']:.1%} retained vs "
+                f"{b['retention_below']:.1%} ({b['n_above']:,} users at/above)"
+            )
+    lead = ranking.candidates[0]
+    if lead.threshold_figures:
+        f = lead.threshold_figures
+        lines += [
+            "",
+            f"Leader: {lead.name}. On held-out users, those reaching ≥ {f['k']:g} "
+            f"({f['share_above']:.0%}) kept {f['retention_above']:.0%} vs "
+            f"{f['retention_below']:.0%} at day {f['horizon_days']:g} after the window "
+            f"(log-rank p {f['logrank_p']:.2g}).",
+        ]
+    if ranking.warnings:
+        lines += ["", "Warnings:"] + [
+            textwrap.fill(w, 100, initial_indent="  - ", subsequent_indent="    ")
+            for w in ranking.warnings
+        ]
+    lines += ["", "Association, not causation: these metrics predict retention; test levers."]
+    return "\n".join(lines)
+
+
+def _share(x: float) -> str:
+    return "—" if x is None or x != x else f"{x:.2f}"
+
+
+def format_decision_list(rows: list[dict], path: object = "") -> str:
+    """Fixed-width table of decision summaries for a terminal."""
+    if not rows:
+        return f"No decisions recorded yet in {path}."
+    names = [plain(r["chosen_name"], 48) for r in rows]
+    titles = [plain(r["title"], 40) for r in rows]
+    wn, wt = max(10, *map(len, names)), max(5, *map(len, titles))
+    lines = [
+        f"Decisions in {path} (latest version of each, newest first):",
+        "",
+        f"{'id':>4}  {'ver':<4} {'recorded (UTC)':<16}  {'North Star':<{wn}}  {'title':<{wt}}  "
+        "last re-validation",
+    ]
+    for r, name, title in zip(rows, names, titles, strict=True):
+        check = "—"
+        if r["latest_verdict"]:
+            check = f"{r['latest_verdict']} ({(r['revalidated_at'] or '')[:10]})"
+        lines.append(
+            f"{r['id']:>4}  {'v' + str(r['version']):<4} {when(r['created_at']):<16}  "
+            f"{name:<{wn}}  {title:<{wt}}  {check}"
+        )
+    return "\n".join(lines)
+
+
+def format_history(versions: list[Decision], current: int | None) -> str:
+    """One line per version, oldest first; → marks the one shown."""
+    lines = ["", "VERSIONS"]
+    for d in versions:
+        mark = "→" if d.id == current else " "
+        note = f" — {d.amendment_note}" if d.amendment_note else ""
+        text = f"v{d.version} #{d.id} {when(d.created_at)} UTC {d.definition.name}{note}"
+        lines.append(f"  {mark} {plain(text, 94)}")
+    return "\n".join(lines)
+
+
+def format_revalidation(decision: Decision, reval: Revalidation) -> str:
+    """Plain-text then-vs-now table with the verdict and its rule."""
+    lines = [
+        f"Decision #{decision.id} — {decision.definition.name}",
+        f"VERDICT: {reval.verdict.upper()}"
+        + (f" (by {reval.overtaken_by})" if reval.overtaken_by else ""),
+        reval.summary,
+        "",
+        f"{'role':<11} {'candidate':<48} {'rank then→now':>14} {'score then→now':>16} "
+        f"{'C then→now':>14}",
+    ]
+    for r in reval.comparison:
+        lines.append(
+            f"{r['role']:<11} {r['name'][:48]:<48} "
+            f"{_pair(r['then_rank'], r['now_rank'], 'd'):>14} "
+            f"{_pair(r['then_score'], r['now_score'], '.3f'):>16} "
+            f"{_pair(r['then_c_index'], r['now_c_index'], '.3f'):>14}"
+        )
+    lines += ["", "Rule: " + reval.rule]
+    return "\n".join(lines)
+
+
+def _pair(a, b, fmt: str) -> str:
+    def f(v):
+        if v is None or (isinstance(v, float) and not np.isfinite(v)):
+            return "—"
+        return format(int(v) if fmt == "d" else v, fmt)
+
+    return f"{f(a)}→{f(b)}"

@@ -1,0 +1,133 @@
+"""Which column means what: explicit mappings, pre-filled by recognising common names.
+
+Recognition only proposes; the user can always override (CLI flags, the app's mapping step).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from ..errors import InputError
+
+EVENT_NAMES = {
+    "user": ["user_id", "userid", "uid", "customer_id", "customerid", "account_id",
+             "member_id", "client_id", "user", "customer", "id"],
+    "timestamp": ["timestamp", "ts", "time", "event_time", "event_timestamp", "occurred_at",
+                  "event_at", "datetime", "created_at", "event_date", "date"],
+    "event": ["event", "event_name", "event_type", "action", "activity", "name", "type"],
+    "value": ["value", "amount", "revenue", "price", "event_value", "value_usd"],
+}  # fmt: skip
+
+USER_NAMES = {
+    "user": EVENT_NAMES["user"],
+    "signup": ["signup_at", "signup", "signup_date", "signup_time", "signed_up_at",
+               "signup_ts", "created_at", "registered_at", "registration_date", "join_date",
+               "joined_at", "start_date", "first_seen"],
+    "cancel": ["cancelled_at", "canceled_at", "cancel_at", "cancel_date", "cancellation_date",
+               "churned_at", "churn_date", "ended_at", "end_date"],
+    "last_active": ["last_active", "last_active_at", "last_seen", "last_seen_at",
+                    "last_activity", "last_activity_at", "last_login"],
+    "duration": ["tenure_days", "duration_days", "duration", "tenure", "lifetime_days",
+                 "days_active_span"],
+    "churn": ["churned", "churn", "is_churned", "has_churned", "cancelled", "canceled",
+              "event", "exited"],
+    "revenue": ["revenue", "revenue_per_month", "monthly_revenue", "mrr", "arpu",
+                "total_revenue", "ltv", "monthly_charges", "total_charges"],
+}  # fmt: skip
+
+
+def normalise(name: str) -> str:
+    """'Signup At' and 'signup-at' both become 'signup_at' for matching."""
+    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
+
+
+def recognise(columns: list[str], table: dict[str, list[str]], taken=()) -> dict[str, str | None]:
+    """First column whose normalised name matches a known name, per role; each column used once."""
+    norm = {normalise(c): c for c in columns}
+    used = set(taken)
+    found: dict[str, str | None] = {}
+    for role, names in table.items():
+        found[role] = None
+        for n in names:
+            col = norm.get(n)
+            if col is not None and col not in used:
+                found[role] = col
+                used.add(col)
+                break
+    return found
+
+
+@dataclass(frozen=True)
+class EventColumns:
+    """Column names in an event log: user id, timestamp, event name, optional numeric value."""
+
+    user: str
+    timestamp: str
+    event: str
+    value: str | None = None
+
+    @classmethod
+    def recognise(cls, columns: list[str], label: str = "events", **explicit) -> EventColumns:
+        """Recognised names, overridden by explicit ones; missing required roles raise."""
+        found = recognise(columns, EVENT_NAMES, taken=[v for v in explicit.values() if v])
+        found.update({k: v for k, v in explicit.items() if v})
+        return cls(**found).checked(columns, label)
+
+    def checked(self, columns: list[str], label: str) -> EventColumns:
+        """Every mapped column must exist; say which are missing and what the file has."""
+        problems = []
+        for role in ("user", "timestamp", "event"):
+            col = getattr(self, role)
+            if not col:
+                problems.append(
+                    f"{label}: no {role} column found. Columns present: {_show(columns)}. "
+                    f"Name it (e.g. --{role}-col NAME) or rename it to one of "
+                    f"{', '.join(EVENT_NAMES[role][:4])}."
+                )
+        for role in ("user", "timestamp", "event", "value"):
+            col = getattr(self, role)
+            if col and col not in columns:
+                problems.append(
+                    f"{label}: column '{col}' (for {role}) is missing. Columns present: "
+                    f"{_show(columns)}."
+                )
+        if problems:
+            raise InputError.collect(problems)
+        return self
+
+
+@dataclass(frozen=True)
+class UserColumns:
+    """Column names in a one-row-per-user table. Only `user` is required.
+
+    Churn can come from (in order of preference): `cancel` (explicit cancellation time),
+    `duration` + `churn` flag, `last_active` (inactivity-derived), or the event log.
+    `duration_unit` is 'days', 'weeks' or 'months' (30.44 days) for the duration column.
+    `behaviour` are numeric candidate columns ("window not verifiable"); `segments` are
+    categorical columns for adjustment and stability views.
+    """
+
+    user: str
+    signup: str | None = None
+    cancel: str | None = None
+    last_active: str | None = None
+    duration: str | None = None
+    churn: str | None = None
+    revenue: str | None = None
+    behaviour: tuple[str, ...] = field(default_factory=tuple)
+    segments: tuple[str, ...] = field(default_factory=tuple)
+    duration_unit: str = "days"
+
+    def roles(self) -> dict[str, str]:
+        """Single-column roles that are set, by role name."""
+        names = ("user", "signup", "cancel", "last_active", "duration", "churn", "revenue")
+        return {r: getattr(self, r) for r in names if getattr(self, r)}
+
+    def with_(self, **kw) -> UserColumns:
+        return replace(self, **kw)
+
+
+def _show(columns: list[str], limit: int = 12) -> str:
+    shown = ", ".join(f"'{c}'" for c in list(columns)[:limit])
+    return shown + (", …" if len(columns) > limit else "") if columns else "(none)"

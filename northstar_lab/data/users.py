@@ -1,0 +1,284 @@
+"""Loading and validating a one-row-per-user table (small enough for pandas).
+
+Every problem in the file is collected before raising, so the user fixes it once.
+Times become epoch seconds (UTC) so that they meet event-log times on any engine.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError, example_rows
+from .columns import USER_NAMES, UserColumns, _show, normalise, recognise
+
+TRUE_WORDS = {"1", "true", "t", "yes", "y", "churned", "cancelled", "canceled"}
+FALSE_WORDS = {"0", "false", "f", "no", "n", "active", "retained", ""}
+DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0, "months": 30.44}
+MAX_SEGMENT_LEVELS = 50
+
+
+@dataclass
+class UsersTable:
+    """A validated users table: `frame` has user_id (str) plus standard columns in seconds/days.
+
+    Standard columns (present only when mapped): signup_sec, cancel_sec, last_active_sec
+    (epoch seconds, NaN = none), duration_days, churn_flag (0/1), revenue; then behaviour
+    columns as floats and segment columns as strings, under their original names.
+    """
+
+    frame: pd.DataFrame
+    columns: UserColumns
+    label: str
+    notes: list[str] = field(default_factory=list)
+
+
+def read_table(path: str | Path, label: str | None = None) -> pd.DataFrame:
+    """Read a CSV, CSV.gz or Parquet file into pandas with a clear error for unreadable files."""
+    path = Path(path)
+    label = label or path.name
+    if not path.exists():
+        raise InputError(f"{label}: file not found at {path}.")
+    if path.stat().st_size == 0:
+        raise InputError(f"{label}: the file is empty (0 bytes). Export it again with its header.")
+    low = path.name.lower()
+    try:
+        if low.endswith((".parquet", ".pq")):
+            df = pd.read_parquet(path)
+        elif low.endswith((".csv", ".csv.gz", ".txt", ".tsv", ".gz")):
+            df = pd.read_csv(
+                path,
+                sep=None if low.endswith(".tsv") else ",",
+                engine="python" if low.endswith(".tsv") else "c",
+                low_memory=False,
+            )
+        else:
+            raise InputError(f"{label}: unsupported file type; use CSV (.csv, .csv.gz) or Parquet.")
+    except InputError:
+        raise
+    except pd.errors.EmptyDataError as exc:
+        raise InputError(f"{label}: the file has no header and no rows.") from exc
+    except Exception as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"{label}: could not be read: {first[:300]}") from exc
+    if df.shape[0] == 0:
+        raise InputError(f"{label}: the file has a header but no rows.")
+    return df
+
+
+def recognise_user_columns(df: pd.DataFrame, **explicit) -> UserColumns:
+    """Propose a mapping: named roles by common names, numeric leftovers as behaviour columns."""
+    given = {k: v for k, v in explicit.items() if v}
+    taken = [v for k, v in given.items() if isinstance(v, str)]
+    found = recognise(list(df.columns), USER_NAMES, taken=taken)
+    found.update({k: v for k, v in given.items() if k in USER_NAMES})
+    if found.get("cancel") and not given.get("churn"):
+        found["churn"] = None  # an explicit cancellation time already says who churned
+    if found.get("churn") and not found.get("duration") and not given.get("churn"):
+        found["churn"] = None  # a flag without a duration cannot be used; do not guess
+    if not found.get("user"):
+        found["user"] = None
+    roles = {v for v in found.values() if v}
+    behaviour = given.get("behaviour")
+    if behaviour is None:
+        behaviour = tuple(c for c in df.columns if c not in roles and _is_behaviour(df[c], c))
+    segments = given.get("segments")
+    if segments is None:
+        segments = tuple(
+            c for c in df.columns if c not in roles and c not in behaviour and _is_segment(df[c])
+        )
+    return UserColumns(
+        user=found["user"],
+        signup=found.get("signup"),
+        cancel=found.get("cancel"),
+        last_active=found.get("last_active"),
+        duration=found.get("duration"),
+        churn=found.get("churn"),
+        revenue=found.get("revenue"),
+        behaviour=tuple(behaviour),
+        segments=tuple(segments),
+        duration_unit=given.get("duration_unit", "days"),
+    )
+
+
+def _is_behaviour(s: pd.Series, name: str) -> bool:
+    """Numeric (or yes/no flag) columns that are not identifiers or dates."""
+    n = normalise(name)
+    if n.endswith("_id") or n == "id" or "date" in n or n.endswith("_at"):
+        return False
+    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+        return True
+    return _as_flag(s) is not None
+
+
+def _is_segment(s: pd.Series) -> bool:
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return False
+    k = s.nunique(dropna=True)
+    return 2 <= k <= MAX_SEGMENT_LEVELS and k < len(s) / 2
+
+
+def _as_flag(s: pd.Series) -> pd.Series | None:
+    """0/1 floats from 0/1, true/false or yes/no values; None when the column is not a flag."""
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype(float)
+    words = s.astype(str).str.strip().str.lower()
+    words = words.where(s.notna(), "")
+    ok = words.isin(TRUE_WORDS | FALSE_WORDS)
+    if not ok.all() or words.nunique() > 3:
+        return None
+    out = words.isin(TRUE_WORDS).astype(float)
+    return out.where(s.notna(), np.nan)
+
+
+def parse_times(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Epoch seconds (float, NaN where empty) and a mask of values that are present but unparsable.
+
+    Time-zone-aware values are converted to UTC; naive ones are taken as UTC.
+    """
+    present = s.notna() & (s.astype(str).str.strip() != "")
+    if pd.api.types.is_numeric_dtype(s):
+        bad = present & ~(s.abs() > 1e8)  # epoch seconds; small numbers are not times
+        return s.astype(float).where(~bad), bad
+    with warnings.catch_warnings():  # "could not infer format": we retry with format="mixed"
+        warnings.simplefilter("ignore", UserWarning)
+        parsed = pd.to_datetime(s, errors="coerce", utc=True)
+    if (present & parsed.isna()).any():
+        parsed = pd.to_datetime(s, errors="coerce", utc=True, format="mixed")
+    bad = present & parsed.isna()
+    secs = (parsed - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds()
+    return secs, bad
+
+
+def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") -> UsersTable:
+    """Validate and standardise a users table, collecting every problem before raising."""
+    problems: list[str] = []
+    cols = list(df.columns)
+    if not columns.user:
+        raise InputError(
+            f"{label}: no user id column found. Columns present: {_show(cols)}. Name it "
+            "(--user-col) or rename it to user_id."
+        )
+    mapped = list(columns.roles().items())
+    mapped += [("behaviour", c) for c in columns.behaviour]
+    mapped += [("segment", c) for c in columns.segments]
+    missing = [f"'{c}' (for {r})" for r, c in mapped if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"{label}: column {', '.join(missing)} is missing. Columns present: {_show(cols)}."
+        )
+    if columns.duration_unit not in DAYS_PER_UNIT:
+        problems.append(f"duration unit must be days, weeks or months, got {columns.duration_unit}")
+    df = df.reset_index(drop=True)
+    out = pd.DataFrame({"user_id": user_ids_as_text(df[columns.user])})
+    _check_ids(out["user_id"], df[columns.user], label, columns.user, problems)
+    unparsable = {}
+    for role in ("signup", "cancel", "last_active"):
+        col = getattr(columns, role)
+        if col:
+            secs, bad = parse_times(df[col])
+            unparsable[role] = bad
+            if bad.any():
+                idx = np.flatnonzero(bad.to_numpy())
+                ex = df[col][bad].astype(str).head(3).tolist()
+                problems.append(
+                    f"{label}: column '{col}' has {bad.sum()} values that are not dates "
+                    f"({example_rows(idx)}; e.g. {', '.join(repr(e) for e in ex)}). "
+                    "Expected e.g. 2025-03-01 or 2025-03-01T14:30:00."
+                )
+            out[f"{role}_sec"] = secs.to_numpy()
+    if columns.signup and "signup_sec" in out:
+        missing_signup = out["signup_sec"].isna() & ~unparsable["signup"]
+        if missing_signup.any():
+            problems.append(
+                f"{label}: column '{columns.signup}' is empty in {missing_signup.sum()} rows "
+                f"({example_rows(np.flatnonzero(missing_signup))}). Every user needs a signup time."
+            )
+    if columns.signup and columns.cancel and "cancel_sec" in out:
+        before = out["cancel_sec"] < out["signup_sec"]
+        if before.any():
+            problems.append(
+                f"{label}: '{columns.cancel}' is before '{columns.signup}' in {before.sum()} rows "
+                f"({example_rows(np.flatnonzero(before))}). Fix those dates."
+            )
+    if columns.duration:
+        dur = pd.to_numeric(df[columns.duration], errors="coerce")
+        bad = dur.isna() | (dur < 0)
+        if bad.any():
+            problems.append(
+                f"{label}: column '{columns.duration}' must be a non-negative number of "
+                f"{columns.duration_unit}; {bad.sum()} values are not "
+                f"({example_rows(np.flatnonzero(bad))})."
+            )
+        out["duration_days"] = dur.to_numpy() * DAYS_PER_UNIT.get(columns.duration_unit, 1.0)
+    if columns.churn:
+        flag = _as_flag(df[columns.churn])
+        if flag is None or flag.isna().any():
+            vals = sorted(df[columns.churn].astype(str).str.lower().unique())[:6]
+            problems.append(
+                f"{label}: churn column '{columns.churn}' must be 0/1, true/false or yes/no; "
+                f"found {', '.join(repr(v) for v in vals)}."
+            )
+        else:
+            out["churn_flag"] = flag.to_numpy()
+    if columns.revenue:
+        rev = pd.to_numeric(df[columns.revenue], errors="coerce")
+        bad = rev.isna() & df[columns.revenue].notna()
+        if bad.any():
+            problems.append(
+                f"{label}: revenue column '{columns.revenue}' has {bad.sum()} non-numeric values "
+                f"({example_rows(np.flatnonzero(bad))})."
+            )
+        out["revenue"] = rev.to_numpy()
+    for col in columns.behaviour:
+        values = _behaviour_values(df[col])
+        if values is None:
+            problems.append(
+                f"{label}: behaviour column '{col}' is not numeric (and not a yes/no flag). "
+                "Remove it from the candidates or convert it to numbers."
+            )
+        else:
+            out[col] = values.to_numpy()
+    for col in columns.segments:
+        out[col] = df[col].astype("string").fillna("(missing)").to_numpy()
+    if problems:
+        raise InputError.collect(problems)
+    return UsersTable(frame=out, columns=columns, label=label)
+
+
+def _behaviour_values(s: pd.Series) -> pd.Series | None:
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype(float)
+    if pd.api.types.is_numeric_dtype(s):
+        return s.astype(float)
+    return _as_flag(s)
+
+
+def user_ids_as_text(s: pd.Series) -> pd.Series:
+    """User ids as strings, the same on every engine: 42, 42.0 and '42' all become '42'."""
+    if pd.api.types.is_float_dtype(s):
+        whole = s.dropna()
+        if (whole == np.floor(whole)).all():
+            s = s.astype("Int64")
+    return s.astype("string").str.strip()
+
+
+def _check_ids(ids: pd.Series, raw: pd.Series, label: str, col: str, problems: list[str]) -> None:
+    empty = raw.isna() | (ids == "")
+    if empty.any():
+        problems.append(
+            f"{label}: column '{col}' is empty in {empty.sum()} rows "
+            f"({example_rows(np.flatnonzero(empty))}). Every row needs a user id."
+        )
+    dup = ids.duplicated(keep=False) & ~empty
+    if dup.any():
+        examples = ids[dup].drop_duplicates().head(3).tolist()
+        problems.append(
+            f"{label}: {ids[dup].nunique()} user ids appear more than once in column '{col}' "
+            f"(e.g. {', '.join(repr(e) for e in examples)}; {example_rows(np.flatnonzero(dup))}). "
+            "A users table needs one row per user: deduplicate it or load it as an event log."
+        )

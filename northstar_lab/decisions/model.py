@@ -1,0 +1,141 @@
+"""What a decision record holds: the chosen North Star, why, what lost and why, who signed.
+
+Plain dataclasses; `to_dict`/`from_dict` are the only (de)serialisers, used by the store, the
+exports and the app. The evidence snapshot carries everything the rationale page and the exports
+draw, so they render without the original data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from ..results import jsonable
+
+CADENCES = ("monthly", "quarterly", "milestone")
+INPUT_KINDS = ("breadth", "depth", "frequency", "efficiency")
+VERDICTS = ("holds", "weakened", "overtaken")
+
+
+@dataclass
+class MetricDefinition:
+    """The chosen metric in words a whole company can use."""
+
+    name: str
+    meaning: str = ""  # one sentence, plain language
+    numerator: str = ""
+    denominator: str = ""
+    time_window: str = ""
+    exclusions: str = ""
+    owner: str = ""
+    baseline: str = ""
+    target: str = ""
+    review_cadence: str = "quarterly"  # monthly | quarterly | milestone
+    milestone: str = ""  # when review_cadence == 'milestone': e.g. "Series B close"
+
+
+@dataclass
+class InputMetric:
+    """A driver of the North Star the teams can move (breadth, depth, frequency, efficiency)."""
+
+    name: str
+    kind: str = "depth"
+    owner: str = ""
+    definition: str = ""
+
+
+@dataclass
+class RejectedAlternative:
+    """A candidate that lost, with the reason in words and the numbers behind it."""
+
+    key: str
+    name: str
+    reason: str
+    evidence: dict = field(default_factory=dict)
+
+
+@dataclass
+class SignOff:
+    name: str
+    role: str = ""
+
+
+@dataclass
+class EvidenceSnapshot:
+    """The analysis as it was: settings, data fingerprint, leaderboard and chart data.
+
+    ranking: `RankingResult.to_dict()`; charts: chart name → list of row dicts (the data behind
+    each chart, rebuilt into Altair charts by `charts.py`); rubric: the workshop scores.
+    """
+
+    settings: dict
+    fingerprint: dict
+    ranking: dict
+    charts: dict = field(default_factory=dict)
+    rubric: dict = field(default_factory=dict)
+
+
+@dataclass
+class Decision:
+    """A recorded North Star decision. id/version/created_at are set by the store."""
+
+    title: str
+    chosen_key: str
+    definition: MetricDefinition
+    rationale: str
+    rejected: list[RejectedAlternative]
+    evidence: EvidenceSnapshot
+    input_metrics: list[InputMetric] = field(default_factory=list)
+    sign_offs: list[SignOff] = field(default_factory=list)
+    created_by: str = ""
+    id: int | None = None
+    version: int = 1
+    supersedes: int | None = None
+    created_at: str | None = None
+    amendment_note: str = ""
+
+    def to_dict(self) -> dict:
+        return jsonable(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Decision:
+        d = dict(d)
+        d["definition"] = MetricDefinition(**_known(MetricDefinition, d["definition"]))
+        d["rejected"] = [
+            RejectedAlternative(**_known(RejectedAlternative, r)) for r in d["rejected"]
+        ]
+        d["evidence"] = EvidenceSnapshot(**_known(EvidenceSnapshot, d["evidence"]))
+        d["input_metrics"] = [
+            InputMetric(**_known(InputMetric, m)) for m in d.get("input_metrics", [])
+        ]
+        d["sign_offs"] = [SignOff(**_known(SignOff, s)) for s in d.get("sign_offs", [])]
+        return cls(**_known(cls, d))
+
+
+@dataclass
+class Revalidation:
+    """One re-run of a decision's analysis on newer data, with its verdict and the rule used."""
+
+    decision_id: int
+    verdict: str  # holds | weakened | overtaken
+    rule: str
+    summary: str
+    comparison: list[dict]  # one row per candidate: key, name, then/now score, C, HR CI, rank
+    fingerprint: dict
+    settings: dict
+    ranking: dict
+    overtaken_by: str | None = None
+    id: int | None = None
+    run_at: str | None = None
+
+    def to_dict(self) -> dict:
+        return jsonable(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Revalidation:
+        return cls(**_known(cls, d))
+
+
+def _known(cls, d: dict) -> dict:
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in d.items() if k in names}

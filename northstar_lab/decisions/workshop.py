@@ -1,0 +1,250 @@
+"""The selection workshop: qualitative rubric, combined ordering, and words for the decision.
+
+Evidence alone cannot choose a North Star: the seeds' qualitative criteria (reflects customer
+value, leads revenue, actionable, understandable, hard to game) are scored 1–5 by the team. The
+combined ordering is shown with its arithmetic so nobody has to trust a black box.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..results import CandidateResult, RankingResult
+from .model import EvidenceSnapshot, RejectedAlternative
+
+CRITERIA = {
+    "customer_value": ("Reflects customer value", "Moves when customers get the product's value"),
+    "leads_revenue": ("Leads revenue", "Rises before revenue does, not after"),
+    "actionable": ("Actionable by the team", "Teams can move it with their own work"),
+    "understandable": ("Understandable by everyone", "Anyone can explain it in one sentence"),
+    "hard_to_game": ("Hard to game", "Pushing it up without adding value is hard"),
+}
+DEFAULT_CRITERIA_WEIGHTS = {k: 1.0 for k in CRITERIA}
+DEFAULT_EVIDENCE_WEIGHT = 0.5
+
+
+def default_shortlist(ranking: RankingResult, size: int = 4) -> list[str]:
+    """The best candidates, one per redundancy group, skipping noise-level and lifetime traps."""
+    keys, groups = [], set()
+    for c in ranking.candidates:
+        if c.noise_level or (c.tenure_rho is not None and abs(c.tenure_rho) >= 0.7):
+            continue
+        if c.redundancy_group is not None:
+            if c.redundancy_group in groups:
+                continue
+            groups.add(c.redundancy_group)
+        keys.append(c.key)
+        if len(keys) == size:
+            break
+    return keys or [c.key for c in ranking.candidates[:size]]
+
+
+def default_rubric(ranking: RankingResult, keys: list[str]) -> pd.DataFrame:
+    """One row per shortlisted candidate, every criterion at a neutral 3."""
+    rows = [{"key": k, "candidate": ranking.candidate(k).name} for k in keys]
+    df = pd.DataFrame(rows, columns=["key", "candidate"])
+    for crit in CRITERIA:
+        df[crit] = 3
+    return df
+
+
+def sync_rubric(rubric: pd.DataFrame, ranking: RankingResult, keys: list[str]) -> pd.DataFrame:
+    """Rubric rows for the current shortlist, keeping every score already entered."""
+    fresh = default_rubric(ranking, keys)
+    if rubric is None or rubric.empty:
+        return fresh
+    kept = rubric.set_index("key")
+    for i, key in enumerate(fresh["key"]):
+        if key in kept.index:
+            for crit in CRITERIA:
+                fresh.loc[i, crit] = kept.loc[key, crit]
+    return fresh
+
+
+def combined_ordering(
+    ranking: RankingResult,
+    rubric: pd.DataFrame,
+    criteria_weights: dict[str, float] | None = None,
+    evidence_weight: float = DEFAULT_EVIDENCE_WEIGHT,
+) -> pd.DataFrame:
+    """Evidence and rubric on one 0–1 scale, combined with stated weights.
+
+    evidence (0–1) = the candidate's score ÷ the best score on the shortlist (negative → 0);
+    rubric (0–1) = (weighted mean of 1–5 scores − 1) ÷ 4;
+    combined = evidence_weight·evidence + (1 − evidence_weight)·rubric.
+    """
+    cw = {**DEFAULT_CRITERIA_WEIGHTS, **(criteria_weights or {})}
+    total_w = sum(max(w, 0.0) for w in cw.values()) or 1.0
+    df = rubric.copy()
+    scores = np.array([ranking.candidate(k).score for k in df["key"]], dtype=float)
+    best = np.nanmax(scores) if len(scores) and np.nanmax(scores) > 0 else 1.0
+    df["evidence_score"] = scores
+    df["evidence"] = np.clip(np.nan_to_num(scores / best), 0, 1)
+    crit = df[list(CRITERIA)].astype(float).clip(1, 5)
+    df["rubric_mean"] = sum(crit[c] * max(cw[c], 0.0) for c in CRITERIA) / total_w
+    df["rubric"] = (df["rubric_mean"] - 1) / 4
+    w = float(np.clip(evidence_weight, 0, 1))
+    df["combined"] = w * df["evidence"] + (1 - w) * df["rubric"]
+    df = df.sort_values("combined", ascending=False, kind="stable").reset_index(drop=True)
+    df["order"] = np.arange(1, len(df) + 1)
+    return df
+
+
+def rejection_reason(
+    alt: CandidateResult, chosen: CandidateResult, rubric_row=None, chosen_rubric_row=None
+) -> str:
+    """Why `alt` lost to `chosen`, in words with numbers, pre-filled for the facilitator."""
+    reasons = []
+    if alt.noise_level:
+        reasons.append(f"not distinguishable from noise (q {alt.q_value:.2g})")
+    if alt.tenure_rho is not None and abs(alt.tenure_rho) >= 0.7:
+        reasons.append(f"a lifetime total in disguise (ρ {alt.tenure_rho:.2f} with tenure)")
+    if alt.redundancy_group is not None and alt.redundancy_group == chosen.redundancy_group:
+        reasons.append(f"redundant with {chosen.name} (|ρ| ≥ 0.9)")
+    if alt.c_index < chosen.c_index - 0.005:
+        reasons.append(f"weaker retention signal: C {alt.c_index:.2f} vs {chosen.c_index:.2f}")
+    if alt.revenue_rho is not None:
+        if abs(alt.revenue_rho) < 0.05:
+            reasons.append(f"no revenue association (ρ {alt.revenue_rho:.2f})")
+        elif chosen.revenue_rho is not None and alt.revenue_rho < chosen.revenue_rho - 0.02:
+            reasons.append(
+                f"weaker revenue association: ρ {alt.revenue_rho:.2f} vs {chosen.revenue_rho:.2f}"
+            )
+    if rubric_row is not None and chosen_rubric_row is not None:
+        a, c = float(rubric_row["rubric_mean"]), float(chosen_rubric_row["rubric_mean"])
+        if a < c - 0.05:
+            reasons.append(f"scored lower in the workshop rubric ({a:.1f} vs {c:.1f} of 5)")
+    if not reasons:
+        reasons.append(
+            f"evidence comparable (score {alt.score:.3f} vs {chosen.score:.3f}); the workshop "
+            "preferred the chosen metric"
+        )
+    text = "; ".join(reasons)
+    return text[0].upper() + text[1:]
+
+
+def rejected_alternatives(
+    ranking: RankingResult, chosen_key: str, keys: list[str], ordering: pd.DataFrame | None = None
+) -> list[RejectedAlternative]:
+    """Every other shortlisted candidate with a pre-filled reason and its key numbers."""
+    chosen = ranking.candidate(chosen_key)
+    rows = {} if ordering is None else {r["key"]: r for _, r in ordering.iterrows()}
+    out = []
+    for key in keys:
+        if key == chosen_key:
+            continue
+        alt = ranking.candidate(key)
+        out.append(
+            RejectedAlternative(
+                key=key,
+                name=alt.name,
+                reason=rejection_reason(alt, chosen, rows.get(key), rows.get(chosen_key)),
+                evidence=evidence_numbers(alt),
+            )
+        )
+    return out
+
+
+def evidence_numbers(c: CandidateResult) -> dict:
+    """The few numbers a rejected alternative carries in the record."""
+    return {
+        "rank": c.rank,
+        "score": c.score,
+        "c_index": c.c_index,
+        "hazard_ratio": c.hazard_ratio,
+        "hr_ci_low": c.hr_ci_low,
+        "hr_ci_high": c.hr_ci_high,
+        "revenue_rho": c.revenue_rho,
+        "q_value": c.q_value,
+        "p_first": c.p_first,
+    }
+
+
+def evidence_summary(ranking: RankingResult, chosen_key: str) -> str:
+    """A plain-language paragraph of the evidence for the chosen metric (editable rationale)."""
+    c = ranking.candidate(chosen_key)
+    n_c = len(ranking.candidates)
+    parts = [
+        f"Among {n_c} candidate metrics measured in each user's first "
+        f"{ranking.settings.get('window_days', 14)} days, {c.name} ranked {c.rank} "
+        f"(score {c.score:.3f}).",
+        f"Each standard deviation more went with a hazard of churning {c.hazard_ratio:.2f}× "
+        f"(95% CI {c.hr_ci_low:.2f}–{c.hr_ci_high:.2f}; concordance {c.c_index:.2f}) among "
+        f"{ranking.n_users:,} users, {ranking.n_churned:,} of whom churned.",
+    ]
+    if c.revenue_rho is not None:
+        ci = ""
+        if c.revenue_rho_ci_low is not None:
+            ci = f" (95% CI {c.revenue_rho_ci_low:.2f}–{c.revenue_rho_ci_high:.2f})"
+        parts.append(f"It is associated with later revenue: Spearman ρ {c.revenue_rho:.2f}{ci}.")
+    f = c.threshold_figures
+    if f:
+        parts.append(
+            f"On held-out users, those reaching {f['k']:g} ({f['share_above']:.0%} of them) were "
+            f"still active {f['horizon_days']:g} days after the window {f['retention_above']:.0%} "
+            f"of the time vs {f['retention_below']:.0%} for the rest."
+        )
+    if c.p_first == c.p_first:  # NaN when no bootstrap was run
+        parts.append(f"It ranked first in {c.p_first:.0%} of bootstrap resamples.")
+    parts.append(
+        "This is an association, not proof that moving the metric causes retention; confirm "
+        "levers by experiment."
+    )
+    return " ".join(parts)
+
+
+def definition_defaults(c: CandidateResult, window_days: int) -> dict:
+    """Pre-filled definition fields for the chosen metric (edited by the facilitator)."""
+    thing = c.event or c.column or c.name
+    if c.kind == "at_least" and c.threshold is not None:
+        numerator = f"New users who did {thing} at least {c.threshold:g} times in their first "
+        numerator += f"{window_days} days"
+        denominator = f"New users who signed up at least {window_days} days ago"
+        meaning = f"Share of new users who reach {c.threshold:g}× {thing} in their first "
+        meaning += f"{window_days} days."
+    else:
+        numerator = f"{c.name} (per new user)"
+        denominator = f"New users who signed up at least {window_days} days ago"
+        meaning = f"How much {thing} a new user does in their first {window_days} days."
+    return {
+        "name": c.name,
+        "meaning": meaning,
+        "numerator": numerator,
+        "denominator": denominator,
+        "time_window": f"First {window_days} days after signup, reported weekly by signup week",
+        "exclusions": "Test and internal accounts",
+    }
+
+
+def evidence_snapshot(
+    analysis,
+    chosen_key: str,
+    rejected_keys: list[str],
+    rubric: pd.DataFrame | None = None,
+    criteria_weights: dict[str, float] | None = None,
+    evidence_weight: float = DEFAULT_EVIDENCE_WEIGHT,
+) -> EvidenceSnapshot:
+    """Everything a decision record needs to render without the data: settings, fingerprint,
+    the leaderboard, the data behind its charts and the workshop's scores."""
+    from ..evidence import snapshot as evidence
+
+    ranking = analysis.ranking
+    snapshot_rubric = {}
+    if rubric is not None:
+        ordering = combined_ordering(ranking, rubric, criteria_weights, evidence_weight)
+        snapshot_rubric = {
+            "scores": rubric.to_dict("records"),
+            "criteria_weights": {**DEFAULT_CRITERIA_WEIGHTS, **(criteria_weights or {})},
+            "evidence_weight": evidence_weight,
+            "ordering": ordering[["key", "candidate", "evidence", "rubric", "combined"]].to_dict(
+                "records"
+            ),
+        }
+    return EvidenceSnapshot(
+        settings=ranking.settings,
+        fingerprint=ranking.data.get("fingerprint", {}),
+        ranking=ranking.to_dict(),
+        charts=evidence.snapshot_charts(analysis, [chosen_key, *rejected_keys]),
+        rubric=snapshot_rubric,
+    )

@@ -1,0 +1,63 @@
+"""Redundancy: candidates that measure the same behaviour (|Spearman| ≥ 0.9) are grouped
+(METHODS §3.7). The groups and the correlation matrix behind them come from one computation, so
+the heatmap's outline can never contradict the groups.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..stats import influence
+
+REDUNDANT_RHO = 0.9
+REDUNDANCY_MAX_USERS = 50_000
+
+
+def redundancy_groups(cands, results, ret, seed: int) -> list[list[str]]:
+    """Groups of candidates with |Spearman| ≥ 0.9 among retention users (connected components).
+
+    Above 50k users the correlations are computed on a fixed random 50k-user subsample: a
+    correlation of 0.9 is estimated to ±0.002 there, and the matrix is the costly part.
+    """
+    if len(cands) < 2:
+        return []
+    by_key = {c.key: c for c in cands}
+    keys = [r.key for r in results]
+    rows = np.flatnonzero(ret)
+    if rows.size > REDUNDANCY_MAX_USERS:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, REDUNDANCY_MAX_USERS, False))
+    ranks = np.empty((rows.size, len(keys)), dtype=np.float32)
+    for j, k in enumerate(keys):
+        x = by_key[k].raw[rows]
+        ranks[:, j] = influence.MidRanks(np.where(np.isnan(x), np.nanmean(x), x)).a
+    ranks -= ranks.mean(axis=0)
+    norm = np.sqrt((ranks * ranks).sum(axis=0))
+    norm[norm == 0] = 1.0
+    rho = (ranks.T @ ranks) / np.outer(norm, norm)
+    linked = np.abs(np.nan_to_num(rho)) >= REDUNDANT_RHO
+    parent = list(range(len(keys)))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in zip(*np.nonzero(np.triu(linked, 1)), strict=True):
+        parent[find(i)] = find(j)
+    comps: dict[int, list[int]] = {}
+    for i in range(len(keys)):
+        comps.setdefault(find(i), []).append(i)
+    groups = [sorted(m, key=lambda i: -results[i].score) for m in comps.values() if len(m) > 1]
+    groups.sort(key=lambda m: -results[m[0]].score)
+    for g_id, members in enumerate(groups, start=1):
+        names = [results[i].name for i in members]
+        for i in members:
+            results[i].redundancy_group = g_id
+            others = [n for n in names if n != results[i].name]
+            r_max = max(abs(rho[i, j]) for j in members if j != i)
+            results[i].warnings.append(
+                f"Near-duplicate (|ρ| up to {r_max:.2f}) of: {', '.join(others[:3])}"
+                + (" …" if len(others) > 3 else "")
+            )
+    return [[results[i].key for i in m] for m in groups]

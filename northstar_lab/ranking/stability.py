@@ -1,0 +1,109 @@
+"""Rank stability: share of resamples in which each candidate ranks first, median rank, ties with
+the leader and the revenue-ρ interval (METHODS §5.2). The exact joint Poisson bootstrap below
+`EXACT_BOOTSTRAP_MAX_USERS` landmark users, its influence-function approximation above.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..stats import bootstrap, influence
+from .flags import is_lifetime_total
+from .population import Influence, Population
+from .score import score_of
+
+EXACT_BOOTSTRAP_MAX_USERS = 20_000  # above: influence-function stability (see influence.py)
+
+
+INFLUENCE_DRAWS = 4000
+
+
+def rank_stability(results, infl: dict[str, Influence], pop: Population, settings, n_boot: int):
+    """p_first, median rank, ρ CI and ties with the leader, by the exact joint bootstrap
+    (moderate n) or its influence-function approximation (large n). Returns the method used."""
+    n_ret = int(pop.ret.sum())
+    if n_ret <= EXACT_BOOTSTRAP_MAX_USERS:
+        c_draws, rho_draws = _bootstrap_draws(results, pop, settings, n_boot)
+        if pop.has_revenue:
+            rho_draws = np.nan_to_num(rho_draws, nan=0.0)
+        scores = score_of(c_draws, rho_draws, settings.score_weights)
+        scores = np.where(np.isnan(c_draws), -np.inf, scores)
+        method = f"joint Poisson bootstrap, {n_boot} resamples"
+        rho_ci = [
+            tuple(np.nanquantile(rho_draws[:, j], [0.025, 0.975]))
+            if r.revenue_rho is not None and np.isfinite(rho_draws[:, j]).sum() > 10 else None
+            for j, r in enumerate(results)
+        ]  # fmt: skip
+    else:
+        scores, rho_ci = _influence_draws(results, infl, pop, settings)
+        method = f"influence functions (first-order bootstrap), {INFLUENCE_DRAWS} draws"
+    trap = np.array([is_lifetime_total(r) for r in results])
+    scores[:, trap] = -np.inf
+    ranks = (-scores).argsort(axis=1).argsort(axis=1) + 1
+    first = np.bincount(ranks.argmin(axis=1), minlength=len(results)) / scores.shape[0]
+    lead_diff = scores[:, [0]] - scores
+    for j, r in enumerate(results):
+        r.p_first = float(first[j])
+        r.median_rank = float(np.median(ranks[:, j]))
+        with np.errstate(invalid="ignore"):
+            r.tied_with_leader = bool(j == 0 or np.nanquantile(lead_diff[:, j], 0.025) <= 0)
+        if rho_ci[j] is not None:
+            r.revenue_rho_ci_low = float(max(rho_ci[j][0], -1.0))
+            r.revenue_rho_ci_high = float(min(rho_ci[j][1], 1.0))
+    return method
+
+
+def _bootstrap_draws(results, pop: Population, settings, n_boot: int):
+    """C and ρ of every candidate in each joint Poisson(1) resample of the users."""
+    by_key = {c.key: c for c in pop.candidates}
+    n = pop.ret.size
+    idx = {h: tuple(np.flatnonzero(m) for m in pop.masks(h)) for h in (False, True)}
+    sds = {False: pop.sd, True: pop.sd_test}
+    k = len(results)
+    c_draws = np.full((n_boot, k), np.nan)
+    rho_draws = np.full((n_boot, k), np.nan)
+    chunk = max(1, min(n_boot, 4_000_000 // max(n, 1)))
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        w = bootstrap.poisson_weights(n, b, settings.seed + 1 + start)
+        targets = {}
+        for h in (False, True):
+            ridx = idx[h][1]
+            if pop.has_revenue and ridx.size > 10:
+                targets[h] = bootstrap.RankedOutcome(pop.outcomes.revenue[ridx], w[:, ridx])
+        w_ret = {h: w[:, idx[h][0]] for h in (False, True)}
+        for j, r in enumerate(results):
+            h = r.evaluated_on == "held-out users"
+            x = by_key[r.key].modelled
+            x = np.where(np.isnan(x), np.nanmean(x), x)
+            sign = -np.sign(r.coef_per_unit) or 1.0
+            score = sign * x[idx[h][0]]
+            c_draws[start : start + b, j] = bootstrap.concordance_draws(sds[h], score, w_ret[h])
+            if h in targets and r.revenue_rho is not None:
+                rho_draws[start : start + b, j] = bootstrap.spearman_draws(x[idx[h][1]], targets[h])
+    return c_draws, rho_draws
+
+
+def _influence_draws(results, infl: dict[str, Influence], pop: Population, settings):
+    """Draws of all scores from N(score, ΨᵀΨ): Ψ stacks each score's per-user influence."""
+    w_ret, w_rev = settings.score_weights
+    total = w_ret + w_rev
+    n = pop.ret.size
+    psi = np.zeros((len(results), n), dtype=np.float32)  # one contiguous row per score
+    rho_ci = []
+    for j, r in enumerate(results):
+        f = infl[r.key]
+        ret, rev = pop.index(f.held_out)
+        has_rho = pop.has_revenue and f.rho is not None and r.revenue_rho is not None
+        scale_c = 2 * w_ret / total if pop.has_revenue else 2.0
+        psi[j, ret] += scale_c * f.c
+        if has_rho:
+            if r.revenue_rho > 0:
+                psi[j, rev] += (w_rev / total) * f.rho
+            se = float(np.sqrt(f.rho @ f.rho))
+            rho_ci.append((r.revenue_rho - 1.96 * se, r.revenue_rho + 1.96 * se))
+        else:
+            rho_ci.append(None)
+    scores = np.array([r.score for r in results])
+    draws = influence.score_draws(scores, psi.T, INFLUENCE_DRAWS, settings.seed + 1)
+    return draws, rho_ci
