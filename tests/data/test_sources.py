@@ -15,7 +15,7 @@ from northstar_lab.data.load import load_inputs
 from northstar_lab.errors import InputError
 from northstar_lab.settings import AnalysisSettings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "sample_data" / "events.parquet"
 USERS = ROOT / "sample_data" / "users.csv"
 SETTINGS = AnalysisSettings(n_bootstrap=20)

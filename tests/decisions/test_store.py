@@ -29,7 +29,7 @@ from northstar_lab.decisions.model import (
 from northstar_lab.decisions.store import DecisionStore
 from northstar_lab.errors import InputError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 #: The key numbers of a candidate, in the order of the strings given to `candidate`.
@@ -352,7 +352,7 @@ WRITER = textwrap.dedent(
     for i in range(n):
         store.record(make_decision(f"{{tag}}-{{i}}"))
     """
-).format(root=str(ROOT), tests=str(ROOT / "tests"))
+).format(root=str(ROOT), tests=str(ROOT / "tests" / "decisions"))
 
 
 def test_two_processes_writing_at_once_both_land(tmp_path, db):
@@ -449,7 +449,7 @@ CRASHER = textwrap.dedent(
     store.record(make_decision("in flight when the process died"))
     sys.exit(0)
     """
-).format(root=str(ROOT), tests=str(ROOT / "tests"))
+).format(root=str(ROOT), tests=str(ROOT / "tests" / "decisions"))
 
 
 def test_process_killed_mid_write_leaves_the_database_consistent(db):

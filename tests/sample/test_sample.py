@@ -12,7 +12,7 @@ from northstar_lab.cli import main as cli_main
 from northstar_lab.sample import SampleData, generate_product, iter_event_chunks, spec, write_sample
 
 W = pd.Timedelta(days=14)
-SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ import pytest
 from northstar_lab.cli import main
 from northstar_lab.sample import SampleData, generate_product
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 N_USERS = 1500
 SEED = 5
 W = 14

@@ -1,4 +1,6 @@
-"""Survival statistics equal lifelines (and R) on known data, heavy ties, weights and floats."""
+"""Cox (Efron ties) and Harrell's concordance equal lifelines (and R) on known data, heavy ties,
+frequency weights and float durations.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +9,18 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from lifelines import CoxPHFitter, KaplanMeierFitter
-from lifelines.datasets import load_rossi
-from lifelines.statistics import (
-    survival_difference_at_fixed_point_in_time_test,
-)
-from lifelines.utils import concordance_index, restricted_mean_survival_time
+from lifelines import CoxPHFitter
+from lifelines.utils import concordance_index
 
 from northstar_lab.stats.concordance import concordance
 from northstar_lab.stats.cox import CoxFit, cox_univariate
 from northstar_lab.stats.grid import SurvivalData
-from northstar_lab.stats.km import difference_at_p, group_curves, km_curve, logrank
+
+from .conftest import expanded
 
 ROSSI_COVARIATES = ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
+
+
 # lifelines stops Newton–Raphson a little early (up to ~1e-6 on beta with its defaults, ~1e-8 with
 # these options); cox_univariate runs to the maximum, checked against `efron_by_hand` below.
 TIGHT = {"precision": 1e-14, "r_precision": 1e-16}
@@ -47,52 +48,8 @@ def lifelines_cox(df: pd.DataFrame, **kwargs) -> CoxPHFitter:
         return CoxPHFitter().fit(df, "T", "E", **kwargs)
 
 
-@pytest.fixture(scope="module")
-def rossi() -> pd.DataFrame:
-    return load_rossi().rename(columns={"week": "T", "arrest": "E"})
-
-
-@pytest.fixture(scope="module")
-def rossi_sd(rossi) -> SurvivalData:
-    return SurvivalData.from_arrays(rossi["T"].to_numpy(), rossi["E"].to_numpy())
-
-
-def synthetic(seed: int, n: int, whole_days: bool) -> pd.DataFrame:
-    """Users with log1p(Poisson count) that protects against churn; random censoring."""
-    rng = np.random.default_rng(seed)
-    x = np.log1p(rng.poisson(rng.gamma(1.0, 2.0, n)))
-    churn = rng.exponential(20 * np.exp(0.4 * x))
-    censor = rng.uniform(0, 80, n)
-    t = np.minimum(churn, censor)
-    if whole_days:
-        t = np.minimum(np.floor(t), 60)
-    e = ((churn <= censor) & (t < 60 if whole_days else True)).astype(int)
-    w = rng.poisson(1.0, n).astype(float)
-    return pd.DataFrame({"T": t, "E": e, "x": x, "w": w})
-
-
-@pytest.fixture(scope="module")
-def ties() -> pd.DataFrame:
-    return synthetic(seed=7, n=5000, whole_days=True)
-
-
-@pytest.fixture(scope="module")
-def floats() -> pd.DataFrame:
-    return synthetic(seed=11, n=1500, whole_days=False)
-
-
-def expanded(df: pd.DataFrame) -> pd.DataFrame:
-    """Each row repeated by its frequency weight: what weights are defined to mean."""
-    return df.loc[df.index.repeat(df["w"].astype(int))].drop(columns="w")
-
-
 def prepared(df: pd.DataFrame) -> SurvivalData:
     return SurvivalData.from_arrays(df["T"].to_numpy(), df["E"].to_numpy())
-
-
-# ---------------------------------------------------------------------------------------------
-# Cox, Rossi
-# ---------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("covariate", ROSSI_COVARIATES)
@@ -143,11 +100,6 @@ def test_cox_known_answers_rossi(rossi, rossi_sd, covariate, beta, se, c):
     assert fit.beta == pytest.approx(beta, abs=1e-5)
     assert fit.se == pytest.approx(se, abs=1e-5)
     assert concordance(rossi_sd, -fit.beta * x) == pytest.approx(c, abs=1e-5)
-
-
-# ---------------------------------------------------------------------------------------------
-# Cox and concordance: heavy ties, weights, float durations
-# ---------------------------------------------------------------------------------------------
 
 
 def test_heavy_ties_cox_equals_lifelines(ties):
@@ -261,11 +213,6 @@ def test_concordance_tie_rules_by_hand():
     assert concordance(sd, -s) == pytest.approx(1 - concordance(sd, s))
 
 
-# ---------------------------------------------------------------------------------------------
-# Cox: errors and edge cases
-# ---------------------------------------------------------------------------------------------
-
-
 def test_constant_x_raises(rossi_sd):
     with pytest.raises(ValueError, match="constant"):
         cox_univariate(rossi_sd, np.full(rossi_sd.n, 3.0))
@@ -307,83 +254,3 @@ def test_perfect_separation_reports_not_converged():
     fit = cox_univariate(SurvivalData.from_arrays(t, np.ones(100)), x)
     assert not fit.converged
     assert fit.beta > 5
-
-
-# ---------------------------------------------------------------------------------------------
-# Kaplan–Meier, log-rank, RMST, fixed-day difference, PH test
-# ---------------------------------------------------------------------------------------------
-
-
-def _curves(t, e, g):
-    return group_curves(SurvivalData.from_arrays(t, e), g)
-
-
-def test_split_by_fin_known_answers(rossi):
-    """Counts-based KM, log-rank, RMST (with R's SE) and the fixed-day test: METHODS §7."""
-    t, e, g = rossi["T"].to_numpy(), rossi["E"].to_numpy(), rossi["fin"].to_numpy() == 1
-    chi2, p = logrank(SurvivalData.from_arrays(t, e), g)
-    assert chi2 == pytest.approx(3.8376, abs=1e-4)
-    assert p == pytest.approx(0.0501, abs=1e-4)
-    fin1, fin0 = _curves(t, e, g)
-    for group, curve, s52, mean, se in ((~g, fin0, 0.6944, 44.833, 0.918),
-                                        (g, fin1, 0.7778, 46.875, 0.793)):  # fmt: skip
-        s = curve.survival_at(52)
-        low, high = curve.interval_at(52)
-        assert s == pytest.approx(s52, abs=1e-4)
-        assert low < s < high
-        kmf = KaplanMeierFitter().fit(t[group], e[group])
-        assert s == pytest.approx(kmf.survival_function_at_times(52).iloc[0], abs=1e-12)
-        np.testing.assert_allclose((low, high), kmf.confidence_interval_.loc[52.0], atol=1e-12)
-        got_mean, got_se = curve.rmst(52)
-        assert got_mean == pytest.approx(mean, abs=1e-3)
-        assert got_mean == pytest.approx(restricted_mean_survival_time(kmf, t=52), abs=1e-9)
-        assert got_se == pytest.approx(se, abs=1e-3)
-    ref = survival_difference_at_fixed_point_in_time_test(
-        52, KaplanMeierFitter().fit(t[g], e[g]), KaplanMeierFitter().fit(t[~g], e[~g])
-    )
-    assert difference_at_p(fin1, fin0, 52) == pytest.approx(ref.p_value, abs=1e-12)
-
-
-def test_survival_at_between_event_times_is_a_step(rossi):
-    t, e = rossi["T"].to_numpy(), rossi["E"].to_numpy()
-    curve, _ = _curves(t, e, np.ones(t.size, bool))
-    assert curve.survival_at(10.5) == curve.survival_at(10.0)
-
-
-def test_rmst_when_everyone_left_churns():
-    """n_j = d_j: S drops to 0, the term is 0 (as in R), and the SE stays finite."""
-    t = np.array([1.0, 2.0, 2.0, 3.0, 4.0, 4.0, 9.0])
-    e = np.array([1, 0, 1, 1, 1, 1, 0])
-    g = np.arange(t.size) < 6  # the last user is the other group
-    curve, _ = _curves(t, e, g)
-    mean, se = curve.rmst(6)
-    # S = 1 on [0,1), 5/6 on [1,2), ·4/5 on [2,3), ·2/3 on [3,4), 0 from 4 (2 of 2 churn).
-    assert mean == pytest.approx(1 + 5 / 6 + 2 / 3 + 4 / 9, abs=1e-12)
-    assert np.isfinite(se) and se > 0
-
-
-def test_km_curve_shape(ties):
-    curve = km_curve(ties["T"], ties["E"])
-    assert list(curve.columns) == ["time", "survival", "ci_low", "ci_high", "at_risk", "events"]
-    assert (curve["time"].iloc[0], curve["survival"].iloc[0]) == (0.0, 1.0)
-    assert curve["time"].is_monotonic_increasing
-    assert (np.diff(curve["survival"]) <= 0).all()
-    assert (curve["ci_low"] <= curve["survival"] + 1e-12).all()
-    assert (curve["survival"] <= curve["ci_high"] + 1e-12).all()
-    assert curve["events"].sum() == ties["E"].sum()
-    assert curve["at_risk"].iloc[0] == len(ties)
-
-
-def test_km_curve_with_churn_on_day_zero_starts_at_one():
-    curve = km_curve(np.array([0.0, 0.0, 1.0, 2.0]), np.array([1, 0, 1, 1]))
-    assert curve[["time", "survival"]].iloc[0].tolist() == [0.0, 1.0]
-    assert curve[["time", "survival"]].iloc[1].tolist() == pytest.approx([0.0, 0.75])
-    assert (np.diff(curve["survival"]) <= 0).all()
-
-
-def test_km_curve_weights_equal_expansion(ties):
-    small = ties[ties["w"] > 0]
-    weighted = km_curve(small["T"], small["E"], weights=small["w"])
-    big = expanded(ties)
-    plain = km_curve(big["T"], big["E"])
-    pd.testing.assert_frame_equal(weighted, plain, check_exact=False, rtol=1e-12)
