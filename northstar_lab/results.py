@@ -99,7 +99,8 @@ class CandidateResult:
     ratio per unit of it (`transform` says what that is). c_index is Harrell's C of the
     predicted survival −β·x: the direction comes from the Cox sign and is reported in
     `direction`, never chosen as max(C, 1 − C). Threshold figures are from held-out users.
-    `is_lifetime_total` and `flags` are the verdicts of `ranking.flags`, set once by the ranking.
+    `is_lifetime_total`, `is_guardrail` and `flags` are the verdicts of `ranking.flags`, set once
+    by the ranking (a guardrail is a counter-metric: it can never lead, METHODS §5.1).
     """
 
     key: str
@@ -140,6 +141,7 @@ class CandidateResult:
     redundancy_group: int | None = None
     noise_level: bool = False
     is_lifetime_total: bool = False
+    is_guardrail: bool = False  # more of it goes with more churn: watch it, don't grow it
     flags: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
