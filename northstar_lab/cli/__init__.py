@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc.for_cli()}", file=sys.stderr)
         return EXIT_INPUT
     except BrokenPipeError:  # output piped into `head` and closed: not an error
         sys.stderr.close()
