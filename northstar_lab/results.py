@@ -97,10 +97,12 @@ class CandidateResult:
 
     hazard_ratio (and CI) is per 1 SD of the modelled variable; coef_per_unit is the log hazard
     ratio per unit of it (`transform` says what that is). c_index is Harrell's C of the
-    predicted survival −β·x: the direction comes from the Cox sign and is reported in
-    `direction`, never chosen as max(C, 1 − C). Threshold figures are from held-out users.
-    `is_lifetime_total`, `is_guardrail` and `flags` are the verdicts of `ranking.flags`, set once
-    by the ranking (a guardrail is a counter-metric: it can never lead, METHODS §5.1).
+    predicted survival −β·x (lifelines' number: how well the candidate separates who stays, in
+    the direction the Cox fit points, reported in `direction`). c_plus is the C of "more of x ⇒
+    stays longer", fixed before looking at the data: the score uses it, so a candidate where
+    more goes with churn scores below 0 on retention (METHODS §5.1). Threshold figures are from
+    held-out users. `is_lifetime_total`, `is_guardrail` and `flags` are the verdicts of
+    `ranking.flags`, set once by the ranking (a guardrail is a counter-metric: it never leads).
     """
 
     key: str
@@ -119,6 +121,7 @@ class CandidateResult:
     p_value: float = float("nan")
     q_value: float = float("nan")
     c_index: float = float("nan")
+    c_plus: float = float("nan")  # C of "more ⇒ stays longer" (the score's, METHODS §5.1)
     direction: str = ""
     revenue_rho: float | None = None
     revenue_rho_ci_low: float | None = None
@@ -126,6 +129,8 @@ class CandidateResult:
     p_first: float = float("nan")  # NaN when no bootstrap was run
     median_rank: float | None = None
     tied_with_leader: bool = False
+    score_ci_low: float | None = None  # 95% interval of the score from the stability draws
+    score_ci_high: float | None = None
     threshold: float | None = None
     threshold_figures: ThresholdFigures | None = None
     evaluated_on: str = "all users"
@@ -159,10 +164,14 @@ class CandidateResult:
         if kw.get("threshold_figures"):
             kw["threshold_figures"] = ThresholdFigures.from_dict(kw["threshold_figures"])
         res = cls(**kw)
-        if "is_lifetime_total" not in d or "flags" not in d:  # recorded before they existed
-            from .ranking.flags import flag_words, lifetime_total_verdict
+        if "c_plus" not in d and math.isfinite(res.c_index):  # recorded before it existed
+            res.c_plus = res.c_index if res.direction != "more is worse" else 1.0 - res.c_index
+        if "is_guardrail" not in d or "is_lifetime_total" not in d or "flags" not in d:
+            from .ranking.flags import flag_words, guardrail_verdict, lifetime_total_verdict
 
-            res.is_lifetime_total = lifetime_total_verdict(res.tenure_rho)
+            if "is_lifetime_total" not in d:
+                res.is_lifetime_total = lifetime_total_verdict(res.tenure_rho)
+            res.is_guardrail = guardrail_verdict(res)
             res.flags = flag_words(res)
         return res
 
@@ -311,4 +320,24 @@ class RankingResult:
 
     @property
     def leader(self) -> CandidateResult:
-        return self.candidates[0]
+        """The best candidate to grow: the first of `leaders`, or (when every candidate is a
+        guardrail or a lifetime total, so none can be grown) the first in the ordering."""
+        leaders = self.leaders
+        return leaders[0] if leaders else self.candidates[0]
+
+    @property
+    def leaders(self) -> list[CandidateResult]:
+        """Candidates that could be a North Star, best first: neither guardrails (more goes
+        with churn) nor lifetime totals in disguise (METHODS §2, §5.1)."""
+        return [c for c in self.candidates if not (c.is_guardrail or c.is_lifetime_total)]
+
+    @property
+    def guardrails(self) -> list[CandidateResult]:
+        """Counter-metrics: more of them goes with more churn. Watch them, don't grow them;
+        strongest first (METHODS §5.1)."""
+        return [c for c in self.candidates if c.is_guardrail and not c.is_lifetime_total]
+
+    @property
+    def lifetime_totals(self) -> list[CandidateResult]:
+        """Users-table columns that grow with tenure: ranked last, never a North Star (§2)."""
+        return [c for c in self.candidates if c.is_lifetime_total]

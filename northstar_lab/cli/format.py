@@ -10,7 +10,7 @@ import textwrap
 import numpy as np
 
 from ..decisions.model import Decision, Revalidation
-from ..ranking.flags import flag_legend
+from ..ranking.flags import GUARDRAIL_WORDS, flag_legend
 from ..results import CandidateResult, PopulationFigures, RankingResult
 from ..text import num, plain, when
 
@@ -22,19 +22,17 @@ def format_leaderboard(ranking: RankingResult, top: int = 15) -> str:
         f"North Star Lab — {ranking.n_users:,} users in the retention analysis, "
         f"{ranking.n_churned:,} churned; excluded: {excluded or 'none'}",
         "",
-        f"{'#':>3}  {'candidate':<52} {'score':>6} {'HR/SD [95% CI]':>20} {'C':>6} "
-        f"{'q':>8} {'rev ρ':>6} {'P(1st)':>6}  flags",
+        HEADER,
     ]
-    for c in ranking.candidates[:top]:
-        hr = f"{c.hazard_ratio:.2f} [{c.hr_ci_low:.2f}–{c.hr_ci_high:.2f}]"
-        rho = "—" if c.revenue_rho is None else f"{c.revenue_rho:+.2f}"
-        lines.append(
-            f"{c.rank:>3}  {plain(c.name, 52, one_line=True):<52} {c.score:>6.3f} {hr:>20} "
-            f"{c.c_index:>6.3f} {c.q_value:>8.2g} {rho:>6} {_share(c.p_first):>6}  "
-            f"{' · '.join(c.flags)}"
-        )
-    if len(ranking.candidates) > top:
-        lines.append(f"     … {len(ranking.candidates) - top} more (see --json)")
+    guardrails = ranking.guardrails
+    keys = {c.key for c in guardrails}
+    board = [c for c in ranking.candidates if c.key not in keys]
+    lines += [_row(c) for c in board[:top]]
+    if len(board) > top:
+        lines.append(f"     … {len(board) - top} more (see --json)")
+    if not ranking.leaders:
+        lines.append("     No candidate to grow: each is a guardrail or a lifetime total.")
+    lines += _guardrail_lines(guardrails, top)
     lines += _population_lines(ranking.data.population)
     lines += _leader_lines(ranking.leader)
     if ranking.warnings:
@@ -45,6 +43,34 @@ def format_leaderboard(ranking: RankingResult, top: int = 15) -> str:
     lines += ["", *textwrap.wrap(flag_legend(), 100, subsequent_indent="  ")]
     lines += ["", "Association, not causation: these metrics predict retention; test levers."]
     return "\n".join(lines)
+
+
+HEADER = (
+    f"{'#':>3}  {'candidate':<52} {'score':>6} {'HR/SD [95% CI]':>20} {'C':>6} "
+    f"{'q':>8} {'rev ρ':>6} {'P(1st)':>6}  flags"
+)
+
+
+def _row(c: CandidateResult) -> str:
+    """One leaderboard line (C is Harrell's, in the direction the hazard ratio points)."""
+    hr = f"{c.hazard_ratio:.2f} [{c.hr_ci_low:.2f}–{c.hr_ci_high:.2f}]"
+    rho = "—" if c.revenue_rho is None else f"{c.revenue_rho:+.2f}"
+    return (
+        f"{c.rank:>3}  {plain(c.name, 52, one_line=True):<52} {c.score:>6.3f} {hr:>20} "
+        f"{c.c_index:>6.3f} {c.q_value:>8.2g} {rho:>6} {_share(c.p_first):>6}  "
+        f"{' · '.join(c.flags)}"
+    )
+
+
+def _guardrail_lines(guardrails: list[CandidateResult], top: int) -> list[str]:
+    """The guardrails' own section: counter-metrics, strongest first, never ranked first."""
+    if not guardrails:
+        return []
+    lines = ["", f"Guardrails — {GUARDRAIL_WORDS}:", HEADER]
+    lines += [_row(c) for c in guardrails[:top]]
+    if len(guardrails) > top:
+        lines.append(f"     … {len(guardrails) - top} more (see --json)")
+    return lines
 
 
 def _population_lines(pop: PopulationFigures | None) -> list[str]:

@@ -1,6 +1,7 @@
-"""Verdicts and words attached to each candidate: lifetime totals in disguise, hazard ratios that
-drift over follow-up, small data, noise level (METHODS §2, §3.4, §6). Each rule is written here
-once; `CandidateResult.flags` and the warnings read them.
+"""Verdicts and words attached to each candidate: guardrails (more goes with churn), lifetime
+totals in disguise, hazard ratios that drift over follow-up, small data, noise level (METHODS §2,
+§3.4, §5.1, §6). Each rule is written here once; `CandidateResult.flags`, the ordering and the
+warnings read them.
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ TENURE_RHO = 0.7
 PH_TOP = 5
 
 
+#: What a guardrail is, in the words every output uses (section titles, the legend, warnings).
+GUARDRAIL_WORDS = "more goes with churn: watch it, don't grow it"
+
 #: The flag words shown beside a candidate (leaderboards, exports), in display order, and what
 #: each means. Words, not emoji: they read on any projector and in any font.
 FLAG_LEGEND = {
+    "GUARDRAIL": f"{GUARDRAIL_WORDS} (a counter-metric, never ranked first)",
     "LIFETIME": "lifetime total in disguise, ranked last",
     "noise": "not distinguishable from noise (q ≥ 0.05)",
     "dup": "near-duplicate group n (|ρ| ≥ 0.9)",
@@ -36,9 +41,18 @@ def lifetime_total_verdict(tenure_rho: float | None) -> bool:
     return tenure_rho is not None and abs(tenure_rho) >= TENURE_RHO
 
 
+def guardrail_verdict(r: CandidateResult) -> bool:
+    """More of it goes with more churn, beyond noise: a counter-metric, never a North Star
+    (METHODS §5.1). The direction is the Cox sign; 'beyond noise' is the BH rule (q < 0.05), so
+    a candidate that merely leans the wrong way is called noise, not a guardrail."""
+    return r.direction == "more is worse" and not r.noise_level
+
+
 def flag_words(r: CandidateResult) -> list[str]:
     """The candidate's flags, in `FLAG_LEGEND` order ('dup 2' names its group)."""
     words = []
+    if r.is_guardrail:
+        words.append("GUARDRAIL")
     if r.is_lifetime_total:
         words.append("LIFETIME")
     if r.noise_level:
@@ -63,9 +77,32 @@ def assign_flags(results: list[CandidateResult]) -> None:
         r.flags = flag_words(r)
 
 
+def flag_guardrails(results: list[CandidateResult]) -> None:
+    """Set `is_guardrail` (after the q-values) and say what it means where it is shown."""
+    for r in results:
+        r.is_guardrail = guardrail_verdict(r)
+        if r.is_guardrail:
+            r.warnings.insert(
+                0,
+                f"Guardrail: {GUARDRAIL_WORDS} (hazard ratio {r.hazard_ratio:.2f} per SD). "
+                "A counter-metric, never a North Star.",
+            )
+
+
+def order_key(r: CandidateResult) -> tuple:
+    """Where a candidate goes (METHODS §5.1): candidates to grow by score; then guardrails,
+    the strongest counter-metric (lowest C of "more ⇒ stays longer") first; then lifetime
+    totals in disguise, whatever their score (§2)."""
+    if r.is_lifetime_total:
+        return (2, -np.nan_to_num(r.score, nan=-np.inf))
+    if r.is_guardrail:
+        return (1, np.nan_to_num(r.c_plus, nan=np.inf))
+    return (0, -np.nan_to_num(r.score, nan=-np.inf))
+
+
 def order_results(results: list[CandidateResult]) -> None:
-    """Sort by score; lifetime totals in disguise go last whatever their score (METHODS §2)."""
-    results.sort(key=lambda r: (r.is_lifetime_total, -np.nan_to_num(r.score, nan=-np.inf)))
+    """Sort by `order_key` and number the ranks (1 = the best candidate to grow)."""
+    results.sort(key=order_key)
     for i, r in enumerate(results, start=1):
         r.rank = i
 

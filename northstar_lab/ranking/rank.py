@@ -32,6 +32,7 @@ from .flags import (
     add_candidate_warnings,
     assign_flags,
     check_proportional_hazards,
+    flag_guardrails,
     flag_lifetime_totals,
     order_results,
 )
@@ -91,6 +92,7 @@ def _rank_candidates(
     groups = redundancy_groups(fitted.candidates, fitted.results, pop.ret, settings.seed)
     if observed_days is not None:
         flag_lifetime_totals(fitted.candidates, fitted.results, pop.ret, observed_days)
+    flag_guardrails(fitted.results)
     order_results(fitted.results)
     timer.lap("redundancy")
     n_boot = 0 if quick else (settings.n_bootstrap if bootstrap_resamples is None
@@ -193,7 +195,7 @@ def _score(results: list[CandidateResult], pop: Population, settings) -> None:
         r.q_value = float(qi)
         r.noise_level = bool(not qi < NOISE_Q)
     scores = score_of(
-        [r.c_index for r in results], _rhos(results, pop.has_revenue), settings.score_weights
+        [r.c_plus for r in results], _rhos(results, pop.has_revenue), settings.score_weights
     )
     for r, s in zip(results, scores, strict=True):
         r.score = float(s)
@@ -258,8 +260,10 @@ def _measure(cand, pop: Population, settings, held_out=False, threshold=None, ch
     fit = cox_univariate(sd, x, codes=codes)
     sd_x = float(np.std(x, ddof=1))
     z = stats.norm.ppf(0.975)
-    ascending = codes if fit.beta <= 0 else (codes[1] - 1 - codes[0], codes[1])
-    c_index, psi_c = influence.concordance_influence(sd, -fit.beta * x, ascending)
+    # C of "more of x ⇒ stays longer", its direction fixed before looking (METHODS §5.1);
+    # Harrell's C in the Cox direction (lifelines' number) is the same count read the other way.
+    c_plus, psi_c = influence.concordance_influence(sd, x, codes)
+    c_index = c_plus if fit.beta <= 0 else 1.0 - c_plus
     res = CandidateResult(
         key=cand.key,
         name=cand.name,
@@ -274,6 +278,7 @@ def _measure(cand, pop: Population, settings, held_out=False, threshold=None, ch
         coef_se=float(fit.se),
         p_value=float(fit.p),
         c_index=c_index if fit.beta != 0 else 0.5,
+        c_plus=c_plus,
         direction="more is better" if fit.beta < 0 else "more is worse",
         n=int(ret.size),
         n_events=int(sd.event.sum()),
