@@ -29,6 +29,7 @@ from .data import aggregate
 from .data.aggregate import GAPS_FOR_SENSITIVITY, UserFrame
 from .data.events import DAY, as_of_end_sec
 from .data.load import LoadedData, input_labels, resolve_revenue_event
+from .data.users import duration_unit_of
 from .errors import InputError
 from .outcomes import (
     Outcomes,
@@ -80,6 +81,7 @@ def analyse(
     whole-population figures and gap sensitivity by building a new result, not by patching one.
     """
     say = progress or (lambda _m, _f: None)
+    settings.check_for_data(has_event_log=loaded.events is not None)
     revenue_event = resolve_revenue_event(loaded, settings)
     frame, uf, as_of, dropped = _user_level_frame(loaded, settings, revenue_event, say)
     churn = _churn(frame, loaded, settings)
@@ -245,7 +247,9 @@ def _candidates(frame, uf: UserFrame | None, loaded, settings) -> list[Candidate
     if uf is not None:
         cands += event_candidates(frame, uf.event_columns, settings.window_days)
     if loaded.users is not None:
-        cands += column_candidates(frame, loaded.users.columns.behaviour)
+        outcome = {settings.revenue_col, *loaded.users.columns.roles().values()}
+        behaviour = [c for c in loaded.users.columns.behaviour if c not in outcome]
+        cands += column_candidates(frame, tuple(behaviour))
     cands = select_candidates(cands, settings.candidates)
     if settings.candidates:
         constant = [c.name for c in cands if np.nanmax(c.raw) == np.nanmin(c.raw)]
@@ -281,6 +285,8 @@ def _data_info(loaded: LoadedData, uf: UserFrame | None, as_of, frame) -> DataIn
     if "events" in fingerprint and loaded.check is not None:
         fingerprint["events"]["users"] = loaded.check.n_users  # counted by the aggregation
     info = DataInfo(as_of=as_of.isoformat(), fingerprint=fingerprint, n_frame=len(frame))
+    if loaded.users is not None and loaded.users.columns.duration:
+        info.duration_unit = duration_unit_of(loaded.users.columns)
     if uf is not None:
         info.sample_fraction = uf.sample_fraction
         info.event_types = len(uf.event_counts)
@@ -310,7 +316,7 @@ def population_figures(
     """
     spec = dict(gap=settings.inactivity_days, window_days=settings.window_days,
                 horizon_days=settings.horizon_days)  # fmt: skip
-    h = settings.horizon_days
+    h = ranking.data.horizon_days or settings.horizon_days  # never past the follow-up
     counts = aggregate.population_retention(uf.population, **spec)
     out = PopulationFigures(
         sample_fraction=uf.sample_fraction,

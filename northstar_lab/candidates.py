@@ -12,6 +12,7 @@ modelled as given so that they agree with lifelines fitted on the raw column (ME
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
@@ -77,6 +78,31 @@ class Candidate:
     window_verifiable: bool = True
     threshold_of: str | None = None  # for at_least: the key of the count it thresholds
     threshold: float | None = None
+    imputed: np.ndarray | None = None  # rows whose missing value was filled (`with_gaps_filled`)
+
+    @property
+    def n_imputed(self) -> int:
+        """How many rows had no value and carry the population mean instead."""
+        return 0 if self.imputed is None else int(self.imputed.sum())
+
+    def with_gaps_filled(self, rows: np.ndarray) -> Candidate:
+        """This candidate with missing values replaced by the mean over `rows` (a bool mask:
+        the landmark users), once, so that the Cox fit, the concordance, the revenue correlation
+        and the bootstrap all see one and the same vector (METHODS §2). Unchanged when nothing
+        is missing or when no row of the population has a value."""
+        missing = np.isnan(self.raw)
+        if not missing.any() or not (rows & ~missing).any():
+            return self
+        mean = float(np.mean(self.raw[rows & ~missing]))
+        return dataclasses.replace(self, raw=np.where(missing, mean, self.raw), imputed=missing)
+
+    @property
+    def n_distinct(self) -> int:
+        """Distinct observed values (imputed rows aside)."""
+        raw = self.raw if self.imputed is None else self.raw[~self.imputed]
+        if self.imputed is None and not np.isnan(raw).any():
+            return self.levels[1]
+        return int(np.unique(raw[~np.isnan(raw)]).size)
 
     @cached_property
     def modelled(self) -> np.ndarray:

@@ -140,6 +140,7 @@ class CandidateResult:
     sd: float = float("nan")
     share_nonzero: float = float("nan")
     mean_raw: float = float("nan")
+    n_imputed: int = 0  # users of this candidate's population whose missing value was filled
     window_verifiable: bool = True
     ph_test_p: float | None = None
     tenure_rho: float | None = None
@@ -220,9 +221,12 @@ class DataInfo:
     signup_max: str | None = None
     stability_method: str | None = None
     population: PopulationFigures | None = None
+    duration_unit: str | None = None  # a users table's duration unit; None = days
+    horizon_days: float | None = None  # the horizon used (shortened to the follow-up if needed)
 
     #: fields left out of the JSON when they do not apply (None), as before they were typed
-    _OMIT_WHEN_NONE = ("sample_fraction", "event_types", "signup_min", "signup_max", "population")
+    _OMIT_WHEN_NONE = ("sample_fraction", "event_types", "signup_min", "signup_max", "population",
+                       "duration_unit", "horizon_days")  # fmt: skip
 
     def to_dict(self) -> dict:
         d = jsonable(dataclasses.asdict(self))

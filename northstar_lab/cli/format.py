@@ -12,7 +12,7 @@ import numpy as np
 from ..decisions.model import Decision, Revalidation
 from ..ranking.flags import GUARDRAIL_WORDS, flag_legend
 from ..results import CandidateResult, PopulationFigures, RankingResult
-from ..text import num, plain, when
+from ..text import duration_words, num, plain, when
 
 
 def format_leaderboard(ranking: RankingResult, top: int = 15) -> str:
@@ -34,7 +34,7 @@ def format_leaderboard(ranking: RankingResult, top: int = 15) -> str:
         lines.append("     No candidate to grow: each is a guardrail or a lifetime total.")
     lines += _guardrail_lines(guardrails, top)
     lines += _population_lines(ranking.data.population)
-    lines += _leader_lines(ranking.leader)
+    lines += _leader_lines(ranking.leader, ranking.data.duration_unit)
     if ranking.warnings:
         lines += ["", "Warnings:"] + [
             textwrap.fill(plain(w), 100, initial_indent="  - ", subsequent_indent="    ")
@@ -91,15 +91,15 @@ def _population_lines(pop: PopulationFigures | None) -> list[str]:
     return lines
 
 
-def _leader_lines(lead: CandidateResult) -> list[str]:
+def _leader_lines(lead: CandidateResult, unit: str | None = None) -> list[str]:
     f = lead.threshold_figures
-    if f is None:
+    if f is None or lead.is_guardrail or lead.is_lifetime_total:
         return []
     return [
         "",
         f"Leader: {plain(lead.name, one_line=True)}. On held-out users, those reaching "
         f"≥ {f.k:g} ({f.share_above:.0%}) kept {f.retention_above:.0%} vs "
-        f"{f.retention_below:.0%} at day {f.horizon_days:g} after the window "
+        f"{f.retention_below:.0%} {duration_words(f.horizon_days, unit)} after the window "
         f"(log-rank p {f.logrank_p:.2g}).",
     ]
 

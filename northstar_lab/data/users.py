@@ -19,7 +19,41 @@ from .columns import USER_NAMES, UserColumns, _show, normalise, recognise
 TRUE_WORDS = {"1", "true", "t", "yes", "y", "churned", "cancelled", "canceled"}
 FALSE_WORDS = {"0", "false", "f", "no", "n", "active", "retained", ""}
 DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0, "months": 30.44}
+DURATION_UNITS = tuple(DAYS_PER_UNIT)
+#: Words in a column's name that say its unit ('tenure_months', 'duration_days', 'week').
+UNIT_WORDS = {
+    "days": {"day", "days"},
+    "weeks": {"week", "weeks", "wk", "wks"},
+    "months": {"month", "months", "mo", "mos", "mth", "mths"},
+}
+#: Roles whose columns are outcomes, or define them: never behaviour candidates (METHODS §2).
+OUTCOME_ROLES = ("signup", "cancel", "last_active", "duration", "churn", "revenue")
 MAX_SEGMENT_LEVELS = 50
+
+
+def unit_from_name(column: str | None) -> str | None:
+    """The unit a duration column's name carries ('tenure_months' → 'months'), or None."""
+    if not column:
+        return None
+    words = set(normalise(column).split("_"))
+    found = [unit for unit, names in UNIT_WORDS.items() if words & names]
+    return found[0] if len(found) == 1 else None
+
+
+def duration_unit_needed(duration_column: str | None, unit: str | None = None) -> bool:
+    """Must the analyst say the unit of this duration column? Yes when a duration column is
+    mapped, no unit was given and its name does not carry one ('tenure', 'duration'): days,
+    weeks and months all look alike, and reading months as days drops most users as churned
+    in the window (METHODS §1.2). The app asks for a unit exactly when this is True."""
+    return bool(duration_column) and unit is None and unit_from_name(duration_column) is None
+
+
+def looks_like_outcome(column: str) -> bool:
+    """A column named like an outcome (tenure, churn flag, cancellation, signup, revenue): it
+    is never proposed as a behaviour candidate, mapped or not (lifelines' Rossi would otherwise
+    offer `week` and `arrest`)."""
+    n = normalise(column)
+    return any(n in USER_NAMES[role] for role in OUTCOME_ROLES)
 
 
 @dataclass
@@ -85,7 +119,11 @@ def recognise_user_columns(df: pd.DataFrame, **explicit) -> UserColumns:
     roles = {v for v in found.values() if v}
     behaviour = given.get("behaviour")
     if behaviour is None:
-        behaviour = tuple(c for c in df.columns if c not in roles and _is_behaviour(df[c], c))
+        behaviour = tuple(
+            c
+            for c in df.columns
+            if c not in roles and not looks_like_outcome(c) and _is_behaviour(df[c], c)
+        )
     segments = given.get("segments")
     if segments is None:
         segments = tuple(
@@ -101,7 +139,7 @@ def recognise_user_columns(df: pd.DataFrame, **explicit) -> UserColumns:
         revenue=found.get("revenue"),
         behaviour=tuple(behaviour),
         segments=tuple(segments),
-        duration_unit=given.get("duration_unit", "days"),
+        duration_unit=given.get("duration_unit") or unit_from_name(found.get("duration")),
     )
 
 
@@ -171,8 +209,16 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
         raise InputError(
             f"{label}: column {', '.join(missing)} is missing. Columns present: {_show(cols)}."
         )
-    if columns.duration_unit not in DAYS_PER_UNIT:
-        problems.append(f"duration unit must be days, weeks or months, got {columns.duration_unit}")
+    unit_problem = _duration_unit_problem(columns, label)
+    if unit_problem:
+        raise unit_problem
+    outcome_behaviour = [c for c in columns.behaviour if c in columns.roles().values()]
+    if outcome_behaviour:
+        problems.append(
+            f"{label}: {', '.join(repr(c) for c in outcome_behaviour)} is mapped as an outcome "
+            "(duration, churn, cancellation, signup or revenue) and cannot also be a behaviour "
+            "candidate: an outcome predicts itself. Remove it from the behaviour columns."
+        )
     df = df.reset_index(drop=True)
     out = pd.DataFrame({"user_id": user_ids_as_text(df[columns.user])})
     _check_ids(out["user_id"], df[columns.user], label, columns.user, problems)
@@ -214,7 +260,7 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
                 f"{columns.duration_unit}; {bad.sum()} values are not "
                 f"({example_rows(np.flatnonzero(bad))})."
             )
-        out["duration_days"] = dur.to_numpy() * DAYS_PER_UNIT.get(columns.duration_unit, 1.0)
+        out["duration_days"] = dur.to_numpy() * DAYS_PER_UNIT[duration_unit_of(columns)]
     if columns.churn:
         flag = _as_flag(df[columns.churn])
         if flag is None or flag.isna().any():
@@ -248,6 +294,28 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
     if problems:
         raise InputError.collect(problems)
     return UsersTable(frame=out, columns=columns, label=label)
+
+
+def duration_unit_of(columns: UserColumns) -> str:
+    """The duration column's unit: stated, else read from its name (checked before use)."""
+    return columns.duration_unit or unit_from_name(columns.duration) or "days"
+
+
+def _duration_unit_problem(columns: UserColumns, label: str) -> InputError | None:
+    """An unknown unit, or none where one is needed (`duration_unit_needed`)."""
+    units = ", ".join(DURATION_UNITS)
+    if columns.duration_unit is not None and columns.duration_unit not in DAYS_PER_UNIT:
+        return InputError(
+            f"{label}: duration unit must be one of {units}, got {columns.duration_unit!r}."
+        )
+    if not duration_unit_needed(columns.duration, columns.duration_unit):
+        return None
+    return InputError(
+        f"{label}: column '{columns.duration}' holds durations, but its name does not say in "
+        f"which unit ({units}), and reading months as days would misjudge every user.",
+        cli="Give the unit with --duration-unit days|weeks|months.",
+        app="Choose the unit of the tenure column in the column mapping.",
+    )
 
 
 def _behaviour_values(s: pd.Series) -> pd.Series | None:

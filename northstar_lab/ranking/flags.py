@@ -12,6 +12,7 @@ from scipy import stats
 from ..results import CandidateResult
 from ..stats.cox import cox_univariate
 from ..stats.ph import ph_test
+from ..text import duration_words
 from .population import Population
 
 MIN_EVENTS = 50
@@ -121,7 +122,7 @@ def flag_lifetime_totals(cands, results, ret, observed_days) -> None:
             continue
         source = by_key.get(cand.threshold_of, cand)
         x = source.raw[ret]
-        ok = ~np.isnan(x)
+        ok = ~np.isnan(x) if source.imputed is None else ~source.imputed[ret]
         rho = float(stats.spearmanr(x[ok], obs[ok])[0]) if ok.sum() > 2 else float("nan")
         r.tenure_rho = rho if np.isfinite(rho) else None
         r.is_lifetime_total = lifetime_total_verdict(r.tenure_rho)
@@ -141,16 +142,15 @@ def check_proportional_hazards(cands, results, pop: Population) -> None:
     for r in results[:PH_TOP]:
         held_out = r.held_out
         ret, _ = pop.masks(held_out)
-        x = by_key[r.key].modelled[ret]
-        x = np.where(np.isnan(x), np.nanmean(x), x)
+        x = by_key[r.key].modelled[ret]  # gaps filled once, before fitting
         sd = pop.sd_test if held_out else pop.sd
         fit = cox_univariate(sd, x, codes=by_key[r.key].codes_for(ret))
         r.ph_test_p = ph_test(sd, x, fit)
         if r.ph_test_p is not None and r.ph_test_p < PH_DRIFT_P:
             r.warnings.append(
                 "Hazard ratio drifts over follow-up (proportional-hazards test p "
-                f"{r.ph_test_p:.3g}): read retention at day {int(pop.horizon)} and ΔRMST "
-                "instead of the hazard ratio."
+                f"{r.ph_test_p:.3g}): read retention at {duration_words(pop.horizon, pop.unit)} "
+                "after the landmark and ΔRMST instead of the hazard ratio."
             )
 
 

@@ -27,6 +27,7 @@ from ..results import CandidateResult, DataInfo, ExcludedCandidate, RankingResul
 from ..settings import AnalysisSettings
 from ..stats import influence
 from ..stats.cox import cox_univariate
+from ..text import duration_words
 from .flags import (
     MIN_EVENTS,
     add_candidate_warnings,
@@ -43,6 +44,7 @@ from .stability import rank_stability
 from .thresholds import choose_threshold, held_out_figures
 
 FIT_THREADS = min(2, os.cpu_count() or 1)
+MIN_VALUES_FOR_AT_LEAST = 3  # a 0/1 column is its own threshold (METHODS §4)
 
 
 Progress = Callable[[str, float], None]
@@ -80,7 +82,9 @@ def _rank_candidates(
     """
     say = progress or (lambda _m, _f: None)
     timer = _Timer()
-    pop = _population(outcomes, settings, signup_sec, train)
+    info = data_info or DataInfo()
+    pop = _population(outcomes, settings, signup_sec, train, info.duration_unit)
+    candidates = [c.with_gaps_filled(pop.ret) for c in candidates]
     usable, excluded = _usable(candidates, pop.ret)
     if not usable:
         reasons = "; ".join(f"{c.name}: {c.reason}" for c in excluded[:5])
@@ -114,12 +118,12 @@ def _rank_candidates(
         n_churned=outcomes.n_churned,
         excluded=dict(outcomes.excluded),
         settings=settings,
-        data=dataclasses.replace(data_info or DataInfo(), stability_method=method),
+        data=dataclasses.replace(info, stability_method=method, horizon_days=pop.horizon),
         candidates=fitted.results,
         excluded_candidates=excluded,
         redundancy_groups=groups,
-        warnings=_population_warnings(pop),
-        notes=_method_notes(settings, outcomes),
+        warnings=_population_warnings(pop, settings, info.duration_unit),
+        notes=_method_notes(settings, outcomes, pop.horizon, info.duration_unit),
         timings=timer.total(),
     )
 
@@ -161,8 +165,8 @@ def _fit_all(usable: list[Candidate], pop: Population, settings, quick: bool, sa
 
     def measure_with_threshold(cand: Candidate):
         res, k, f = _measure(cand, pop, settings, choose=not quick)
-        if k is None:
-            return res, f, None
+        if k is None or cand.n_distinct < MIN_VALUES_FOR_AT_LEAST:
+            return res, f, None  # 'fin ≥ 1' would only repeat 'fin', on half the users
         binary = at_least_candidate(cand, k, settings.window_days)
         values = binary.raw.take(held_out_rows)
         if values.min() == values.max():
@@ -201,7 +205,7 @@ def _score(results: list[CandidateResult], pop: Population, settings) -> None:
         r.score = float(s)
 
 
-def _population(outcomes: Outcomes, settings, signup_sec, train) -> Population:
+def _population(outcomes: Outcomes, settings, signup_sec, train, unit=None) -> Population:
     if outcomes.n_churned == 0:
         raise InputError(
             f"No churn events among the {outcomes.n_users:,} users in the retention analysis "
@@ -211,11 +215,35 @@ def _population(outcomes: Outcomes, settings, signup_sec, train) -> Population:
     n = outcomes.retention_mask.size
     if train is None:
         train = split_users(n, settings.seed, signup_sec, settings.threshold_split)
-    return Population(outcomes, train, float(settings.horizon_days))
+    horizon = reportable_horizon(outcomes, settings.horizon_days)
+    return Population(outcomes, train, horizon, unit)
 
 
-def _population_warnings(pop: Population) -> list[str]:
+def reportable_horizon(outcomes: Outcomes, horizon_days: float) -> float:
+    """The horizon retention, ΔRMST and threshold figures are read at: the one asked for, or
+    the longest follow-up after the landmark when that is shorter. A Kaplan–Meier curve is
+    flat after its last observed time; reading it further reports an extrapolation as a
+    measurement (METHODS §3.3)."""
+    return float(min(float(horizon_days), float(outcomes.duration.max())))
+
+
+def _population_warnings(pop: Population, settings, unit: str | None) -> list[str]:
     out = []
+    asked = float(settings.horizon_days)
+    if pop.horizon < asked:
+        out.append(
+            f"Horizon shortened from {duration_words(asked, unit)} to "
+            f"{duration_words(pop.horizon, unit)}: the longest follow-up after the landmark is "
+            f"{duration_words(pop.horizon, unit)}, so retention, ΔRMST and threshold figures "
+            "are read there instead of extrapolated past it."
+        )
+    oc = pop.outcomes
+    if oc.revenue is not None and not pop.has_revenue:
+        out.append(
+            f"No revenue figures: only {int(oc.revenue_mask.sum()):,} users in the retention "
+            f"analysis have the full {duration_words(asked, unit)} of revenue follow-up (at "
+            "least 10 are needed). Use a shorter horizon or a later as-of date."
+        )
     e = pop.outcomes.n_churned
     if e < MIN_EVENTS:
         out.append(
@@ -251,11 +279,8 @@ def _measure(cand, pop: Population, settings, held_out=False, threshold=None, ch
     """
     ret, rev = pop.index(held_out)
     sd = pop.sd_test if held_out else pop.sd
-    x_all = cand.modelled
+    x_all = cand.modelled  # gaps already filled with the landmark mean (`with_gaps_filled`)
     x = x_all.take(ret)
-    missing = np.isnan(x)
-    if missing.any():  # users-table columns may have gaps: filled with the mean, and said so
-        x = np.where(missing, np.nanmean(x), x)
     codes = cand.codes_for(ret)
     fit = cox_univariate(sd, x, codes=codes)
     sd_x = float(np.std(x, ddof=1))
@@ -284,13 +309,17 @@ def _measure(cand, pop: Population, settings, held_out=False, threshold=None, ch
         n_events=int(sd.event.sum()),
         sd=sd_x,
         share_nonzero=float(np.mean(cand.raw.take(ret) > 0)),
-        mean_raw=float(np.nanmean(cand.raw.take(ret))),
+        mean_raw=float(np.mean(cand.raw.take(ret))),
         window_verifiable=cand.window_verifiable,
         evaluated_on="held-out users" if held_out else "all users",
         threshold=threshold,
     )
-    if missing.any():
-        res.warnings.append(f"{int(missing.sum()):,} users lack this value; the mean was used.")
+    if cand.imputed is not None:
+        res.n_imputed = int(cand.imputed.take(ret).sum())
+        res.warnings.append(
+            f"{res.n_imputed:,} of these {ret.size:,} users lack this value: the mean of the "
+            "landmark users was used, the same filled value in every statistic."
+        )
     if not fit.converged:
         res.warnings.append(
             "The Cox model did not converge (near-perfect separation): read retention at the "
@@ -299,8 +328,6 @@ def _measure(cand, pop: Population, settings, held_out=False, threshold=None, ch
     psi_rho = None
     target = pop.revenue_test if held_out else pop.revenue_all
     xr = x_all.take(rev) if target is not None else None
-    if xr is not None and np.isnan(xr).any():
-        xr = np.where(np.isnan(xr), np.nanmean(xr), xr)
     if xr is not None and xr.size and xr.min() < xr.max():
         rho, psi_rho = influence.spearman_influence(xr, target, cand.codes_for(rev))
         res.revenue_rho = None if np.isnan(rho) else rho
@@ -329,15 +356,27 @@ def _rhos(results: list[CandidateResult], has_revenue: bool) -> np.ndarray:
     return np.array([0.0 if r.revenue_rho is None else r.revenue_rho for r in results])
 
 
-def _method_notes(settings, outcomes: Outcomes) -> list[str]:
-    w, h = settings.window_days, settings.horizon_days
-    notes = [
+def _training_half(settings) -> str:
+    if settings.threshold_split == "cohort":
+        return "the earlier half of signups"
+    return "a random half of users"
+
+
+def _method_notes(settings, outcomes: Outcomes, horizon: float, unit: str | None) -> list[str]:
+    w, h = settings.window_days, duration_words(horizon, unit)
+    window = (
         f"Candidates count behaviour in each user's first {w} days only; retention is "
-        f"followed from day {w} (landmark). Churn: {outcomes.churn_source}.",
+        f"followed from day {w} (landmark)."
+        if w > 0
+        else "No observation window (W = 0): the users table's columns describe users at the "
+        "start, and retention is followed from signup."
+    )
+    notes = [
+        f"{window} Churn: {outcomes.churn_source}.",
         "Event counts are modelled as log(1 + count); hazard ratios are per standard deviation "
         "of the modelled variable.",
-        f"Thresholds are chosen on a random half of users and every threshold figure is "
-        f"measured on the other half; retention is read {h} days after day {w}.",
+        f"Thresholds are chosen on {_training_half(settings)} and every threshold figure is "
+        f"measured on the other half; retention is read {h} after day {w}.",
         "Association, not causation: a metric that predicts retention is a candidate lever, "
         "to be tested by experiment.",
     ]

@@ -101,8 +101,7 @@ def _bootstrap_draws(results, pop: Population, settings, n_boot: int):
         w_ret = {h: w[:, idx[h][0]] for h in (False, True)}
         for j, r in enumerate(results):
             h = r.held_out
-            x = by_key[r.key].modelled
-            x = np.where(np.isnan(x), np.nanmean(x), x)
+            x = by_key[r.key].modelled  # gaps filled once, before fitting
             score = x[idx[h][0]]  # C⁺: "more ⇒ stays longer", the score's fixed direction
             c_draws[start : start + b, j] = bootstrap.concordance_draws(sds[h], score, w_ret[h])
             if h in targets and r.revenue_rho is not None:

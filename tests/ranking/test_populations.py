@@ -59,3 +59,28 @@ def test_null_revenue_rho_is_zero_despite_in_window_churn(null_revenue_runs):
     rhos = [c.revenue_rho for _, r in null_revenue_runs for c in r.candidates if c.kind == "count"]
     assert len(rhos) >= 12
     assert max(abs(r) for r in rhos) < 0.03, rhos
+
+
+def short_follow_up(seed: int = 3, n: int = 3000):
+    """45 days of follow-up after the landmark at most; the analyst asks for H = 90."""
+    rng = np.random.default_rng(seed)
+    x = rng.poisson(3.0, n).astype(float)
+    churn = rng.exponential(60 * np.exp(0.2 * np.log1p(x)), n)
+    follow_up = rng.uniform(5, 45, n)
+    d = W + np.floor(np.minimum(churn, follow_up))
+    e = (churn <= follow_up).astype(float)
+    frame = pd.DataFrame({"a_days": d})
+    oc = landmark_outcomes(frame, d, e, "simulated", window_days=W, horizon_days=H)
+    return [count_candidate("x", x)], oc
+
+
+def test_horizon_never_past_the_longest_follow_up():
+    cands, oc = short_follow_up()
+    longest = float(oc.duration.max())
+    assert longest < 45 < H
+    r = rank_candidates(cands, oc, settings=quick_settings())
+    assert r.data.horizon_days == longest
+    f = r.candidate("count:x").threshold_figures
+    assert f is not None and f.horizon_days == longest
+    assert any(f"Horizon shortened from 90 days to {longest:g} days" in w for w in r.warnings)
+    assert any(f"read {longest:g} days after day {W}" in n for n in r.notes)
