@@ -195,6 +195,31 @@ def parse_times(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") -> UsersTable:
     """Validate and standardise a users table, collecting every problem before raising."""
     problems: list[str] = []
+    _check_mapping(df, columns, label, problems)
+    df = df.reset_index(drop=True)
+    out = pd.DataFrame({"user_id": user_ids_as_text(df[columns.user])})
+    _check_ids(out["user_id"], df[columns.user], label, columns.user, problems)
+    _time_columns(df, columns, label, out, problems)
+    _outcome_columns(df, columns, label, out, problems)
+    for col in columns.behaviour:
+        values = _behaviour_values(df[col])
+        if values is None:
+            problems.append(
+                f"{label}: behaviour column '{col}' is not numeric (and not a yes/no flag). "
+                "Remove it from the candidates or convert it to numbers."
+            )
+        else:
+            out[col] = values.to_numpy()
+    for col in columns.segments:
+        out[col] = df[col].astype("string").fillna("(missing)").to_numpy()
+    if problems:
+        raise InputError.collect(problems)
+    return UsersTable(frame=out, columns=columns, label=label)
+
+
+def _check_mapping(df: pd.DataFrame, columns: UserColumns, label: str, problems: list) -> None:
+    """The mapping itself: a user id, every mapped column present, a duration unit where one
+    is needed (these raise at once), and no outcome also mapped as behaviour."""
     cols = list(df.columns)
     if not columns.user:
         raise InputError(
@@ -219,9 +244,10 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
             "(duration, churn, cancellation, signup or revenue) and cannot also be a behaviour "
             "candidate: an outcome predicts itself. Remove it from the behaviour columns."
         )
-    df = df.reset_index(drop=True)
-    out = pd.DataFrame({"user_id": user_ids_as_text(df[columns.user])})
-    _check_ids(out["user_id"], df[columns.user], label, columns.user, problems)
+
+
+def _time_columns(df, columns: UserColumns, label: str, out: pd.DataFrame, problems) -> None:
+    """signup_sec, cancel_sec, last_active_sec (epoch seconds), with their problems."""
     unparsable = {}
     for role in ("signup", "cancel", "last_active"):
         col = getattr(columns, role)
@@ -251,16 +277,20 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
                 f"{label}: '{columns.cancel}' is before '{columns.signup}' in {before.sum()} rows "
                 f"({example_rows(np.flatnonzero(before))}). Fix those dates."
             )
+
+
+def _outcome_columns(df, columns: UserColumns, label: str, out: pd.DataFrame, problems) -> None:
+    """duration_days (converted from the column's unit), churn_flag (0/1) and revenue."""
     if columns.duration:
+        unit = duration_unit_of(columns)
         dur = pd.to_numeric(df[columns.duration], errors="coerce")
         bad = dur.isna() | (dur < 0)
         if bad.any():
             problems.append(
                 f"{label}: column '{columns.duration}' must be a non-negative number of "
-                f"{columns.duration_unit}; {bad.sum()} values are not "
-                f"({example_rows(np.flatnonzero(bad))})."
+                f"{unit}; {bad.sum()} values are not ({example_rows(np.flatnonzero(bad))})."
             )
-        out["duration_days"] = dur.to_numpy() * DAYS_PER_UNIT[duration_unit_of(columns)]
+        out["duration_days"] = dur.to_numpy() * DAYS_PER_UNIT[unit]
     if columns.churn:
         flag = _as_flag(df[columns.churn])
         if flag is None or flag.isna().any():
@@ -280,20 +310,6 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
                 f"({example_rows(np.flatnonzero(bad))})."
             )
         out["revenue"] = rev.to_numpy()
-    for col in columns.behaviour:
-        values = _behaviour_values(df[col])
-        if values is None:
-            problems.append(
-                f"{label}: behaviour column '{col}' is not numeric (and not a yes/no flag). "
-                "Remove it from the candidates or convert it to numbers."
-            )
-        else:
-            out[col] = values.to_numpy()
-    for col in columns.segments:
-        out[col] = df[col].astype("string").fillna("(missing)").to_numpy()
-    if problems:
-        raise InputError.collect(problems)
-    return UsersTable(frame=out, columns=columns, label=label)
 
 
 def duration_unit_of(columns: UserColumns) -> str:
