@@ -144,6 +144,7 @@ class CandidateResult:
     window_verifiable: bool = True
     ph_test_p: float | None = None
     tenure_rho: float | None = None
+    tenure_elasticity: float | None = None  # slope of log x on log tenure, users still active
     redundancy_group: int | None = None
     noise_level: bool = False
     is_lifetime_total: bool = False
@@ -171,7 +172,7 @@ class CandidateResult:
             from .ranking.flags import flag_words, guardrail_verdict, lifetime_total_verdict
 
             if "is_lifetime_total" not in d:
-                res.is_lifetime_total = lifetime_total_verdict(res.tenure_rho)
+                res.is_lifetime_total = lifetime_total_verdict(res.tenure_rho)  # ρ was all
             res.is_guardrail = guardrail_verdict(res)
             res.flags = flag_words(res)
         return res

@@ -95,7 +95,9 @@ def _rank_candidates(
     _score(fitted.results, pop, settings)
     groups = redundancy_groups(fitted.candidates, fitted.results, pop.ret, settings.seed)
     if observed_days is not None:
-        flag_lifetime_totals(fitted.candidates, fitted.results, pop.ret, observed_days)
+        flag_lifetime_totals(
+            fitted.candidates, fitted.results, pop.ret, observed_days, outcomes.event_all
+        )
     flag_guardrails(fitted.results)
     order_results(fitted.results)
     timer.lap("redundancy")
