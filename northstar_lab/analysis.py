@@ -112,7 +112,8 @@ def analyse(
         population = population_figures(uf, ranking, settings)
     if activity:
         say("Checking sensitivity to the inactivity gap", 0.93)
-        gaps = gap_sensitivity(frame, cands, loaded, settings, revenue_event)
+        lifetime = frozenset(c.key for c in ranking.lifetime_totals)
+        gaps = gap_sensitivity(frame, cands, loaded, settings, revenue_event, lifetime)
     dropped_counts = uf.counts if uf else dropped
     ranking = dataclasses.replace(
         ranking,
@@ -357,11 +358,17 @@ def _retention_at(counts: pd.DataFrame, t: float) -> float | None:
     return GroupCurve.from_counts(times, users, deaths).survival_at(t)
 
 
-def gap_sensitivity(frame, cands, loaded, settings, revenue_event) -> list[GapRun]:
+def gap_sensitivity(
+    frame, cands, loaded, settings, revenue_event, lifetime: frozenset[str] = frozenset()
+) -> list[GapRun]:
     """How the top of the ranking moves for inactivity gaps of 7, 14 and 28 days (METHODS §1).
 
-    Effect sizes only (no thresholds or bootstrap). Above 200,000 users it runs on a fixed
-    random 200,000-user subsample: the question is the ordering, which that many users settle.
+    Effect sizes only (no thresholds or bootstrap), with every flag: guardrails by each run's
+    own fit, lifetime totals by each run's tenure and, since being a total is a property of
+    the column rather than of the gap, every column the main ranking found to be one
+    (`lifetime`, keys). A column that cannot be a North Star cannot top these lists. Above
+    200,000 users it runs on a fixed random 200,000-user subsample: the question is the
+    ordering, which that many users settle.
     """
     if len(frame) > SENSITIVITY_MAX_USERS:
         rows = np.sort(
@@ -374,7 +381,10 @@ def gap_sensitivity(frame, cands, loaded, settings, revenue_event) -> list[GapRu
         churn = _churn(frame, loaded, settings, gap=g)
         try:
             oc = _outcomes(frame, churn, loaded, settings, revenue_event)
-            quick = rank_candidates(cands, oc, settings=settings, quick=True)
+            quick = rank_candidates(
+                cands, oc, settings=settings, quick=True, observed_days=churn[0],
+                known_lifetime=lifetime,
+            )  # fmt: skip
         except InputError as exc:
             out.append(GapRun(gap_days=g, error=str(exc)))
             continue
@@ -383,8 +393,9 @@ def gap_sensitivity(frame, cands, loaded, settings, revenue_event) -> list[GapRu
                 gap_days=g,
                 n_users=oc.n_users,
                 n_churned=oc.n_churned,
-                top=[c.key for c in quick.candidates[:5]],
-                top_names=[c.name for c in quick.candidates[:5]],
+                top=[c.key for c in quick.leaders[:5]],
+                top_names=[c.name for c in quick.leaders[:5]],
+                ranks={c.key: c.rank for c in quick.candidates},
             )
         )
     return out

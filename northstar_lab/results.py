@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from .candidates import Kind, thresholded_key
 from .settings import AnalysisSettings
 
 
@@ -243,20 +244,45 @@ class DataInfo:
 
 @dataclass
 class GapRun:
-    """The top of the ranking re-run with another inactivity gap (METHODS §1.5)."""
+    """The ranking re-run with another inactivity gap (METHODS §1.5), every flag applied.
+
+    top / top_names: the first five candidates to grow (guardrails and lifetime totals never
+    count); ranks: every candidate's rank in that run, by key (effect sizes only, so there are
+    no '≥ k' versions: `RankingResult.gap_moves` reads them through the count they threshold).
+    """
 
     gap_days: int
     n_users: int | None = None
     n_churned: int | None = None
     top: list[str] = field(default_factory=list)
     top_names: list[str] = field(default_factory=list)
+    ranks: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+
+
+@dataclass
+class GapMove:
+    """One of the ranking's leaders and where it lands for each inactivity gap (None: not
+    ranked in that run). `via` names the count a '≥ k' leader thresholds, whose rank is shown."""
+
+    key: str
+    name: str
+    rank: int
+    gap_ranks: dict[int, int | None]
+    via: str | None = None
 
     def to_dict(self) -> dict:
         d = jsonable(dataclasses.asdict(self))
         if self.error is not None:
             return {"gap_days": self.gap_days, "error": self.error}
         return {k: v for k, v in d.items() if k != "error"}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> GapRun:
+        """Inverse of to_dict; records from before `ranks` existed load with none."""
+        kw = known_fields(cls, d)
+        kw["ranks"] = {str(k): int(v) for k, v in (kw.get("ranks") or {}).items()}
+        return cls(**kw)
 
 
 @dataclass
@@ -304,9 +330,7 @@ class RankingResult:
             ExcludedCandidate(**known_fields(ExcludedCandidate, c))
             for c in d.get("excluded_candidates", [])
         ]
-        kw["gap_sensitivity"] = [
-            GapRun(**known_fields(GapRun, g)) for g in d.get("gap_sensitivity", [])
-        ]
+        kw["gap_sensitivity"] = [GapRun.from_dict(g) for g in d.get("gap_sensitivity", [])]
         return cls(**kw)
 
     def candidate(self, key: str) -> CandidateResult:
@@ -329,6 +353,18 @@ class RankingResult:
         guardrail or a lifetime total, so none can be grown) the first in the ordering."""
         leaders = self.leaders
         return leaders[0] if leaders else self.candidates[0]
+
+    def gap_moves(self, top: int = 5) -> list[GapMove]:
+        """How the top `top` candidates to grow move for the inactivity gaps of
+        `gap_sensitivity` (g = 7, 14, 28): what the CLI, the app and the export show."""
+        runs = [g for g in self.gap_sensitivity if g.error is None]
+        out = []
+        for c in self.leaders[:top]:
+            base = thresholded_key(c.key) if c.kind == Kind.AT_LEAST else None
+            look = base or c.key
+            ranks = {g.gap_days: g.ranks.get(look) for g in runs}
+            out.append(GapMove(c.key, c.name, c.rank, ranks, via=base))
+        return out
 
     @property
     def leaders(self) -> list[CandidateResult]:

@@ -33,6 +33,7 @@ def format_leaderboard(ranking: RankingResult, top: int = 15) -> str:
     if not ranking.leaders:
         lines.append("     No candidate to grow: each is a guardrail or a lifetime total.")
     lines += _guardrail_lines(guardrails, top)
+    lines += _gap_lines(ranking)
     lines += _population_lines(ranking.data.population)
     lines += _leader_lines(ranking.leader, ranking.data.duration_unit)
     if ranking.warnings:
@@ -71,6 +72,36 @@ def _guardrail_lines(guardrails: list[CandidateResult], top: int) -> list[str]:
     if len(guardrails) > top:
         lines.append(f"     … {len(guardrails) - top} more (see --json)")
     return lines
+
+
+def _gap_lines(ranking: RankingResult) -> list[str]:
+    """How the top five candidates to grow move for inactivity gaps of 7, 14 and 28 days."""
+    moves = ranking.gap_moves()
+    runs = ranking.gap_sensitivity
+    if not (moves and runs):
+        return []
+    gaps = [g.gap_days for g in runs]
+    g_main = ranking.settings.inactivity_days
+    lines = [
+        "",
+        f"Inactivity gap: how the top five move (rank with churn after {g_main} silent days,",
+        "and re-ranked with other gaps: effect sizes only, every flag applied):",
+        f"     {'candidate':<52} {f'g={g_main}':>5}" + "".join(f" {f'g={g}':>5}" for g in gaps),
+    ]
+    for m in moves:
+        name = plain(m.name, 52, one_line=True)
+        cells = "".join(f" {_rank(m.gap_ranks.get(g)):>5}" for g in gaps)
+        lines.append(f"     {name:<52} {m.rank:>5}{cells}")
+    if any(m.via for m in moves):
+        lines.append("     (for other gaps a '≥ k' row shows the rank of the count it thresholds)")
+    for g in runs:
+        if g.error:
+            lines.append(f"     g={g.gap_days}: {plain(g.error, 90, one_line=True)}")
+    return lines
+
+
+def _rank(r: int | None) -> str:
+    return "—" if r is None else str(r)
 
 
 def _population_lines(pop: PopulationFigures | None) -> list[str]:

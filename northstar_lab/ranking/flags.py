@@ -122,12 +122,13 @@ def order_results(results: list[CandidateResult]) -> None:
         r.rank = i
 
 
-def flag_lifetime_totals(cands, results, ret, observed_days, event) -> None:
+def flag_lifetime_totals(cands, results, ret, observed_days, event, known=frozenset()) -> None:
     """A users-table column that grows with tenure is a lifetime total in disguise (§2).
 
     observed_days / event: each user's observed tenure (days since signup) and churn flag, all
     rows. A '≥ k' version inherits the verdict of the column it thresholds: cutting a lifetime
-    total at k does not make it any less a lifetime total.
+    total at k does not make it any less a lifetime total. known: keys judged lifetime totals
+    elsewhere (the main ranking, for its gap runs), which stay so.
     """
     by_key = {c.key: c for c in cands}
     obs = np.asarray(observed_days, float)[ret]
@@ -142,8 +143,9 @@ def flag_lifetime_totals(cands, results, ret, observed_days, event) -> None:
             x = np.where(source.imputed[ret], np.nan, x)  # judge the values users have
         ev_t = tenure_evidence(x, obs, ev)
         r.tenure_rho, r.tenure_elasticity = ev_t.rho, ev_t.elasticity
-        r.is_lifetime_total = lifetime_total_verdict(ev_t.rho, ev_t.elasticity, ev_t.elasticity_low)
-        if r.is_lifetime_total:
+        by_evidence = lifetime_total_verdict(ev_t.rho, ev_t.elasticity, ev_t.elasticity_low)
+        r.is_lifetime_total = by_evidence or r.key in known or source.key in known
+        if by_evidence:
             r.warnings.insert(0, _lifetime_words(source.column or source.name, ev_t))
 
 

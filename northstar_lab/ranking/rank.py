@@ -73,12 +73,14 @@ def _rank_candidates(
     bootstrap_resamples: int | None = None,
     ph_check: bool = True,
     quick: bool = False,
+    known_lifetime: frozenset[str] = frozenset(),
 ) -> RankingResult:
     """The leaderboard for these candidates and outcomes (see module docstring).
 
     train: bool per row, the threshold-training half (default: split from the settings).
     observed_days: each user's observed tenure, to flag users-table columns that grow with it.
     quick: effect sizes only (no thresholds, bootstrap or PH checks), for sensitivity runs.
+    known_lifetime: keys already judged lifetime totals (by the main ranking), kept so here.
     """
     say = progress or (lambda _m, _f: None)
     timer = _Timer()
@@ -96,8 +98,9 @@ def _rank_candidates(
     groups = redundancy_groups(fitted.candidates, fitted.results, pop.ret, settings.seed)
     if observed_days is not None:
         flag_lifetime_totals(
-            fitted.candidates, fitted.results, pop.ret, observed_days, outcomes.event_all
-        )
+            fitted.candidates, fitted.results, pop.ret, observed_days, outcomes.event_all,
+            known=known_lifetime,
+        )  # fmt: skip
     flag_guardrails(fitted.results)
     order_results(fitted.results)
     timer.lap("redundancy")

@@ -208,6 +208,18 @@ def test_json_settings_echo_flags_and_leaderboard_printed(events_run):
     assert "JSON written to" in out
 
 
+def test_leaderboard_shows_how_the_top_five_move_with_the_gap(events_run):
+    out, j = events_run["stdout"], events_run["json"]
+    assert "Inactivity gap: how the top five move" in out
+    section = out.split("Inactivity gap: how the top five move")[1].split("\n\n")[0]
+    assert all(f"g={g}" in section for g in (30, 7, 14, 28))
+    leaders = [c for c in j["candidates"] if not (c["is_guardrail"] or c["is_lifetime_total"])]
+    for c in leaders[:5]:
+        assert c["name"][:40] in section
+    assert [g["gap_days"] for g in j["gap_sensitivity"]] == [7, 14, 28]
+    assert all(isinstance(g["ranks"], dict) and g["ranks"] for g in j["gap_sensitivity"])
+
+
 def test_window_days_flag_changes_settings_and_candidates(capsys, tmp_path, files, events_run):
     j, _, _ = rank(
         capsys, tmp_path / "w7.json",

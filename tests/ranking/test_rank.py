@@ -271,3 +271,31 @@ def test_gap_churn_matches_a_hand_derivation(planted):
     for gap in (7, 14, 28, 30):
         want = hand_churn_days(planted.data.events, frame, gap).to_numpy(float)
         np.testing.assert_array_equal(frame[f"churn_day_g{gap}"].to_numpy(float), want)
+
+
+# --- gap sensitivity applies every flag ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def with_lifetime_column(tmp_path_factory) -> Analysis:
+    """Seed 1's event log with a users table carrying the lifetime trap `total_logins` (no
+    explicit churn, so churn comes from activity and the gap runs happen)."""
+    data = product(1)
+    path = events_file(data, tmp_path_factory.mktemp("gaps_trap"))
+    users = data.users.merge(data.users_summary[["user_id", "total_logins"]], on="user_id")
+    loaded = load_inputs(path, users, users_label="users.csv")
+    return analyse(loaded, EVENT_SETTINGS)
+
+
+def test_lifetime_total_never_tops_the_gap_runs(with_lifetime_column):
+    r = with_lifetime_column.ranking
+    trap = r.candidate("col:total_logins")
+    assert trap.is_lifetime_total
+    for g in r.gap_sensitivity:
+        assert g.error is None and len(g.top) == 5
+        assert "col:total_logins" not in g.top, (g.gap_days, g.top_names)
+        assert g.ranks["col:total_logins"] == max(g.ranks.values())  # ranked last there too
+    moves = r.gap_moves()
+    assert [m.key for m in moves] == [c.key for c in r.leaders[:5]]
+    assert all(set(m.gap_ranks) == {7, 14, 28} for m in moves)
+    assert all(v is not None for m in moves for v in m.gap_ranks.values())
