@@ -185,9 +185,21 @@ def check_proportional_hazards(cands, results, pop: Population) -> None:
             )
 
 
+HALF_DATA_WORDS = "on the held-out half of users"
+
+
 def add_candidate_warnings(r: CandidateResult, pop: Population) -> None:
+    """The words beside a candidate. A '≥ k' candidate is judged on held-out users only (its
+    k was chosen on the others), so its noise and tie verdicts say they rest on half the data."""
+    half = f" ({HALF_DATA_WORDS}, n = {r.n:,})" if r.held_out else ""
     if r.noise_level:
-        r.warnings.insert(0, f"Not distinguishable from noise (q {r.q_value:.2g}).")
+        r.warnings.insert(0, f"Not distinguishable from noise (q {r.q_value:.2g}){half}.")
+    if r.held_out:
+        r.warnings.append(
+            f"Judged {HALF_DATA_WORDS} (n = {r.n:,}; its k was chosen on the other half): its "
+            "q-value, P(first) and any tie with the leader rest on half the data, so they are "
+            "less certain than those of a candidate judged on all users."
+        )
     if not r.window_verifiable:
         r.warnings.append(
             "Window not verifiable: a users-table column; North Star Lab cannot check that it "

@@ -127,3 +127,10 @@ def test_guardrail_only_when_distinguishable_from_noise():
         for c in res.guardrails:
             assert c.q_value < 0.05 and c.direction == "more is worse"
     assert n_guard / n_total < 0.03
+
+
+def test_at_least_verdicts_say_they_rest_on_half_the_data(tickets_run):
+    for c in tickets_run.candidates:
+        says = any("held-out half of users" in w and "half the data" in w for w in c.warnings)
+        assert says == c.held_out, (c.name, c.warnings)
+    assert any(c.held_out for c in tickets_run.candidates)
