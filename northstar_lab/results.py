@@ -120,6 +120,8 @@ class CandidateResult:
     coef_per_unit: float = float("nan")
     coef_se: float = float("nan")
     p_value: float = float("nan")
+    p_method: str = "Wald"  # "likelihood ratio" under perfect separation (METHODS §3.1)
+    hr_bound: str | None = None  # "upper"/"lower": hazard_ratio is a bound (separation)
     q_value: float = float("nan")
     c_index: float = float("nan")
     c_plus: float = float("nan")  # C of "more ⇒ stays longer" (the score's, METHODS §5.1)

@@ -55,6 +55,8 @@ HEADER = (
 def _row(c: CandidateResult) -> str:
     """One leaderboard line (C is Harrell's, in the direction the hazard ratio points)."""
     hr = f"{c.hazard_ratio:.2f} [{c.hr_ci_low:.2f}–{c.hr_ci_high:.2f}]"
+    if c.hr_bound:  # perfect separation: only a bound is known
+        hr = f"{'<' if c.hr_bound == 'upper' else '>'} {c.hazard_ratio:.2g} (bound)"
     rho = "—" if c.revenue_rho is None else f"{c.revenue_rho:+.2f}"
     return (
         f"{c.rank:>3}  {plain(c.name, 52, one_line=True):<52} {c.score:>6.3f} {hr:>20} "

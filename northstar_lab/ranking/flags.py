@@ -33,6 +33,7 @@ FLAG_LEGEND = {
     "dup": "near-duplicate group n (|ρ| ≥ 0.9)",
     "window?": "users-table column, window not verifiable",
     "drift": "hazard ratio drifts over follow-up (read retention at the horizon and ΔRMST)",
+    "bound": "perfect separation: the hazard ratio is a bound, p from the likelihood ratio",
 }
 PH_DRIFT_P = 0.01
 
@@ -78,7 +79,23 @@ def flag_words(r: CandidateResult) -> list[str]:
         words.append("window?")
     if r.ph_test_p is not None and r.ph_test_p < PH_DRIFT_P:
         words.append("drift")
+    if r.hr_bound:
+        words.append("bound")
     return words
+
+
+def separation_words(r: CandidateResult) -> str:
+    """What perfect separation means for this candidate, with the bound and the honest p."""
+    side = "below" if r.hr_bound == "upper" else "above"
+    who = "none of the users with more of it churned" if side == "below" else (
+        "the users with more of it all churned before the others"
+    )  # fmt: skip
+    return (
+        f"Perfect separation: {who}, so the likelihood rises without limit and no finite hazard "
+        f"ratio fits. The hazard ratio per SD is {side} {r.hazard_ratio:.3g} (95% profile "
+        f"likelihood bound); p {r.p_value:.2g} is the likelihood-ratio test's (the Wald test "
+        "cannot see separation)."
+    )
 
 
 def flag_legend() -> str:
@@ -171,6 +188,8 @@ def check_proportional_hazards(cands, results, pop: Population) -> None:
     on all their users (`ph_test` is vectorised; lifelines' needs a subsample)."""
     by_key = {c.key: c for c in cands}
     for r in results[:PH_TOP]:
+        if r.hr_bound:  # separation: no finite hazard ratio to test for drift
+            continue
         held_out = r.held_out
         ret, _ = pop.masks(held_out)
         x = by_key[r.key].modelled[ret]  # gaps filled once, before fitting

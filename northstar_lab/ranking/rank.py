@@ -36,6 +36,7 @@ from .flags import (
     flag_guardrails,
     flag_lifetime_totals,
     order_results,
+    separation_words,
 )
 from .population import Influence, Population, split_users
 from .redundancy import redundancy_groups
@@ -289,7 +290,6 @@ def _measure(cand, pop: Population, settings, held_out=False, threshold=None, ch
     codes = cand.codes_for(ret)
     fit = cox_univariate(sd, x, codes=codes)
     sd_x = float(np.std(x, ddof=1))
-    z = stats.norm.ppf(0.975)
     # C of "more of x ⇒ stays longer", its direction fixed before looking (METHODS §5.1);
     # Harrell's C in the Cox direction (lifelines' number) is the same count read the other way.
     c_plus, psi_c = influence.concordance_influence(sd, x, codes)
@@ -301,12 +301,7 @@ def _measure(cand, pop: Population, settings, held_out=False, threshold=None, ch
         event=cand.event,
         column=cand.column,
         transform=cand.transform,
-        hazard_ratio=float(np.exp(fit.beta * sd_x)),
-        hr_ci_low=float(np.exp((fit.beta - z * fit.se) * sd_x)),
-        hr_ci_high=float(np.exp((fit.beta + z * fit.se) * sd_x)),
-        coef_per_unit=float(fit.beta),
-        coef_se=float(fit.se),
-        p_value=float(fit.p),
+        **hazard_fields(fit, sd_x),
         c_index=c_index if fit.beta != 0 else 0.5,
         c_plus=c_plus,
         direction="more is better" if fit.beta < 0 else "more is worse",
@@ -325,10 +320,12 @@ def _measure(cand, pop: Population, settings, held_out=False, threshold=None, ch
             f"{res.n_imputed:,} of these {ret.size:,} users lack this value: the mean of the "
             "landmark users was used, the same filled value in every statistic."
         )
-    if not fit.converged:
+    if fit.separated:
+        res.warnings.insert(0, separation_words(res))
+    elif not fit.converged:
         res.warnings.append(
-            "The Cox model did not converge (near-perfect separation): read retention at the "
-            "horizon and ΔRMST instead of the hazard ratio."
+            "The Cox model did not converge: read retention at the horizon and ΔRMST instead "
+            "of the hazard ratio."
         )
     psi_rho = None
     target = pop.revenue_test if held_out else pop.revenue_all
@@ -345,6 +342,38 @@ def _measure(cand, pop: Population, settings, held_out=False, threshold=None, ch
             res.threshold_figures = held_out_figures(cand, pop, k)
         return res, k, infl
     return res, None, infl
+
+
+def hazard_fields(fit, sd_x: float) -> dict:
+    """The hazard ratio per SD with its 95% CI, the per-unit coefficient and the p-value.
+
+    Under perfect separation (a monotone likelihood) β̂ is ±∞ and the Wald test says p ≈ 1
+    whatever the data: the p-value is the likelihood-ratio test's, and the hazard ratio is
+    reported as a bound, the finite end of the 95% profile-likelihood interval (`hr_bound`
+    'upper': the HR is below it; 'lower': above it). METHODS §3.1.
+    """
+    z = stats.norm.ppf(0.975)
+    if not fit.separated:
+        return dict(
+            hazard_ratio=float(np.exp(fit.beta * sd_x)),
+            hr_ci_low=float(np.exp((fit.beta - z * fit.se) * sd_x)),
+            hr_ci_high=float(np.exp((fit.beta + z * fit.se) * sd_x)),
+            coef_per_unit=float(fit.beta),
+            coef_se=float(fit.se),
+            p_value=float(fit.p),
+        )
+    bound = float(np.exp(fit.beta_bound * sd_x))
+    below = fit.beta < 0
+    return dict(
+        hazard_ratio=bound,
+        hr_ci_low=0.0 if below else bound,
+        hr_ci_high=bound if below else float("inf"),
+        coef_per_unit=float(fit.beta_bound),
+        coef_se=float("nan"),
+        p_value=fit.lr_p,
+        p_method="likelihood ratio",
+        hr_bound="upper" if below else "lower",
+    )
 
 
 def _binary_signature(values: np.ndarray) -> int:

@@ -134,3 +134,27 @@ def test_at_least_verdicts_say_they_rest_on_half_the_data(tickets_run):
         says = any("held-out half of users" in w and "half the data" in w for w in c.warnings)
         assert says == c.held_out, (c.name, c.warnings)
     assert any(c.held_out for c in tickets_run.candidates)
+
+
+def test_perfect_separation_reports_a_bound_and_the_likelihood_ratio_p():
+    """Issue 10 §4: 25 users did a rare event and none churned. The Wald test said HR 5e-6
+    [0, ∞], p = 1, 'noise'; the likelihood ratio and log-rank say p ≈ 1e-16 or smaller."""
+    from lifelines.statistics import logrank_test
+
+    rng = np.random.default_rng(1)
+    n = 2000
+    t, e = survival_after_landmark(rng, np.zeros(n), rng.uniform(50, 400, n))
+    rare = np.zeros(n)
+    rare[:25], e[:25], t[:25] = 1, 0, np.floor(rng.uniform(200, 400, 25))
+    cands = [count_candidate("rare", rare), count_candidate("other", rng.poisson(2.0, n))]
+    r = rank_candidates(cands, outcomes_of(t, e), settings=quick_settings())
+    c = r.candidate("count:rare")
+    lr = logrank_test(t[:25], t[25:], e[:25], e[25:])
+    assert lr.p_value < 1e-10
+    assert c.p_method == "likelihood ratio" and c.p_value < 1e-10 and not c.noise_level
+    assert c.hr_bound == "upper" and 0 < c.hazard_ratio < 1
+    assert c.hr_ci_low == 0.0 and c.hr_ci_high == c.hazard_ratio
+    assert "bound" in c.flags and "Perfect separation" in c.warnings[0]
+    assert f"below {c.hazard_ratio:.3g}" in c.warnings[0]
+    assert not c.is_guardrail and c.direction == "more is better"
+    assert "< " in format_leaderboard(r) and "(bound)" in format_leaderboard(r)
