@@ -92,7 +92,7 @@ def analyse(
             f"{dropped['users_signed_up_after_as_of']:,} users signed up after the as-of date "
             f"{as_of} and are left out."
         )
-    cands = _candidates(frame, uf, loaded, settings)
+    cands = _candidates(frame, uf, loaded, settings, revenue_event)
     signup_sec = frame["signup_sec"].to_numpy() if "signup_sec" in frame else None
     train = split_users(len(frame), settings.seed, signup_sec, settings.threshold_split)
     ranking = _rank_with_label(
@@ -119,6 +119,7 @@ def analyse(
         ranking,
         excluded={**ranking.excluded, **{k: v for k, v in dropped_counts.items() if v}},
         warnings=list(dict.fromkeys(notes + ranking.warnings)),
+        notes=ranking.notes + _revenue_event_note(loaded, settings, revenue_event),
         data=dataclasses.replace(ranking.data, population=population),
         gap_sensitivity=gaps or [],
     )
@@ -149,6 +150,7 @@ def _user_level_frame(loaded, settings, revenue_event, say):
             users=signups,
             max_users=settings.max_users,
             progress=agg_progress,
+            include_revenue_event=revenue_event_is_behaviour(loaded, settings, revenue_event),
         )
         frame = uf.data
         if users is not None:
@@ -243,10 +245,34 @@ def _outcomes(frame, churn, loaded, settings, revenue_event) -> Outcomes:
     )
 
 
-def _candidates(frame, uf: UserFrame | None, loaded, settings) -> list[Candidate]:
+def revenue_event_is_behaviour(loaded: LoadedData, settings, revenue_event) -> bool:
+    """Offer the revenue event's window counts as candidates (labelled transactions)? When
+    asked (`include_revenue_event`), or when the log has no other behaviour, as in a shop's
+    purchase log: otherwise only "Events (all types)" would be left (METHODS §2). Window counts
+    are in [0, W) and revenue in [W, W + H), so the two never overlap."""
+    if not revenue_event or loaded.events is None:
+        return False
+    others = set(loaded.event_counts) - {revenue_event}
+    return bool(settings.include_revenue_event or not others)
+
+
+def _revenue_event_note(loaded, settings, revenue_event) -> list[str]:
+    if not revenue_event_is_behaviour(loaded, settings, revenue_event):
+        return []
+    why = "as asked" if settings.include_revenue_event else "the log has no other behaviour"
+    return [
+        f"The revenue event '{revenue_event}' is also a candidate ({why}): its transactions in "
+        f"the first {settings.window_days} days. Revenue is counted from day "
+        f"{settings.window_days} on, so the two never overlap."
+    ]
+
+
+def _candidates(frame, uf: UserFrame | None, loaded, settings, revenue_event) -> list[Candidate]:
     cands: list[Candidate] = []
     if uf is not None:
-        cands += event_candidates(frame, uf.event_columns, settings.window_days)
+        cands += event_candidates(
+            frame, uf.event_columns, settings.window_days, transactions=revenue_event
+        )
     if loaded.users is not None:
         outcome = {settings.revenue_col, *loaded.users.columns.roles().values()}
         behaviour = [c for c in loaded.users.columns.behaviour if c not in outcome]

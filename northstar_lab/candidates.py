@@ -139,13 +139,19 @@ class Candidate:
         return "1 unit of the column"
 
 
-def event_candidates(frame: pd.DataFrame, event_columns: dict[str, str], window_days: int):
-    """Count and active-days candidates per event type, then the baselines."""
+def event_candidates(
+    frame: pd.DataFrame,
+    event_columns: dict[str, str],
+    window_days: int,
+    transactions: str | None = None,
+):
+    """Count and active-days candidates per event type, then the baselines. `transactions`
+    names the revenue event, whose counts (when measured) are labelled as transactions."""
     w = window_days
     out = []
     for col, event in event_columns.items():
         kind = Kind.COUNT if col.startswith("count__") else Kind.ACTIVE_DAYS
-        label = "count" if kind is Kind.COUNT else "active days"
+        label = _event_label(kind, is_transaction=event == transactions)
         out.append(
             Candidate(
                 key=kind.key(event),
@@ -177,6 +183,12 @@ def event_candidates(frame: pd.DataFrame, event_columns: dict[str, str], window_
     return out
 
 
+def _event_label(kind: Kind, is_transaction: bool) -> str:
+    if is_transaction:
+        return "transactions" if kind is Kind.COUNT else "days with a transaction"
+    return "count" if kind is Kind.COUNT else "active days"
+
+
 def column_candidates(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[Candidate]:
     """Users-table behaviour columns, modelled as given; their window cannot be checked."""
     return [
@@ -197,7 +209,11 @@ def column_candidates(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[Can
 def at_least_candidate(base: Candidate, k: float, window_days: int) -> Candidate:
     """'e ≥ k× in first W days' as a 0/1 candidate; k was chosen on training users."""
     k_txt = f"{k:g}"
-    if base.kind is Kind.COUNT:
+    if base.name.startswith(f"{base.event}: transactions"):
+        name = f"{base.event} ≥ {k_txt} transactions in first {window_days} days"
+    elif base.name.startswith(f"{base.event}: days with a transaction"):
+        name = f"{base.event} on ≥ {k_txt} days with a transaction in first {window_days} days"
+    elif base.kind is Kind.COUNT:
         name = f"{base.event} ≥ {k_txt}× in first {window_days} days"
     elif base.kind is Kind.ACTIVE_DAYS:
         name = f"{base.event} on ≥ {k_txt} days in first {window_days} days"
