@@ -40,7 +40,7 @@ REVENUE_PROPERTIES = ("$revenue", "revenue", "amount", "$amount", "price", "$pri
 #: Largest absolute epoch value → unit: seconds until ~5138 AD, then ms, µs, ns.
 EPOCH_UNITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"), (float("inf"), "ns"))
 UNIT_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
-MS_PER_UNIT_DIVISOR = {"ms": 1, "us": 1_000, "ns": 1_000_000}
+PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 
 @dataclass(frozen=True)
@@ -235,11 +235,13 @@ def epoch_unit(biggest: float) -> str:
 
 
 def epoch_to_timestamp(col: ibis.Value, unit: str) -> ibis.Value:
-    """Unix time in `unit` as a timestamp (millisecond precision: DuckDB converts s and ms)."""
-    col = col.cast("int64") if not col.type().is_integer() else col
-    if unit == "s":
-        return col.as_timestamp("s")
-    return (col // MS_PER_UNIT_DIVISOR[unit]).as_timestamp("ms")
+    """Unix time in `unit` as a timestamp, to the whole second (every figure is computed in
+    whole seconds; and whole seconds are what both DuckDB and Spark convert)."""
+    if not col.type().is_integer():
+        col = col.floor().cast("int64")
+    if unit != "s":
+        col = col // PER_SECOND[unit]
+    return col.as_timestamp("s")
 
 
 def _epoch_time(col: ibis.Value, what: str) -> tuple[ibis.Value, str]:
