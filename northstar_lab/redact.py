@@ -13,11 +13,11 @@ import re
 
 MASK = "***"
 
-#: `scheme://` then the longest run of non-blank characters up to the last '@' before a blank:
-#: the user-info part of a URL. The run may contain '/', ':' and '@' (AWS secret keys contain
-#: '/', passwords '@'), so a path with an '@' in it is over-redacted; that loses a bucket name,
-#: never a secret.
-_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.\-]*://)(?P<info>[^\s'\"<>]+)@")
+#: `scheme://` (or `scheme:/`, as a URL looks after passing through a path join) then the
+#: longest run of non-blank characters up to the last '@' before a blank: the user-info part.
+#: The run may contain '/', ':' and '@' (AWS secret keys contain '/', passwords '@'), so a path
+#: with an '@' in it is over-redacted; that loses a bucket name, never a secret.
+_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.\-]*:/+)(?P<info>[^\s'\"<>]+)@")
 
 #: `name=value` where the name looks like a credential (password, token, AWS and GCS and Azure
 #: signatures, API keys, session tokens), in a query string, a Spark Connect URL (`;token=`)

@@ -72,12 +72,20 @@ def _text_kind(head: bytes) -> str:
     'json' for a file that starts with '{' or '[', else 'text'."""
     first = head.split(b"\n", 1)[0]
     if b"\x00" in first:
-        pairs = first[: len(first) // 2 * 2]
-        if pairs and (pairs[1::2].count(0) > 0.9 * len(pairs) / 2 or
-                      pairs[0::2].count(0) > 0.9 * len(pairs) / 2):  # fmt: skip
-            return "utf16"
-        return "binary"
+        return "utf16" if _looks_utf16(first) else "binary"
     return "json" if head.lstrip()[:1] in (b"{", b"[") else "text"
+
+
+def _looks_utf16(line: bytes) -> bool:
+    """ASCII text in UTF-16: every other byte NUL, the bytes between them not."""
+    pairs = line[: len(line) // 2 * 2]
+    half = len(pairs) / 2
+    if not half:
+        return False
+    for zeros, chars in ((pairs[1::2], pairs[0::2]), (pairs[0::2], pairs[1::2])):
+        if zeros.count(0) > 0.9 * half and chars.count(0) < 0.1 * half:
+            return True
+    return False
 
 
 def sniff(path: str | Path) -> str:
@@ -208,9 +216,9 @@ def _cause(exc: BaseException, text: str, path: str | Path, fmt: str) -> str | N
     if "not utf-8 encoded" in low or "invalid unicode" in low or isinstance(exc, UnicodeError):
         return f"is not UTF-8 text{_line(text)}. {SAVE_AS_UTF8}"
     m = re.search(r"maximum line size of (\d+) bytes exceeded\. actual size:\s*(\d+)", low)
-    if m:
+    if m:  # DuckDB's line number here counts from its read buffer, not the file: leave it out
         return (
-            f"has a line{_line(text)} of {int(m.group(2)) / 1e6:,.1f} MB, longer than the "
+            f"has a line of {int(m.group(2)) / 1e6:,.1f} MB, longer than the "
             f"{int(m.group(1)) / 1e6:,.0f} MB a line may have. Usually a quote opens and never "
             "closes, or the file is not a CSV: check that line, or export the file again."
         )
@@ -218,12 +226,12 @@ def _cause(exc: BaseException, text: str, path: str | Path, fmt: str) -> str | N
         r"expected (\d+) fields in line \d+, saw (\d+)", low
     )
     if m:
-        return (
-            f"has a row{_line(text)} with {m.group(2)} values where the header has "
-            f"{m.group(1)}. Check the delimiter and the quoting on that line (a value that "
-            "contains a comma must be in double quotes)."
-        )
+        return _ragged_sentence(_line(text), m.group(2), m.group(1))
     if "automatically detect the csv parsing dialect" in low:
+        ragged = ragged_row(path) if single else None
+        if ragged:
+            line, found, expected = ragged
+            return _ragged_sentence(f" (line {line:,})", found, expected)
         return (
             "does not look like a CSV (no consistent delimiter and quoting was found). Save it "
             "as comma-separated text with one header row."
@@ -235,6 +243,37 @@ def _cause(exc: BaseException, text: str, path: str | Path, fmt: str) -> str | N
             f"is not newline-delimited JSON{_line(text)}: each line must be one JSON object. "
             "Export it again, or convert it to CSV or Parquet."
         )
+    return None
+
+
+def _ragged_sentence(where: str, found, expected) -> str:
+    return (
+        f"has a row{where} with {found} values where the header has {expected}. Check the "
+        "delimiter and the quoting on that line (a value that contains a comma must be in double "
+        "quotes)."
+    )
+
+
+RAGGED_SCAN_LINES = 50_000
+
+
+def ragged_row(path: str | Path) -> tuple[int, int, int] | None:
+    """(line, values, header values) of the first row among the first 50,000 whose number of
+    values differs from the header's: what DuckDB's sniffer stumbles on without saying so."""
+    import csv
+
+    opener = gzip.open if sniff(path) == "gzip" else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as f:
+            rows = csv.reader(f)
+            header = next(rows, None)
+            for i, row in enumerate(rows, start=2):
+                if i > RAGGED_SCAN_LINES:
+                    break
+                if row and header and len(row) != len(header):
+                    return i, len(row), len(header)
+    except (csv.Error, OSError, EOFError):
+        return None
     return None
 
 

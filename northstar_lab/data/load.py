@@ -100,13 +100,16 @@ def load_inputs(
         say("Opening the event log", 0.02)
         source = sources.parse_source(events)
         label = sources.source_label(source, events_table, events_label)
-        table, report, read_warnings = open_event_table(source, events_table, label, event_format)
-        for sentence in report.sentences() if report else []:
-            say(sentence, 0.03)
-        cols = EventColumns.recognise(list(table.columns), label, **(event_columns or {}))
-        std = standard_events(table, cols, label)
-        say("Validating the event log", 0.05)
-        check = check_events(std, label, row_numbers=source.engine == "duckdb")
+        with sources.reading(source, label):
+            table, report, read_warnings = open_event_table(
+                source, events_table, label, event_format
+            )
+            for sentence in report.sentences() if report else []:
+                say(sentence, 0.03)
+            cols = EventColumns.recognise(list(table.columns), label, **(event_columns or {}))
+            std = standard_events(table, cols, label)
+            say("Validating the event log", 0.05)
+            check = check_events(std, label, row_numbers=source.engine == "duckdb")
         std, check.event_counts, name_warnings = names.clean_event_names(
             std, check.event_counts, label
         )

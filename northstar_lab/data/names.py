@@ -22,6 +22,8 @@ from collections.abc import Iterable
 import ibis
 import pandas as pd
 
+from ..errors import InputError
+
 REPLACEMENT = "\ufffd"
 
 _WHITESPACE = "\t\n\r\u2028\u2029"
@@ -80,8 +82,26 @@ def clean_table_columns(table: ibis.Table, label: str) -> tuple[ibis.Table, list
     cleaned, n = clean_names(table.columns)
     if not n:
         return table, []
+    warning = [changed_names_warning(label, "column names", n)]
+    if any("\x00" in c for c in table.columns):  # SQL cannot even name such a column
+        return _renamed_by_position(table, cleaned, label), warning
     renames = {new: old for new, old in zip(cleaned, table.columns, strict=True) if new != old}
-    return table.rename(renames), [changed_names_warning(label, "column names", n)]
+    return table.rename(renames), warning
+
+
+def _renamed_by_position(table: ibis.Table, cleaned: list[str], label: str) -> ibis.Table:
+    """A DuckDB table whose column names hold NUL bytes, re-selected by position (#1, #2 …)."""
+    import sqlglot as sg
+
+    backend = table._find_backend()
+    if backend.name != "duckdb" or not hasattr(table.op(), "name"):
+        raise InputError(
+            f"{label}: a column name contains NUL bytes. Rename the columns at the source."
+        )
+    cols = ", ".join(f"#{i + 1} AS {sg.to_identifier(c, quoted=True).sql('duckdb')}"
+                     for i, c in enumerate(cleaned))  # fmt: skip
+    view = sg.to_identifier(table.op().name, quoted=True).sql("duckdb")
+    return backend.sql(f"SELECT {cols} FROM {view}")
 
 
 def clean_frame_columns(df: pd.DataFrame, label: str) -> tuple[pd.DataFrame, list[str]]:

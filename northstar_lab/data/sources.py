@@ -22,9 +22,11 @@ import os
 import shutil
 import tempfile
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import ibis
 
 from ..errors import InputError
@@ -337,6 +339,28 @@ def open_table(
     except Exception as exc:
         raise InputError(
             f"{label}: could not read {source.describe()}: {diagnose.engine_text(exc)}"
+        ) from exc
+
+
+@contextmanager
+def reading(source: Source, label: str):
+    """Engine errors raised while a source is scanned become that source's InputError.
+
+    DuckDB reads a file lazily: a bad line deep in a CSV or a truncated gzip surfaces only when
+    the first query scans it, long after `read_file` returned.
+    """
+    try:
+        yield
+    except InputError:
+        raise
+    except duckdb.Error as exc:
+        if source.kind == "file":
+            path = source.location
+            first = (glob.glob(path) or [path])[0] if any(c in path for c in "*?[") else path
+            raise diagnose.read_error(exc, first, redact_secrets(label), file_format(path)) from exc
+        raise InputError(
+            f"{redact_secrets(label)}: could not read {source.describe()}: "
+            f"{diagnose.engine_text(exc)}"
         ) from exc
 
 

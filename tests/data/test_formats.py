@@ -191,7 +191,9 @@ def test_mixpanel_export_ranks_like_the_plain_csv(events, expected_ranking, tmp_
     duplicated = pd.concat([records, records.iloc[::37]], ignore_index=True)  # resent events
     path = tmp_path / "mixpanel_export.json"
     with open(path, "w", encoding="utf-8") as f:  # the raw export's exact text: one object a line
-        f.writelines(json.dumps(r, separators=(",", ":")) + "\n" for r in duplicated.to_dict("records"))
+        f.writelines(
+            json.dumps(r, separators=(",", ":")) + "\n" for r in duplicated.to_dict("records")
+        )
     loaded = load_inputs(str(path))
     report = loaded.event_format
     assert report.name == "mixpanel"
@@ -206,7 +208,9 @@ def test_mixpanel_export_ranks_like_the_plain_csv(events, expected_ranking, tmp_
 
 def test_posthog_csv_ranks_like_the_plain_csv(events, tmp_path):
     e = events
-    props = [json.dumps({"revenue": v} if pd.notna(v) else {"$current_url": "/x"}) for v in e["value"]]
+    props = [
+        json.dumps({"revenue": v} if pd.notna(v) else {"$current_url": "/x"}) for v in e["value"]
+    ]
     export = pd.DataFrame(
         {
             "uuid": [f"0190-{i:08d}" for i in range(len(e))],
@@ -280,7 +284,9 @@ def test_segment_tracks_parquet_and_duckdb_table_rank_like_the_plain_csv(events,
     assert comparable(analyse(loaded, SETTINGS).ranking) == expected
     db = tmp_path / "warehouse.duckdb"
     con = duckdb.connect(str(db))
-    con.execute(f"CREATE TABLE tracks AS SELECT * FROM read_parquet('{tmp_path / 'tracks.parquet'}')")
+    con.execute(
+        f"CREATE TABLE tracks AS SELECT * FROM read_parquet('{tmp_path / 'tracks.parquet'}')"
+    )
     con.close()
     from_db = load_inputs(f"duckdb:///{db}", events_table="tracks", event_format="segment")
     assert from_db.event_format.name == "segment" and not from_db.event_format.recognised
@@ -316,6 +322,7 @@ def ga4_records(events: pd.DataFrame) -> pd.DataFrame:
     """events_YYYYMMDD rows: event_timestamp in µs, nested event_params (key + typed value),
     user_pseudo_id always, user_id once logged in, ecommerce.purchase_revenue on purchases."""
     e = events
+
     def param(key, **value):
         full = {"string_value": None, "int_value": None, "float_value": None, "double_value": None}
         return {"key": key, "value": {**full, **value}}
@@ -377,9 +384,14 @@ def test_recognition_from_columns():
     assert formats.recognise(["user_id", "timestamp", "event", "value"]) is None
     assert formats.recognise(["event", "properties"]) == "mixpanel"
     assert formats.recognise(["event", "properties", "timestamp", "user_id"]) is None
-    assert formats.recognise(["uuid", "event", "properties", "timestamp", "distinct_id"]) == "posthog"
+    assert (
+        formats.recognise(["uuid", "event", "properties", "timestamp", "distinct_id"]) == "posthog"
+    )
     assert formats.recognise(["anonymous_id", "user_id", "event", "timestamp"]) == "segment"
-    assert formats.recognise(["event_date", "event_timestamp", "event_name", "user_pseudo_id"]) == "ga4"
+    assert (
+        formats.recognise(["event_date", "event_timestamp", "event_name", "user_pseudo_id"])
+        == "ga4"
+    )
     assert formats.recognise(["Event_Type", "Amplitude_Id", "event_time"]) == "amplitude"
     names = [f.name for f in formats.import_options()]
     assert names == ["amplitude", "mixpanel", "posthog", "segment", "ga4"]
@@ -399,7 +411,9 @@ def test_plain_and_wrong_formats(events, tmp_path, capsys):
         load_inputs(str(tmp_path / "tracks.parquet"), event_format="heap")
     code = cli.main(["rank", "--events", str(tmp_path / "tracks.parquet"), "--format", "mixpanel"])
     assert code == 2
-    assert "read as a Mixpanel export, but column 'properties' is missing" in capsys.readouterr().err
+    assert (
+        "read as a Mixpanel export, but column 'properties' is missing" in capsys.readouterr().err
+    )
 
 
 def test_cli_states_the_recognised_format(events, tmp_path, capsys):
