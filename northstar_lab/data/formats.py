@@ -121,6 +121,15 @@ def import_options() -> list[ExportFormat]:
     return [FORMATS[n] for n in ("amplitude", "mixpanel", "posthog", "segment", "ga4")]
 
 
+def recognised_format(source_text: str, table: str | None = None) -> ExportFormat | None:
+    """The vendor export a file (or a database table) is, from its columns; None for a plain
+    event log. Reads only the schema (for the Data page's "Import from…" choice)."""
+    from .sources import peek_columns
+
+    name = recognise(peek_columns(source_text, table, event_format="plain"))
+    return FORMATS[name] if name else None
+
+
 def recognise(columns: Iterable[str]) -> str | None:
     """The format whose signature columns are all present, or None for a plain event log.
 
@@ -189,6 +198,20 @@ def event_log_from_export(
     events, report = mapper(t, label)
     report.recognised = recognised
     return events, report
+
+
+def has_value(name: str, columns: Iterable[str]) -> bool:
+    """Whether the export carries amounts (so the event log gets a `value` column)."""
+    cols = {str(c).lower() for c in columns}
+    sources = {"amplitude": {"revenue", "event_properties"}, "mixpanel": {"properties"},
+               "posthog": {"properties"}, "segment": {"revenue"},
+               "ga4": {"ecommerce", "event_params"}}[name]  # fmt: skip
+    return bool(cols & sources)
+
+
+def output_columns(name: str, columns: Iterable[str]) -> list[str]:
+    """The columns of the event log an export becomes (for a column-mapping step)."""
+    return ["user_id", "timestamp", "event"] + (["value"] if has_value(name, columns) else [])
 
 
 def _required(name: str) -> tuple[str, ...]:
@@ -285,7 +308,7 @@ def resolve_identity(
 
 
 def _identity_sentence(
-    t: ibis.Table, known: str, anonymous: str, label: str, fallback: str | None = None
+    t: ibis.Table, known: str, anonymous: str, fallback: str | None = None
 ) -> str:
     """Who a user is, with how many events each rule covered (one aggregate in the engine)."""
     stats = (
@@ -308,10 +331,19 @@ def _identity_sentence(
 
 
 def _events(user: ibis.Value, ts: ibis.Value, event: ibis.Value, value=None) -> dict:
+    """The event log's columns; `value` only when the export carries amounts (`has_value`)."""
     out = {"user_id": user.cast("string"), "timestamp": ts, "event": event.cast("string")}
     if value is not None:
         out["value"] = value.cast("float64")
     return out
+
+
+def _value_or_none(name: str, t: ibis.Table, values: list[ibis.Value]) -> ibis.Value | None:
+    """The first amount present among `values`, NULL when none exists; None when the export
+    carries no amounts at all."""
+    if not has_value(name, t.columns):
+        return None
+    return ibis.coalesce(*values) if values else ibis.null("float64")
 
 
 # --- one mapper per format --------------------------------------------------------------------
@@ -321,16 +353,16 @@ def _amplitude(t: ibis.Table, label: str) -> tuple[ibis.Table, FormatReport]:
     values = [_number(t.revenue)] if "revenue" in t.columns else []
     if "event_properties" in t.columns:
         values.append(_amount(t.event_properties))
-    t = t.mutate(_value=ibis.coalesce(*values) if values else ibis.null("float64"))
+    value = _value_or_none("amplitude", t, values)
+    t = t.mutate(_value=value if value is not None else ibis.null("float64"))
     known = t.user_id if "user_id" in t.columns else ibis.null("string")
     joined, person = resolve_identity(t, known, t.amplitude_id)
-    out = joined.select(
-        **_events(person, _text_time(joined.event_time), joined.event_type, joined._value)
-    )
+    value = joined._value if value is not None else None
+    out = joined.select(**_events(person, _text_time(joined.event_time), joined.event_type, value))
     return out, FormatReport(
         "amplitude", FORMATS["amplitude"].title, True,
         "Time: event_time read as UTC text (Amplitude exports UTC).",
-        _identity_sentence(joined, "user_id", "amplitude_id", label),
+        _identity_sentence(joined, "user_id", "amplitude_id"),
     )  # fmt: skip
 
 
@@ -357,7 +389,7 @@ def _mixpanel(t: ibis.Table, label: str) -> tuple[ibis.Table, FormatReport]:
     out = joined.select(**_events(person, joined._ts, joined.event, joined._value))
     notes = [f"{removed:,} duplicate events (same event, distinct_id, time and $insert_id) "
              "were removed, as Mixpanel does."] if removed else []  # fmt: skip
-    identity = _identity_sentence(joined, "$user_id", "$device_id", label, "distinct_id")
+    identity = _identity_sentence(joined, "$user_id", "$device_id", "distinct_id")
     return out, FormatReport("mixpanel", FORMATS["mixpanel"].title, True, time_sentence,
                              identity, removed, notes)  # fmt: skip
 
@@ -390,10 +422,12 @@ def _segment(t: ibis.Table, label: str) -> tuple[ibis.Table, FormatReport]:
         )
     known = t.user_id if "user_id" in t.columns else ibis.null("string")
     joined, person = resolve_identity(t, known, t.anonymous_id)
-    value = _number(joined.revenue) if "revenue" in t.columns else None
+    value = _value_or_none(
+        "segment", joined, [_number(joined.revenue)] if "revenue" in t.columns else []
+    )
     out = joined.select(**_events(person, _text_time(joined[ts_col]), joined.event, value))
     time = f"Time: {ts_col} read as UTC (offsets honoured)."
-    identity = _identity_sentence(joined, "user_id", "anonymous_id", label)
+    identity = _identity_sentence(joined, "user_id", "anonymous_id")
     return out, FormatReport("segment", FORMATS["segment"].title, True, time, identity)
 
 
@@ -410,11 +444,13 @@ def _ga4(t: ibis.Table, label: str) -> tuple[ibis.Table, FormatReport]:
     if "event_params" in t.columns:
         values.append(_ga4_param(t.event_params, "value"))
     ts, time_sentence = _epoch_time(t.event_timestamp, "event_timestamp")
-    t = t.mutate(_ts=ts, _value=ibis.coalesce(*values) if values else ibis.null("float64"))
+    value = _value_or_none("ga4", t, values)
+    t = t.mutate(_ts=ts, _value=value if value is not None else ibis.null("float64"))
     known = t.user_id if "user_id" in t.columns else ibis.null("string")
     joined, person = resolve_identity(t, known, t.user_pseudo_id)
-    out = joined.select(**_events(person, joined._ts, joined.event_name, joined._value))
-    identity = _identity_sentence(joined, "user_id", "user_pseudo_id", label)
+    value = joined._value if value is not None else None
+    out = joined.select(**_events(person, joined._ts, joined.event_name, value))
+    identity = _identity_sentence(joined, "user_id", "user_pseudo_id")
     return out, FormatReport("ga4", FORMATS["ga4"].title, True, time_sentence, identity)
 
 

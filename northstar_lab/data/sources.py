@@ -428,14 +428,29 @@ def _read(con, paths, fmt: str, json_columns: dict[str, str] | None) -> ibis.Tab
     return con.read_csv(paths)
 
 
-def peek_columns(source_text: str, table: str | None = None, label: str | None = None) -> list[str]:
-    """Column names of a file or table, without reading the data (for the mapping step)."""
+def peek_columns(
+    source_text: str,
+    table: str | None = None,
+    label: str | None = None,
+    event_format: str | None = None,
+) -> list[str]:
+    """Column names of a file or table, without reading the data (for the mapping step).
+
+    A vendor export (asked for, or recognised unless event_format is 'plain') gives the
+    columns of the event log it becomes, which is what a column mapping refers to.
+    """
+    from . import formats
     from .names import clean_names
 
     source = parse_source(source_text)
     con = connect(source)
-    columns = open_table(con, source, table, source_label(source, table, label)).columns
-    return clean_names(columns)[0]
+    columns = clean_names(
+        open_table(con, source, table, source_label(source, table, label)).columns
+    )[0]
+    name = formats.check_format_name(event_format)
+    if name is None and str(event_format or "").lower() != "plain":
+        name = formats.recognise(columns)
+    return formats.output_columns(name, columns) if name else columns
 
 
 def source_label(source: Source, table: str | None, label: str | None = None) -> str:

@@ -178,8 +178,8 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
     cols = list(df.columns)
     if not columns.user:
         raise InputError(
-            f"{label}: no user id column found. Columns present: {_show(cols)}. Name it "
-            "(--user-col) or rename it to user_id."
+            f"{label}: no user id column found. Columns present: {_show(cols)}. Say which "
+            "column holds the user id in the column mapping, or rename it to user_id."
         )
     mapped = list(columns.roles().items())
     mapped += [("behaviour", c) for c in columns.behaviour]

@@ -140,7 +140,7 @@ def amplitude_zip(events: pd.DataFrame, folder: Path) -> Path:
 
 def test_amplitude_zip_ranks_like_the_plain_csv(events, expected_ranking, tmp_path):
     path = amplitude_zip(events, tmp_path)
-    assert formats.recognise(sources.peek_columns(str(path))) == "amplitude"
+    assert formats.recognised_format(str(path)).title == "Amplitude"
     loaded = load_inputs(str(path))
     assert loaded.event_format.name == "amplitude" and loaded.event_format.recognised
     assert comparable(analyse(loaded, SETTINGS).ranking) == expected_ranking
@@ -396,6 +396,23 @@ def test_recognition_from_columns():
     names = [f.name for f in formats.import_options()]
     assert names == ["amplitude", "mixpanel", "posthog", "segment", "ga4"]
     assert all(f.description for f in formats.import_options())
+
+
+def test_a_column_mapping_refers_to_the_mapped_event_log(events, tmp_path):
+    """The app's mapping step peeks at the columns, then passes them back as explicit names."""
+    tracks = segment_tracks(events.iloc[:500])
+    tracks.to_parquet(tmp_path / "tracks.parquet", index=False)
+    peeked = sources.peek_columns(str(tmp_path / "tracks.parquet"))
+    assert peeked == ["user_id", "timestamp", "event"]  # no amounts in a tracks table
+    raw = sources.peek_columns(str(tmp_path / "tracks.parquet"), event_format="plain")
+    assert "anonymous_id" in raw and "original_timestamp" in raw
+    mapping = dict(zip(["user", "timestamp", "event"], peeked, strict=True))
+    loaded = load_inputs(str(tmp_path / "tracks.parquet"), event_columns=mapping)
+    assert loaded.event_format.name == "segment"
+    assert loaded.check.n_rows == 500
+    mixpanel = tmp_path / "mp.jsonl"
+    write_json_lines(mixpanel_records(events.iloc[:50], "s"), mixpanel)
+    assert sources.peek_columns(str(mixpanel)) == ["user_id", "timestamp", "event", "value"]
 
 
 def test_plain_and_wrong_formats(events, tmp_path, capsys):
