@@ -194,9 +194,17 @@ def read_error(exc: BaseException, path: str | Path, label: str, fmt: str) -> In
     ('csv', 'parquet', 'json'): cause and what to do, then the engine's sentence."""
     text = str(exc)
     cause = _cause(exc, text, path, fmt)
-    said = engine_text(exc)
+    said = _without_folders(engine_text(exc), path)
     message = f"{label}: {cause}" if cause else f"{label}: could not be read as {fmt.upper()}."
     return InputError(f"{message} (The reader said: {said})")
+
+
+def _without_folders(text: str, path: str | Path) -> str:
+    """The engine's text with the file's folder left out (an upload's temporary folder, a home
+    directory): the message already names the file."""
+    for full in {str(path), str(Path(path).resolve())}:
+        text = text.replace(full, Path(path).name)
+    return text
 
 
 def _cause(exc: BaseException, text: str, path: str | Path, fmt: str) -> str | None:
