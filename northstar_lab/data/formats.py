@@ -18,8 +18,8 @@ engine that holds the file (DuckDB's `read_json` / `read_parquet` / `read_csv`, 
   `user_id` / `user_pseudo_id`, revenue from `ecommerce.purchase_revenue` or the `value` event
   parameter.
 
-What was recognised, how time was read (its epoch unit) and how people were identified are
-stated in a `FormatReport` that goes into the data's fingerprint.
+What was recognised, how time was read (its epoch unit) and how people were identified
+(METHODS §1.6) are stated in a `FormatReport` that goes into the data's fingerprint.
 """
 
 from __future__ import annotations

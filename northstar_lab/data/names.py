@@ -1,4 +1,4 @@
-"""Names from data are data: one sanitiser at the edge where event names and column names enter.
+"""Names from data are data: one sanitiser at the edge where names enter (METHODS §1.6).
 
 An event name or a column name is text a stranger wrote. Control characters in one
 (`\\x00–\\x08`, `\\x0b`, `\\x0c`, `\\x0e–\\x1f`) make the chart renderer abort the whole process
