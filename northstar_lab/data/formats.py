@@ -35,7 +35,8 @@ from ..errors import InputError
 
 #: Event properties that carry an amount, first match wins. Only the revenue event's value is
 #: ever used (METHODS §1.4), so a `price` on other events does no harm.
-REVENUE_PROPERTIES = ("$revenue", "revenue", "amount", "$amount", "price", "$price", "value")
+REVENUE_PROPERTIES = ("$revenue", "revenue", "Revenue", "amount", "Amount", "$amount",
+                      "price", "Price", "$price", "value", "Value")  # fmt: skip
 
 #: Largest absolute epoch value → unit: seconds until ~5138 AD, then ms, µs, ns.
 EPOCH_UNITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"), (float("inf"), "ns"))
@@ -321,12 +322,11 @@ def _identity_sentence(
         .iloc[0]
     )
     n = {k: 0 if pd.isna(v) else int(v) for k, v in stats.items()}
-    rest = f"{anonymous}s never linked to one count as users of their own" if fallback is None \
-        else f"{anonymous}s never linked to one are users by their {fallback}"  # fmt: skip
     return (
         f"Identity: a user is their {known} ({n['direct']:,} events carry one); "
-        f"{n['linked']:,} events recorded under an {anonymous} before it was linked to a "
-        f"{known} are credited to that {known}; {n['anon']:,} events of {rest}."
+        f"{n['linked']:,} events without one are credited to the {known} their {anonymous} was "
+        f"seen with (events before login); the other {n['anon']:,} events are users by their "
+        f"{fallback or anonymous}."
     )
 
 

@@ -110,8 +110,9 @@ def load_inputs(
             std = standard_events(table, cols, label)
             say("Validating the event log", 0.05)
             check = check_events(std, label, row_numbers=source.engine == "duckdb")
+        has_tail = getattr(check, "n_event_types", 0) > len(check.event_counts)
         std, check.event_counts, name_warnings = names.clean_event_names(
-            std, check.event_counts, label
+            std, check.event_counts, label, has_tail
         )
         counts = check.event_counts
         warnings += read_warnings + name_warnings + check.warnings

@@ -129,17 +129,19 @@ def clean_event_expr(event: ibis.Value) -> ibis.Value:
 
 
 def clean_event_names(
-    std: ibis.Table, event_counts: dict[str, int], label: str
+    std: ibis.Table, event_counts: dict[str, int], label: str, has_tail: bool = False
 ) -> tuple[ibis.Table, dict[str, int], list[str]]:
     """The event log with clean event names, its counts re-keyed, and any warning.
 
     `event_counts` (name → rows) are the names the validation scan brought back from the
     engine. When none needs cleaning nothing changes; otherwise the event column is rewritten
     in the engine (so every later count uses the clean name) and counts of names that clean
-    to the same text are added up.
+    to the same text are added up. `has_tail`: the scan kept only the most frequent names and
+    the rest stayed in the engine unseen, so the column is rewritten anyway (a regex over every
+    row, paid only by logs with that many distinct names).
     """
     dirty = [name for name in event_counts if needs_cleaning(name)]
-    if not dirty:
+    if not dirty and not has_tail:
         return std, event_counts, []
     std = std.mutate(event=clean_event_expr(std.event))
     counts: dict[str, int] = {}
@@ -147,4 +149,5 @@ def clean_event_names(
         key = clean_name(name)
         counts[key] = counts.get(key, 0) + n
     counts = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
-    return std, counts, [changed_names_warning(label, "event names", len(dirty))]
+    warnings = [changed_names_warning(label, "event names", len(dirty))] if dirty else []
+    return std, counts, warnings

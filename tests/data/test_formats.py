@@ -146,8 +146,9 @@ def test_amplitude_zip_ranks_like_the_plain_csv(events, expected_ranking, tmp_pa
     assert comparable(analyse(loaded, SETTINGS).ranking) == expected_ranking
     n_anon = int((~events["logged_in"] & events["user_id"].ne(events["expected"])).sum())
     n_before_login = int((~events["logged_in"]).sum()) - n_anon
-    assert f"{n_before_login:,} events recorded under an amplitude_id" in loaded.notes[2]
-    assert f"{n_anon:,} events of amplitude_ids never linked" in loaded.notes[2]
+    identity = loaded.notes[2]
+    assert f"{n_before_login:,} events without one are credited to the user_id" in identity
+    assert f"the other {n_anon:,} events are users by their amplitude_id" in identity
     assert loaded.fingerprint["events"]["format"] == "amplitude"
 
 
