@@ -207,7 +207,11 @@ def _extract_data_members(zip_path: Path, root: Path, folder: Path) -> None:
                 suffix = "".join(Path(m.filename.lower()).suffixes[-2:])
                 with z.open(m) as src, open(partial / f"{i:06d}{suffix}", "wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)
-        os.replace(partial, folder)
+        try:
+            os.replace(partial, folder)
+        except OSError:
+            if not folder.exists():  # else another process finished the same zip first
+                raise
     finally:
         shutil.rmtree(partial, ignore_errors=True)
 
@@ -238,10 +242,15 @@ def _duckdb_connect(database: str | None) -> ibis.BaseBackend:
             con = ibis.duckdb.connect(database, read_only=True, **duckdb_config())
         con.raw_sql("SET TimeZone = 'UTC'")  # naive times mean UTC on every machine
     except Exception as exc:
-        shown = redact_secrets(Path(database).name if database else "DuckDB")
+        if database is None:  # only the settings can fail here
+            raise InputError(
+                f"DuckDB could not start: {diagnose.engine_text(exc)}. Check "
+                "NORTHSTAR_DUCKDB_MEMORY (e.g. 4GB) and NORTHSTAR_DUCKDB_TMP (a writable folder)."
+            ) from exc
         raise InputError(
-            f"{shown}: DuckDB could not open it: {diagnose.engine_text(exc)}. Check that it is "
-            "a DuckDB database file written by DuckDB 1.x and not in use by another program."
+            f"{redact_secrets(Path(database).name)}: DuckDB could not open it: "
+            f"{diagnose.engine_text(exc)}. Check that it is a DuckDB database file written by "
+            "DuckDB 1.x and not in use by another program."
         ) from exc
     return con
 

@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import duckdb
+import ibis
 import pandas as pd
 import pytest
 
@@ -25,7 +26,7 @@ from northstar_lab import cli
 from northstar_lab.analysis import analyse
 from northstar_lab.data import sources
 from northstar_lab.data.load import load_inputs
-from northstar_lab.data.names import clean_name, clean_names
+from northstar_lab.data.names import clean_event_names, clean_name, clean_names
 from northstar_lab.data.users import read_table
 from northstar_lab.errors import InputError
 from northstar_lab.redact import redact_secrets
@@ -122,6 +123,16 @@ def test_hostile_names_render_a_chart_without_aborting(hostile_log):
                          text=True, timeout=300)  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.split()[-1] == "True"
+
+
+def test_names_the_scan_left_in_the_engine_are_cleaned_too():
+    """A validation scan that brings back only the most frequent names leaves a tail unseen."""
+    log = ibis.memtable({"event": ["ok", "ok", "rare\x00name"]})
+    std, counts, warnings = clean_event_names(log, {"ok": 2}, "log.csv", has_tail=True)
+    assert sorted(std.to_pandas()["event"]) == ["ok", "ok", "rare\ufffdname"]
+    assert counts == {"ok": 2} and warnings == []
+    same, _, _ = clean_event_names(log, {"ok": 2}, "log.csv")
+    assert same is log  # nothing seen, nothing left: no regex over the rows
 
 
 def test_csv_values_with_nul_bytes_are_cleaned(tmp_path):
