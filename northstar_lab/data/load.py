@@ -53,14 +53,18 @@ class LoadedData:
 
 
 def file_sha256(path: str | Path) -> str:
-    """Content hash of a file (or of every file in a glob or folder, in name order)."""
+    """Content hash of a file (or of every data file in a glob or folder, in name order; a
+    folder's bookkeeping files such as _SUCCESS and .crc are not data)."""
     h = hashlib.sha256()
     pattern = str(path)
-    if Path(pattern).is_dir():
+    folder = Path(pattern).is_dir()
+    if folder:
         pattern = str(Path(pattern) / "**" / "*")
     paths = sorted(glob.glob(pattern, recursive=True)) if any(c in pattern for c in "*?[") \
         else [pattern]  # fmt: skip
     paths = [p for p in paths if Path(p).is_file()]
+    if folder:
+        paths = [p for p in paths if p.lower().endswith(sources.FILE_SUFFIXES)]
     for p in paths:
         with open(p, "rb") as f:
             for block in iter(lambda f=f: f.read(1 << 20), b""):
