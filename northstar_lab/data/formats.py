@@ -198,7 +198,9 @@ def event_log_from_export(
     t = table.rename({c: orig for c, orig in cols.items() if c != orig})
     events, report = mapper(t, label)
     report.recognised = recognised
-    return events, report
+    # Materialised once in the engine (a DuckDB temp table, spilling to disk): every later scan
+    # reads four columns instead of re-parsing JSON and re-joining identities.
+    return events.cache(), report
 
 
 def has_value(name: str, columns: Iterable[str]) -> bool:
@@ -376,7 +378,7 @@ def _mixpanel(t: ibis.Table, label: str) -> tuple[ibis.Table, FormatReport]:
         _device=_field(p, "$device_id"),
         _insert=_field(p, "$insert_id"),
         _value=_amount(p),
-    )
+    ).cache()  # properties are parsed once, not once per count below
     n_before = int(base.count().to_pandas())
     keyed = base.filter(base._insert.notnull()).distinct(
         on=["event", "_distinct", "_time", "_insert"], keep="first"

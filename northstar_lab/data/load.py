@@ -161,8 +161,8 @@ def open_event_table(
             "as a file (or a DuckDB database table), or map its columns yourself."
         )
     layout = formats.json_columns(name)
-    if layout and sources.is_json_source(source):
-        table = sources.open_table(con, source, table_name, label, json_columns=layout)
+    if sources.is_json_source(source):  # parsed once (the mapping scans it several times)
+        table = sources.open_table(con, source, table_name, label, json_columns=layout).cache()
     table, report = formats.event_log_from_export(table, name, label, recognised=not asked)
     return table, report, warnings
 
