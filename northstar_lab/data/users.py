@@ -194,35 +194,7 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
     df = df.reset_index(drop=True)
     out = pd.DataFrame({"user_id": user_ids_as_text(df[columns.user])})
     _check_ids(out["user_id"], df[columns.user], label, columns.user, problems)
-    unparsable = {}
-    for role in ("signup", "cancel", "last_active"):
-        col = getattr(columns, role)
-        if col:
-            secs, bad = parse_times(df[col])
-            unparsable[role] = bad
-            if bad.any():
-                idx = np.flatnonzero(bad.to_numpy())
-                ex = df[col][bad].astype(str).head(3).tolist()
-                problems.append(
-                    f"{label}: column '{col}' has {bad.sum()} values that are not dates "
-                    f"({example_rows(idx)}; e.g. {', '.join(repr(e) for e in ex)}). "
-                    "Expected e.g. 2025-03-01 or 2025-03-01T14:30:00."
-                )
-            out[f"{role}_sec"] = secs.to_numpy()
-    if columns.signup and "signup_sec" in out:
-        missing_signup = out["signup_sec"].isna() & ~unparsable["signup"]
-        if missing_signup.any():
-            problems.append(
-                f"{label}: column '{columns.signup}' is empty in {missing_signup.sum()} rows "
-                f"({example_rows(np.flatnonzero(missing_signup))}). Every user needs a signup time."
-            )
-    if columns.signup and columns.cancel and "cancel_sec" in out:
-        before = out["cancel_sec"] < out["signup_sec"]
-        if before.any():
-            problems.append(
-                f"{label}: '{columns.cancel}' is before '{columns.signup}' in {before.sum()} rows "
-                f"({example_rows(np.flatnonzero(before))}). Fix those dates."
-            )
+    _times(df, columns, label, out, problems)
     if columns.duration:
         dur = pd.to_numeric(df[columns.duration], errors="coerce")
         bad = dur.isna() | (dur < 0)
@@ -270,6 +242,40 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
         raise InputError.collect(problems)
     notes = [changed_names_warning(label, "segment values", n_cleaned)] if n_cleaned else []
     return UsersTable(frame=out, columns=columns, label=label, notes=notes)
+
+
+def _times(df, columns: UserColumns, label: str, out: pd.DataFrame, problems: list[str]) -> None:
+    """signup_sec, cancel_sec, last_active_sec into `out` (epoch seconds, NaN = none), and the
+    problems with them: values that are not dates, missing signups, cancels before signup."""
+    unparsable = {}
+    for role in ("signup", "cancel", "last_active"):
+        col = getattr(columns, role)
+        if col:
+            secs, bad = parse_times(df[col])
+            unparsable[role] = bad
+            if bad.any():
+                idx = np.flatnonzero(bad.to_numpy())
+                ex = df[col][bad].astype(str).head(3).tolist()
+                problems.append(
+                    f"{label}: column '{col}' has {bad.sum()} values that are not dates "
+                    f"({example_rows(idx)}; e.g. {', '.join(repr(e) for e in ex)}). "
+                    "Expected e.g. 2025-03-01 or 2025-03-01T14:30:00."
+                )
+            out[f"{role}_sec"] = secs.to_numpy()
+    if columns.signup and "signup_sec" in out:
+        missing_signup = out["signup_sec"].isna() & ~unparsable["signup"]
+        if missing_signup.any():
+            problems.append(
+                f"{label}: column '{columns.signup}' is empty in {missing_signup.sum()} rows "
+                f"({example_rows(np.flatnonzero(missing_signup))}). Every user needs a signup time."
+            )
+    if columns.signup and columns.cancel and "cancel_sec" in out:
+        before = out["cancel_sec"] < out["signup_sec"]
+        if before.any():
+            problems.append(
+                f"{label}: '{columns.cancel}' is before '{columns.signup}' in {before.sum()} rows "
+                f"({example_rows(np.flatnonzero(before))}). Fix those dates."
+            )
 
 
 def _behaviour_values(s: pd.Series) -> pd.Series | None:
