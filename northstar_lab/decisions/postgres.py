@@ -196,10 +196,17 @@ class PostgresEngine:
         """SQLite only; PostgreSQL always has its write-ahead log."""
 
     def schema_version(self, tx: Tx) -> int:
-        present = tx.one(f"SELECT to_regclass('{SCHEMA}.schema_history') IS NOT NULL AS ok")
-        if not present["ok"]:
+        # A catalog scan sees what the statement's snapshot sees; to_regclass() would read a
+        # cache that can miss a schema committed while this transaction waited for the lock.
+        present = tx.one(
+            "SELECT count(*) AS n FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace s "
+            "ON s.oid = c.relnamespace WHERE s.nspname = ? AND c.relname = 'schema_history'",
+            (SCHEMA,),
+        )
+        if not present["n"]:
             return 0
-        return int(tx.one("SELECT coalesce(max(version), 0) AS v FROM schema_history")["v"])
+        row = tx.one(f"SELECT coalesce(max(version), 0) AS v FROM {SCHEMA}.schema_history")
+        return int(row["v"])
 
     def set_schema_version(self, tx: Tx, version: int) -> None:
         """Recorded by schema_history itself; the comment is for a DBA reading the schema."""

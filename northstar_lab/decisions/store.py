@@ -252,7 +252,7 @@ class DecisionStore:
             revals = tx.all(
                 "SELECT * FROM revalidations WHERE lineage_id = ? ORDER BY id", (row["lineage_id"],)
             )
-        checks = [_check_decision(row), *(_check_revalidation(r) for r in revals)]
+        checks = [check_decision_row(row), *(check_revalidation_row(r) for r in revals)]
         return IntegrityReport(did, checks)
 
     # -- re-validations ------------------------------------------------------------------
@@ -464,7 +464,7 @@ def _revalidation(row: dict) -> Revalidation:
     return Revalidation.from_dict(payload)
 
 
-def _check_decision(row: dict):
+def check_decision_row(row: dict):
     """A decision row's hash check, plus its listing columns against the record itself."""
     try:
         d = _decision(row)
@@ -482,7 +482,7 @@ def _check_decision(row: dict):
     )
 
 
-def _check_revalidation(row: dict):
+def check_revalidation_row(row: dict):
     try:
         r = _revalidation(row)
     except (ValueError, KeyError, TypeError):
@@ -495,6 +495,8 @@ def _check_revalidation(row: dict):
 
 
 __all__ = [
+    "check_decision_row",
+    "check_revalidation_row",
     "BUSY_TIMEOUT_S",
     "SCHEMA_VERSION",
     "DecisionStore",
