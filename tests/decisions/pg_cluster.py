@@ -35,8 +35,8 @@ def pg_bin_dir() -> Path | None:
     if env:
         return Path(env)
     found = shutil.which("pg_ctl")
-    if found:
-        return Path(found).parent
+    if found and (Path(found).resolve().parent / "initdb").exists():
+        return Path(found).resolve().parent
     dirs = sorted(
         glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name or 0)
     )
