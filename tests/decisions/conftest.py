@@ -38,6 +38,17 @@ def pg_cluster():
     cluster.stop()
 
 
+@pytest.fixture(autouse=True)
+def _recycle_pg_databases(request):
+    """After a test that used the cluster: close pooled connections, empty its databases."""
+    yield
+    if "pg_cluster" in request.fixturenames:
+        from northstar_lab.decisions.postgres import close_pools
+
+        close_pools()
+        request.getfixturevalue("pg_cluster").recycle()
+
+
 @pytest.fixture(params=ENGINES)
 def engine_name(request) -> str:
     return request.param
@@ -50,9 +61,6 @@ def location(engine_name, tmp_path, request) -> str:
         yield str(tmp_path / "decisions.sqlite3")
         return
     yield request.getfixturevalue("pg_cluster").new_database()
-    from northstar_lab.decisions.postgres import close_pools
-
-    close_pools()
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ writers, a killed writer) are properties of the engine, and only the engine can 
 The cluster runs as the `postgres` user when the tests run as root (CI does; PostgreSQL refuses
 to run as root), with its data directory in a fresh temporary folder, fsync off (a throwaway
 cluster), TCP on 127.0.0.1 only, password (SCRAM) authentication for TCP and trust on its own
-socket folder for the fixture's admin connection. Each test gets a database of its own.
+socket folder for the fixture's admin connection. Each test gets an empty database of its own
+(emptied and reused after the test).
 
 Binaries: $NORTHSTAR_PG_BIN, else `pg_ctl` on PATH, else the newest /usr/lib/postgresql/*/bin
 (Debian's `postgresql` package, which `.ci/run` installs).
@@ -22,7 +23,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROLE = "northstar"
@@ -61,6 +62,8 @@ class Cluster:
     port: int
     user: str | None  # the OS user the server runs as (None: the current user)
     _counter = itertools.count(1)
+    _free: list[str] = field(default_factory=list)
+    _in_use: list[str] = field(default_factory=list)
 
     @property
     def socket_dir(self) -> Path:
@@ -82,11 +85,34 @@ class Cluster:
         )
 
     def new_database(self) -> str:
-        """A fresh empty database owned by the test role; returns its URL."""
-        name = f"ns_test_{os.getpid()}_{next(self._counter)}"
-        with self.admin() as conn:
-            conn.execute(f'CREATE DATABASE "{name}" OWNER {ROLE}')
+        """An empty database owned by the test role (a recycled one when there is one): its URL.
+
+        Recycling matters: each new database is ~8 MB of files, and deleting a few hundred of
+        them at the end of the session takes longer than all the tests on a busy disk.
+        """
+        if self._free:
+            name = self._free.pop()
+        else:
+            name = f"ns_test_{os.getpid()}_{next(self._counter)}"
+            with self.admin() as conn:
+                conn.execute(f'CREATE DATABASE "{name}" OWNER {ROLE}')
+        self._in_use.append(name)
         return self.url(name)
+
+    def recycle(self) -> None:
+        """Empty every database handed out since the last call and make it available again."""
+        while self._in_use:
+            name = self._in_use.pop()
+            with self.admin(name) as conn:
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+                conn.execute("DROP SCHEMA IF EXISTS northstar_lab CASCADE")
+                conn.execute("DROP SCHEMA public CASCADE")
+                conn.execute("CREATE SCHEMA public AUTHORIZATION pg_database_owner")
+                conn.execute("GRANT USAGE ON SCHEMA public TO PUBLIC")
+            self._free.append(name)
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "stop")
