@@ -102,8 +102,8 @@ class PostgresEngine:
             ) from None
         except psycopg.Error as exc:
             raise InputError(
-                f"Cannot connect to the decision database {self.location}: "
-                f"{self._cause(exc)}. Check that the server is running and reachable and that "
+                f"Cannot connect to the decision database {self.location} "
+                f"({self._cause(exc)}). Check that the server is running and reachable and that "
                 f"the user, password and database name in {SETTING} are right."
             ) from None
 
