@@ -19,7 +19,7 @@ API (methods of `DecisionStore`, which run these functions in one transaction ea
   nested objects, takes the side that changed it); if both sides changed the same value
   differently, `WorkshopConflict` is raised, nothing is written, and the error carries the
   current session and the conflicting keys, so the app can reload and ask. Never silently lost.
-  Every version's state is kept (`workshop_states`), which is what makes the merge possible;
+  The last `KEEP_VERSIONS` states are kept (`workshop_states`), which makes the merge possible;
 - `save_participant_scores(id, name, scores) -> ParticipantScores` (the name is matched without
   regard to case or repeated spaces); `participant_scores(id) -> list[ParticipantScores]`.
 """
@@ -38,6 +38,9 @@ WORKSHOP_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_NAME = 120
 MAX_STATE_BYTES = 5_000_000
 MAX_SCORES_BYTES = 500_000
+#: Saved states kept per workshop: the bases a late save can be merged with (autosave writes
+#: one per change; a save based on an older one is merged as if from scratch, see write_state).
+KEEP_VERSIONS = 100
 _MISSING = object()
 
 
@@ -222,7 +225,10 @@ def write_state(
             "SELECT state FROM workshop_states WHERE workshop_id = ? AND version = ?",
             (current.id, base_version),
         )
-        mine, conflicts = merge_states(json.loads(base["state"]), mine, current.state)
+        # A base older than KEEP_VERSIONS is gone: then every key both sides hold differently
+        # is a conflict (refused, not guessed).
+        base_state = json.loads(base["state"]) if base else {}
+        mine, conflicts = merge_states(base_state, mine, current.state)
         if conflicts:
             raise WorkshopConflict(current, conflicts, base_version)
     _obj, text = _json_object(mine, "The workshop state", MAX_STATE_BYTES)
@@ -236,6 +242,10 @@ def write_state(
     tx.run(
         "UPDATE workshops SET version = ?, updated_at = ? WHERE id = ? AND version = ?",
         (version, now, current.id, current.version),
+    )
+    tx.run(
+        "DELETE FROM workshop_states WHERE workshop_id = ? AND version <= ?",
+        (current.id, version - KEEP_VERSIONS),
     )
     return fetch_workshop(tx, current.id)
 

@@ -106,6 +106,24 @@ def test_deleting_a_key_merges_too(store):
     assert merged.state == {"a": 10, "b": 2}
 
 
+def test_only_recent_states_are_kept_and_a_save_from_before_them_is_refused(
+    store, raw, monkeypatch
+):
+    from northstar_lab.decisions import sessions
+
+    monkeypatch.setattr(sessions, "KEEP_VERSIONS", 3)
+    w = store.create_workshop("Workshop", "Ada", {"a": 0, "b": 0})
+    for i in range(1, 6):
+        w = store.save_workshop_state(w.id, {"a": i, "b": 0}, base_version=w.version)
+    versions = raw.execute("SELECT version FROM workshop_states ORDER BY version")
+    assert versions == [(4,), (5,), (6,)]
+    # a save from version 1 (pruned): the keys both sides hold differently cannot be merged
+    with pytest.raises(WorkshopConflict) as err:
+        store.save_workshop_state(w.id, {"a": 0, "b": 1}, base_version=1)
+    assert err.value.conflicts == ["a", "b"]
+    assert store.get_workshop(w.id).state == {"a": 5, "b": 0}
+
+
 def test_merge_states_rules():
     base = {"x": 1, "n": {"p": 1, "q": 1}, "gone": 0}
     mine = {"x": 2, "n": {"p": 2, "q": 1}, "mine": True}
