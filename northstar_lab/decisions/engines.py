@@ -121,6 +121,18 @@ def open_engine(location: str | Path | None = None, *, create: bool = True):
     return SqliteEngine(Path(location).expanduser(), create=create)
 
 
+#: SQLite errors about our own statements (a refused constraint or trigger, a wrong binding): bugs
+#: to fix, not input to change, so they stay exceptions. The rest (locked, read-only, damaged,
+#: cannot open, disk full) are about the database and become InputErrors.
+_OUR_BUGS = (
+    sqlite3.IntegrityError,
+    sqlite3.ProgrammingError,
+    sqlite3.InterfaceError,
+    sqlite3.NotSupportedError,
+    sqlite3.DataError,
+)
+
+
 class Tx:
     """One transaction's statements: `?` placeholders in, dict rows out (on either engine)."""
 
@@ -205,6 +217,8 @@ class SqliteEngine:
         try:
             conn.execute("BEGIN")  # one consistent snapshot for several SELECTs
             yield Tx(conn, self.dialect)
+        except _OUR_BUGS:
+            raise
         except sqlite3.DatabaseError as exc:
             raise self.translate(exc) from exc
         finally:
@@ -220,8 +234,8 @@ class SqliteEngine:
                 conn.execute("BEGIN IMMEDIATE")
                 yield Tx(conn, self.dialect)
                 self._commit(conn)
-            except sqlite3.IntegrityError:
-                raise  # a constraint or trigger refused our own statement: a bug, not input
+            except _OUR_BUGS:
+                raise
             except sqlite3.DatabaseError as exc:
                 raise self.translate(exc) from exc
         finally:
