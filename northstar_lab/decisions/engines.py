@@ -42,9 +42,12 @@ _SECRET_PARAMS = re.compile(r"pass|pwd|secret|token|key", re.IGNORECASE)
 
 
 def default_db_path() -> Path:
-    """$NORTHSTAR_DB as a SQLite path, else decisions.sqlite3 in the user's data directory."""
+    """$NORTHSTAR_DB when it is a SQLite path, else decisions.sqlite3 in the user data directory.
+
+    A URL in $NORTHSTAR_DB is not a path (and may hold a password): see `default_location`.
+    """
     env = os.environ.get(SETTING, "").strip()
-    if env:
+    if env and not is_url(env):
         return Path(env).expanduser()
     from platformdirs import user_data_dir
 

@@ -70,6 +70,7 @@ def test_default_location_takes_a_postgres_url(pg_cluster, monkeypatch):
     monkeypatch.setenv("NORTHSTAR_DB", url)
     s = DecisionStore()
     assert s.path is None and s.engine.dialect == "postgresql"
+    assert PASSWORD not in str(store_mod.default_db_path())  # a URL is never taken for a path
     assert s.location == url.replace(PASSWORD, "***") and PASSWORD not in repr(s)
     assert s.record(make_decision()).id == 1
 
