@@ -168,8 +168,10 @@ def test_a_read_only_connection_is_an_input_error(tmp_path, monkeypatch):
     assert len(store.revalidations(1)) == 1
 
 
-def test_locked_store_waits_then_says_busy(location, raw, monkeypatch):
+def test_locked_store_waits_then_says_busy(location, raw, monkeypatch, tmp_path, capsys):
     store = DecisionStore(location)
+    source = tmp_path / "source.sqlite3"
+    DecisionStore(source).record(make_decision("to copy"))
     monkeypatch.setattr(engines, "BUSY_TIMEOUT_S", 0.3)
     monkeypatch.setattr(postgres, "BUSY_TIMEOUT_S", 0.3)
     holder = raw.connect()
@@ -183,6 +185,9 @@ def test_locked_store_waits_then_says_busy(location, raw, monkeypatch):
             store.record(make_decision())
         assert "Try again in a moment; nothing was written." in str(e.value)
         assert store.list_decisions() == [], "readers are not blocked by a writer"
+        assert main(["decisions", "copy", "--from", str(source), "--to", location]) == 2
+        err = capsys.readouterr().err
+        assert "is busy" in err and "Traceback" not in err
     finally:
         holder.execute("ROLLBACK")
         holder.close()
