@@ -7,6 +7,7 @@ what the app does.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 from collections.abc import Callable
@@ -17,10 +18,12 @@ import pandas as pd
 
 from .candidates import (
     Candidate,
+    Kind,
     at_least_candidate,
     column_candidates,
     event_candidates,
     select_candidates,
+    thresholded_key,
 )
 from .data import aggregate
 from .data.aggregate import GAPS_FOR_SENSITIVITY, UserFrame
@@ -39,8 +42,9 @@ from .outcomes import (
 )
 from .ranking.population import split_users
 from .ranking.rank import rank_candidates
-from .results import RankingResult
+from .results import DataInfo, GapRun, PopulationFigures, RankingResult, ThresholdPopulation
 from .settings import AnalysisSettings
+from .stats.km import GroupCurve
 
 SENSITIVITY_MAX_USERS = 200_000
 
@@ -70,24 +74,23 @@ class Analysis:
 def analyse(
     loaded: LoadedData, settings: AnalysisSettings, progress: Progress | None = None
 ) -> Analysis:
-    """Aggregate, derive outcomes, build candidates and rank them (see module docstring)."""
+    """Aggregate, derive outcomes, build candidates and rank them (see module docstring).
+
+    Nothing given is changed (`loaded` may be cached and shared); the ranking is completed with
+    whole-population figures and gap sensitivity by building a new result, not by patching one.
+    """
     say = progress or (lambda _m, _f: None)
     revenue_event = resolve_revenue_event(loaded, settings)
     frame, uf, as_of, dropped = _user_level_frame(loaded, settings, revenue_event, say)
     churn = _churn(frame, loaded, settings)
     outcomes = _outcomes(frame, churn, loaded, settings, revenue_event)
-    outcomes.notes += (uf.warnings if uf else []) + loaded.warnings
+    notes = outcomes.notes + (uf.warnings if uf else []) + loaded.warnings
     if dropped.get("users_signed_up_after_as_of"):
-        outcomes.notes.append(
+        notes.append(
             f"{dropped['users_signed_up_after_as_of']:,} users signed up after the as-of date "
             f"{as_of} and are left out."
         )
     cands = _candidates(frame, uf, loaded, settings)
-
-    def ranking_progress(msg: str, frac: float) -> None:
-        say(msg, 0.3 + 0.6 * frac)
-
-    info = _data_info(loaded, uf, as_of, frame)
     signup_sec = frame["signup_sec"].to_numpy() if "signup_sec" in frame else None
     train = split_users(len(frame), settings.seed, signup_sec, settings.threshold_split)
     ranking = _rank_with_label(
@@ -97,21 +100,27 @@ def analyse(
         settings=settings,
         train=train,
         observed_days=churn[0],
-        data_info=info,
-        progress=ranking_progress,
+        data_info=_data_info(loaded, uf, as_of, frame),
+        progress=lambda msg, frac: say(msg, 0.3 + 0.6 * frac),
     )
-    cands = cands + threshold_candidates(cands, ranking, settings.window_days)
-    ranking.excluded.update({k: v for k, v in (uf.counts if uf else dropped).items() if v})
-    if "events" in loaded.fingerprint and loaded.check is not None:
-        loaded.fingerprint["events"]["users"] = loaded.check.n_users
-    ranking.warnings = list(dict.fromkeys(outcomes.notes + ranking.warnings))
-    if uf is not None and uf.population is not None and not _explicit_churn(loaded):
+    activity = uf is not None and not _explicit_churn(loaded)
+    population = gaps = None
+    if activity and uf.population is not None:
         say("Counting the whole population in the engine", 0.91)
-        ranking.data["population"] = population_figures(uf, ranking, settings)
-    if uf is not None and not _explicit_churn(loaded):
+        population = population_figures(uf, ranking, settings)
+    if activity:
         say("Checking sensitivity to the inactivity gap", 0.93)
-        ranking.gap_sensitivity = gap_sensitivity(frame, cands, loaded, settings, revenue_event)
+        gaps = gap_sensitivity(frame, cands, loaded, settings, revenue_event)
+    dropped_counts = uf.counts if uf else dropped
+    ranking = dataclasses.replace(
+        ranking,
+        excluded={**ranking.excluded, **{k: v for k, v in dropped_counts.items() if v}},
+        warnings=list(dict.fromkeys(notes + ranking.warnings)),
+        data=dataclasses.replace(ranking.data, population=population),
+        gap_sensitivity=gaps or [],
+    )
     say("Done", 1.0)
+    cands = cands + threshold_candidates(cands, ranking, settings.window_days)
     return Analysis(frame, outcomes, cands, ranking, settings, as_of, train)
 
 
@@ -261,22 +270,25 @@ def threshold_candidates(cands, ranking: RankingResult, window_days: int) -> lis
     by_key = {c.key: c for c in cands}
     out = []
     for r in ranking.candidates:
-        base = by_key.get(r.key.removeprefix("atleast:"))
-        if r.kind == "at_least" and base is not None and r.threshold is not None:
+        base = by_key.get(thresholded_key(r.key))
+        if r.kind == Kind.AT_LEAST and base is not None and r.threshold is not None:
             out.append(at_least_candidate(base, r.threshold, window_days))
     return out
 
 
-def _data_info(loaded: LoadedData, uf: UserFrame | None, as_of, frame) -> dict:
-    info = {"as_of": as_of.isoformat(), "fingerprint": loaded.fingerprint, "n_frame": len(frame)}
+def _data_info(loaded: LoadedData, uf: UserFrame | None, as_of, frame) -> DataInfo:
+    fingerprint = copy.deepcopy(loaded.fingerprint)
+    if "events" in fingerprint and loaded.check is not None:
+        fingerprint["events"]["users"] = loaded.check.n_users  # counted by the aggregation
+    info = DataInfo(as_of=as_of.isoformat(), fingerprint=fingerprint, n_frame=len(frame))
     if uf is not None:
-        info["sample_fraction"] = uf.sample_fraction
-        info["event_types"] = len(uf.event_counts)
+        info.sample_fraction = uf.sample_fraction
+        info.event_types = len(uf.event_counts)
     if "signup_sec" in frame:
         s = frame["signup_sec"].dropna()
         if len(s):
-            info["signup_min"] = pd.Timestamp(s.min(), unit="s").date().isoformat()
-            info["signup_max"] = pd.Timestamp(s.max(), unit="s").date().isoformat()
+            info.signup_min = pd.Timestamp(s.min(), unit="s").date().isoformat()
+            info.signup_max = pd.Timestamp(s.max(), unit="s").date().isoformat()
     return info
 
 
@@ -288,55 +300,58 @@ def _rank_with_label(loaded: LoadedData, *args, **kw) -> RankingResult:
         raise InputError(f"{input_labels(loaded)}: {exc}") from exc
 
 
-def population_figures(uf: UserFrame, ranking: RankingResult, settings, top: int = 3) -> dict:
+def population_figures(
+    uf: UserFrame, ranking: RankingResult, settings, top: int = 3
+) -> PopulationFigures:
     """Counts and retention at the horizon on *all* users, when statistics used a sample.
 
     Only (group, T, E, n) counts leave the engine (`aggregate.population_retention`); the
-    Kaplan–Meier estimate is computed from them with frequency weights.
+    Kaplan–Meier estimate is computed from them as frequency-weighted counts.
     """
-    from .stats.km import km_curve
-
     spec = dict(gap=settings.inactivity_days, window_days=settings.window_days,
                 horizon_days=settings.horizon_days)  # fmt: skip
+    h = settings.horizon_days
     counts = aggregate.population_retention(uf.population, **spec)
-    out = {
-        "sample_fraction": uf.sample_fraction,
-        "n_users": int(counts["n"].sum()),
-        "n_churned": int(counts.loc[counts["E"] == 1, "n"].sum()),
-        "retention_at_horizon": _km_at(km_curve, counts, settings.horizon_days),
-        "by_threshold": [],
+    out = PopulationFigures(
+        sample_fraction=uf.sample_fraction,
+        n_users=int(counts["n"].sum()),
+        n_churned=int(counts.loc[counts["E"] == 1, "n"].sum()),
+        retention_at_horizon=_retention_at(counts, h),
+    )
+    column_of = {
+        (Kind.COUNT if col.startswith("count__") else Kind.ACTIVE_DAYS).key(name): col
+        for col, name in uf.event_columns.items()
     }
-    column_of = {f"{kind}:{name}": col for col, name in uf.event_columns.items()
-                 for kind in ("count", "days") if col.startswith(kind)}  # fmt: skip
     for c in ranking.candidates[:top]:
         col = column_of.get(c.key)
         if col is None or c.threshold is None:
             continue
         grouped = aggregate.population_retention(uf.population, column=col, k=c.threshold, **spec)
-        out["by_threshold"].append(
-            {
-                "key": c.key,
-                "k": c.threshold,
-                "n_above": int(grouped.loc[grouped["group"], "n"].sum()),
-                "retention_above": _km_at(
-                    km_curve, grouped[grouped["group"]], settings.horizon_days
-                ),
-                "retention_below": _km_at(
-                    km_curve, grouped[~grouped["group"]], settings.horizon_days
-                ),
-            }
+        above = grouped["group"].to_numpy(bool)
+        out.by_threshold.append(
+            ThresholdPopulation(
+                key=c.key,
+                k=c.threshold,
+                n_above=int(grouped.loc[above, "n"].sum()),
+                retention_above=_retention_at(grouped[above], h),
+                retention_below=_retention_at(grouped[~above], h),
+            )
         )
     return out
 
 
-def _km_at(km_curve, counts: pd.DataFrame, t: float) -> float | None:
+def _retention_at(counts: pd.DataFrame, t: float) -> float | None:
+    """Kaplan–Meier retention at day t from (T, E, n) counts (None without users)."""
     if counts.empty:
         return None
-    km = km_curve(counts["T"].to_numpy(float), counts["E"].to_numpy(float), counts["n"].to_numpy())
-    return float(km.loc[km["time"] <= t, "survival"].iloc[-1])
+    times, index = np.unique(counts["T"].to_numpy(float), return_inverse=True)
+    n = counts["n"].to_numpy(float)
+    users = np.bincount(index, weights=n, minlength=times.size)
+    deaths = np.bincount(index, weights=n * counts["E"].to_numpy(float), minlength=times.size)
+    return GroupCurve.from_counts(times, users, deaths).survival_at(t)
 
 
-def gap_sensitivity(frame, cands, loaded, settings, revenue_event) -> list[dict]:
+def gap_sensitivity(frame, cands, loaded, settings, revenue_event) -> list[GapRun]:
     """How the top of the ranking moves for inactivity gaps of 7, 14 and 28 days (METHODS §1).
 
     Effect sizes only (no thresholds or bootstrap). Above 200,000 users it runs on a fixed
@@ -355,15 +370,15 @@ def gap_sensitivity(frame, cands, loaded, settings, revenue_event) -> list[dict]
             oc = _outcomes(frame, churn, loaded, settings, revenue_event)
             quick = rank_candidates(cands, oc, settings=settings, quick=True)
         except InputError as exc:
-            out.append({"gap_days": g, "error": str(exc)})
+            out.append(GapRun(gap_days=g, error=str(exc)))
             continue
         out.append(
-            {
-                "gap_days": g,
-                "n_users": oc.n_users,
-                "n_churned": oc.n_churned,
-                "top": [c.key for c in quick.candidates[:5]],
-                "top_names": [c.name for c in quick.candidates[:5]],
-            }
+            GapRun(
+                gap_days=g,
+                n_users=oc.n_users,
+                n_churned=oc.n_churned,
+                top=[c.key for c in quick.candidates[:5]],
+                top_names=[c.name for c in quick.candidates[:5]],
+            )
         )
     return out

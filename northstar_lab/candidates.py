@@ -13,6 +13,7 @@ modelled as given so that they agree with lifelines fitted on the raw column (ME
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from functools import cached_property
 
 import numpy as np
@@ -25,13 +26,50 @@ IDENTITY = "none"
 INDICATOR = "indicator"
 
 
+class Kind(str, Enum):
+    """What a candidate is, and the prefix of its key ('count:lesson_completed').
+
+    The key prefixes are part of recorded decisions (a record's `chosen_key`), so they stay as
+    they were first written even where they differ from the kind's name; this is their one
+    definition.
+    """
+
+    COUNT = "count"
+    ACTIVE_DAYS = "active_days"
+    AT_LEAST = "at_least"
+    BASELINE = "baseline"
+    COLUMN = "column"
+
+    @property
+    def prefix(self) -> str:
+        return _KEY_PREFIX[self]
+
+    def key(self, ident: str) -> str:
+        """The candidate key of `ident` (an event name, a column, a baseline or another key)."""
+        return f"{self.prefix}:{ident}"
+
+
+_KEY_PREFIX = {
+    Kind.COUNT: "count",
+    Kind.ACTIVE_DAYS: "days",
+    Kind.AT_LEAST: "atleast",
+    Kind.BASELINE: "baseline",
+    Kind.COLUMN: "col",
+}
+
+
+def thresholded_key(key: str) -> str:
+    """The key of the candidate an at-least key thresholds ('atleast:count:x' → 'count:x')."""
+    return key.removeprefix(f"{Kind.AT_LEAST.prefix}:")
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One candidate metric: values per user (aligned with the per-user frame) and its meaning."""
 
     key: str
     name: str
-    kind: str  # count | active_days | at_least | baseline | column
+    kind: Kind
     event: str | None
     column: str | None
     transform: str
@@ -80,12 +118,13 @@ def event_candidates(frame: pd.DataFrame, event_columns: dict[str, str], window_
     w = window_days
     out = []
     for col, event in event_columns.items():
-        kind, label = ("count", "count") if col.startswith("count__") else ("days", "active days")
+        kind = Kind.COUNT if col.startswith("count__") else Kind.ACTIVE_DAYS
+        label = "count" if kind is Kind.COUNT else "active days"
         out.append(
             Candidate(
-                key=f"{kind}:{event}",
+                key=kind.key(event),
                 name=f"{event}: {label} in first {w} days",
-                kind="count" if kind == "count" else "active_days",
+                kind=kind,
                 event=event,
                 column=None,
                 transform=LOG1P,
@@ -100,9 +139,9 @@ def event_candidates(frame: pd.DataFrame, event_columns: dict[str, str], window_
     for col, name in baselines:
         out.append(
             Candidate(
-                key=f"baseline:{col}",
+                key=Kind.BASELINE.key(col),
                 name=name,
-                kind="baseline",
+                kind=Kind.BASELINE,
                 event=None,
                 column=None,
                 transform=LOG1P,
@@ -116,9 +155,9 @@ def column_candidates(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[Can
     """Users-table behaviour columns, modelled as given; their window cannot be checked."""
     return [
         Candidate(
-            key=f"col:{c}",
+            key=Kind.COLUMN.key(c),
             name=f"{c} (users table)",
-            kind="column",
+            kind=Kind.COLUMN,
             event=None,
             column=c,
             transform=IDENTITY,
@@ -132,16 +171,16 @@ def column_candidates(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[Can
 def at_least_candidate(base: Candidate, k: float, window_days: int) -> Candidate:
     """'e ≥ k× in first W days' as a 0/1 candidate; k was chosen on training users."""
     k_txt = f"{k:g}"
-    if base.kind == "count":
+    if base.kind is Kind.COUNT:
         name = f"{base.event} ≥ {k_txt}× in first {window_days} days"
-    elif base.kind == "active_days":
+    elif base.kind is Kind.ACTIVE_DAYS:
         name = f"{base.event} on ≥ {k_txt} days in first {window_days} days"
     else:
         name = f"{base.name} ≥ {k_txt}"
     return Candidate(
-        key=f"atleast:{base.key}",
+        key=Kind.AT_LEAST.key(base.key),
         name=name,
-        kind="at_least",
+        kind=Kind.AT_LEAST,
         event=base.event,
         column=base.column,
         transform=INDICATOR,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .errors import InputError
 
@@ -26,7 +26,6 @@ class AnalysisSettings:
     n_bootstrap: resamples for rank stability and bootstrap CIs.
     threshold_split: 'cohort' (earlier signups train, later test) or 'random' halves.
     candidates: restrict to these candidate names or source columns (None = all).
-    adjust_for: users-table columns to adjust for in the adjusted Cox view.
     seed: all randomness (splits, bootstraps) derives from it.
     fixed_thresholds: (candidate key, k) pairs that keep a recorded threshold fixed instead of
         choosing k again (re-validation judges the metric that was decided, not a new one).
@@ -42,7 +41,6 @@ class AnalysisSettings:
     n_bootstrap: int = 200
     threshold_split: str = "random"
     candidates: tuple[str, ...] | None = None
-    adjust_for: tuple[str, ...] = field(default_factory=tuple)
     max_users: int = 2_000_000
     seed: int = 20261125
     fixed_thresholds: tuple[tuple[str, float], ...] = ()
@@ -77,7 +75,6 @@ class AnalysisSettings:
         d["as_of"] = self.as_of.isoformat() if self.as_of else None
         d["score_weights"] = list(self.score_weights)
         d["candidates"] = list(self.candidates) if self.candidates else None
-        d["adjust_for"] = list(self.adjust_for)
         d["fixed_thresholds"] = [list(p) for p in self.fixed_thresholds]
         return d
 
@@ -94,6 +91,4 @@ class AnalysisSettings:
             kw["candidates"] = tuple(kw["candidates"])
         if "fixed_thresholds" in kw:
             kw["fixed_thresholds"] = tuple((str(k), float(v)) for k, v in kw["fixed_thresholds"])
-        if "adjust_for" in kw:
-            kw["adjust_for"] = tuple(kw["adjust_for"] or ())
         return cls(**kw)

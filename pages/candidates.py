@@ -1,5 +1,6 @@
 """Candidates: analysis settings, the leaderboard, and the evidence behind any candidate."""
 
+import dataclasses
 import datetime as dt
 
 import pandas as pd
@@ -7,6 +8,7 @@ import streamlit as st
 
 from northstar_lab.evidence import charts
 from northstar_lab.evidence import tables as evidence
+from northstar_lab.ranking.flags import flag_legend
 from northstar_lab.settings import AnalysisSettings
 from northstar_lab.stats.adjusted import available_covariates
 from pages import shared
@@ -53,19 +55,14 @@ def settings_sidebar() -> AnalysisSettings:
         )  # fmt: skip
         applied = st.form_submit_button("Apply settings", type="primary")
     if applied:
-        new = AnalysisSettings(
+        new = dataclasses.replace(
+            s,
             window_days=int(window),
             inactivity_days=int(inactivity),
             as_of=as_of if use_as_of else None,
             horizon_days=int(horizon),
-            revenue_event=s.revenue_event,
-            revenue_col=s.revenue_col,
             score_weights=(float(w_ret), round(1.0 - float(w_ret), 6)),
             n_bootstrap=int(boot),
-            threshold_split=s.threshold_split,
-            candidates=s.candidates,
-            adjust_for=s.adjust_for,
-            seed=s.seed,
         )
         shared.save_settings(new)
         return new
@@ -116,7 +113,7 @@ def leaderboard_frame() -> pd.DataFrame:
                 "revenue ρ": c.revenue_rho,
                 "ranked first": c.p_first,
                 "threshold": c.threshold,
-                "flags": shared.flags(c),
+                "flags": " · ".join(c.flags),
                 "key": c.key,
             }
         )
@@ -165,7 +162,7 @@ st.dataframe(
     },
     height=min(38 * (len(board) + 1), 520),
 )
-st.caption(shared.FLAG_LEGEND)
+st.caption(flag_legend())
 
 st.subheader("Look closer")
 names = {c.key: c.name for c in ranking.candidates}
@@ -200,11 +197,11 @@ with tabs[0]:
         f = ranking.candidate(key).threshold_figures
         if f:
             st.caption(
-                f"Held-out users: {f['retention_above']:.0%} vs {f['retention_below']:.0%} still "
-                f"active at day {f['horizon_days']:g} after the window (difference p "
-                f"{f['retention_difference_p']:.2g}; log-rank p {f['logrank_p']:.2g}); "
-                f"restricted mean {f['rmst_difference']:+.1f} days "
-                f"(± {f['rmst_difference_se']:.1f})."
+                f"Held-out users: {f.retention_above:.0%} vs {f.retention_below:.0%} still "
+                f"active at day {f.horizon_days:g} after the window (difference p "
+                f"{f.retention_difference_p:.2g}; log-rank p {f.logrank_p:.2g}); "
+                f"restricted mean {f.rmst_difference:+.1f} days "
+                f"(± {f.rmst_difference_se:.1f})."
             )
 with tabs[1]:
     st.altair_chart(charts.forest_chart(evidence.forest_table(ranking)), width="stretch")
@@ -234,7 +231,7 @@ with tabs[5]:
             st.markdown(f"**Group {i}:** " + ", ".join(names.get(k, k) for k in group))
 with tabs[6]:
     st.altair_chart(
-        charts.score_chart(evidence.forest_table(ranking), ranking.settings["score_weights"]),
+        charts.score_chart(evidence.forest_table(ranking), ranking.settings.score_weights),
         width="stretch",
     )
 

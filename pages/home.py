@@ -44,8 +44,8 @@ with right:
             info = r.data
             st.write(
                 f"{r.n_users:,} users in the retention analysis ({r.n_churned:,} churned); "
-                f"signups {info.get('signup_min', '?')} to {info.get('signup_max', '?')}; "
-                f"data as of {info.get('as_of')}."
+                f"signups {info.signup_min or '?'} to {info.signup_max or '?'}; "
+                f"data as of {info.as_of}."
             )
             st.write(f"Current leader: **{r.leader.name}**")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+import threading
 import time
-from collections import OrderedDict
 from pathlib import Path
 
 import streamlit as st
@@ -29,7 +29,7 @@ SAMPLE = {
     "event_columns": {},
     "user_columns": {},
 }
-MAX_CACHED = 4
+MAX_CACHED = 32  # slots: loaded data, analyses and adjusted views of recent choices
 
 
 def dataset() -> dict | None:
@@ -65,36 +65,73 @@ def save_upload(uploaded) -> str:
     return str(path)
 
 
-@st.cache_resource(show_spinner=False)
-def _cache() -> OrderedDict:
-    return OrderedDict()
+def _choice_key(choice: dict) -> str:
+    """A dataset choice as canonical JSON: the cache key of its loaded data and analyses."""
+    return json.dumps(choice, sort_keys=True, default=str)
 
 
-def _key(*parts) -> str:
-    return json.dumps(parts, sort_keys=True, default=str)
+@st.cache_resource(max_entries=MAX_CACHED, show_spinner=False)
+def _slot(kind: str, *keys: str) -> dict:
+    """A process-wide slot for one result (loaded data, an analysis), evicted least recently
+    used. The page fills it outside the cached function, so progress can be drawn while it
+    computes; the lock makes two sessions asking at once compute it once."""
+    return {"lock": threading.Lock()}
+
+
+def _cached(kind: str, keys: tuple[str, ...], compute):
+    slot = _slot(kind, *keys)
+    with slot["lock"]:
+        if "value" not in slot:
+            slot["value"] = compute()
+    return slot["value"]
+
+
+def _load(choice_key: str, progress=None):
+    from northstar_lab.data.load import load_inputs
+
+    choice = json.loads(choice_key)
+    return load_inputs(
+        choice.get("events"),
+        choice.get("users"),
+        events_table=choice.get("events_table"),
+        users_table=choice.get("users_table"),
+        event_columns=choice.get("event_columns") or None,
+        user_columns=_user_columns(choice.get("user_columns")),
+        events_label=choice.get("events_label"),
+        users_label=choice.get("users_label"),
+        progress=progress,
+    )
+
+
+def _loaded(choice_key: str, progress=None):
+    """Validated inputs for a dataset choice, shared by every session of this process."""
+    return _cached("loaded", (choice_key,), lambda: _load(choice_key, progress))
+
+
+def _analysed(choice_key: str, settings_key: str, progress=None):
+    """The analysis of a dataset choice with frozen settings (never mutated by a page)."""
+    from northstar_lab.analysis import analyse
+
+    def compute():
+        s = AnalysisSettings.from_dict(json.loads(settings_key))
+        return analyse(_loaded(choice_key, progress), s, progress)
+
+    return _cached("analysis", (choice_key, settings_key), compute)
+
+
+def _adjusted(choice_key: str, settings_key: str, key: str, covariates: tuple[str, ...]):
+    from northstar_lab.stats.adjusted import adjusted_view
+
+    def compute():
+        result = _analysed(choice_key, settings_key)
+        return adjusted_view(result, key, list(covariates), seed=result.settings.seed)
+
+    return _cached("adjusted", (choice_key, settings_key, key, json.dumps(covariates)), compute)
 
 
 def loaded_data(choice: dict, progress=None):
     """Validated inputs for a dataset choice (cached per process)."""
-    from northstar_lab.data.load import load_inputs
-
-    key = _key("loaded", choice)
-    cache = _cache()
-    if key not in cache:
-        cache[key] = load_inputs(
-            choice.get("events"),
-            choice.get("users"),
-            events_table=choice.get("events_table"),
-            users_table=choice.get("users_table"),
-            event_columns=choice.get("event_columns") or None,
-            user_columns=_user_columns(choice.get("user_columns")),
-            events_label=choice.get("events_label"),
-            users_label=choice.get("users_label"),
-            progress=progress,
-        )
-        _trim(cache)
-    cache.move_to_end(key)
-    return cache[key]
+    return _loaded(_choice_key(choice), progress)
 
 
 def _user_columns(cols: dict | None) -> dict | None:
@@ -107,18 +144,19 @@ def _user_columns(cols: dict | None) -> dict | None:
     return out
 
 
-def _trim(cache: OrderedDict) -> None:
-    while len(cache) > MAX_CACHED * 2:
-        cache.popitem(last=False)
+def _analysis_keys(choice: dict, s: AnalysisSettings) -> tuple[str, str]:
+    return _choice_key(choice), json.dumps(s.to_dict(), sort_keys=True)
 
 
-def cached_analysis(choice: dict | None = None, s: AnalysisSettings | None = None):
-    """The analysis if it was already computed for this choice and settings, else None."""
-    choice = choice or dataset()
+def cached_analysis():
+    """The current analysis if this session already ran it (no computing on other pages)."""
+    choice = dataset()
     if choice is None:
         return None
-    s = s or settings()
-    return _cache().get(_key("analysis", choice, s.to_dict()))
+    keys = _analysis_keys(choice, settings())
+    if st.session_state.get("analysed") != list(keys):
+        return None
+    return _analysed(*keys)
 
 
 def analysis(show_progress: bool = True):
@@ -126,17 +164,12 @@ def analysis(show_progress: bool = True):
 
     Returns None (after showing the error) when the data cannot be analysed.
     """
-    from northstar_lab.analysis import analyse
-
     choice = dataset()
     if choice is None:
         return None
-    s = settings()
-    key = _key("analysis", choice, s.to_dict())
-    cache = _cache()
-    if key in cache:
-        cache.move_to_end(key)
-        return cache[key]
+    keys = _analysis_keys(choice, settings())
+    if st.session_state.get("analysed") == list(keys):
+        return _analysed(*keys)
     start = time.perf_counter()
     status = st.status("Running the analysis…", expanded=True) if show_progress else None
     bar = status.progress(0.0) if status else None
@@ -145,11 +178,10 @@ def analysis(show_progress: bool = True):
     def progress(message: str, fraction: float) -> None:
         if bar is not None:
             bar.progress(min(max(fraction, 0.0), 1.0))
-            step.markdown(f"**Step:** {message}")
+            step.text(f"Step: {message}")
 
     try:
-        loaded = loaded_data(choice, progress)
-        result = analyse(loaded, s, progress)
+        result = _analysed(*keys, progress)
     except InputError as exc:
         if status:
             status.update(label="The data could not be analysed", state="error", expanded=True)
@@ -157,27 +189,19 @@ def analysis(show_progress: bool = True):
         st.session_state["load_error"] = str(exc)
         return None
     elapsed = time.perf_counter() - start
+    st.session_state["analysed"] = list(keys)
     st.session_state["last_analysis_seconds"] = elapsed
     if status:
         status.update(label=f"Analysis finished in {elapsed:.1f} s", state="complete",
                       expanded=False)  # fmt: skip
-    cache[key] = result
-    _trim(cache)
     return result
 
 
 def adjusted(result, key: str, covariates: tuple[str, ...]):
-    """The adjusted view of one candidate, cached per analysis, candidate and covariates."""
-    from northstar_lab.stats.adjusted import adjusted_view
-
-    cache_key = _key("adjusted", id(result), key, covariates)
-    cache = _cache()
-    if cache_key not in cache:
-        with st.spinner(f"Fitting the adjusted model for {key}…"):
-            seed = result.settings.seed
-            cache[cache_key] = adjusted_view(result, key, list(covariates), seed=seed)
-        _trim(cache)
-    return cache[cache_key]
+    """The adjusted view of one candidate of the current analysis (cached per process)."""
+    keys = _analysis_keys(dataset(), result.settings)
+    with st.spinner("Fitting the adjusted model…"):
+        return _adjusted(*keys, key, tuple(covariates))
 
 
 def store():
@@ -205,28 +229,3 @@ def need_analysis():
         )
         st.stop()
     return result
-
-
-def flags(c) -> str:
-    """Short warning words for a leaderboard row (legend under the table). Words, not emoji:
-    they read on any projector and in any font."""
-    words = []
-    if c.noise_level:
-        words.append("noise")
-    if c.redundancy_group:
-        words.append(f"dup {c.redundancy_group}")
-    if not c.window_verifiable:
-        words.append("window?")
-    if c.tenure_rho is not None and abs(c.tenure_rho) >= 0.7:
-        words.append("LIFETIME")
-    if c.ph_test_p is not None and c.ph_test_p < 0.01:
-        words.append("drift")
-    return " · ".join(words)
-
-
-FLAG_LEGEND = (
-    "Flags — noise: not distinguishable from noise (q ≥ 0.05) · dup n: near-duplicate group n "
-    "(|ρ| ≥ 0.9) · window?: users-table column, window not verifiable · LIFETIME: lifetime "
-    "total in disguise, ranked last · drift: hazard ratio drifts over follow-up (read retention "
-    "at the horizon and ΔRMST instead)"
-)

@@ -7,11 +7,6 @@ from northstar_lab.decisions import workshop
 from northstar_lab.decisions.model import (
     CADENCES,
     INPUT_KINDS,
-    Decision,
-    InputMetric,
-    MetricDefinition,
-    RejectedAlternative,
-    SignOff,
 )
 from northstar_lab.errors import InputError
 from pages import shared
@@ -185,45 +180,19 @@ draft.update(fields, title=title, review_cadence=cadence, milestone=milestone,
              signs=signs.to_dict("records"))  # fmt: skip
 
 if submitted:
-    by_key = {r.key: r for r in rejected}
-    decision = Decision(
-        title=title,
+    decision = workshop.build_decision(
+        result,
         chosen_key=chosen,
-        definition=MetricDefinition(**fields, review_cadence=cadence, milestone=milestone),
+        shortlist=shortlist,
+        title=title,
+        definition={**fields, "review_cadence": cadence, "milestone": milestone},
         rationale=rationale,
-        rejected=[
-            RejectedAlternative(
-                key=row["key"],
-                name=row["candidate"],
-                reason=str(row["reason"] or "").strip(),
-                evidence=by_key[row["key"]].evidence,
-            )
-            for row in rej_df.to_dict("records")
-        ],
-        evidence=workshop.evidence_snapshot(
-            result,
-            chosen,
-            [r.key for r in rejected],
-            rubric=edited,
-            criteria_weights=st.session_state["criteria_weights"],
-            evidence_weight=st.session_state["evidence_weight"],
-        ),
-        input_metrics=[
-            InputMetric(
-                **{
-                    k: str(v or "")
-                    for k, v in m.items()
-                    if k in ("name", "kind", "owner", "definition")
-                }
-            )  # fmt: skip
-            for m in inputs.to_dict("records")
-            if str(m.get("name") or "").strip()
-        ],
-        sign_offs=[
-            SignOff(name=str(s["name"]).strip(), role=str(s.get("role") or ""))
-            for s in signs.to_dict("records")
-            if str(s.get("name") or "").strip()
-        ],
+        reasons={row["key"]: row["reason"] for row in rej_df.to_dict("records")},
+        input_metrics=inputs.to_dict("records"),
+        sign_offs=signs.to_dict("records"),
+        rubric=edited,
+        criteria_weights=st.session_state["criteria_weights"],
+        evidence_weight=st.session_state["evidence_weight"],
     )
     try:
         saved = shared.store().record(decision)

@@ -10,18 +10,17 @@ import textwrap
 import numpy as np
 
 from ..decisions.model import Decision, Revalidation
-from ..text import plain, when
+from ..ranking.flags import flag_legend
+from ..results import CandidateResult, PopulationFigures, RankingResult
+from ..text import num, plain, when
 
 
-def format_leaderboard(ranking, top: int = 15) -> str:
-    """A readable leaderboard for a terminal (fixed-width, plain text)."""
+def format_leaderboard(ranking: RankingResult, top: int = 15) -> str:
+    """A readable leaderboard for a terminal (fixed-width, plain text, no escape sequences)."""
+    excluded = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in ranking.excluded.items() if v)
     lines = [
         f"North Star Lab — {ranking.n_users:,} users in the retention analysis, "
-        f"{ranking.n_churned:,} churned; excluded: "
-        + (
-            ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in ranking.excluded.items() if v)
-            or "none"
-        ),  # fmt: skip
+        f"{ranking.n_churned:,} churned; excluded: {excluded or 'none'}",
         "",
         f"{'#':>3}  {'candidate':<52} {'score':>6} {'HR/SD [95% CI]':>20} {'C':>6} "
         f"{'q':>8} {'rev ρ':>6} {'P(1st)':>6}  flags",
@@ -29,54 +28,54 @@ def format_leaderboard(ranking, top: int = 15) -> str:
     for c in ranking.candidates[:top]:
         hr = f"{c.hazard_ratio:.2f} [{c.hr_ci_low:.2f}–{c.hr_ci_high:.2f}]"
         rho = "—" if c.revenue_rho is None else f"{c.revenue_rho:+.2f}"
-        flags = []
-        if c.noise_level:
-            flags.append("noise")
-        if not c.window_verifiable:
-            flags.append("window?")
-        if c.tenure_rho is not None and abs(c.tenure_rho) >= 0.7:
-            flags.append("LIFETIME")
-        if c.redundancy_group:
-            flags.append(f"dup#{c.redundancy_group}")
-        if c.ph_test_p is not None and c.ph_test_p < 0.01:
-            flags.append("non-PH")
-        name = c.name if len(c.name) <= 52 else c.name[:51] + "…"
         lines.append(
-            f"{c.rank:>3}  {name:<52} {c.score:>6.3f} {hr:>20} {c.c_index:>6.3f} "
-            f"{c.q_value:>8.2g} {rho:>6} {_share(c.p_first):>6}  {' '.join(flags)}"
+            f"{c.rank:>3}  {plain(c.name, 52, one_line=True):<52} {c.score:>6.3f} {hr:>20} "
+            f"{c.c_index:>6.3f} {c.q_value:>8.2g} {rho:>6} {_share(c.p_first):>6}  "
+            f"{' · '.join(c.flags)}"
         )
     if len(ranking.candidates) > top:
         lines.append(f"     … {len(ranking.candidates) - top} more (see --json)")
-    pop = ranking.data.get("population")
-    if pop:
-        lines += [
-            "",
-            f"Statistics use a {pop['sample_fraction']:.1%} hash sample of users; on all "
-            f"{pop['n_users']:,} users (counted in the engine) {pop['n_churned']:,} churned and "
-            f"{pop['retention_at_horizon']:.1%} were retained at the horizon.",
-        ]
-        for b in pop["by_threshold"]:
-            lines.append(
-                f"  all users, {b['key']} ≥ {b['k']:g}: {b['retention_above']:.1%} retained vs "
-                f"{b['retention_below']:.1%} ({b['n_above']:,} users at/above)"
-            )
-    lead = ranking.candidates[0]
-    if lead.threshold_figures:
-        f = lead.threshold_figures
-        lines += [
-            "",
-            f"Leader: {lead.name}. On held-out users, those reaching ≥ {f['k']:g} "
-            f"({f['share_above']:.0%}) kept {f['retention_above']:.0%} vs "
-            f"{f['retention_below']:.0%} at day {f['horizon_days']:g} after the window "
-            f"(log-rank p {f['logrank_p']:.2g}).",
-        ]
+    lines += _population_lines(ranking.data.population)
+    lines += _leader_lines(ranking.leader)
     if ranking.warnings:
         lines += ["", "Warnings:"] + [
-            textwrap.fill(w, 100, initial_indent="  - ", subsequent_indent="    ")
+            textwrap.fill(plain(w), 100, initial_indent="  - ", subsequent_indent="    ")
             for w in ranking.warnings
         ]
+    lines += ["", *textwrap.wrap(flag_legend(), 100, subsequent_indent="  ")]
     lines += ["", "Association, not causation: these metrics predict retention; test levers."]
     return "\n".join(lines)
+
+
+def _population_lines(pop: PopulationFigures | None) -> list[str]:
+    if pop is None:
+        return []
+    lines = [
+        "",
+        f"Statistics use a {pop.sample_fraction:.1%} hash sample of users; on all "
+        f"{pop.n_users:,} users (counted in the engine) {pop.n_churned:,} churned and "
+        f"{num(pop.retention_at_horizon, '.1%')} were retained at the horizon.",
+    ]
+    for b in pop.by_threshold:
+        lines.append(
+            f"  all users, {plain(b.key, one_line=True)} ≥ {b.k:g}: "
+            f"{num(b.retention_above, '.1%')} retained vs {num(b.retention_below, '.1%')} "
+            f"({b.n_above:,} users at/above)"
+        )
+    return lines
+
+
+def _leader_lines(lead: CandidateResult) -> list[str]:
+    f = lead.threshold_figures
+    if f is None:
+        return []
+    return [
+        "",
+        f"Leader: {plain(lead.name, one_line=True)}. On held-out users, those reaching "
+        f"≥ {f.k:g} ({f.share_above:.0%}) kept {f.retention_above:.0%} vs "
+        f"{f.retention_below:.0%} at day {f.horizon_days:g} after the window "
+        f"(log-rank p {f.logrank_p:.2g}).",
+    ]
 
 
 def _share(x: float) -> str:

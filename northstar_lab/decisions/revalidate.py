@@ -16,6 +16,7 @@ import dataclasses
 
 import numpy as np
 
+from ..candidates import Kind
 from ..results import CandidateResult, RankingResult
 from ..settings import AnalysisSettings
 from .model import Decision, Revalidation
@@ -35,7 +36,7 @@ def recorded_settings(decision: Decision, as_of=None) -> AnalysisSettings:
     fixed = tuple(
         (c.key, float(c.threshold))
         for c in then.candidates
-        if c.threshold is not None and c.kind != "at_least"
+        if c.threshold is not None and c.kind != Kind.AT_LEAST
     )
     return dataclasses.replace(settings, as_of=as_of, fixed_thresholds=fixed)
 

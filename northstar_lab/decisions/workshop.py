@@ -7,11 +7,21 @@ combined ordering is shown with its arithmetic so nobody has to trust a black bo
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
+from ..candidates import Kind
 from ..results import CandidateResult, RankingResult
-from .model import EvidenceSnapshot, RejectedAlternative
+from .model import (
+    Decision,
+    EvidenceSnapshot,
+    InputMetric,
+    MetricDefinition,
+    RejectedAlternative,
+    SignOff,
+)
 
 CRITERIA = {
     "customer_value": ("Reflects customer value", "Moves when customers get the product's value"),
@@ -28,7 +38,7 @@ def default_shortlist(ranking: RankingResult, size: int = 4) -> list[str]:
     """The best candidates, one per redundancy group, skipping noise-level and lifetime traps."""
     keys, groups = [], set()
     for c in ranking.candidates:
-        if c.noise_level or (c.tenure_rho is not None and abs(c.tenure_rho) >= 0.7):
+        if c.noise_level or c.is_lifetime_total:
             continue
         if c.redundancy_group is not None:
             if c.redundancy_group in groups:
@@ -98,7 +108,7 @@ def rejection_reason(
     reasons = []
     if alt.noise_level:
         reasons.append(f"not distinguishable from noise (q {alt.q_value:.2g})")
-    if alt.tenure_rho is not None and abs(alt.tenure_rho) >= 0.7:
+    if alt.is_lifetime_total:
         reasons.append(f"a lifetime total in disguise (ρ {alt.tenure_rho:.2f} with tenure)")
     if alt.redundancy_group is not None and alt.redundancy_group == chosen.redundancy_group:
         reasons.append(f"redundant with {chosen.name} (|ρ| ≥ 0.9)")
@@ -167,7 +177,7 @@ def evidence_summary(ranking: RankingResult, chosen_key: str) -> str:
     n_c = len(ranking.candidates)
     parts = [
         f"Among {n_c} candidate metrics measured in each user's first "
-        f"{ranking.settings.get('window_days', 14)} days, {c.name} ranked {c.rank} "
+        f"{ranking.settings.window_days} days, {c.name} ranked {c.rank} "
         f"(score {c.score:.3f}).",
         f"Each standard deviation more went with a hazard of churning {c.hazard_ratio:.2f}× "
         f"(95% CI {c.hr_ci_low:.2f}–{c.hr_ci_high:.2f}; concordance {c.c_index:.2f}) among "
@@ -181,9 +191,9 @@ def evidence_summary(ranking: RankingResult, chosen_key: str) -> str:
     f = c.threshold_figures
     if f:
         parts.append(
-            f"On held-out users, those reaching {f['k']:g} ({f['share_above']:.0%} of them) were "
-            f"still active {f['horizon_days']:g} days after the window {f['retention_above']:.0%} "
-            f"of the time vs {f['retention_below']:.0%} for the rest."
+            f"On held-out users, those reaching {f.k:g} ({f.share_above:.0%} of them) were "
+            f"still active {f.horizon_days:g} days after the window {f.retention_above:.0%} "
+            f"of the time vs {f.retention_below:.0%} for the rest."
         )
     if c.p_first == c.p_first:  # NaN when no bootstrap was run
         parts.append(f"It ranked first in {c.p_first:.0%} of bootstrap resamples.")
@@ -197,7 +207,7 @@ def evidence_summary(ranking: RankingResult, chosen_key: str) -> str:
 def definition_defaults(c: CandidateResult, window_days: int) -> dict:
     """Pre-filled definition fields for the chosen metric (edited by the facilitator)."""
     thing = c.event or c.column or c.name
-    if c.kind == "at_least" and c.threshold is not None:
+    if c.kind == Kind.AT_LEAST and c.threshold is not None:
         numerator = f"New users who did {thing} at least {c.threshold:g} times in their first "
         numerator += f"{window_days} days"
         denominator = f"New users who signed up at least {window_days} days ago"
@@ -242,9 +252,64 @@ def evidence_snapshot(
             ),
         }
     return EvidenceSnapshot(
-        settings=ranking.settings,
-        fingerprint=ranking.data.get("fingerprint", {}),
+        settings=ranking.settings.to_dict(),
+        fingerprint=ranking.data.fingerprint,
         ranking=ranking.to_dict(),
         charts=evidence.snapshot_charts(analysis, [chosen_key, *rejected_keys]),
         rubric=snapshot_rubric,
+    )
+
+
+def build_decision(
+    analysis,
+    *,
+    chosen_key: str,
+    shortlist: list[str],
+    title: str,
+    definition: dict,
+    rationale: str,
+    reasons: dict[str, str],
+    input_metrics: list[dict] = (),
+    sign_offs: list[dict] = (),
+    rubric: pd.DataFrame | None = None,
+    criteria_weights: dict[str, float] | None = None,
+    evidence_weight: float = DEFAULT_EVIDENCE_WEIGHT,
+) -> Decision:
+    """The decision record from what the workshop entered: the chosen metric, its definition,
+    every other shortlisted candidate as a rejected alternative with the reason given (or the
+    pre-filled one), input metrics and sign-offs (blank rows dropped), and the evidence snapshot.
+    """
+    ordering = None
+    if rubric is not None:
+        ordering = combined_ordering(analysis.ranking, rubric, criteria_weights, evidence_weight)
+    rejected = rejected_alternatives(analysis.ranking, chosen_key, shortlist, ordering)
+    for r in rejected:
+        r.reason = str(reasons.get(r.key) or r.reason).strip()
+    fields = {f.name for f in dataclasses.fields(MetricDefinition)}
+    return Decision(
+        title=title.strip(),
+        chosen_key=chosen_key,
+        definition=MetricDefinition(
+            **{k: str(v or "") for k, v in definition.items() if k in fields}
+        ),
+        rationale=rationale,
+        rejected=rejected,
+        evidence=evidence_snapshot(
+            analysis,
+            chosen_key,
+            [r.key for r in rejected],
+            rubric=rubric,
+            criteria_weights=criteria_weights,
+            evidence_weight=evidence_weight,
+        ),
+        input_metrics=[
+            InputMetric(**{k: str(m.get(k) or "") for k in ("name", "kind", "owner", "definition")})
+            for m in input_metrics
+            if str(m.get("name") or "").strip()
+        ],
+        sign_offs=[
+            SignOff(name=str(s["name"]).strip(), role=str(s.get("role") or ""))
+            for s in sign_offs
+            if str(s.get("name") or "").strip()
+        ],
     )

@@ -15,6 +15,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from ..ranking.redundancy import REDUNDANT_RHO
 from .snapshot import snapshot_frames, snapshot_key
 from .tables import score_parts
 
@@ -517,7 +518,8 @@ def weekly_subtitle(summary: dict) -> str:
 
 
 def heatmap_chart(df: pd.DataFrame) -> AnyChart:
-    """|Spearman ρ| between candidates, values printed; near-duplicates (≥ 0.9) outlined."""
+    """|Spearman ρ| between candidates, values printed; the ranking's redundancy groups
+    (`same_group`) outlined, so the picture and the groups cannot disagree."""
     title = "How similar are the candidates? Spearman correlation between them"
     if df.empty:
         return _empty(title, "No candidates to compare.")
@@ -545,13 +547,13 @@ def heatmap_chart(df: pd.DataFrame) -> AnyChart:
         color=alt.condition("datum.abs_rho > 0.6", alt.value("white"), alt.value("black")),
     )
     dup = (
-        base.transform_filter("datum.abs_rho >= 0.9 && datum.a != datum.b")
+        base.transform_filter("datum.same_group && datum.a != datum.b")
         .mark_rect(filled=False, stroke=FLIP_COLOUR, strokeWidth=3)
         .encode()
     )
     sub = [
-        "Among users in the retention analysis. Outlined (|ρ| ≥ 0.9): near-duplicates that "
-        "measure the same behaviour; keep one per group.",
+        "Among users in the retention analysis. Outlined: near-duplicate groups "
+        f"(|ρ| ≥ {REDUNDANT_RHO:g}) that measure the same behaviour; keep one per group.",
     ]
     size = int(np.clip(60 * len(order), 240, 560))
     return alt.layer(cells, text, dup).properties(title=_title(title, sub), width=size, height=size)

@@ -17,12 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..analysis import Analysis
-from ..candidates import Candidate, at_least_candidate
+from ..candidates import Candidate, Kind, at_least_candidate, thresholded_key
 from ..data.events import DAY, as_of_end_sec
-from ..ranking import thresholds
+from ..ranking import redundancy, score, thresholds
 from ..results import RankingResult
 from ..stats import km
 from ..stats.cohorts import COHORT_COLUMNS, Z95, cohort_row, pool_inverse_variance
@@ -72,9 +71,9 @@ class ThresholdSplit:
 def threshold_labels(cand: Candidate, k: float, window_days: int) -> tuple[str, str]:
     """Legend words for users at/above and below k, e.g. 'lesson_completed ≥ 8×' / '< 8×'."""
     kt = f"{k:g}"
-    if cand.kind == "count":
+    if cand.kind == Kind.COUNT:
         return f"{cand.event} ≥ {kt}×", f"{cand.event} < {kt}×"
-    if cand.kind == "active_days":
+    if cand.kind == Kind.ACTIVE_DAYS:
         return f"{cand.event} on ≥ {kt} days", f"{cand.event} on < {kt} days"
     what = cand.column or short_name(cand.name, window_days)
     return f"{what} ≥ {kt}", f"{what} < {kt}"
@@ -93,8 +92,8 @@ def resolve(an: Analysis, key: str) -> ThresholdSplit:
     """
     res = an.ranking.candidate(key)
     w = an.settings.window_days
-    if res.kind == "at_least":
-        base = an.candidate(res.key.removeprefix("atleast:"))
+    if res.kind == Kind.AT_LEAST:
+        base = an.candidate(thresholded_key(res.key))
         cand = at_least_candidate(base, res.threshold, w)
         values, k, held_out_only = base.raw, float(res.threshold), True
     else:
@@ -169,7 +168,7 @@ def forest_table(ranking: RankingResult) -> pd.DataFrame:
     window_verifiable, n, n_events, evaluated_on, score, c_index, revenue_rho (NaN without a
     revenue outcome). From the ranking alone, so a stored ranking draws the same table.
     """
-    w = int(ranking.settings.get("window_days", 14))
+    w = ranking.settings.window_days
     rows = [
         {
             "key": c.key,
@@ -195,29 +194,22 @@ def forest_table(ranking: RankingResult) -> pd.DataFrame:
 
 
 def score_parts(table: pd.DataFrame, weights: tuple[float, float]) -> pd.DataFrame:
-    """Add how each composite score splits into a retention part and a revenue part.
+    """Add how each composite score splits into a retention part and a revenue part
+    (`ranking.score.score_parts`, the score's one definition).
 
-    score = (w_ret·2(C − 0.5) + w_rev·max(ρ, 0)) / (w_ret + w_rev); without a revenue ρ the
-    score is the retention strength 2(C − 0.5) alone (as `ranking.score_of`). Needs columns
-    c_index and revenue_rho; adds retention_part, revenue_part (they sum to the score) and
-    w_retention, w_revenue (the weights, normalised to sum 1).
+    Needs columns c_index and revenue_rho; adds retention_part, revenue_part (they sum to the
+    score) and w_retention, w_revenue (the weights, normalised to sum 1).
     """
-    w_ret, w_rev = (float(x) for x in weights)
-    total = w_ret + w_rev
-    ret = 2.0 * (table["c_index"].to_numpy(float) - 0.5)
-    rho = table["revenue_rho"].to_numpy(float)
-    has_rev = ~np.isnan(rho)
+    retention, revenue = score.score_parts(table["c_index"], table["revenue_rho"], weights)
+    w_ret, w_rev = score.normalised_weights(weights)
     return table.assign(
-        retention_part=np.where(has_rev, w_ret / total * ret, ret if w_ret > 0 else 0.0),
-        revenue_part=np.where(has_rev, w_rev / total * np.maximum(np.nan_to_num(rho), 0.0), 0.0),
-        w_retention=w_ret / total,
-        w_revenue=w_rev / total,
+        retention_part=retention, revenue_part=revenue, w_retention=w_ret, w_revenue=w_rev
     )
 
 
 def score_table(ranking: RankingResult) -> pd.DataFrame:
     """`forest_table` with the score split by the ranking's own weights (`score_parts`)."""
-    weights = tuple(ranking.settings.get("score_weights", (0.6, 0.4)))
+    weights = ranking.settings.score_weights
     return score_parts(forest_table(ranking), weights)
 
 
@@ -384,21 +376,17 @@ def _weekly_summary(weekly: pd.DataFrame, label: str, min_users: int) -> dict:
 
 
 def correlation_long(an: Analysis, keys: list[str]) -> pd.DataFrame:
-    """Spearman ρ between candidates' modelled values on landmark users, in long form.
+    """Spearman ρ between candidates, in long form: the redundancy computation's own matrix
+    (`ranking.redundancy`, same users, same rule), so the heatmap agrees with the groups.
 
-    Users with a missing value in any of the candidates are left out (complete cases).
     Columns: a, b (keys), a_label, b_label (short names), rho, abs_rho, a_group, b_group
     (the ranking's redundancy group: 'group 2', or 'none'), same_group.
     """
     if not keys:
         return pd.DataFrame(columns=CORRELATION_COLUMNS)
     splits = [resolve(an, k) for k in keys]
-    mat = np.column_stack([s.modelled[an.outcomes.retention_mask] for s in splits])
-    mat = mat[np.isfinite(mat).all(axis=1)]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rho = np.atleast_2d(np.corrcoef(stats.rankdata(mat, axis=0), rowvar=False))
-    rho = (rho + rho.T) / 2  # corrcoef is symmetric only to rounding; the heatmap must be exact
-    np.fill_diagonal(rho, 1.0)
+    rows = redundancy.redundancy_rows(an.outcomes.retention_mask, an.settings.seed)
+    rho = redundancy.spearman_matrix([an.candidate(s.key).raw[rows] for s in splits])
     w = an.settings.window_days
     res = [an.ranking.candidate(s.key) for s in splits]
     ia, ib = (i.ravel() for i in np.meshgrid(range(len(keys)), range(len(keys)), indexing="ij"))

@@ -9,10 +9,12 @@ p-values, which grow with n.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
@@ -21,12 +23,14 @@ from threadpoolctl import threadpool_limits
 from ..candidates import Candidate, at_least_candidate
 from ..errors import InputError
 from ..outcomes import Outcomes
-from ..results import CandidateResult, RankingResult
+from ..results import CandidateResult, DataInfo, ExcludedCandidate, RankingResult
+from ..settings import AnalysisSettings
 from ..stats import influence
 from ..stats.cox import cox_univariate
 from .flags import (
     MIN_EVENTS,
     add_candidate_warnings,
+    assign_flags,
     check_proportional_hazards,
     flag_lifetime_totals,
     order_results,
@@ -57,11 +61,11 @@ def _rank_candidates(
     candidates: list[Candidate],
     outcomes: Outcomes,
     *,
-    settings,
+    settings: AnalysisSettings,
     signup_sec: np.ndarray | None = None,
     train: np.ndarray | None = None,
     observed_days: np.ndarray | None = None,
-    data_info: dict | None = None,
+    data_info: DataInfo | None = None,
     progress: Progress | None = None,
     bootstrap_resamples: int | None = None,
     ph_check: bool = True,
@@ -69,27 +73,91 @@ def _rank_candidates(
 ) -> RankingResult:
     """The leaderboard for these candidates and outcomes (see module docstring).
 
+    train: bool per row, the threshold-training half (default: split from the settings).
     observed_days: each user's observed tenure, to flag users-table columns that grow with it.
     quick: effect sizes only (no thresholds, bootstrap or PH checks), for sensitivity runs.
     """
     say = progress or (lambda _m, _f: None)
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
+    timer = _Timer()
     pop = _population(outcomes, settings, signup_sec, train)
-    warnings = _population_warnings(pop)
-    usable, excluded_cands = _usable(candidates, pop.ret)
+    usable, excluded = _usable(candidates, pop.ret)
     if not usable:
-        reasons = "; ".join(f"{c['name']}: {c['reason']}" for c in excluded_cands[:5])
+        reasons = "; ".join(f"{c.name}: {c.reason}" for c in excluded[:5])
         raise InputError(f"No candidate metric can be ranked: {reasons}.")
+    fitted = _fit_all(usable, pop, settings, quick, say)
+    timer.lap("fit")
+    say("Checking redundancy and tenure traps", 0.55)
+    _score(fitted.results, pop, settings)
+    groups = redundancy_groups(fitted.candidates, fitted.results, pop.ret, settings.seed)
+    if observed_days is not None:
+        flag_lifetime_totals(fitted.candidates, fitted.results, pop.ret, observed_days)
+    order_results(fitted.results)
+    timer.lap("redundancy")
+    n_boot = 0 if quick else (settings.n_bootstrap if bootstrap_resamples is None
+                              else bootstrap_resamples)  # fmt: skip
+    method = None
+    if n_boot > 0:
+        say("Measuring rank stability", 0.6)
+        method = rank_stability(fitted.results, fitted.influence, pop, settings, n_boot)
+    timer.lap("stability")
+    if ph_check and not quick:
+        say("Checking proportional hazards for the leaders", 0.9)
+        check_proportional_hazards(fitted.candidates, fitted.results, pop)
+    timer.lap("ph_check")
+    for r in fitted.results:
+        add_candidate_warnings(r, pop)
+    assign_flags(fitted.results)
+    return RankingResult(
+        n_users=outcomes.n_users,
+        n_churned=outcomes.n_churned,
+        excluded=dict(outcomes.excluded),
+        settings=settings,
+        data=dataclasses.replace(data_info or DataInfo(), stability_method=method),
+        candidates=fitted.results,
+        excluded_candidates=excluded,
+        redundancy_groups=groups,
+        warnings=_population_warnings(pop),
+        notes=_method_notes(settings, outcomes),
+        timings=timer.total(),
+    )
 
-    results: list[CandidateResult] = []
-    all_cands: list[Candidate] = []
-    infl: dict[str, Influence] = {}
-    seen_binaries: set[int] = set()
+
+class _Timer:
+    """Seconds per step of a ranking (the `timings` of the result)."""
+
+    def __init__(self) -> None:
+        self.start = self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = now - self.last
+        self.last = now
+
+    def total(self) -> dict[str, float]:
+        return {**self.laps, "total": time.perf_counter() - self.start}
+
+
+@dataclass
+class _Fitted:
+    """Every measured candidate, in fitting order: the base candidates and their '≥ k' versions."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    results: list[CandidateResult] = field(default_factory=list)
+    influence: dict[str, Influence] = field(default_factory=dict)
+
+    def add(self, cand: Candidate, res: CandidateResult, infl: Influence) -> None:
+        self.candidates.append(cand)
+        self.results.append(res)
+        self.influence[cand.key] = infl
+
+
+def _fit_all(usable: list[Candidate], pop: Population, settings, quick: bool, say) -> _Fitted:
+    """Measure every candidate and, where a threshold was chosen, its '≥ k' version on held-out
+    users; identical 0/1 versions (e.g. 'x ≥ 1×' and 'x on ≥ 1 days') are kept once."""
     held_out_rows = pop.index(held_out=True)[0]
 
     def measure_with_threshold(cand: Candidate):
-        """A candidate and, when a threshold was chosen, its '≥ k' version on held-out users."""
         res, k, f = _measure(cand, pop, settings, choose=not quick)
         if k is None:
             return res, f, None
@@ -101,27 +169,25 @@ def _rank_candidates(
         bres.threshold_figures = res.threshold_figures
         return res, f, (binary, bres, bf)
 
+    fitted, seen = _Fitted(), set()
     # NumPy releases the GIL in the array work, so two threads use both cores of a small box.
     with ThreadPoolExecutor(max_workers=FIT_THREADS) as pool:
         measured = pool.map(measure_with_threshold, usable)
         for i, (cand, (res, f, extra)) in enumerate(zip(usable, measured, strict=True)):
             say(f"Fitted {cand.name}", (i + 1) / max(len(usable), 1) * 0.5)
-            results.append(res)
-            all_cands.append(cand)
-            infl[cand.key] = f
+            fitted.add(cand, res, f)
             if extra is None:
                 continue
-            binary, bres, bf = extra
-            signature = _binary_signature(binary.raw)
-            if signature in seen_binaries:  # e.g. 'x ≥ 1×' and 'x on ≥ 1 days'
-                continue
-            seen_binaries.add(signature)
-            results.append(bres)
-            all_cands.append(binary)
-            infl[binary.key] = bf
-    pop.candidates = all_cands
-    timings["fit"] = time.perf_counter() - t0
+            signature = _binary_signature(extra[0].raw)
+            if signature not in seen:
+                seen.add(signature)
+                fitted.add(*extra)
+    pop.candidates = fitted.candidates
+    return fitted
 
+
+def _score(results: list[CandidateResult], pop: Population, settings) -> None:
+    """BH q-values over every candidate tested, the noise verdict, and the composite score."""
     q = bh_qvalues(np.array([r.p_value for r in results]))
     for r, qi in zip(results, q, strict=True):
         r.q_value = float(qi)
@@ -131,48 +197,6 @@ def _rank_candidates(
     )
     for r, s in zip(results, scores, strict=True):
         r.score = float(s)
-
-    say("Checking redundancy and tenure traps", 0.55)
-    t1 = time.perf_counter()
-    groups = redundancy_groups(all_cands, results, pop.ret, settings.seed)
-    if observed_days is not None:
-        flag_lifetime_totals(all_cands, results, pop.ret, observed_days)
-    order_results(results)
-    timings["redundancy"] = time.perf_counter() - t1
-
-    n_boot = settings.n_bootstrap if bootstrap_resamples is None else bootstrap_resamples
-    n_boot = 0 if quick else n_boot
-    ph_check = ph_check and not quick
-    t1 = time.perf_counter()
-    stability = None
-    if n_boot > 0:
-        say("Measuring rank stability", 0.6)
-        stability = rank_stability(results, infl, pop, settings, n_boot)
-    timings["stability"] = time.perf_counter() - t1
-
-    t1 = time.perf_counter()
-    if ph_check:
-        say("Checking proportional hazards for the leaders", 0.9)
-        check_proportional_hazards(all_cands, results, pop)
-    timings["ph_check"] = time.perf_counter() - t1
-    for r in results:
-        add_candidate_warnings(r, pop)
-    timings["total"] = time.perf_counter() - t0
-    info = dict(data_info or {})
-    info["stability_method"] = stability
-    return RankingResult(
-        n_users=outcomes.n_users,
-        n_churned=outcomes.n_churned,
-        excluded=dict(outcomes.excluded),
-        settings=settings.to_dict(),
-        data=info,
-        candidates=results,
-        excluded_candidates=excluded_cands,
-        redundancy_groups=groups,
-        warnings=warnings,
-        notes=_method_notes(settings, outcomes),
-        timings=timings,
-    )
 
 
 def _population(outcomes: Outcomes, settings, signup_sec, train) -> Population:
@@ -199,7 +223,9 @@ def _population_warnings(pop: Population) -> list[str]:
     return out
 
 
-def _usable(cands: list[Candidate], ret: np.ndarray) -> tuple[list[Candidate], list[dict]]:
+def _usable(
+    cands: list[Candidate], ret: np.ndarray
+) -> tuple[list[Candidate], list[ExcludedCandidate]]:
     usable, excluded = [], []
     for c in cands:
         x = c.modelled[ret]
@@ -208,7 +234,7 @@ def _usable(cands: list[Candidate], ret: np.ndarray) -> tuple[list[Candidate], l
         if x.size == 0 or np.ptp(x) == 0:
             value = f"{x[0]:g}" if x.size else "missing"
             excluded.append(
-                {"key": c.key, "name": c.name, "reason": f"the same value ({value}) for every user"}
+                ExcludedCandidate(c.key, c.name, f"the same value ({value}) for every user")
             )
             continue
         usable.append(c)

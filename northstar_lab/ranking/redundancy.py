@@ -13,29 +13,34 @@ REDUNDANT_RHO = 0.9
 REDUNDANCY_MAX_USERS = 50_000
 
 
-def redundancy_groups(cands, results, ret, seed: int) -> list[list[str]]:
-    """Groups of candidates with |Spearman| ≥ 0.9 among retention users (connected components).
-
-    Above 50k users the correlations are computed on a fixed random 50k-user subsample: a
-    correlation of 0.9 is estimated to ±0.002 there, and the matrix is the costly part.
-    """
-    if len(cands) < 2:
-        return []
-    by_key = {c.key: c for c in cands}
-    keys = [r.key for r in results]
+def redundancy_rows(ret: np.ndarray, seed: int) -> np.ndarray:
+    """Row numbers of the users the correlations are computed on: landmark users, or above 50k
+    a fixed random 50k of them (a correlation of 0.9 is estimated to ±0.002 there, and the
+    matrix is the costly part)."""
     rows = np.flatnonzero(ret)
     if rows.size > REDUNDANCY_MAX_USERS:
         rows = np.sort(np.random.default_rng(seed).choice(rows, REDUNDANCY_MAX_USERS, False))
-    ranks = np.empty((rows.size, len(keys)), dtype=np.float32)
-    for j, k in enumerate(keys):
-        x = by_key[k].raw[rows]
+    return rows
+
+
+def spearman_matrix(columns: list[np.ndarray]) -> np.ndarray:
+    """Spearman ρ between the columns (missing values take the column mean): Pearson
+    correlation of mid-ranks, exactly symmetric with 1 on the diagonal."""
+    ranks = np.empty((columns[0].size, len(columns)))
+    for j, x in enumerate(columns):
         ranks[:, j] = influence.MidRanks(np.where(np.isnan(x), np.nanmean(x), x)).a
     ranks -= ranks.mean(axis=0)
     norm = np.sqrt((ranks * ranks).sum(axis=0))
     norm[norm == 0] = 1.0
     rho = (ranks.T @ ranks) / np.outer(norm, norm)
-    linked = np.abs(np.nan_to_num(rho)) >= REDUNDANT_RHO
-    parent = list(range(len(keys)))
+    rho = (rho + rho.T) / 2
+    np.fill_diagonal(rho, 1.0)
+    return rho
+
+
+def _components(linked: np.ndarray) -> list[list[int]]:
+    """Connected components (of two or more) of a boolean adjacency matrix."""
+    parent = list(range(linked.shape[0]))
 
     def find(i):
         while parent[i] != i:
@@ -46,9 +51,21 @@ def redundancy_groups(cands, results, ret, seed: int) -> list[list[str]]:
     for i, j in zip(*np.nonzero(np.triu(linked, 1)), strict=True):
         parent[find(i)] = find(j)
     comps: dict[int, list[int]] = {}
-    for i in range(len(keys)):
+    for i in range(linked.shape[0]):
         comps.setdefault(find(i), []).append(i)
-    groups = [sorted(m, key=lambda i: -results[i].score) for m in comps.values() if len(m) > 1]
+    return [m for m in comps.values() if len(m) > 1]
+
+
+def redundancy_groups(cands, results, ret, seed: int) -> list[list[str]]:
+    """Groups of candidates with |Spearman| ≥ 0.9 among landmark users (connected components),
+    strongest first; each member gets its group number and a warning naming its twins."""
+    if len(cands) < 2:
+        return []
+    by_key = {c.key: c for c in cands}
+    rows = redundancy_rows(ret, seed)
+    rho = spearman_matrix([by_key[r.key].raw[rows] for r in results])
+    linked = np.abs(np.nan_to_num(rho)) >= REDUNDANT_RHO
+    groups = [sorted(m, key=lambda i: -results[i].score) for m in _components(linked)]
     groups.sort(key=lambda m: -results[m[0]].score)
     for g_id, members in enumerate(groups, start=1):
         names = [results[i].name for i in members]

@@ -10,18 +10,47 @@ from scipy import stats
 NOISE_Q = 0.05
 
 
-def score_of(c_index, rho, weights: tuple[float, float]):
-    """Composite score: w_ret·2(C − 0.5) + w_rev·max(ρ, 0), weights normalised to sum 1.
-
-    Without a revenue outcome (rho NaN) the score is retention strength alone.
-    """
-    w_ret, w_rev = weights
+def normalised_weights(weights: tuple[float, float]) -> tuple[float, float]:
+    """(retention, revenue) weights scaled to sum to 1."""
+    w_ret, w_rev = (float(w) for w in weights)
     total = w_ret + w_rev
-    ret = 2.0 * (np.asarray(c_index, float) - 0.5)
-    rev = np.maximum(np.nan_to_num(np.asarray(rho, float), nan=0.0), 0.0)
-    has_rev = ~np.isnan(np.asarray(rho, float))
-    with_rev = (w_ret * ret + w_rev * rev) / total
-    return np.where(has_rev, with_rev, ret if w_ret > 0 else 0.0)
+    return w_ret / total, w_rev / total
+
+
+def retention_strength(c_index):
+    """2·(C − 0.5): 0 at chance, 1 when every comparable pair is ordered right."""
+    return 2.0 * (np.asarray(c_index, float) - 0.5)
+
+
+def score_parts(c_index, rho, weights: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """The retention part and the revenue part of the composite score (they sum to it):
+    w_ret·2(C − 0.5) and w_rev·max(ρ, 0), weights normalised to sum 1.
+
+    Without a revenue outcome (ρ NaN) the score is the retention strength alone (unless the
+    retention weight is 0).
+    """
+    w_ret, w_rev = normalised_weights(weights)
+    strength = retention_strength(c_index)
+    rho = np.asarray(rho, float)
+    has_rev = ~np.isnan(rho)
+    retention = np.where(has_rev, w_ret * strength, strength if w_ret > 0 else 0.0)
+    revenue = np.where(has_rev, w_rev * np.maximum(np.nan_to_num(rho, nan=0.0), 0.0), 0.0)
+    return retention, revenue
+
+
+def score_of(c_index, rho, weights: tuple[float, float]):
+    """The composite score (METHODS §5.1): the sum of `score_parts`."""
+    retention, revenue = score_parts(c_index, rho, weights)
+    return retention + revenue
+
+
+def score_gradient(weights: tuple[float, float], has_revenue: bool) -> tuple[float, float]:
+    """(∂score/∂C, ∂score/∂ρ where ρ > 0): how C and ρ move the score, for the linearised
+    (influence-function) stability draws."""
+    w_ret, w_rev = normalised_weights(weights)
+    if not has_revenue:
+        return (2.0 if w_ret > 0 else 0.0), 0.0
+    return 2.0 * w_ret, w_rev
 
 
 def bh_qvalues(p: np.ndarray) -> np.ndarray:

@@ -8,9 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..stats import bootstrap, influence
-from .flags import is_lifetime_total
 from .population import Influence, Population
-from .score import score_of
+from .score import score_gradient, score_of
 
 EXACT_BOOTSTRAP_MAX_USERS = 20_000  # above: influence-function stability (see influence.py)
 
@@ -37,7 +36,7 @@ def rank_stability(results, infl: dict[str, Influence], pop: Population, setting
     else:
         scores, rho_ci = _influence_draws(results, infl, pop, settings)
         method = f"influence functions (first-order bootstrap), {INFLUENCE_DRAWS} draws"
-    trap = np.array([is_lifetime_total(r) for r in results])
+    trap = np.array([r.is_lifetime_total for r in results])
     scores[:, trap] = -np.inf
     ranks = (-scores).argsort(axis=1).argsort(axis=1) + 1
     first = np.bincount(ranks.argmin(axis=1), minlength=len(results)) / scores.shape[0]
@@ -73,7 +72,7 @@ def _bootstrap_draws(results, pop: Population, settings, n_boot: int):
                 targets[h] = bootstrap.RankedOutcome(pop.outcomes.revenue[ridx], w[:, ridx])
         w_ret = {h: w[:, idx[h][0]] for h in (False, True)}
         for j, r in enumerate(results):
-            h = r.evaluated_on == "held-out users"
+            h = r.held_out
             x = by_key[r.key].modelled
             x = np.where(np.isnan(x), np.nanmean(x), x)
             sign = -np.sign(r.coef_per_unit) or 1.0
@@ -86,8 +85,7 @@ def _bootstrap_draws(results, pop: Population, settings, n_boot: int):
 
 def _influence_draws(results, infl: dict[str, Influence], pop: Population, settings):
     """Draws of all scores from N(score, ΨᵀΨ): Ψ stacks each score's per-user influence."""
-    w_ret, w_rev = settings.score_weights
-    total = w_ret + w_rev
+    d_c, d_rho = score_gradient(settings.score_weights, pop.has_revenue)
     n = pop.ret.size
     psi = np.zeros((len(results), n), dtype=np.float32)  # one contiguous row per score
     rho_ci = []
@@ -95,11 +93,10 @@ def _influence_draws(results, infl: dict[str, Influence], pop: Population, setti
         f = infl[r.key]
         ret, rev = pop.index(f.held_out)
         has_rho = pop.has_revenue and f.rho is not None and r.revenue_rho is not None
-        scale_c = 2 * w_ret / total if pop.has_revenue else 2.0
-        psi[j, ret] += scale_c * f.c
+        psi[j, ret] += d_c * f.c
         if has_rho:
             if r.revenue_rho > 0:
-                psi[j, rev] += (w_rev / total) * f.rho
+                psi[j, rev] += d_rho * f.rho
             se = float(np.sqrt(f.rho @ f.rho))
             rho_ci.append((r.revenue_rho - 1.96 * se, r.revenue_rho + 1.96 * se))
         else:

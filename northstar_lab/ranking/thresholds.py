@@ -8,14 +8,13 @@ Crossing a threshold is a predictive marker, not a proven lever.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 import pandas as pd
 
-from ..candidates import Candidate
+from ..candidates import Candidate, Kind
+from ..results import ThresholdFigures
 from ..stats.cox import cox_direction
-from ..stats.grid import SurvivalData
+from ..stats.grid import SurvivalData, grid_counts
 from .population import Population
 
 MIN_SHARE, MAX_SHARE = 0.10, 0.90
@@ -47,10 +46,7 @@ def retention_by_threshold(
     """
     sd = sd or SurvivalData.from_arrays(duration, event)
     level = np.searchsorted(ks, raw, side="right")  # users with level > m have raw ≥ ks[m]
-    n_t, n_l = sd.times.size, ks.size + 1
-    cell = sd.time_index * n_l + level
-    users = np.bincount(cell, minlength=n_t * n_l).reshape(n_t, n_l)
-    deaths = np.bincount(cell, weights=sd.event, minlength=n_t * n_l).reshape(n_t, n_l)
+    users, deaths = grid_counts(sd, level, ks.size + 1)
     at_risk = users[::-1].cumsum(axis=0)[::-1]  # users with T ≥ t, per level
     # above[:, m] sums levels m+1.. (raw ≥ ks[m]); below = total − above
     above_risk = at_risk[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:]
@@ -97,33 +93,6 @@ def knee_threshold(curve: pd.DataFrame, direction: float) -> float | None:
     if plateau <= 0:
         return float(ok["k"].iloc[0])
     return float(ok["k"].to_numpy()[np.argmax(gain >= KNEE_SHARE * plateau)])
-
-
-@dataclass
-class ThresholdFigures:
-    """Every figure for one chosen k, measured on held-out users (retention in days since W)."""
-
-    k: float
-    n_test: int
-    n_above: int
-    share_above: float
-    retention_above: float
-    retention_above_ci: tuple[float, float]
-    retention_below: float
-    retention_below_ci: tuple[float, float]
-    retention_difference: float
-    retention_difference_p: float
-    logrank_p: float
-    rmst_above: float
-    rmst_below: float
-    rmst_difference: float
-    rmst_difference_se: float
-    revenue_above: float | None
-    revenue_below: float | None
-    horizon_days: float
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def threshold_figures(
@@ -180,7 +149,7 @@ def choose_threshold(cand: Candidate, pop: Population, settings) -> float | None
     if cand.key in fixed:
         return fixed[cand.key]
     tr = pop._indices["train"]
-    if pop.sd_train.n < 20 or cand.kind == "at_least":
+    if pop.sd_train.n < 20 or cand.kind == Kind.AT_LEAST:
         return None
     raw = cand.raw.take(tr)
     if np.isnan(raw).any() or np.ptp(raw) == 0 or pop.sd_train.event.sum() == 0:
@@ -196,9 +165,9 @@ def choose_threshold(cand: Candidate, pop: Population, settings) -> float | None
     return knee_threshold(curve, direction)
 
 
-def held_out_figures(cand: Candidate, pop: Population, k: float) -> dict | None:
+def held_out_figures(cand: Candidate, pop: Population, k: float) -> ThresholdFigures | None:
     ret, rev = pop.index(held_out=True)
-    figs = threshold_figures(
+    return threshold_figures(
         cand.raw.take(ret),
         pop.sd_test,
         k,
@@ -206,4 +175,3 @@ def held_out_figures(cand: Candidate, pop: Population, k: float) -> dict | None:
         revenue_raw=cand.raw.take(rev) if pop.has_revenue else None,
         revenue=pop.outcomes.revenue.take(rev) if pop.has_revenue else None,
     )
-    return figs.to_dict() if figs else None

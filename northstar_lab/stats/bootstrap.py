@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .grid import SurvivalData, levels
+from .grid import SurvivalData, batched_bincount, grid_counts_batched, levels
 
 CHUNK_CELLS = 6_000_000  # resamples per chunk are sized to keep arrays near 50 MB
 
@@ -37,26 +37,15 @@ def poisson_weights(n: int, n_resamples: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).poisson(1.0, size=(n_resamples, n)).astype(np.float32)
 
 
-def _grid_sums(codes: np.ndarray, n_codes: int, weights: np.ndarray) -> np.ndarray:
-    """(b, n_codes) weighted counts per code, for a chunk of b resamples, in one bincount."""
-    b = weights.shape[0]
-    idx = (codes[None, :] + (np.arange(b) * n_codes)[:, None]).ravel()
-    return np.bincount(idx, weights=weights.ravel(), minlength=b * n_codes).reshape(b, n_codes)
-
-
 def concordance_draws(sd: SurvivalData, score: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Harrell's C (score = predicted survival) for each row of `weights` (b, n)."""
     codes, n_lev = levels(score)
-    n_t = sd.times.size
-    cell = sd.time_index * n_lev + codes
     out = np.empty(weights.shape[0])
-    step = max(1, CHUNK_CELLS // max(n_t * n_lev, sd.n))
-    ev = sd.event.astype(bool)
+    step = max(1, CHUNK_CELLS // max(sd.times.size * n_lev, sd.n))
     for s in range(0, weights.shape[0], step):
         w = weights[s : s + step]
         b = w.shape[0]
-        users = _grid_sums(cell, n_t * n_lev, w).reshape(b, n_t, n_lev)
-        churn = _grid_sums(cell[ev], n_t * n_lev, w[:, ev]).reshape(b, n_t, n_lev)
+        users, churn = grid_counts_batched(sd, codes, n_lev, w)
         at_or_after = np.cumsum(users[:, ::-1], axis=1)[:, ::-1]
         partners = at_or_after - churn  # later users + those censored at the same time
         cum = np.cumsum(partners, axis=2)
@@ -83,7 +72,7 @@ class RankedOutcome:
     def __init__(self, y: np.ndarray, weights: np.ndarray) -> None:
         self.codes, self.n_codes = levels(y, max_levels=np.iinfo(np.int32).max)
         self.weights = weights
-        self.group_w = _grid_sums(self.codes, self.n_codes, weights)
+        self.group_w = batched_bincount(self.codes, self.n_codes, weights)
         self.ranks = _midranks(self.group_w)
         self.total = self.group_w.sum(axis=1)
         mean = (self.total + 1.0) / 2.0
@@ -95,11 +84,11 @@ class RankedOutcome:
 def spearman_draws(x: np.ndarray, y: RankedOutcome) -> np.ndarray:
     """Weighted Spearman ρ of x with the prepared outcome, one per resample."""
     codes, n_lev = levels(x, max_levels=np.iinfo(np.int32).max)
-    wx = _grid_sums(codes, n_lev, y.weights)
+    wx = batched_bincount(codes, n_lev, y.weights)
     rx = _midranks(wx)
     mean = (y.total + 1.0) / 2.0
     var_x = (wx * (rx - mean[:, None]) ** 2).sum(axis=1)
-    sum_ry_by_level = _grid_sums(codes, n_lev, y.weighted_rank)
+    sum_ry_by_level = batched_bincount(codes, n_lev, y.weighted_rank)
     cov = (rx * sum_ry_by_level).sum(axis=1) - y.total * mean**2
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where((var_x > 0) & (y.var > 0), cov / np.sqrt(var_x * y.var), np.nan)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from lifelines.utils import concordance_index
 
-from .grid import SurvivalData, check_covariate, check_weights
+from .grid import SurvivalData, check_covariate, check_weights, grid_counts
 
 #: Scores with more distinct values than this leave the exact (time × value) grid of `concordance`.
 CONCORDANCE_MAX_VALUES = 2000
@@ -77,14 +77,7 @@ def _concordance_grid(
     (concordant), equal (tied) and lower (discordant). Unweighted counts are kept as int64 so
     the ratio is bit-for-bit lifelines'.
     """
-    n_times = sd.times.size
-    cell = sd.time_index * n_values + value_index
-    shape = (n_times, n_values)
-    users = np.bincount(cell, weights=w, minlength=n_times * n_values).reshape(shape)
-    churn_w = sd.event if w is None else w * sd.event
-    churned = np.bincount(cell, weights=churn_w, minlength=n_times * n_values).reshape(shape)
-    if w is None:
-        users, churned = users.astype(np.int64), churned.astype(np.int64)
+    users, churned = grid_counts(sd, value_index, n_values, w)
 
     longer = np.zeros_like(users)
     longer[:-1] = np.cumsum(users[::-1], axis=0)[::-1][1:]

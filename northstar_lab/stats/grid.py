@@ -159,3 +159,43 @@ def _small_integer_codes(values: np.ndarray) -> tuple[np.ndarray, int] | None:
     present = np.bincount(ints) > 0
     rank = (np.cumsum(present) - 1).astype(np.int32)  # 4 bytes a user: codes are kept per candidate
     return rank[ints], int(present.sum())
+
+
+def grid_counts(
+    sd: SurvivalData, codes: np.ndarray, n_levels: int, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(users, churned): (distinct times × value levels) arrays of users and churns per cell.
+
+    The one place every grid statistic (concordance, its influence, thresholds) counts users:
+    codes are dense value codes 0..n_levels−1; frequency weights count a user that many times.
+    Unweighted counts are whole numbers (int64), so ratios of them are exact.
+    """
+    cell = sd.time_index * n_levels + codes
+    shape, size = (sd.times.size, n_levels), sd.times.size * n_levels
+    churn_w = sd.event if weights is None else weights * sd.event
+    users = np.bincount(cell, weights=weights, minlength=size).reshape(shape)
+    churned = np.bincount(cell, weights=churn_w, minlength=size).reshape(shape)
+    if weights is None:
+        return users.astype(np.int64), churned.astype(np.int64)
+    return users, churned
+
+
+def grid_counts_batched(
+    sd: SurvivalData, codes: np.ndarray, n_levels: int, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """`grid_counts` for a chunk of b resamples at once: weights (b, n) → two (b, times, levels)
+    arrays, from one bincount each (the bootstrap's inner loop)."""
+    cell = sd.time_index * n_levels + codes
+    size = sd.times.size * n_levels
+    ev = sd.event.astype(bool)
+    shape = (weights.shape[0], sd.times.size, n_levels)
+    users = batched_bincount(cell, size, weights).reshape(shape)
+    churned = batched_bincount(cell[ev], size, weights[:, ev]).reshape(shape)
+    return users, churned
+
+
+def batched_bincount(codes: np.ndarray, n_codes: int, weights: np.ndarray) -> np.ndarray:
+    """(b, n_codes) weighted counts per code for b weight vectors (b, n), in one bincount."""
+    b = weights.shape[0]
+    idx = (codes[None, :] + (np.arange(b) * n_codes)[:, None]).ravel()
+    return np.bincount(idx, weights=weights.ravel(), minlength=b * n_codes).reshape(b, n_codes)

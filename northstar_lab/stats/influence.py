@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .grid import SurvivalData, levels
+from .grid import SurvivalData, grid_counts, levels
 
 MAX_GRID_CELLS = 4_000_000
 
@@ -37,11 +37,7 @@ def concordance_influence(
 
         exact_c = concordance(sd, score)
         codes, n_lev = levels(score)
-    n_t = sd.times.size
-    cell = sd.time_index * n_lev + codes
-    ev = sd.event.astype(float)
-    users = np.bincount(cell, minlength=n_t * n_lev).reshape(n_t, n_lev).astype(float)
-    deaths = np.bincount(cell, weights=ev, minlength=n_t * n_lev).reshape(n_t, n_lev)
+    users, deaths = (a.astype(float) for a in grid_counts(sd, codes, n_lev))
     later = np.cumsum(users[::-1], axis=0)[::-1] - users  # users with a longer duration
     partners = later + users - deaths  # ... plus those censored at the same time
     p_cum = np.cumsum(partners, axis=1)
@@ -60,7 +56,7 @@ def concordance_influence(
     a_grid = np.stack(
         [long_comp + d_cum[:, -1:], long_comp + np.broadcast_to(p_total, users.shape)], axis=-1
     )
-    idx = cell * 2 + sd.event
+    idx = (sd.time_index * n_lev + codes) * 2 + sd.event
     n_u = n_grid.ravel()[idx]
     a_u = a_grid.ravel()[idx]
     pairs = 0.5 * a_u.sum()

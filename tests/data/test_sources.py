@@ -70,8 +70,8 @@ def test_duckdb_database_tables_equal_files(tmp_path, duck_analysis):
     users = pd.read_csv(USERS)
     got = analyse(load_inputs(f"duckdb:///{db}", users, events_table="events"), SETTINGS)
     assert comparable(got.ranking) == comparable(duck_analysis.ranking)
-    assert got.ranking.data["fingerprint"]["events"]["engine"] == "duckdb"
-    assert str(tmp_path) not in json.dumps(got.ranking.data["fingerprint"])
+    assert got.ranking.data.fingerprint["events"]["engine"] == "duckdb"
+    assert str(tmp_path) not in json.dumps(got.ranking.data.fingerprint)
 
 
 def test_bad_sources_exit_2_with_clear_messages(tmp_path, capsys):
@@ -110,11 +110,11 @@ def test_hash_sample_is_deterministic_and_reported():
 def test_max_users_sample_reports_fraction_and_population(duck_analysis):
     small = AnalysisSettings(n_bootstrap=0, max_users=4000)
     got = analyse(load_inputs(str(EVENTS), str(USERS)), small)
-    assert got.ranking.data["sample_fraction"] == pytest.approx(0.5)
+    assert got.ranking.data.sample_fraction == pytest.approx(0.5)
     assert any("sample" in w for w in got.ranking.warnings)
-    pop = got.ranking.data["population"]
-    assert pop["n_users"] == duck_analysis.ranking.n_users
-    assert pop["n_churned"] == duck_analysis.ranking.n_churned
+    pop = got.ranking.data.population
+    assert pop.n_users == duck_analysis.ranking.n_users
+    assert pop.n_churned == duck_analysis.ranking.n_churned
 
 
 # ------------------------------------------------------------------------------------------
@@ -141,7 +141,7 @@ def test_spark_per_user_figures_identical_to_duckdb(spark_analysis, duck_analysi
 @pytest.mark.spark
 def test_spark_ranking_identical_to_duckdb(spark_analysis, duck_analysis):
     assert comparable(spark_analysis.ranking) == comparable(duck_analysis.ranking)
-    assert spark_analysis.ranking.data["fingerprint"]["events"]["engine"] == "spark"
+    assert spark_analysis.ranking.data.fingerprint["events"]["engine"] == "spark"
 
 
 @pytest.mark.spark
@@ -149,9 +149,9 @@ def test_spark_and_duckdb_sample_the_same_users(spark_analysis):
     small = AnalysisSettings(n_bootstrap=0, max_users=4000)
     on_spark = analyse(load_inputs(SPARK, str(USERS), events_table=str(EVENTS)), small)
     on_duck = analyse(load_inputs(str(EVENTS), str(USERS)), small)
-    assert on_spark.ranking.data["sample_fraction"] == on_duck.ranking.data["sample_fraction"]
+    assert on_spark.ranking.data.sample_fraction == on_duck.ranking.data.sample_fraction
     assert list(on_spark.frame["user_id"]) == list(on_duck.frame["user_id"])
-    assert on_spark.ranking.data["population"] == on_duck.ranking.data["population"]
+    assert on_spark.ranking.data.population == on_duck.ranking.data.population
 
 
 @pytest.mark.spark

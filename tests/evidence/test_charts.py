@@ -206,7 +206,7 @@ def test_score_chart_splits_score_with_weights(an):
 
 def test_score_chart_from_the_leaderboard_table_and_weights(an):
     """The Candidates page passes the forest table and the weights; same chart as score_table."""
-    weights = an.ranking.settings["score_weights"]
+    weights = an.ranking.settings.score_weights
     from_forest = ch.score_chart(ev.forest_table(an.ranking), weights).to_dict()
     assert from_forest == ch.score_chart(ev.score_table(an.ranking)).to_dict()
     other = ch.score_chart(ev.forest_table(an.ranking), (1.0, 1.0)).to_dict()
@@ -320,7 +320,7 @@ def test_heatmap_chart(an):
     assert cells["encoding"]["color"]["field"] == "abs_rho"
     assert cells["encoding"]["color"]["scale"]["domain"] == [0, 1]
     assert text["encoding"]["text"] == {"field": "rho", "format": ".2f", "type": "quantitative"}
-    assert dup["mark"]["filled"] is False and "0.9" in dup["transform"][0]["filter"]
+    assert dup["mark"]["filled"] is False and "same_group" in dup["transform"][0]["filter"]
     assert cells["encoding"]["x"]["sort"] == list(dict.fromkeys(df["a_label"]))
 
 

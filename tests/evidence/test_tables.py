@@ -18,7 +18,7 @@ from northstar_lab.evidence import snapshot as snapshot_mod
 from northstar_lab.evidence import tables as ev
 from northstar_lab.outcomes import Outcomes
 from northstar_lab.ranking.population import split_users
-from northstar_lab.results import CandidateResult, RankingResult
+from northstar_lab.results import CandidateResult, DataInfo, RankingResult
 from northstar_lab.sample import generate_product
 from northstar_lab.settings import AnalysisSettings
 
@@ -101,7 +101,7 @@ def test_km_by_threshold_equals_lifelines_on_held_out_groups(an, key):
         assert part["at_risk"].iloc[0] == group.sum()
     # the same users the ranking's held-out figures count
     figs = res.threshold_figures
-    assert above.sum() == figs["n_above"] and above.size == figs["n_test"]
+    assert above.sum() == figs.n_above and above.size == figs.n_test
 
 
 def test_at_least_candidate_splits_like_its_base(an):
@@ -160,11 +160,11 @@ def test_revenue_by_group_matches_held_out_threshold_figures(an):
     figs = an.ranking.candidate(LEAD).threshold_figures
     assert list(got.columns) == ev.REVENUE_COLUMNS
     above, below = got.iloc[0], got.iloc[1]
-    assert above["mean_revenue"] == pytest.approx(figs["revenue_above"], rel=1e-12)
-    assert below["mean_revenue"] == pytest.approx(figs["revenue_below"], rel=1e-12)
+    assert above["mean_revenue"] == pytest.approx(figs.revenue_above, rel=1e-12)
+    assert below["mean_revenue"] == pytest.approx(figs.revenue_below, rel=1e-12)
     mask = an.outcomes.revenue_mask & held_out(an)
     assert got["n"].sum() == mask.sum()
-    y = an.outcomes.revenue[mask][an.candidate(LEAD).raw[mask] >= figs["k"]]
+    y = an.outcomes.revenue[mask][an.candidate(LEAD).raw[mask] >= figs.k]
     half = 1.959963984540054 * y.std(ddof=1) / np.sqrt(y.size)
     assert above["ci_high"] - above["mean_revenue"] == pytest.approx(half, rel=1e-9)
     assert above["median_revenue"] == np.median(y)
@@ -183,7 +183,7 @@ def test_threshold_explorer_equals_lifelines_and_held_out_figures(an):
     every = ev.threshold_explorer(an, LEAD)
     assert every["chosen"].sum() == 1
     chosen = every[every["chosen"]].iloc[0]
-    assert chosen["k"] == figs["k"]
+    assert chosen["k"] == figs.k
     rest = every[~every["chosen"]]
     assert rest["share"].between(0.1, 0.9).all()
     # all landmark users: a direct lifelines KM on the same users
@@ -198,10 +198,10 @@ def test_threshold_explorer_equals_lifelines_and_held_out_figures(an):
     # held-out users: the very figures the leaderboard reports for the chosen k
     held = ev.threshold_explorer(an, LEAD, held_out=True)
     row = held[held["chosen"]].iloc[0]
-    assert row["retention_above"] == pytest.approx(figs["retention_above"], abs=1e-12)
-    assert row["retention_below"] == pytest.approx(figs["retention_below"], abs=1e-12)
-    assert row["difference"] == pytest.approx(figs["retention_difference"], abs=1e-12)
-    assert row["share"] == pytest.approx(figs["share_above"], abs=1e-12)
+    assert row["retention_above"] == pytest.approx(figs.retention_above, abs=1e-12)
+    assert row["retention_below"] == pytest.approx(figs.retention_below, abs=1e-12)
+    assert row["difference"] == pytest.approx(figs.retention_difference, abs=1e-12)
+    assert row["share"] == pytest.approx(figs.share_above, abs=1e-12)
 
 
 # --------------------------------------------------------------------------------------------
@@ -272,7 +272,7 @@ def _planted(effects: list[float], n: int = 800, seed: int = 1) -> Analysis:
     name = "x: count in first 14 days"
     cand = Candidate("count:x", name, "count", "x", None, "log1p", df["x"].to_numpy())
     res = CandidateResult("count:x", cand.name, "count", "x", None, "log1p", rank=1, threshold=3.0)
-    ranking = RankingResult(len(df), int(df["e"].sum()), {}, {}, {}, [res])
+    ranking = RankingResult(len(df), int(df["e"].sum()), {}, AnalysisSettings(), DataInfo(), [res])
     frame = df[["seg"]].assign(user_id=np.arange(len(df)))
     return Analysis(frame, oc, [cand], ranking, AnalysisSettings(), None, np.zeros(len(df), bool))
 

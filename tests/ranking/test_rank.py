@@ -256,14 +256,14 @@ def test_gap_sensitivity_lists_gaps_and_driver_leads_at_28_days(planted):
     test_gap_churn_matches_a_hand_derivation for proof that the outcome itself is right.
     """
     a = planted.analysis
-    entries = {g["gap_days"]: g for g in a.ranking.gap_sensitivity}
-    assert [g["gap_days"] for g in a.ranking.gap_sensitivity] == [7, 14, 28]
+    entries = {g.gap_days: g for g in a.ranking.gap_sensitivity}
+    assert [g.gap_days for g in a.ranking.gap_sensitivity] == [7, 14, 28]
     for g in entries.values():
-        assert "error" not in g, g
-        assert g["n_churned"] <= g["n_users"] and len(g["top"]) == 5
+        assert g.error is None, g
+        assert g.n_churned <= g.n_users and len(g.top) == 5
     event_of = {c.key: c.event for c in a.candidates}
-    assert event_of[entries[28]["top"][0]] == DRIVER, entries[28]["top_names"]
-    assert DRIVER in [event_of[k] for k in entries[14]["top"]], entries[14]["top_names"]
+    assert event_of[entries[28].top[0]] == DRIVER, entries[28].top_names
+    assert DRIVER in [event_of[k] for k in entries[14].top], entries[14].top_names
 
 
 def test_gap_churn_matches_a_hand_derivation(planted):

@@ -82,8 +82,8 @@ def test_ranking_switches_to_influence_above_the_exact_limit(monkeypatch):
     exact = analyse(loaded, settings).ranking
     monkeypatch.setattr(stability, "EXACT_BOOTSTRAP_MAX_USERS", 100)
     approx = analyse(loaded, settings).ranking
-    assert "bootstrap" in exact.data["stability_method"]
-    assert "influence" in approx.data["stability_method"]
+    assert "bootstrap" in exact.data.stability_method
+    assert "influence" in approx.data.stability_method
     assert exact.leader.key == approx.leader.key
     assert approx.leader.p_first == pytest.approx(exact.leader.p_first, abs=0.05)
     for a, b in zip(exact.candidates[:10], approx.candidates[:10], strict=True):
