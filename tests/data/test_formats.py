@@ -360,7 +360,7 @@ def test_ga4_parquet_ranks_like_the_plain_csv(events, tmp_path):
     assert "Unix time in microseconds" in loaded.event_format.time
     got = analyse(loaded, SETTINGS).ranking
     assert comparable(got) == expected
-    assert got.data["fingerprint"]["events"]["format"] == "ga4"
+    assert got.data.fingerprint["events"]["format"] == "ga4"
 
 
 def test_ga4_bigquery_json_export_reads_like_parquet(events, tmp_path):
