@@ -10,6 +10,7 @@ or an error message passes through `redact_secrets` first, so the rule lives her
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit, urlunsplit
 
 MASK = "***"
 
@@ -42,6 +43,23 @@ def redact_secrets(text: object) -> str:
     if "=" in s:
         s = _SECRET_PARAM.sub(lambda m: f"{m['name']}{m['eq']}{MASK}", s)
     return s
+
+
+def redact_url(url: str) -> str:
+    """One URL (a connection string) with its user-info and secret parameters masked.
+
+    Unlike free text, a whole URL is parsed, so a password with blanks in it
+    (`postgresql://ns:p w@host/db`) is still found; the rest is `redact_secrets`.
+    """
+    try:
+        parts = urlsplit(str(url))
+    except ValueError:
+        scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", str(url))
+        return f"{scheme.group(1) if scheme else 'a'}://{MASK} (a URL that does not parse)"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{MASK}@{netloc.rsplit('@', 1)[1]}"
+    return redact_secrets(urlunsplit((parts.scheme, netloc, parts.path, parts.query, "")))
 
 
 def has_secret(text: object) -> bool:
