@@ -113,20 +113,89 @@ class Decision:
 
 
 @dataclass
+class ComparisonRow:
+    """One candidate then (at the decision) vs now, as the re-validation judged it (METHODS §5.6).
+
+    For the chosen metric `quantity` is "score": `then`/`now` are its score. For any other
+    candidate it is "advantage": its score minus the chosen metric's score in the same ranking
+    (> 0 = ahead of it). `change` = now − then, with its standard error and the interval the
+    verdict rule used (`ci_level`: 0.99 for the chosen metric, the Bonferroni-adjusted
+    per-comparison level for alternatives, so their intervals hold simultaneously at 99%).
+    `significant` is None when no uncertainty was measured; `finding` says the judgement in words.
+    """
+
+    key: str
+    name: str = ""
+    role: str = ""  # chosen | twin | rejected | then leader | new leader | alternative
+    quantity: str = "score"  # score | advantage
+    then: float | None = None
+    now: float | None = None
+    change: float | None = None
+    change_se: float | None = None
+    change_ci_low: float | None = None
+    change_ci_high: float | None = None
+    ci_level: float | None = None
+    significant: bool | None = None
+    finding: str = ""
+    uncertainty: str = ""  # how the SEs were obtained, when approximated
+    rank_then: int | None = None
+    rank_now: int | None = None
+    score_then: float | None = None
+    score_now: float | None = None
+    c_index_then: float | None = None
+    c_index_now: float | None = None
+    hazard_ratio_then: float | None = None
+    hazard_ratio_now: float | None = None
+    tied_with_leader_then: bool | None = None
+    tied_with_leader_now: bool | None = None
+
+    #: rows recorded before this type existed: {"then_rank": …, "now_score": …}
+    _LEGACY = {
+        f"{side}_{f}": f"{f}_{side}"
+        for side in ("then", "now")
+        for f in ("rank", "score", "c_index", "hazard_ratio")
+    }
+
+    def to_dict(self) -> dict:
+        return jsonable(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ComparisonRow:
+        d = {cls._LEGACY.get(k, k): v for k, v in d.items()}
+        return cls(**_known(cls, d))
+
+
+@dataclass
 class Revalidation:
-    """One re-run of a decision's analysis on newer data, with its verdict and the rule used."""
+    """One re-run of a decision's analysis on newer data, with its verdict and the rule used.
+
+    comparison: the chosen metric, its near-duplicates, the rejected alternatives and the
+    leaders, then vs now (`ComparisonRow`). same_data: the data fingerprint and as-of date equal
+    the decision's (None: recorded before this was checked). twins: keys of the chosen metric's
+    redundancy group (never said to overtake it). level: the verdict's interval level.
+    uncertainty: how the standard errors of the changes were obtained, in words.
+    """
 
     decision_id: int
     verdict: str  # holds | weakened | overtaken
     rule: str
     summary: str
-    comparison: list[dict]  # one row per candidate: key, name, then/now score, C, HR CI, rank
+    comparison: list[ComparisonRow]
     fingerprint: dict
     settings: dict
     ranking: dict
     overtaken_by: str | None = None
     id: int | None = None
     run_at: str | None = None
+    same_data: bool | None = None
+    twins: list[str] = field(default_factory=list)
+    level: float | None = None
+    uncertainty: str = ""
+
+    def __post_init__(self) -> None:
+        self.comparison = [
+            ComparisonRow.from_dict(r) if isinstance(r, dict) else r for r in self.comparison
+        ]
 
     def to_dict(self) -> dict:
         return jsonable(dataclasses.asdict(self))
