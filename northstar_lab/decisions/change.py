@@ -100,10 +100,10 @@ def _advantage(r: RankingResult, key: str, chosen: str, notes: list[str]):
 
 def _approximate_then(ch: Change, then: RankingResult, now: RankingResult, se_now) -> None:
     """Fill the decision's SE from today's when its record holds none (see module docstring)."""
-    if ch.then is not None and ch.se_then is None and se_now is not None:
-        if not has_uncertainty(then):
-            ch.se_then = se_now * n_scale(then, now)
-            ch.notes.append(then_approximation(then, now))
+    missing = ch.then is not None and ch.se_then is None and se_now is not None
+    if missing and not has_uncertainty(then):
+        ch.se_then = se_now * n_scale(then, now)
+        ch.notes.append(then_approximation(then, now))
 
 
 def _score(c: CandidateResult | None) -> float | None:

@@ -147,9 +147,7 @@ class _Context:
         self.z_alt = z_value(len(self.alternatives))
         self.own = own_change(then, now, key)
         self.advantage = {
-            c.key: advantage_change(then, now, c.key, key)
-            for c in now.candidates
-            if c.key != key
+            c.key: advantage_change(then, now, c.key, key) for c in now.candidates if c.key != key
         }
 
     def _judged(self, c: CandidateResult) -> bool:
@@ -159,9 +157,7 @@ class _Context:
 
     def overtaker(self) -> CandidateResult | None:
         """The alternative furthest ahead among those whose advantage grew significantly."""
-        ahead = [
-            c for c in self.alternatives if _overtakes(self.advantage[c.key], self.z_alt)
-        ]
+        ahead = [c for c in self.alternatives if _overtakes(self.advantage[c.key], self.z_alt)]
         return max(ahead, key=lambda c: self.advantage[c.key].now, default=None)
 
     def row_keys(self) -> list[str]:
