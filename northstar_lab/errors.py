@@ -12,11 +12,28 @@ from collections.abc import Sequence
 
 
 class InputError(ValueError):
-    """A problem in the user's data or settings, with a message a person can act on."""
+    """A problem in the user's data or settings, with a message a person can act on.
 
-    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+    The message is written for any place it can appear. What to do can differ by place, so
+    `cli` and `app` carry the hint in each place's own words ("name it with --user-col NAME"
+    vs "pick it in the column mapping"): the CLI prints `for_cli()`, the app shows `for_app()`,
+    and `str(exc)` is the message with no hint.
+    """
+
+    def __init__(
+        self, message: str, problems: Sequence[str] = (), *, cli: str = "", app: str = ""
+    ) -> None:
         self.problems = list(problems) or [message]
+        self.cli_hint, self.app_hint = cli, app
         super().__init__(message)
+
+    def for_cli(self) -> str:
+        """The message with the command line's hint (flags)."""
+        return _with_hint(str(self), self.cli_hint)
+
+    def for_app(self) -> str:
+        """The message with the app's hint (widgets and pages, never flags)."""
+        return _with_hint(str(self), self.app_hint)
 
     @classmethod
     def collect(cls, problems: Sequence[str]) -> InputError:
@@ -25,6 +42,10 @@ class InputError(ValueError):
             return cls(problems[0], problems)
         body = "\n".join(f"- {p}" for p in problems)
         return cls(f"{len(problems)} problems found:\n{body}", problems)
+
+
+def _with_hint(message: str, hint: str) -> str:
+    return f"{message} {hint}".strip() if hint else message
 
 
 def example_rows(mask_index: Sequence[int], limit: int = 5) -> str:
