@@ -9,7 +9,7 @@ import textwrap
 
 import numpy as np
 
-from ..decisions.model import ComparisonRow, Decision, Revalidation
+from ..decisions.model import ComparisonRow, Decision, Revalidation, Standing
 from ..ranking.flags import flag_legend
 from ..results import CandidateResult, PopulationFigures, RankingResult
 from ..text import num, plain, when
@@ -141,15 +141,16 @@ def format_revalidation(decision: Decision, reval: Revalidation) -> str:
 
 def _comparison_lines(r: ComparisonRow, level: float | None) -> list[str]:
     """Two lines: who, rank and score then → now; what was compared, its change and finding."""
+    then, now = r.then or Standing(), r.now or Standing()
     first = (
         f"  {plain(r.role, 11):<11} {plain(r.name, 46, one_line=True):<46} "
-        f"rank {_then_now(r.rank_then, r.rank_now, 'd')}   "
-        f"score {_then_now(r.score_then, r.score_now, '.3f')}"
+        f"rank {_then_now(then.rank, now.rank, 'd')}   "
+        f"score {_then_now(then.score, now.score, '.3f')}"
     )
     if r.quantity == "score":
         what = "its score"
     else:
-        what = f"advantage over the chosen metric {_then_now(r.then, r.now, '+.3f')}"
+        what = f"advantage over the chosen metric {_then_now(r.value_then, r.value_now, '+.3f')}"
     if r.change is not None:
         what += f", {_arrow(r.change)}"
     if r.change_ci_low is not None:

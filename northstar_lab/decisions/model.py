@@ -113,23 +113,46 @@ class Decision:
 
 
 @dataclass
+class Standing:
+    """Where one candidate stood in one ranking (the decision's, or the re-run's)."""
+
+    rank: int | None = None
+    score: float | None = None
+    c_index: float | None = None
+    hazard_ratio: float | None = None
+    hr_ci_low: float | None = None
+    hr_ci_high: float | None = None
+    revenue_rho: float | None = None
+    p_first: float | None = None  # None: no stability resamples
+    tied_with_leader: bool | None = None  # None: unknown (no stability resamples)
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> Standing | None:
+        return None if d is None else cls(**_known(cls, d))
+
+
+@dataclass
 class ComparisonRow:
     """One candidate then (at the decision) vs now, as the re-validation judged it (METHODS §5.6).
 
-    For the chosen metric `quantity` is "score": `then`/`now` are its score. For any other
-    candidate it is "advantage": its score minus the chosen metric's score in the same ranking
-    (> 0 = ahead of it). `change` = now − then, with its standard error and the interval the
-    verdict rule used (`ci_level`: 0.99 for the chosen metric, the Bonferroni-adjusted
-    per-comparison level for alternatives, so their intervals hold simultaneously at 99%).
-    `significant` is None when no uncertainty was measured; `finding` says the judgement in words.
+    then / now: where it stood in each ranking (None: not in that ranking). What the verdict
+    compares is `quantity`: for the chosen metric its "score"; for any other candidate its
+    "advantage", its score minus the chosen metric's in the same ranking (> 0 = ahead of it).
+    value_then / value_now are that quantity, `change` = value_now − value_then, with its standard
+    error and the interval the rule used (`ci_level`: 0.99 for the chosen metric; for
+    alternatives the Bonferroni per-comparison level, so their intervals hold simultaneously at
+    99%). `significant` is None when no uncertainty was measured; `finding` says the judgement
+    in words; `uncertainty` names any approximation behind the SE.
     """
 
     key: str
     name: str = ""
-    role: str = ""  # chosen | twin | rejected | then leader | new leader | alternative
+    role: str = ""  # chosen | twin | rejected | new leader | then leader | alternative
+    then: Standing | None = None
+    now: Standing | None = None
     quantity: str = "score"  # score | advantage
-    then: float | None = None
-    now: float | None = None
+    value_then: float | None = None
+    value_now: float | None = None
     change: float | None = None
     change_se: float | None = None
     change_ci_low: float | None = None
@@ -137,32 +160,25 @@ class ComparisonRow:
     ci_level: float | None = None
     significant: bool | None = None
     finding: str = ""
-    uncertainty: str = ""  # how the SEs were obtained, when approximated
-    rank_then: int | None = None
-    rank_now: int | None = None
-    score_then: float | None = None
-    score_now: float | None = None
-    c_index_then: float | None = None
-    c_index_now: float | None = None
-    hazard_ratio_then: float | None = None
-    hazard_ratio_now: float | None = None
-    tied_with_leader_then: bool | None = None
-    tied_with_leader_now: bool | None = None
-
-    #: rows recorded before this type existed: {"then_rank": …, "now_score": …}
-    _LEGACY = {
-        f"{side}_{f}": f"{f}_{side}"
-        for side in ("then", "now")
-        for f in ("rank", "score", "c_index", "hazard_ratio")
-    }
+    uncertainty: str = ""
 
     def to_dict(self) -> dict:
         return jsonable(dataclasses.asdict(self))
 
     @classmethod
     def from_dict(cls, d: dict) -> ComparisonRow:
-        d = {cls._LEGACY.get(k, k): v for k, v in d.items()}
-        return cls(**_known(cls, d))
+        kw = _known(cls, d)
+        for side in ("then", "now"):
+            if isinstance(kw.get(side), dict) or kw.get(side) is None:
+                kw[side] = Standing.from_dict(kw.get(side) or _legacy_side(d, side))
+        return cls(**kw)
+
+
+def _legacy_side(d: dict, side: str) -> dict | None:
+    """A row recorded before `ComparisonRow` existed kept {"then_rank": …, "now_score": …}."""
+    prefix = f"{side}_"
+    kw = {k[len(prefix) :]: v for k, v in d.items() if k.startswith(prefix)}
+    return kw if any(v is not None for v in kw.values()) else None
 
 
 @dataclass

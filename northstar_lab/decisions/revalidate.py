@@ -21,6 +21,7 @@ The SE of a change is √(SE_then² + SE_now²), from each ranking's stability d
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 from scipy import stats
@@ -29,7 +30,7 @@ from ..candidates import Kind
 from ..results import CandidateResult, RankingResult
 from ..settings import AnalysisSettings
 from .change import Change, advantage_change, own_change
-from .model import ComparisonRow, Decision, Revalidation
+from .model import ComparisonRow, Decision, Revalidation, Standing
 
 LEVEL = 0.99  # every interval of a change; one-sided error 0.5% per question
 MIN_RESAMPLES = 100  # re-validation always measures the uncertainty it judges with
@@ -177,24 +178,24 @@ class _Context:
         if ch is None:  # in the decision's ranking only
             ch = advantage_change(self.then, self.now, key, self.key)
         z = self.z_own if is_chosen else self.z_alt
-        lo, hi = _interval(ch, z)
+        lo, hi = (None, None) if self.same else _interval(ch, z)  # identical data: no change
         return ComparisonRow(
             key=key,
             name=ref.name if ref else key,
             role=self._role(key),
+            then=_standing(a),
+            now=_standing(b),
             quantity="score" if is_chosen else "advantage",
-            then=ch.then,
-            now=ch.now,
+            value_then=ch.then,
+            value_now=ch.now,
             change=ch.change,
             change_se=ch.se,
             change_ci_low=lo,
             change_ci_high=hi,
             ci_level=1 - (1 - LEVEL) / (1 if is_chosen else max(len(self.alternatives), 1)),
-            significant=None if lo is None else bool(lo > 0 or hi < 0),
+            significant=False if self.same else (None if lo is None else bool(lo > 0 or hi < 0)),
             finding=self._finding(key, ch, z, a, b),
             uncertainty="; ".join(ch.notes),
-            **_side("then", a),
-            **_side("now", b),
         )
 
     def _role(self, key: str) -> str:
@@ -284,16 +285,24 @@ def _advantage_finding(ch: Change, z: float) -> str:
     return "no significant change"
 
 
-def _side(prefix: str, c: CandidateResult | None) -> dict:
+def _standing(c: CandidateResult | None) -> Standing | None:
     if c is None:
-        return {}
-    return {
-        f"rank_{prefix}": c.rank,
-        f"score_{prefix}": c.score,
-        f"c_index_{prefix}": c.c_index,
-        f"hazard_ratio_{prefix}": c.hazard_ratio,
-        f"tied_with_leader_{prefix}": c.tied_with_leader,
-    }
+        return None
+    return Standing(
+        rank=c.rank,
+        score=_finite(c.score),
+        c_index=_finite(c.c_index),
+        hazard_ratio=_finite(c.hazard_ratio),
+        hr_ci_low=_finite(c.hr_ci_low),
+        hr_ci_high=_finite(c.hr_ci_high),
+        revenue_rho=_finite(c.revenue_rho),
+        p_first=_finite(c.p_first),
+        tied_with_leader=c.tied_with_leader,
+    )
+
+
+def _finite(x) -> float | None:
+    return float(x) if x is not None and math.isfinite(x) else None
 
 
 # -- words ----------------------------------------------------------------------------------

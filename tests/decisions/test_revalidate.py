@@ -134,7 +134,7 @@ def test_same_data_holds(world):
     assert reval.verdict == "holds", reval.summary
     assert reval.same_data is True and "same data as the decision" in reval.summary
     chosen = next(r for r in reval.comparison if r.role == "chosen")
-    assert chosen.score_then == pytest.approx(chosen.score_now, abs=1e-12)
+    assert chosen.then.score == pytest.approx(chosen.now.score, abs=1e-12)
     assert chosen.change == pytest.approx(0, abs=1e-12)
     assert {r.key for r in reval.comparison} >= {r.key for r in world["decision"].rejected}
     assert reval.rule == RULE and reval.level == 0.99
@@ -169,8 +169,8 @@ def test_bootstrap_0_ties_are_unknown_not_false(world):
     decision = make_decision(analysis, DRIVER)
     reval, _ = revalidate(decision, load_inputs(str(world["events"])))
     assert reval.verdict == "holds" and reval.same_data, reval.summary
-    assert all(r.tied_with_leader_then is None for r in reval.comparison)
-    assert all(isinstance(r.tied_with_leader_now, bool) for r in reval.comparison)
+    assert all(r.then.tied_with_leader is None and r.then.p_first is None for r in reval.comparison)
+    assert all(isinstance(r.now.tied_with_leader, bool) for r in reval.comparison)
 
 
 def test_data_without_the_driver_is_weakened_or_overtaken(world):
@@ -218,7 +218,7 @@ def test_an_alternative_overtakes_only_when_its_advantage_grew(world):
     j = judge(d, constructed(d, lift(gap + 0.2)))
     assert (j.verdict, j.overtaken_by) == ("overtaken", rival.key), j.summary
     row = next(r for r in j.rows if r.key == rival.key)
-    assert row.quantity == "advantage" and row.now > 0 and row.change_ci_low > 0
+    assert row.quantity == "advantage" and row.value_now > 0 and row.change_ci_low > 0
     assert "overtakes" in row.finding and 0.99 < row.ci_level < 1
 
 
@@ -266,7 +266,8 @@ def test_old_revalidation_rows_load_typed():
     r = Revalidation.from_dict(old)
     [row] = r.comparison
     assert isinstance(row, ComparisonRow)
-    assert (row.rank_then, row.rank_now, row.score_then, row.score_now) == (1, 2, 0.3, 0.25)
+    assert (row.then.rank, row.now.rank, row.then.score, row.now.score) == (1, 2, 0.3, 0.25)
+    assert row.then.hr_ci_low == 0.7 and row.now.p_first == 0.4 and row.value_then is None
     assert r.same_data is None and r.twins == []
     assert Revalidation.from_dict(json.loads(json.dumps(r.to_dict()))) == r
 
