@@ -64,7 +64,8 @@ def n_scale(then: RankingResult, now: RankingResult) -> float:
 def then_approximation(then: RankingResult, now: RankingResult) -> str:
     return (
         "the decision's SEs are today's scaled by √(n_now/n_then) = "
-        f"{n_scale(then, now):.2f} (its record holds none)"
+        f"{n_scale(then, now):.2f}, as its record holds none (made before they were stored, "
+        "or without stability resamples)"
     )
 
 

@@ -230,6 +230,8 @@ class _Context:
 
     def result(self, verdict: str, by: str | None, summary: str, rows) -> Judgement:
         notes = list(dict.fromkeys(n for r in rows for n in r.uncertainty.split("; ") if n))
+        if notes and not self.same:  # the verdict's own words say what was approximated
+            summary += " Uncertainty approximated: " + "; ".join(notes) + "."
         return Judgement(
             verdict=verdict,
             overtaken_by=by,

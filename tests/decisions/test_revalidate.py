@@ -250,7 +250,7 @@ def test_a_record_without_uncertainty_uses_the_documented_approximation(world):
     )
     j = judge(d, lower)
     assert j.verdict == "weakened", j.summary
-    assert "√(n_now/n_then)" in j.uncertainty
+    assert "√(n_now/n_then)" in j.uncertainty and "√(n_now/n_then)" in j.summary
     row = next(r for r in j.rows if r.role == "chosen")
     assert "√(n_now/n_then)" in row.uncertainty and row.change_se is not None
 
