@@ -255,7 +255,7 @@ def test_a_record_without_uncertainty_uses_the_documented_approximation(world):
     assert "√(n_now/n_then)" in row.uncertainty and row.change_se is not None
 
 
-def test_old_revalidation_rows_load_typed():
+def test_old_revalidation_rows_load_typed(world):
     old = {
         "decision_id": 1, "verdict": "holds", "rule": "old rule", "summary": "Holds.",
         "comparison": [{"key": "a", "name": "A", "role": "chosen", "then_rank": 1,
@@ -270,6 +270,8 @@ def test_old_revalidation_rows_load_typed():
     assert row.then.hr_ci_low == 0.7 and row.now.p_first == 0.4 and row.value_then is None
     assert r.same_data is None and r.twins == []
     assert Revalidation.from_dict(json.loads(json.dumps(r.to_dict()))) == r
+    text = format_revalidation(world["decision"], r)  # an old record still prints
+    assert "rank 1 → 2   score 0.300 → 0.250" in text and "Rule: old rule" in text
 
 
 def test_format_revalidation_says_it_in_words(world):
