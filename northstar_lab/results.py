@@ -131,7 +131,7 @@ class CandidateResult:
     revenue_rho_ci_high: float | None = None
     p_first: float = float("nan")  # NaN when no bootstrap was run
     median_rank: float | None = None
-    tied_with_leader: bool = False
+    tied_with_leader: bool | None = None  # None: no stability information (bootstrap 0)
     score_ci_low: float | None = None  # 95% interval of the score from the stability draws
     score_ci_high: float | None = None
     threshold: float | None = None
@@ -154,6 +154,11 @@ class CandidateResult:
     is_guardrail: bool = False  # more of it goes with more churn: watch it, don't grow it
     flags: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: SE of the score over the rank-stability draws (None: none were made), METHODS §5.2
+    score_se: float | None = None
+    #: SE of (this score − that candidate's score) for each of the leading candidates, by key,
+    #: from the same joint draws: what re-validation needs to judge a change in an advantage
+    score_diff_se: dict[str, float] | None = None
 
     @property
     def held_out(self) -> bool:
@@ -169,6 +174,8 @@ class CandidateResult:
         if kw.get("threshold_figures"):
             kw["threshold_figures"] = ThresholdFigures.from_dict(kw["threshold_figures"])
         res = cls(**kw)
+        if not math.isfinite(res.p_first):  # no stability was measured: a tie is unknown
+            res.tied_with_leader = None
         if "c_plus" not in d and math.isfinite(res.c_index):  # recorded before it existed
             res.c_plus = res.c_index if res.direction != "more is worse" else 1.0 - res.c_index
         if "is_guardrail" not in d or "is_lifetime_total" not in d or "flags" not in d:
@@ -384,3 +391,14 @@ class RankingResult:
     def lifetime_totals(self) -> list[CandidateResult]:
         """Users-table columns that grow with tenure: ranked last, never a North Star (§2)."""
         return [c for c in self.candidates if c.is_lifetime_total]
+
+    def score_diff_se(self, a: str, b: str) -> float | None:
+        """SE of score(a) − score(b) from this ranking's joint stability draws, when recorded
+        (one of the two is among the leading candidates whose differences are kept)."""
+        ca, cb = self.find(a), self.find(b)
+        if ca is None or cb is None:
+            return None
+        for x, y in ((ca, cb), (cb, ca)):
+            if x.score_diff_se and y.key in x.score_diff_se:
+                return x.score_diff_se[y.key]
+        return None
