@@ -268,18 +268,6 @@ class GapRun:
     ranks: dict[str, int] = field(default_factory=dict)
     error: str | None = None
 
-
-@dataclass
-class GapMove:
-    """One of the ranking's leaders and where it lands for each inactivity gap (None: not
-    ranked in that run). `via` names the count a '≥ k' leader thresholds, whose rank is shown."""
-
-    key: str
-    name: str
-    rank: int
-    gap_ranks: dict[int, int | None]
-    via: str | None = None
-
     def to_dict(self) -> dict:
         d = jsonable(dataclasses.asdict(self))
         if self.error is not None:
@@ -292,6 +280,18 @@ class GapMove:
         kw = known_fields(cls, d)
         kw["ranks"] = {str(k): int(v) for k, v in (kw.get("ranks") or {}).items()}
         return cls(**kw)
+
+
+@dataclass
+class GapMove:
+    """One of the ranking's leaders and where it lands for each inactivity gap (None: not
+    ranked in that run). `via` names the count a '≥ k' leader thresholds, whose rank is shown."""
+
+    key: str
+    name: str
+    rank: int
+    gap_ranks: dict[int, int | None]
+    via: str | None = None
 
 
 @dataclass

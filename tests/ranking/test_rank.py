@@ -10,6 +10,7 @@ window, and find nothing at all in null data.
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pytest
 
 from northstar_lab.analysis import Analysis, analyse
 from northstar_lab.data.load import load_inputs
+from northstar_lab.results import RankingResult
 from northstar_lab.sample import SampleData, generate_product
 from northstar_lab.settings import AnalysisSettings
 
@@ -299,3 +301,5 @@ def test_lifetime_total_never_tops_the_gap_runs(with_lifetime_column):
     assert [m.key for m in moves] == [c.key for c in r.leaders[:5]]
     assert all(set(m.gap_ranks) == {7, 14, 28} for m in moves)
     assert all(v is not None for m in moves for v in m.gap_ranks.values())
+    back = RankingResult.from_dict(json.loads(r.to_json()))  # as a stored record is read
+    assert back.gap_sensitivity == r.gap_sensitivity and back.gap_moves() == moves
