@@ -355,7 +355,7 @@ def population_figures(
         (Kind.COUNT if col.startswith("count__") else Kind.ACTIVE_DAYS).key(name): col
         for col, name in uf.event_columns.items()
     }
-    for c in ranking.candidates[:top]:
+    for c in ranking.leaders[:top]:
         col = column_of.get(c.key)
         if col is None or c.threshold is None:
             continue

@@ -73,3 +73,11 @@ def test_cli_include_revenue_event_flag(shop_files, capsys, tmp_path):
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "purchase: transactions in first 14 days" in out
+
+
+def test_event_log_refuses_a_zero_window_with_a_clear_cli_error(shop_files, capsys):
+    code = main(["rank", "--events", str(shop_files[0]), "--window-days", "0",
+                 "--bootstrap", "0", "--quiet"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 2 and "Traceback" not in err and out == ""
+    assert "≥ 1 for an event log" in err and "--window-days" in err

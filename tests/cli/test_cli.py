@@ -173,8 +173,11 @@ def test_json_candidates_ranked_and_typed(events_run):
         assert isinstance(c["p_first"], float)
         assert isinstance(c["warnings"], list)
         assert all(isinstance(w, str) for w in c["warnings"])
-    # An event log offers no users-table columns, so the order is the score order.
-    scores = [c["score"] for c in cands]
+    # An event log offers no users-table columns: candidates to grow come first, in score
+    # order, then any guardrails (more goes with churn), which never lead.
+    guard = [c["is_guardrail"] for c in cands]
+    assert guard == sorted(guard)
+    scores = [c["score"] for c in cands if not c["is_guardrail"]]
     assert scores == sorted(scores, reverse=True)
 
 
