@@ -158,3 +158,19 @@ def test_perfect_separation_reports_a_bound_and_the_likelihood_ratio_p():
     assert f"below {c.hazard_ratio:.3g}" in c.warnings[0]
     assert not c.is_guardrail and c.direction == "more is better"
     assert "< " in format_leaderboard(r) and "(bound)" in format_leaderboard(r)
+
+
+def test_influence_function_stability_uses_the_signed_score_too():
+    """Above 20,000 landmark users the draws come from influence functions: the guardrail is
+    still never first and the draws centre on the signed score."""
+    cands, oc = tickets_and_lessons(seed=5, n=24_000)
+    r = rank_candidates(cands, oc, settings=quick_settings(n_bootstrap=50))
+    assert r.data.stability_method.startswith("influence functions")
+    t, lead = r.candidate("count:ticket"), r.leader
+    assert t.is_guardrail and t.p_first == 0.0 and lead.key == "count:lesson"
+    assert lead.p_first > 0.99
+    for c in (t, lead):
+        assert c.score_ci_low < c.score < c.score_ci_high
+        mid = (c.score_ci_low + c.score_ci_high) / 2
+        assert mid == pytest.approx(c.score, abs=0.25 * (c.score_ci_high - c.score_ci_low))
+    assert t.score < 0.6 * 2 * (t.c_index - 0.5) + 0.4 * t.revenue_rho  # signed, not |C − ½|
