@@ -136,6 +136,7 @@ def _user_level_frame(loaded, settings, revenue_event, say):
             revenue_event=revenue_event,
             users=signups,
             max_users=settings.max_users,
+            drop_duplicates=settings.drop_duplicate_events,
             progress=agg_progress,
         )
         frame = uf.data

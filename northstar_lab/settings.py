@@ -30,6 +30,8 @@ class AnalysisSettings:
     seed: all randomness (splits, bootstraps) derives from it.
     fixed_thresholds: (candidate key, k) pairs that keep a recorded threshold fixed instead of
         choosing k again (re-validation judges the metric that was decided, not a new one).
+    drop_duplicate_events: count exact duplicate event rows (same user, event, timestamp and
+        value) once; they are counted and reported either way.
     """
 
     window_days: int = 14
@@ -46,6 +48,7 @@ class AnalysisSettings:
     max_users: int = 2_000_000
     seed: int = 20261125
     fixed_thresholds: tuple[tuple[str, float], ...] = ()
+    drop_duplicate_events: bool = False
 
     def __post_init__(self) -> None:
         problems = []
