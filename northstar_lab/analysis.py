@@ -290,11 +290,14 @@ def _rank_with_label(loaded: LoadedData, *args, **kw) -> RankingResult:
 
 
 def population_figures(uf: UserFrame, ranking: RankingResult, settings, top: int = 3) -> dict:
-    """Counts and retention at the horizon on *all* users, when statistics used a sample.
+    """Counts, retention at the horizon and the leaders' Cox and C on *all* users, when the
+    statistics used a sample.
 
-    Only (group, T, E, n) counts leave the engine (`aggregate.population_retention`); the
-    Kaplan–Meier estimate is computed from them with frequency weights.
+    Only (group, T, E, n) counts and (T, value, E, n) survival cells leave the engine
+    (`aggregate.population_retention`, `data.cells`); Kaplan–Meier, Cox and C are computed
+    from them in Python with the ranking's formulas.
     """
+    from .data import cells as engine_cells
     from .stats.km import km_curve
 
     spec = dict(gap=settings.inactivity_days, window_days=settings.window_days,
@@ -306,12 +309,20 @@ def population_figures(uf: UserFrame, ranking: RankingResult, settings, top: int
         "n_churned": int(counts.loc[counts["E"] == 1, "n"].sum()),
         "retention_at_horizon": _km_at(km_curve, counts, settings.horizon_days),
         "by_threshold": [],
+        "statistics": [],
     }
-    column_of = {f"{kind}:{name}": col for col, name in uf.event_columns.items()
-                 for kind in ("count", "days") if col.startswith(kind)}  # fmt: skip
+    column_of = population_columns(uf)
+    rows = engine_cells.landmark_rows(
+        uf.population, gap=settings.inactivity_days, window_days=settings.window_days
+    )
     for c in ranking.candidates[:top]:
         col = column_of.get(c.key)
-        if col is None or c.threshold is None:
+        if col is None:
+            continue
+        cells = engine_cells.engine_cells(rows, col)
+        figures = engine_cells.engine_figures(cells, col, settings.horizon_days)
+        out["statistics"].append({"key": c.key, **figures.to_dict()})
+        if c.threshold is None:
             continue
         grouped = aggregate.population_retention(uf.population, column=col, k=c.threshold, **spec)
         out["by_threshold"].append(
@@ -327,6 +338,15 @@ def population_figures(uf: UserFrame, ranking: RankingResult, settings, top: int
                 ),
             }
         )
+    return out
+
+
+def population_columns(uf: UserFrame) -> dict[str, str]:
+    """Candidate key → column of the engine's per-user table, for count candidates."""
+    out = {f"{kind}:{name}": col for col, name in uf.event_columns.items()
+           for kind in ("count", "days") if col.startswith(kind)}  # fmt: skip
+    for col in ("active_days", "total_events", "distinct_events"):
+        out[f"baseline:{col}"] = col
     return out
 
 

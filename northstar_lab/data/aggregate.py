@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import ibis
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError
@@ -113,20 +114,22 @@ def per_user_frame(
         )
 
     say("Counting events per user, event type and day since signup (one pass)")
-    codes = list(check.event_counts)
-    rev_code = codes.index(revenue_event) if revenue_event in check.event_counts else None
-    if revenue_event and rev_code is None:
+    if revenue_event and revenue_event not in check.event_counts:
         raise InputError(
             f"{check.label}: revenue event '{revenue_event}' does not occur in the event log. "
-            f"Event names present: {', '.join(codes[:10])}."
+            f"Event names present: {', '.join(list(check.event_counts)[:10])}."
         )
-    all_cells = _cells(ev, all_signups, codes, a_end, window_days, rev_code, drop_duplicates)
+    spec = dict(a_end=a_end, window_days=window_days, revenue_event=revenue_event)
+    all_cells = _cells(ev, all_signups, drop_duplicates=drop_duplicates, **spec)
     cells = all_cells
     if fraction < 1.0:
         cells = all_cells.semi_join(signups, "uid")
     drops = _drop_counts(ev, all_cells, all_signups, users is not None)
     check.n_users = drops.pop("users_with_events")
     duplicates = drops.pop("duplicate_events")
+    if not drop_duplicates:
+        say("Looking for exact duplicate events")
+        duplicates = _duplicates(ev, all_signups, **spec)
     counts.update(drops)
     for reason, label in (
         ("events_before_signup", "events before the user's signup were dropped"),
@@ -141,25 +144,22 @@ def per_user_frame(
     kept = cells.filter((cells.d >= 0) & ~cells.late)
 
     say("Counting event types")
-    type_counts = _cell_type_counts(kept, codes)
-    candidate_codes = [i for i in type_counts if i != rev_code][:MAX_EVENT_TYPES]
-    names = [codes[i] for i in candidate_codes]
-    if len(type_counts) - (rev_code in type_counts) > MAX_EVENT_TYPES:
+    type_counts, n_types = _cell_type_counts(kept, revenue_event)
+    names = [e for e in type_counts if e != revenue_event][:MAX_EVENT_TYPES]
+    if n_types - (revenue_event in type_counts) > MAX_EVENT_TYPES:
         warnings.append(
-            f"{len(type_counts):,} event types: only the {MAX_EVENT_TYPES} most frequent "
-            "become candidates."
+            f"{n_types:,} event types: only the {MAX_EVENT_TYPES} most frequent become candidates."
         )
 
     say(f"Measuring {len(names)} event types in the first {window_days} days, churn, revenue")
-    spec = dict(codes=candidate_codes, window_days=window_days, horizon_days=horizon_days,
-                rev_code=rev_code, gaps=gaps)  # fmt: skip
-    frame = _user_expr(kept, signups, **spec)
+    spec = dict(names=names, window_days=window_days, horizon_days=horizon_days,
+                revenue_event=revenue_event, gaps=gaps)  # fmt: skip
     population = None
     if fraction < 1.0:
         all_kept = all_cells.filter((all_cells.d >= 0) & ~all_cells.late)
         population = _user_expr(all_kept, all_signups, **spec)
     say("Collecting one row per user")
-    data = _collect(frame, len(names))
+    data = collect_users(kept, signups, **spec)
     if population is None:  # the engine's copies are no longer needed: give the memory back
         all_cells.release()
         all_signups.release()
@@ -171,7 +171,7 @@ def per_user_frame(
         data=data,
         as_of=as_of,
         event_columns=event_columns,
-        event_counts={codes[i]: n for i, n in type_counts.items()},
+        event_counts=type_counts,
         counts=counts,
         gaps=tuple(gaps),
         sample_fraction=fraction,
@@ -191,18 +191,118 @@ def usable_events(std: ibis.Table, check: EventCheck) -> ibis.Table:
     return ev
 
 
-def _collect(frame: ibis.Table, n_types: int) -> pd.DataFrame:
-    """The per-user expression as pandas, with absent figures as 0 and sorted by user id."""
-    data = frame.to_pandas()
-    fill = [c for c in data.columns if c.startswith(("count__", "days__"))]
-    fill += ["active_days", "total_events", "revenue_h"]
-    data[fill] = data[fill].fillna(0).astype(float)
-    # event types used in the window, among the candidate types (the revenue event is not one)
-    count_cols = [f"count__{i}" for i in range(n_types)]
-    data["distinct_events"] = (data[count_cols] > 0).sum(axis=1).astype(float)
-    data["last_day"] = data["last_day"].fillna(0)
-    data = data.drop(columns=["uid"])
-    return data.sort_values("user_id", kind="stable").reset_index(drop=True)
+DAYS_PER_QUERY = 500_000  # users whose active days come to Python in one query (memory)
+
+
+def collect_users(cells, signups, *, names, window_days, horizon_days, revenue_event, gaps):
+    """One row per user as pandas: the rows `_user_expr` describes, assembled in Python from
+    small queries instead of one wide join in the engine.
+
+    The engine groups the window's cells per (user, event type) and the revenue cells per user;
+    each user's active days come over as (uid, day) pairs (Arrow, a bounded number of users
+    per query), and the silences between them — churn for every gap — are found with NumPy
+    (`churn_from_days`): a sort of integer keys instead of a window function in the engine.
+    """
+    base = signups.select("uid", "user_id", "signup_sec", "a_days").to_pandas()
+    base = base.sort_values("user_id", kind="stable").reset_index(drop=True)
+    uid = base["uid"].to_numpy(np.int64)
+    n = uid.size
+    lut = np.full(int(uid.max()) + 1 if n else 1, -1, dtype=np.int64)
+    lut[uid] = np.arange(n)
+    columns = _window_columns(cells, names, window_days, lut, n)
+    revenue = np.zeros(n)
+    if revenue_event:
+        rev = _revenue(cells, revenue_event, window_days, horizon_days).to_pandas()
+        revenue[lut[rev["uid"].to_numpy(np.int64)]] = rev["revenue_h"].fillna(0).to_numpy(float)
+    a_days = base["a_days"].to_numpy(np.int64)
+    figures = churn_from_days(_active_day_keys(cells, lut, int(uid.max()) if n else 0),
+                              a_days, gaps, window_days)  # fmt: skip
+    counts = [columns[f"count__{i}"] for i in range(len(names))]
+    used = (np.column_stack(counts) > 0).sum(axis=1) if counts else np.zeros(n)
+    data = {c: base[c].to_numpy() for c in ("user_id", "signup_sec", "a_days")}
+    data.update(columns)
+    data.update(active_days=figures.pop("active_days"), last_day=figures.pop("last_day"))
+    data.update(revenue_h=revenue, distinct_events=used.astype(float), **figures)
+    return pd.DataFrame(data)
+
+
+def _window_columns(cells, names, window_days, lut, n) -> dict[str, np.ndarray]:
+    """count__i, days__i per candidate type and total_events per user, from one group-by of
+    the window's cells per (user, event) — long, so that 200 types cost no more than 2."""
+    win = cells.filter(cells.d < window_days)
+    per = win.group_by(["uid", "event"]).aggregate(n=win.n.sum(), days=win.count())
+    per = per.to_pandas()
+    rows = lut[per["uid"].to_numpy(np.int64)]
+    total = np.bincount(rows, weights=per["n"].to_numpy(float), minlength=n)
+    index = {name: i for i, name in enumerate(names)}
+    which = per["event"].map(index)
+    mine = which.notna().to_numpy()
+    col = which[mine].to_numpy(np.int64)
+    out: dict[str, np.ndarray] = {}
+    for kind, values in (("count", per["n"]), ("days", per["days"])):
+        grid = np.zeros((len(names), n))
+        grid[col, rows[mine]] = values.to_numpy(float)[mine]
+        for i in range(len(names)):
+            out[f"{kind}__{i}"] = grid[i]
+    ordered = {}
+    for i in range(len(names)):
+        ordered[f"count__{i}"] = out[f"count__{i}"]
+        ordered[f"days__{i}"] = out[f"days__{i}"]
+    ordered["total_events"] = total
+    return ordered
+
+
+def _active_day_keys(cells, lut: np.ndarray, max_uid: int) -> np.ndarray:
+    """Sorted distinct keys row·2²⁰ + day of every user's active days (row = the user's
+    position in the frame), fetched DAYS_PER_QUERY users at a time."""
+    parts = []
+    for lo in range(0, max_uid + 1, DAYS_PER_QUERY):
+        chunk = cells.filter((cells.uid >= lo) & (cells.uid < lo + DAYS_PER_QUERY))
+        got = chunk.select("uid", "d").to_pyarrow()
+        rows = lut[got.column("uid").to_numpy().astype(np.int64)]
+        keys = np.sort((rows << DAY_BITS) | got.column("d").to_numpy().astype(np.int64))
+        parts.append(keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if keys.size else keys)
+    return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+
+DAY_BITS = 20  # days since signup fit in 20 bits (2,870 years)
+
+
+def churn_from_days(keys: np.ndarray, a_days: np.ndarray, gaps, window_days) -> dict:
+    """Per user, from the sorted distinct keys row·2²⁰ + day of the active days: active days
+    in the window, the last active day, and churn for each gap g — the rule of `_user_expr`:
+    signup is activity on day 0, so a first event ≥ g days later churns at 0; else the last
+    active day before the first silence of ≥ g days between active days; else the last active
+    day, if the final silence reaches the as-of date (NaN = not churned)."""
+    n = a_days.size
+    rows = keys >> DAY_BITS
+    d = keys & ((1 << DAY_BITS) - 1)
+    new_user = np.ones(keys.size, dtype=bool)
+    new_user[1:] = rows[1:] != rows[:-1]
+    starts = np.flatnonzero(new_user)
+    ends = np.append(starts[1:], keys.size)
+    users = rows[starts]
+    has_days = np.zeros(n, dtype=bool)
+    has_days[users] = True
+    first = np.zeros(n, dtype=np.int64)
+    last = np.zeros(n, dtype=np.int64)
+    first[users] = d[starts]
+    last[users] = d[ends - 1]
+    active = np.bincount(rows[d < window_days], minlength=n).astype(float)
+    step = np.diff(d, append=0)
+    inside = ~np.append(new_user[1:], True)  # a user's last day has no next day
+    position = np.arange(keys.size)
+    out = {"active_days": active, "last_day": last.astype(float)}
+    for g in gaps:
+        hit = np.where(inside & (step >= g), position, keys.size)
+        first_hit = np.minimum.reduceat(hit, starts) if keys.size else hit
+        inner = np.full(n, np.nan)
+        found = first_hit < keys.size
+        inner[users[found]] = d[first_hit[found]]
+        final = np.where(a_days - last >= g, last.astype(float), np.nan)
+        churn = np.where(first >= g, 0.0, np.where(np.isnan(inner), final, inner))
+        out[f"churn_day_g{g}"] = np.where(has_days, churn, final)  # never active: silent
+    return out
 
 
 def _duplicates_note(n: int, window_days: int, revenue_event: str | None, dropped: bool) -> str:
@@ -221,74 +321,95 @@ def _duplicates_note(n: int, window_days: int, revenue_event: str | None, droppe
     )
 
 
-def _cell_type_counts(cells: ibis.Table, codes: list[str]) -> dict[int, int]:
-    """Events per event code in the window (plus the revenue event), most frequent first; ties
-    by name, so that every engine orders them alike."""
-    named = cells.filter(cells.code >= 0)
-    df = named.group_by("code").aggregate(n=named.n.sum()).to_pandas()
-    df["name"] = [codes[int(i)] for i in df["code"]]
-    df = df.sort_values(["n", "name"], ascending=[False, True])
-    return dict(zip(df["code"].astype(int), df["n"].astype(int), strict=True))
+def _cell_type_counts(cells: ibis.Table, revenue_event: str | None) -> tuple[dict, int]:
+    """Events per event name in the window (plus the revenue event), most frequent first
+    (ties by name, so every engine orders them alike); only the names that can become
+    candidates come into memory, with the number of names there are."""
+    named = cells.filter(cells.event.notnull())
+    per = named.group_by("event").aggregate(n=named.n.sum())
+    top = per.order_by([ibis.desc("n"), "event"]).limit(MAX_EVENT_TYPES + 1)
+    if revenue_event:
+        top = top.union(per.filter(per.event == revenue_event))
+    df = top.to_pandas().drop_duplicates("event")
+    df = df.sort_values(["n", "event"], ascending=[False, True], kind="stable")
+    n_types = int(per.count().to_pandas())
+    return dict(zip(df["event"].astype(str), df["n"].astype(int), strict=True)), n_types
 
 
-def _cells(ev, signups, codes, a_end: int, window_days: int, rev_code, drop_duplicates: bool):
-    """Events collapsed to (uid, code, day since signup, after-as-of) cells, materialised.
+def _cells(ev, signups, *, a_end: int, window_days: int, revenue_event, drop_duplicates):
+    """Events collapsed to (uid, event, day since signup, after-as-of) cells, materialised.
 
     This is the only pass over the raw log: every per-user figure below is computed from these
-    cells (n events, sum of values). The event code is kept only where a figure needs it —
+    cells (n events, sum of values). The event name is kept only where a figure needs it —
     inside the observation window, and for the revenue event — so after the window a user's
-    day is one cell (code UNNAMED), however many events it had. Names beyond the listed ones
-    share the code TAIL. `.cache()` keeps the cells in the engine (a DuckDB temp table, a
-    persisted Spark DataFrame).
-
-    Exact duplicate rows (same user, event, timestamp and value) are found where they change a
-    figure — among the named rows — by grouping those rows on the whole row first; `dup` counts
-    the copies beyond the first. After the window a duplicate changes nothing (a day is active
-    or not), so those rows are not grouped per timestamp.
+    day is one cell, however many events it had. `.cache()` keeps the cells in the engine (a
+    DuckDB temp table, a persisted Spark DataFrame). With drop_duplicates, the named rows are
+    first grouped on the whole row (user, event, timestamp, value), so each counts once, and
+    `dup` holds the copies dropped.
     """
-    lookup = ibis.memtable(pd.DataFrame({"event": codes, "code": range(len(codes))}))
-    joined = ev.inner_join(signups.select("user_id", "uid", "signup_sec"), "user_id")
-    joined = joined.left_join(lookup, "event")
-    d = ((joined.sec - joined.signup_sec) / DAY).floor().cast("int64")
-    code = joined.code.cast("int64").coalesce(TAIL)
-    named = d < window_days
-    if rev_code is not None:
-        named = named | (code == rev_code)
-    rows = joined.select(
-        uid=joined.uid,
-        code=named.ifelse(code, UNNAMED),
-        d=d,
-        late=joined.sec >= a_end,
-        ts=named.ifelse(joined.ts, ibis.null("timestamp")),
-        event=(named & (code == TAIL)).ifelse(joined.event, ibis.null("string")),
-        value=named.ifelse(joined.value, ibis.null("float64")),
-    )
-    keys = ["uid", "code", "d", "late"]
-    rows = rows.group_by([*keys, "ts", "event", "value"]).aggregate(c=rows.count())
-    named_row = rows.ts.notnull()
-    n = named_row.ifelse(ibis.literal(1), rows.c) if drop_duplicates else rows.c
-    cells = rows.group_by(keys).aggregate(
-        n=n.sum(),
-        value=(rows.value * n).sum(),
-        dup=(rows.c - 1).sum(where=named_row),
+    rows = _named_rows(ev, signups, a_end=a_end, window_days=window_days,
+                       revenue_event=revenue_event)  # fmt: skip
+    keys = ["uid", "event", "d", "late"]
+    if not drop_duplicates:
+        cells = rows.group_by(keys).aggregate(n=rows.count(), value=rows.value.sum())
+        return cells.mutate(dup=ibis.literal(0, "int64")).cache()
+    whole = rows.group_by([*keys, "ts_named", "value"]).aggregate(c=rows.count())
+    named = whole.ts_named.notnull()
+    n = named.ifelse(1, whole.c)
+    cells = whole.group_by(keys).aggregate(
+        n=n.sum(), value=(whole.value * n).sum(), dup=(whole.c - 1).sum(where=named)
     )
     return cells.cache()
 
 
-def _user_expr(cells, signups, *, codes, window_days, horizon_days, rev_code, gaps):
-    """The one-row-per-user expression (not executed): group-bys over the cells (window figures,
-    revenue, activity gaps), joined to the signups by uid, then churn per gap."""
+def _named_rows(ev, signups, *, a_end: int, window_days: int, revenue_event) -> ibis.Table:
+    """The log joined to the signups: uid, day d since signup, late (after the as-of date),
+    and the event name, timestamp and value only where a figure needs them (see _cells)."""
+    joined = ev.inner_join(signups.select("user_id", "uid", "signup_sec"), "user_id")
+    d = ((joined.sec - joined.signup_sec) / DAY).floor().cast("int64")
+    named = d < window_days
+    if revenue_event:
+        named = named | (joined.event == revenue_event)
+    return joined.select(
+        uid=joined.uid,
+        event=named.ifelse(joined.event, ibis.null("string")),
+        d=d,
+        late=joined.sec >= a_end,
+        ts_named=named.ifelse(joined.ts, ibis.null("timestamp")),
+        value=named.ifelse(joined.value, ibis.null("float64")),
+    )
+
+
+def _duplicates(ev, signups, *, a_end: int, window_days: int, revenue_event) -> int:
+    """Exact duplicate rows (same user, event, timestamp and value) among the events that
+    count — in the window, or of the revenue event — on or after signup and before the as-of
+    end: rows minus distinct rows, one grouped pass in the engine. After the window a
+    duplicate changes nothing (a day is active or not), so those rows are not compared."""
+    rows = _named_rows(ev, signups, a_end=a_end, window_days=window_days,
+                       revenue_event=revenue_event)  # fmt: skip
+    rows = rows.filter(rows.ts_named.notnull() & (rows.d >= 0) & ~rows.late)
+    whole = rows.group_by(["uid", "event", "ts_named", "value"]).aggregate(c=rows.count())
+    return _count(whole.aggregate(dup=(whole.c - 1).sum()).to_pandas().iloc[0]["dup"])
+
+
+def _user_expr(cells, signups, *, names, window_days, horizon_days, revenue_event, gaps):
+    """The one-row-per-user expression, kept in the engine (not executed): group-bys over the
+    cells (window figures, revenue, activity gaps) joined to the signups by uid, then churn per
+    gap. It feeds the population figures computed on all users in the engine when the
+    statistics use a sample; `collect_users` gives the same rows for the users that come to
+    Python (tested equal)."""
     frame = signups.select("uid", "user_id", "signup_sec", "a_days")
-    parts = [
-        _window_figures(cells, codes, window_days),
-        _active_days(cells, gaps, window_days),
-    ]
-    if rev_code is not None:
-        parts.append(_revenue(cells, rev_code, window_days, horizon_days))
+    parts = [_window_figures(cells, names, window_days), _active_days(cells, gaps, window_days)]
+    if revenue_event:
+        parts.append(_revenue(cells, revenue_event, window_days, horizon_days))
     for part in parts:
         frame = frame.left_join(part, "uid").drop("uid_right")
-    if rev_code is None:
+    if not revenue_event:
         frame = frame.mutate(revenue_h=ibis.literal(0.0))
+    # event types used in the window, among the candidate types (the revenue event is not one)
+    used = [(frame[f"count__{i}"].coalesce(0) > 0).cast("int64") for i in range(len(names))]
+    distinct = sum(used[1:], used[0]) if used else ibis.literal(0)
+    frame = frame.mutate(distinct_events=distinct.cast("float64"))
     last = frame.last_day.coalesce(0)
     churn = {}
     for g in gaps:
@@ -301,26 +422,25 @@ def _user_expr(cells, signups, *, codes, window_days, horizon_days, rev_code, ga
     return frame.mutate(**churn).drop("first_day", *[f"inner_gap_g{g}" for g in gaps])
 
 
-def _window_figures(cells, codes: list[int], window_days: int) -> ibis.Table:
+def _window_figures(cells, names: list[str], window_days: int) -> ibis.Table:
     """Per user, from the window's cells: count__i and days__i per candidate event type (a cell
     is one active day of one type, holding n events) and all events in the window (any name).
     Sums are cast to float64: DuckDB sums BIGINT into HUGEINT, which pandas holds as objects."""
     win = cells.filter(cells.d < window_days)
     aggs = {}
-    for i, code in enumerate(codes):
-        is_e = win.code == code
+    for i, name in enumerate(names):
+        is_e = win.event == name
         aggs[f"count__{i}"] = win.n.sum(where=is_e).cast("float64")
         aggs[f"days__{i}"] = is_e.sum().cast("float64")
     aggs["total_events"] = win.n.sum().cast("float64")
     return win.group_by("uid").aggregate(**aggs)
 
 
-def _revenue(cells, rev_code: int, window_days: int, horizon_days: int) -> ibis.Table:
+def _revenue(cells, revenue_event: str, window_days: int, horizon_days: int) -> ibis.Table:
     """Revenue per user: the revenue event's values in whole days [W, W + H) since signup, the
     same day arithmetic as everything else (METHODS §1.4; deviation 5 for the boundary)."""
-    rev = cells.filter(
-        (cells.code == rev_code) & (cells.d >= window_days) & (cells.d < window_days + horizon_days)
-    )
+    in_h = (cells.d >= window_days) & (cells.d < window_days + horizon_days)
+    rev = cells.filter((cells.event == revenue_event) & in_h)
     return rev.group_by("uid").aggregate(revenue_h=rev.value.sum().cast("float64"))
 
 
