@@ -31,8 +31,8 @@ def landmark_rows(users: ibis.Table, *, gap: int, window_days: int) -> ibis.Tabl
 
 def engine_cells(rows: ibis.Table, column: str, transform: str = "log1p") -> SurvivalCells:
     """The survival cells of one per-user column, counted in the engine (one group-by)."""
-    v = rows[column].coalesce(0).cast("float64")
-    grouped = rows.mutate(v=v).group_by(["T", "E", "v"]).aggregate(n=rows.count())
+    rows = rows.mutate(v=rows[column].coalesce(0).cast("float64"))
+    grouped = rows.group_by(["T", "E", "v"]).aggregate(n=rows.count())
     df = grouped.to_pandas()
     raw = df["v"].to_numpy(float)
     values = np.log1p(raw) if transform == "log1p" else raw
