@@ -314,7 +314,7 @@ def population_figures(uf: UserFrame, ranking: RankingResult, settings, top: int
     column_of = population_columns(uf)
     rows = engine_cells.landmark_rows(
         uf.population, gap=settings.inactivity_days, window_days=settings.window_days
-    )
+    ).cache()  # one per-user table in the engine; each candidate's cells are one group-by of it
     for c in ranking.candidates[:top]:
         col = column_of.get(c.key)
         if col is None:
@@ -338,6 +338,7 @@ def population_figures(uf: UserFrame, ranking: RankingResult, settings, top: int
                 ),
             }
         )
+    rows.release()
     return out
 
 
