@@ -23,7 +23,7 @@ from ..errors import InputError
 from ..outcomes import Outcomes
 from ..results import CandidateResult, RankingResult
 from ..stats import influence
-from ..stats.cox import cox_univariate
+from ..stats.cells import cox_and_concordance
 from .flags import (
     MIN_EVENTS,
     add_candidate_warnings,
@@ -229,11 +229,9 @@ def _measure(cand, pop: Population, settings, held_out=False, threshold=None, ch
     if missing.any():  # users-table columns may have gaps: filled with the mean, and said so
         x = np.where(missing, np.nanmean(x), x)
     codes = cand.codes_for(ret)
-    fit = cox_univariate(sd, x, codes=codes)
+    fit, c_index, psi_c = cox_and_concordance(sd, x, codes)
     sd_x = float(np.std(x, ddof=1))
     z = stats.norm.ppf(0.975)
-    ascending = codes if fit.beta <= 0 else (codes[1] - 1 - codes[0], codes[1])
-    c_index, psi_c = influence.concordance_influence(sd, -fit.beta * x, ascending)
     res = CandidateResult(
         key=cand.key,
         name=cand.name,

@@ -175,3 +175,28 @@ def retention_at(cells: SurvivalCells, horizon: float) -> float:
     at_risk = np.cumsum(users[::-1])[::-1]
     keep = (cells.times <= horizon) & (at_risk > 0)
     return float(np.prod(1.0 - deaths[keep] / at_risk[keep]))
+
+
+def cox_and_concordance(sd: SurvivalData, x: np.ndarray, codes: tuple[np.ndarray, int]):
+    """The ranking's Cox fit, C of −β·x and each user's influence on C, from one count of the
+    users into cells when the candidate has few values (else per user, as before).
+
+    The (time × level) grid is counted once and shared by both statistics instead of being
+    counted once by each; per user only the influence is gathered back. Returns (CoxFit, C, ψ).
+    """
+    from .cox import cox_univariate
+    from .influence import MAX_GRID_CELLS, concordance_influence
+
+    level_codes, n_lev = codes
+    if n_lev * sd.times.size > min(MAX_GRID_CELLS, 2 * sd.n):
+        fit = cox_univariate(sd, x, codes=codes)
+        ascending = codes if fit.beta <= 0 else (n_lev - 1 - level_codes, n_lev)
+        c, psi = concordance_influence(sd, -fit.beta * x, ascending)
+        return fit, c, psi
+    values = np.zeros(n_lev)
+    values[level_codes] = x
+    cells = SurvivalCells.from_users(sd, level_codes, n_lev, values)
+    fit = cox_cells(cells)
+    cc = concordance_cells(cells, ascending=fit.beta <= 0)
+    index = (sd.time_index.astype(np.int64) * n_lev + level_codes) * 2 + sd.event
+    return fit, cc.c, cc.psi.ravel()[index]

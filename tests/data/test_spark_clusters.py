@@ -160,15 +160,31 @@ def test_standalone_cluster_ranking_equals_duckdb(standalone_cluster, duckdb_ran
     assert got == duckdb_ranking
 
 
-def test_nanosecond_parquet_is_read_by_spark_connect(connect_server, duckdb_ranking, tmp_path):
-    """pandas writes nanosecond timestamps by default, which Spark refuses; they are read as
-    integers (spark.sql.legacy.parquet.nanosAsLong) and converted, so the ranking is the same."""
-    events = pd.read_parquet(EVENTS)
-    ns = tmp_path / "events_ns.parquet"
-    events.to_parquet(ns, index=False, coerce_timestamps=None, allow_truncated_timestamps=False)
+CHECK = """
+import json, sys
+from northstar_lab.data.load import load_inputs
+c = load_inputs(sys.argv[1], events_table=sys.argv[2]).check
+print(json.dumps([c.n_rows, str(c.min_ts), str(c.max_ts), c.event_counts]))
+"""
+
+
+def test_nanosecond_parquet_is_read_by_spark_connect(connect_server, tmp_path):
+    """pandas can write nanosecond timestamps, which Spark refuses; they are read as integers
+    (spark.sql.legacy.parquet.nanosAsLong, set by the client) and converted, so Spark reads the
+    same rows and dates as DuckDB."""
     import pyarrow.parquet as pq
 
-    assert "timestamp[ns]" in str(pq.read_schema(ns).field("timestamp").type)
-    got = rank_json(tmp_path, "connect_ns", "--source", connect_server, "--events-table", str(ns))
-    got.pop("_engine")
-    assert got == duckdb_ranking
+    events = pd.read_parquet(EVENTS)
+    events["timestamp"] = events["timestamp"].astype("datetime64[ns]")
+    ns = tmp_path / "events_ns.parquet"
+    events.to_parquet(ns, index=False)
+    assert str(pq.read_schema(ns).field("timestamp").type) == "timestamp[ns]"
+    got = {}
+    for source in ("spark", "duckdb"):
+        args = [connect_server, str(ns)] if source == "spark" else [str(ns), ""]
+        done = subprocess.run([sys.executable, "-c", CHECK, *args], cwd=ROOT, env=loopback_env(),
+                              capture_output=True, text=True, timeout=900)  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        got[source] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["spark"] == got["duckdb"]
+    assert got["spark"][1].startswith("2025-")
