@@ -84,7 +84,9 @@ def standard_events(table: ibis.Table, cols: EventColumns, label: str) -> ibis.T
 
 
 def _epoch_to_timestamp(col: ibis.Value) -> ibis.Value:
-    """Numbers as Unix time, the unit read from their size (s, ms, µs or ns since 1970).
+    """Numbers as Unix time, the unit read from their size (s, ms, µs or ns since 1970), kept
+    to whole seconds: the one unit every engine converts (Ibis' Spark backend only converts
+    seconds), and the days since signup are counted from whole seconds anyway.
 
     Spark reads Parquet nanosecond timestamps as integers (spark.sql.legacy.parquet.nanosAsLong),
     so this also makes such files portable.
@@ -92,12 +94,11 @@ def _epoch_to_timestamp(col: ibis.Value) -> ibis.Value:
     biggest = col.abs().max().to_pandas()
     biggest = 0 if biggest is None or pd.isna(biggest) else float(biggest)
     col = col.cast("int64")
-    if biggest > 1e17:
-        return (col // 1000).as_timestamp("us")
-    if biggest > 1e14:
-        return col.as_timestamp("us")
-    if biggest > 1e11:
-        return col.as_timestamp("ms")
+    for limit, per_second in ((1e17, 10**9), (1e14, 10**6), (1e11, 10**3)):
+        if biggest > limit:
+            # integer arithmetic: a double cannot hold 19 digits of nanoseconds
+            whole = (col - col % per_second) / per_second
+            return whole.cast("int64").as_timestamp("s")
     return col.as_timestamp("s")
 
 
