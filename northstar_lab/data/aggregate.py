@@ -230,6 +230,9 @@ def _window_columns(cells, names, window_days, lut, n) -> dict[str, np.ndarray]:
     """count__i, days__i per candidate type and total_events per user, from one group-by of
     the window's cells per (user, event) — long, so that 200 types cost no more than 2."""
     win = cells.filter(cells.d < window_days)
+    # other names (the long tail) share one group: they count in total_events only
+    named = win.event.isin(names) if names else ibis.literal(False)
+    win = win.mutate(event=named.ifelse(win.event, ibis.null("string")))
     per = win.group_by(["uid", "event"]).aggregate(n=win.n.sum(), days=win.count())
     per = per.to_pandas()
     rows = lut[per["uid"].to_numpy(np.int64)]
