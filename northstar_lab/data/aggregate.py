@@ -1,7 +1,7 @@
 """The heavy part, once for every engine: from an event log to one row per user.
 
-Everything here is an Ibis expression, so the same code runs inside DuckDB (files, .duckdb
-databases) and Spark (local or a cluster); only one small row per user comes back to Python.
+Every query is an Ibis expression, so the same code runs inside DuckDB (files, .duckdb
+databases) and Spark (local or a cluster); only small per-user tables come back to Python.
 Per user it computes, in whole days since signup (day 0 = the first 24 hours):
 
 - signup (users table, or the first event), days from signup to the as-of date;
@@ -11,10 +11,10 @@ Per user it computes, in whole days since signup (day 0 = the first 24 hours):
 - baselines: active days, total events, distinct event types in the window;
 - revenue in [W, W+H) days (an event's value).
 
-The log is read once into cells keyed by integers: a user key (`uid`, made with the signups)
-and an event code (the position of the name among the most frequent names, `EventCheck`), so
-every later query groups and joins integers, not strings. No Python loops over rows; no
-backend-specific SQL. Event names become positional column names (`count__3`) so any name is
+The log is read once (one join with the signups) into cells keyed by an integer user key
+(`uid`, made with the signups), so every later query groups and joins on an integer, not the
+user id string; the event name is kept only where a figure needs it. No Python loops over rows;
+no backend-specific SQL. Event names become positional column names (`count__3`) so any name is
 safe on any engine; `UserFrame.event_columns` maps them back.
 """
 
@@ -34,8 +34,6 @@ from .events import DAY, EventCheck, as_of_end_sec, epoch_sec
 
 MAX_EVENT_TYPES = 200
 GAPS_FOR_SENSITIVITY = (7, 14, 28)
-UNNAMED = -1  # event code of a cell after the window (not the revenue event): one per day
-TAIL = -2  # event code of names beyond the most frequent ones (EventCheck.event_counts)
 
 Progress = Callable[[str], None]
 
