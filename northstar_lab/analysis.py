@@ -273,6 +273,7 @@ def _data_info(loaded: LoadedData, uf: UserFrame | None, as_of, frame) -> dict:
     if uf is not None:
         info["sample_fraction"] = uf.sample_fraction
         info["event_types"] = len(uf.event_counts)
+        info["duplicate_events"] = uf.duplicates
     if "signup_sec" in frame:
         s = frame["signup_sec"].dropna()
         if len(s):

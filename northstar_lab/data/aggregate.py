@@ -138,7 +138,8 @@ def per_user_frame(
             warnings.append(f"{counts[reason]:,} {label}.")
     if duplicates:
         warnings.append(_duplicates_note(duplicates, window_days, revenue_event, drop_duplicates))
-        counts["duplicate_events_dropped" if drop_duplicates else "duplicate_events"] = duplicates
+        if drop_duplicates:  # dropped rows are counted with the others left out
+            counts["duplicate_events_dropped"] = duplicates
     kept = cells.filter((cells.d >= 0) & ~cells.late)
 
     say("Counting event types")
