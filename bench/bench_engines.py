@@ -61,7 +61,7 @@ FORMAT_VERSION = 1  # bump when the file layout changes, so cached data is rewri
 
 TARGET_RATIO = 5.0
 TARGET_SECONDS = 120.0
-TARGET_PEAK_GB = 8.0
+TARGET_PEAK_GB = 6.0
 SLICE_EVENTS = 10_000_000  # default Spark slice: the fewest leading files with ≥ this many
 WARM_UP_USERS = 3000
 SPARK = "spark://local[2]"

@@ -347,6 +347,13 @@ def parse_args(argv: list[str] | None, defaults: AnalysisSettings) -> argparse.N
         help="after the timed run, rank again under cProfile and print the top entries",
     )
     p.add_argument("--profile-top", type=int, default=30)
+    p.add_argument(
+        "--targets",
+        action="store_true",
+        help="also measure issue 14's targets: 50 users-table candidates × 100k users (whole CLI "
+        "vs whole lifelines process) and 50 event candidates × 1M users (bench_rank_targets.py)",
+    )
+    p.add_argument("--targets-only", action="store_true", help="only the issue 14 targets")
     args = p.parse_args(argv)
     if args.candidates < 1 or args.users < 1000 or args.repeat < 1 or args.bootstrap < 0:
         p.error("need ≥ 1 candidate, ≥ 1000 users, ≥ 1 repeat and ≥ 0 resamples")
@@ -357,6 +364,15 @@ def main(argv: list[str] | None = None) -> dict:
     defaults = AnalysisSettings()
     args = parse_args(argv, defaults)
     settings = AnalysisSettings(n_bootstrap=args.bootstrap)
+    if args.targets or args.targets_only:
+        import bench_rank_targets as targets
+
+        fig = {"users_table": targets.users_target()}
+        fig["events"] = targets.events_target(make_data, ranking, settings)
+        targets.print_targets(fig)
+        (OUT.parent / "bench_rank_targets.json").write_text(json.dumps(fig, indent=2) + "\n")
+        if args.targets_only:
+            return fig
     load_before = os.getloadavg()[0]
     candidates, outcomes = make_data(args.users, args.candidates, args.seed, settings)
     df = lifelines_frame(candidates[0], outcomes)

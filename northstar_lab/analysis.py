@@ -149,6 +149,7 @@ def _user_level_frame(loaded, settings, revenue_event, say):
             revenue_event=revenue_event,
             users=signups,
             max_users=settings.max_users,
+            drop_duplicates=settings.drop_duplicate_events,
             progress=agg_progress,
             include_revenue_event=revenue_event_is_behaviour(loaded, settings, revenue_event),
         )
@@ -317,6 +318,7 @@ def _data_info(loaded: LoadedData, uf: UserFrame | None, as_of, frame) -> DataIn
     if uf is not None:
         info.sample_fraction = uf.sample_fraction
         info.event_types = len(uf.event_counts)
+        info.duplicate_events = uf.duplicates
     if "signup_sec" in frame:
         s = frame["signup_sec"].dropna()
         if len(s):
@@ -336,11 +338,15 @@ def _rank_with_label(loaded: LoadedData, *args, **kw) -> RankingResult:
 def population_figures(
     uf: UserFrame, ranking: RankingResult, settings, top: int = 3
 ) -> PopulationFigures:
-    """Counts and retention at the horizon on *all* users, when statistics used a sample.
+    """Counts, retention at the horizon and the leaders' Cox and C on *all* users, when the
+    statistics used a sample.
 
-    Only (group, T, E, n) counts leave the engine (`aggregate.population_retention`); the
-    Kaplan–Meier estimate is computed from them as frequency-weighted counts.
+    Only (group, T, E, n) counts and (T, value, E, n) survival cells leave the engine
+    (`aggregate.population_retention`, `data.cells`); Kaplan–Meier, Cox and C are computed
+    from them in Python with the ranking's formulas.
     """
+    from .data import cells as engine_cells
+
     spec = dict(gap=settings.inactivity_days, window_days=settings.window_days,
                 horizon_days=settings.horizon_days)  # fmt: skip
     h = ranking.data.horizon_days or settings.horizon_days  # never past the follow-up
@@ -351,13 +357,17 @@ def population_figures(
         n_churned=int(counts.loc[counts["E"] == 1, "n"].sum()),
         retention_at_horizon=_retention_at(counts, h),
     )
-    column_of = {
-        (Kind.COUNT if col.startswith("count__") else Kind.ACTIVE_DAYS).key(name): col
-        for col, name in uf.event_columns.items()
-    }
+    column_of = population_columns(uf)
+    rows = engine_cells.landmark_rows(
+        uf.population, gap=settings.inactivity_days, window_days=settings.window_days
+    ).cache()  # one per-user table in the engine; each candidate's cells are one group-by of it
     for c in ranking.leaders[:top]:
         col = column_of.get(c.key)
-        if col is None or c.threshold is None:
+        if col is None:
+            continue
+        cells = engine_cells.engine_cells(rows, col)
+        out.statistics.append(engine_cells.engine_figures(cells, c.key, col, h))
+        if c.threshold is None:
             continue
         grouped = aggregate.population_retention(uf.population, column=col, k=c.threshold, **spec)
         above = grouped["group"].to_numpy(bool)
@@ -370,6 +380,18 @@ def population_figures(
                 retention_below=_retention_at(grouped[~above], h),
             )
         )
+    rows.release()
+    return out
+
+
+def population_columns(uf: UserFrame) -> dict[str, str]:
+    """Candidate key → column of the engine's per-user table, for count candidates."""
+    out = {
+        (Kind.COUNT if col.startswith("count__") else Kind.ACTIVE_DAYS).key(name): col
+        for col, name in uf.event_columns.items()
+    }
+    for col in ("active_days", "total_events", "distinct_events"):
+        out[Kind.BASELINE.key(col)] = col
     return out
 
 

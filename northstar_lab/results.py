@@ -200,6 +200,28 @@ class ThresholdPopulation:
 
 
 @dataclass
+class PopulationStatistics:
+    """A leader's Cox, C and retention on *all* users, from the engine's survival cells.
+
+    The ranking's own formulas on (day, value, churned) cells instead of users
+    (`data/cells.py`); `cells` counts the rows that left the engine.
+    """
+
+    key: str
+    column: str
+    n: int
+    n_events: int
+    cells: int
+    hazard_ratio: float  # per SD of the modelled variable
+    hr_ci_low: float
+    hr_ci_high: float
+    coef_per_unit: float
+    p_value: float
+    c_index: float  # of the predicted survival −β·x, as the ranking reads it
+    retention_at_horizon: float
+
+
+@dataclass
 class PopulationFigures:
     """Counts and retention on all users, when the statistics used a hash sample of them."""
 
@@ -208,6 +230,7 @@ class PopulationFigures:
     n_churned: int
     retention_at_horizon: float | None
     by_threshold: list[ThresholdPopulation] = field(default_factory=list)
+    statistics: list[PopulationStatistics] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, d: dict) -> PopulationFigures:
@@ -215,6 +238,10 @@ class PopulationFigures:
         kw["by_threshold"] = [
             ThresholdPopulation(**known_fields(ThresholdPopulation, b))
             for b in kw.get("by_threshold", [])
+        ]
+        kw["statistics"] = [
+            PopulationStatistics(**known_fields(PopulationStatistics, s))
+            for s in kw.get("statistics", [])
         ]
         return cls(**kw)
 
@@ -234,10 +261,11 @@ class DataInfo:
     population: PopulationFigures | None = None
     duration_unit: str | None = None  # a users table's duration unit; None = days
     horizon_days: float | None = None  # the horizon used (shortened to the follow-up if needed)
+    duplicate_events: int | None = None  # exact duplicate rows among the events that count
 
     #: fields left out of the JSON when they do not apply (None), as before they were typed
     _OMIT_WHEN_NONE = ("sample_fraction", "event_types", "signup_min", "signup_max", "population",
-                       "duration_unit", "horizon_days")  # fmt: skip
+                       "duration_unit", "horizon_days", "duplicate_events")  # fmt: skip
 
     def to_dict(self) -> dict:
         d = jsonable(dataclasses.asdict(self))

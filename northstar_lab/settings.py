@@ -33,6 +33,8 @@ class AnalysisSettings:
         choosing k again (re-validation judges the metric that was decided, not a new one).
     include_revenue_event: also offer the revenue event's window counts as candidates
         (labelled transactions); automatic when the log has no other behaviour (METHODS §2).
+    drop_duplicate_events: count exact duplicate event rows (same user, event, timestamp and
+        value) once; they are counted and reported either way.
     """
 
     window_days: int = 14
@@ -49,6 +51,7 @@ class AnalysisSettings:
     seed: int = 20261125
     fixed_thresholds: tuple[tuple[str, float], ...] = ()
     include_revenue_event: bool = False
+    drop_duplicate_events: bool = False
 
     def __post_init__(self) -> None:
         problems = []

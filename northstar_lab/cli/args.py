@@ -92,6 +92,11 @@ def add_settings_arguments(p: argparse.ArgumentParser) -> None:
                    help="threshold training split")  # fmt: skip
     g.add_argument("--weights", default="0.6,0.4", help="score weights retention,revenue")
     g.add_argument("--max-users", type=int, default=2_000_000)
+    g.add_argument(
+        "--drop-duplicate-events",
+        action="store_true",
+        help="count exact duplicate event rows (same user, event, time, value) once",
+    )
     g.add_argument("--seed", type=int, default=20261125)
 
 
@@ -119,6 +124,7 @@ def settings_from(args):
         max_users=args.max_users,
         seed=args.seed,
         include_revenue_event=getattr(args, "include_revenue_event", False),
+        drop_duplicate_events=getattr(args, "drop_duplicate_events", False),
     )
 
 

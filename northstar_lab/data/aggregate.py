@@ -1,7 +1,7 @@
 """The heavy part, once for every engine: from an event log to one row per user.
 
-Everything here is an Ibis expression, so the same code runs inside DuckDB (files, .duckdb
-databases) and Spark (local or a cluster); only one small row per user comes back to Python.
+Every query is an Ibis expression, so the same code runs inside DuckDB (files, .duckdb
+databases) and Spark (local or a cluster); only small per-user tables come back to Python.
 Per user it computes, in whole days since signup (day 0 = the first 24 hours):
 
 - signup (users table, or the first event), days from signup to the as-of date;
@@ -9,10 +9,13 @@ Per user it computes, in whole days since signup (day 0 = the first 24 hours):
   first silent run of ≥ g days (signup day counts as active);
 - counts and distinct active days of each event type in the observation window [0, W) days;
 - baselines: active days, total events, distinct event types in the window;
-- revenue in (W, W+H] days (an event's value).
+- revenue in [W, W+H) days (an event's value).
 
-No Python loops over rows; no backend-specific SQL. Event names become positional column names
-(`count__3`) so any name is safe on any engine; `UserFrame.event_columns` maps them back.
+The log is read once (one join with the signups) into cells keyed by an integer user key
+(`uid`, made with the signups), so every later query groups and joins on an integer, not the
+user id string; the event name is kept only where a figure needs it. No Python loops over rows;
+no backend-specific SQL. Event names become positional column names (`count__3`) so any name is
+safe on any engine; `UserFrame.event_columns` maps them back.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import ibis
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .events import DAY, EventCheck, as_of_end_sec
+from .events import DAY, EventCheck, as_of_end_sec, epoch_sec
 
 MAX_EVENT_TYPES = 200
 GAPS_FOR_SENSITIVITY = (7, 14, 28)
@@ -39,19 +43,20 @@ class UserFrame:
     """One row per user (`data`) plus what is needed to read it.
 
     data columns: user_id, signup_sec, a_days (whole days from signup to the as-of end),
-    n_events, last_day, churn_day_g{g} (NaN = no churn detected for gap g), revenue_h,
+    last_day, churn_day_g{g} (NaN = no churn detected for gap g), revenue_h,
     count__i / days__i per event type i, active_days, total_events, distinct_events.
     """
 
     data: pd.DataFrame
     as_of: dt.date
     event_columns: dict[str, str]  # 'count__3' -> 'lesson_completed'
-    event_counts: dict[str, int]  # event name -> rows in the log
+    event_counts: dict[str, int]  # event name -> events in the window (and revenue events)
     counts: dict[str, int]  # dropped events and users, by reason
     gaps: tuple[int, ...]
     sample_fraction: float = 1.0
     warnings: list[str] = field(default_factory=list)
     population: ibis.Table | None = None  # all users, unexecuted; set only when sampled
+    duplicates: int = 0  # exact duplicate rows among the events that count (see _cells)
 
 
 def per_user_frame(
@@ -65,6 +70,7 @@ def per_user_frame(
     revenue_event: str | None = None,
     users: pd.DataFrame | None = None,
     max_users: int = 2_000_000,
+    drop_duplicates: bool = False,
     progress: Progress | None = None,
     include_revenue_event: bool = False,
 ) -> UserFrame:
@@ -74,14 +80,17 @@ def per_user_frame(
     the population and signups, and events of other users are dropped (and counted).
     include_revenue_event: measure the revenue event in the window like any other event type
     (its window counts become candidates, METHODS §2); by default it is revenue only.
+    drop_duplicates: drop exact duplicate rows (same user, event, timestamp and value) from the
+    counts; they are counted and reported either way.
     """
     say = progress or (lambda _msg: None)
-    ev = std.filter(std.user_id.notnull() & std.event.notnull() & std.ts.notnull())
-    ev = ev.mutate(sec=ev.ts.epoch_seconds().cast("int64"))
+    ev = usable_events(std, check)
     as_of = as_of or check.max_ts.date()
     a_end = as_of_end_sec(as_of)
     counts: dict[str, int] = {}
     warnings: list[str] = []
+    if check.n_implausible:
+        counts["events_implausibly_late"] = check.n_implausible
 
     say("Finding each user's signup")
     signups = _signups(ev, users)
@@ -106,12 +115,23 @@ def per_user_frame(
         )
 
     say("Counting events per user, event type and day since signup (one pass)")
-    all_cells = _cells(ev, all_signups, a_end, window_days, revenue_event)
+    if revenue_event and revenue_event not in check.event_counts:
+        raise InputError(
+            f"{check.label}: revenue event '{revenue_event}' does not occur in the event log. "
+            f"Event names present: {', '.join(list(check.event_counts)[:10])}."
+        )
+    spec = dict(a_end=a_end, window_days=window_days, revenue_event=revenue_event)
+    all_cells = _cells(ev, all_signups, drop_duplicates=drop_duplicates, **spec)
     cells = all_cells
     if fraction < 1.0:
-        cells = all_cells.semi_join(signups, "user_id")
-    counts.update(_drop_counts(ev, all_cells, all_signups, users is not None))
-    check.n_users = counts.pop("users_with_events")
+        cells = all_cells.semi_join(signups, "uid")
+    drops = _drop_counts(ev, all_cells, all_signups, users is not None)
+    check.n_users = drops.pop("users_with_events")
+    duplicates = drops.pop("duplicate_events")
+    if not drop_duplicates:
+        say("Looking for exact duplicate events")
+        duplicates = _duplicates(ev, all_signups, **spec)
+    counts.update(drops)
     for reason, label in (
         ("events_before_signup", "events before the user's signup were dropped"),
         ("events_after_as_of", f"events after the as-of date {as_of} were ignored"),
@@ -119,33 +139,30 @@ def per_user_frame(
     ):
         if counts.get(reason):
             warnings.append(f"{counts[reason]:,} {label}.")
+    if duplicates:
+        warnings.append(_duplicates_note(duplicates, window_days, revenue_event, drop_duplicates))
+        if drop_duplicates:  # dropped rows are counted with the others left out
+            counts["duplicate_events_dropped"] = duplicates
     kept = cells.filter((cells.d >= 0) & ~cells.late)
 
     say("Counting event types")
-    type_counts = _cell_type_counts(kept)
+    type_counts, n_types = _cell_type_counts(kept, revenue_event)
     names = [e for e in type_counts if include_revenue_event or e != revenue_event]
     names = names[:MAX_EVENT_TYPES]
-    if len(type_counts) - (revenue_event in type_counts) > MAX_EVENT_TYPES:
+    if n_types - (revenue_event in type_counts and not include_revenue_event) > MAX_EVENT_TYPES:
         warnings.append(
-            f"{len(type_counts):,} event types: only the {MAX_EVENT_TYPES} most frequent "
-            "become candidates."
-        )
-    if revenue_event and revenue_event not in type_counts:
-        raise InputError(
-            f"{check.label}: revenue event '{revenue_event}' does not occur in the event log. "
-            f"Event names present: {', '.join(list(type_counts)[:10])}."
+            f"{n_types:,} event types: only the {MAX_EVENT_TYPES} most frequent become candidates."
         )
 
     say(f"Measuring {len(names)} event types in the first {window_days} days, churn, revenue")
     spec = dict(names=names, window_days=window_days, horizon_days=horizon_days,
                 revenue_event=revenue_event, gaps=gaps)  # fmt: skip
-    frame = _user_expr(kept, signups, **spec)
     population = None
     if fraction < 1.0:
         all_kept = all_cells.filter((all_cells.d >= 0) & ~all_cells.late)
         population = _user_expr(all_kept, all_signups, **spec)
     say("Collecting one row per user")
-    data = frame.to_pandas()
+    data = collect_users(kept, signups, **spec)
     if population is None:  # the engine's copies are no longer needed: give the memory back
         all_cells.release()
         all_signups.release()
@@ -153,14 +170,6 @@ def per_user_frame(
     for i, name in enumerate(names):
         event_columns[f"count__{i}"] = name
         event_columns[f"days__{i}"] = name
-    fill = [c for c in data.columns if c.startswith(("count__", "days__"))]
-    fill += ["active_days", "total_events", "n_events", "revenue_h"]
-    data[fill] = data[fill].fillna(0)
-    # event types used in the window, among the candidate types (the revenue event is not one)
-    count_cols = [c for c in data.columns if c.startswith("count__")]
-    data["distinct_events"] = (data[count_cols] > 0).sum(axis=1).astype(float)
-    data["last_day"] = data["last_day"].fillna(0)
-    data = data.sort_values("user_id", kind="stable").reset_index(drop=True)
     return UserFrame(
         data=data,
         as_of=as_of,
@@ -171,53 +180,242 @@ def per_user_frame(
         sample_fraction=fraction,
         warnings=check.warnings + warnings,
         population=population,
+        duplicates=duplicates,
     )
 
 
-def _cell_type_counts(cells: ibis.Table) -> dict[str, int]:
-    """Events per event name in the window (plus the revenue event), most frequent first."""
+def usable_events(std: ibis.Table, check: EventCheck) -> ibis.Table:
+    """Complete rows dated before the plausible end (EventCheck), with `sec`: whole epoch
+    seconds, floored the same way on every engine."""
+    ev = std.filter(std.user_id.notnull() & std.event.notnull() & std.ts.notnull())
+    ev = ev.mutate(sec=epoch_sec(ev.ts))
+    if check.plausible_end is not None:
+        ev = ev.filter(ev.sec < int(check.plausible_end.timestamp()))
+    return ev
+
+
+DAYS_PER_QUERY = 500_000  # users whose active days come to Python in one query (memory)
+
+
+def collect_users(cells, signups, *, names, window_days, horizon_days, revenue_event, gaps):
+    """One row per user as pandas: the rows `_user_expr` describes, assembled in Python from
+    small queries instead of one wide join in the engine.
+
+    The engine groups the window's cells per (user, event type) and the revenue cells per user;
+    each user's active days come over as (uid, day) pairs (Arrow, a bounded number of users
+    per query), and the silences between them — churn for every gap — are found with NumPy
+    (`churn_from_days`): a sort of integer keys instead of a window function in the engine.
+    """
+    base = signups.select("uid", "user_id", "signup_sec", "a_days").to_pandas()
+    base = base.sort_values("user_id", kind="stable").reset_index(drop=True)
+    uid = base["uid"].to_numpy(np.int64)
+    n = uid.size
+    lut = np.full(int(uid.max()) + 1 if n else 1, -1, dtype=np.int64)
+    lut[uid] = np.arange(n)
+    columns = _window_columns(cells, names, window_days, lut, n)
+    revenue = np.zeros(n)
+    if revenue_event:
+        rev = _revenue(cells, revenue_event, window_days, horizon_days).to_pandas()
+        revenue[lut[rev["uid"].to_numpy(np.int64)]] = rev["revenue_h"].fillna(0).to_numpy(float)
+    a_days = base["a_days"].to_numpy(np.int64)
+    figures = churn_from_days(_active_day_keys(cells, lut, int(uid.max()) if n else 0),
+                              a_days, gaps, window_days)  # fmt: skip
+    counts = [columns[f"count__{i}"] for i in range(len(names))]
+    used = (np.column_stack(counts) > 0).sum(axis=1) if counts else np.zeros(n)
+    data = {c: base[c].to_numpy() for c in ("user_id", "signup_sec", "a_days")}
+    data.update(columns)
+    data.update(active_days=figures.pop("active_days"), last_day=figures.pop("last_day"))
+    data.update(revenue_h=revenue, distinct_events=used.astype(float), **figures)
+    return pd.DataFrame(data)
+
+
+def _window_columns(cells, names, window_days, lut, n) -> dict[str, np.ndarray]:
+    """count__i, days__i per candidate type and total_events per user, from one group-by of
+    the window's cells per (user, event) — long, so that 200 types cost no more than 2."""
+    win = cells.filter(cells.d < window_days)
+    # other names (the long tail) share one group: they count in total_events only
+    named = win.event.isin(names) if names else ibis.literal(False)
+    win = win.mutate(event=named.ifelse(win.event, ibis.null("string")))
+    per = win.group_by(["uid", "event"]).aggregate(n=win.n.sum(), days=win.count())
+    per = per.to_pandas()
+    rows = lut[per["uid"].to_numpy(np.int64)]
+    total = np.bincount(rows, weights=per["n"].to_numpy(float), minlength=n)
+    index = {name: i for i, name in enumerate(names)}
+    which = per["event"].map(index)
+    mine = which.notna().to_numpy()
+    col = which[mine].to_numpy(np.int64)
+    out: dict[str, np.ndarray] = {}
+    for kind, values in (("count", per["n"]), ("days", per["days"])):
+        grid = np.zeros((len(names), n))
+        grid[col, rows[mine]] = values.to_numpy(float)[mine]
+        for i in range(len(names)):
+            out[f"{kind}__{i}"] = grid[i]
+    ordered = {}
+    for i in range(len(names)):
+        ordered[f"count__{i}"] = out[f"count__{i}"]
+        ordered[f"days__{i}"] = out[f"days__{i}"]
+    ordered["total_events"] = total
+    return ordered
+
+
+def _active_day_keys(cells, lut: np.ndarray, max_uid: int) -> np.ndarray:
+    """Sorted distinct keys row·2²⁰ + day of every user's active days (row = the user's
+    position in the frame), fetched DAYS_PER_QUERY users at a time."""
+    parts = []
+    for lo in range(0, max_uid + 1, DAYS_PER_QUERY):
+        chunk = cells.filter((cells.uid >= lo) & (cells.uid < lo + DAYS_PER_QUERY))
+        got = chunk.select("uid", "d").to_pyarrow()
+        rows = lut[got.column("uid").to_numpy().astype(np.int64)]
+        keys = np.sort((rows << DAY_BITS) | got.column("d").to_numpy().astype(np.int64))
+        parts.append(keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if keys.size else keys)
+    return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+
+DAY_BITS = 20  # days since signup fit in 20 bits (2,870 years)
+
+
+def churn_from_days(keys: np.ndarray, a_days: np.ndarray, gaps, window_days) -> dict:
+    """Per user, from the sorted distinct keys row·2²⁰ + day of the active days: active days
+    in the window, the last active day, and churn for each gap g — the rule of `_user_expr`:
+    signup is activity on day 0, so a first event ≥ g days later churns at 0; else the last
+    active day before the first silence of ≥ g days between active days; else the last active
+    day, if the final silence reaches the as-of date (NaN = not churned)."""
+    n = a_days.size
+    rows = keys >> DAY_BITS
+    d = keys & ((1 << DAY_BITS) - 1)
+    new_user = np.ones(keys.size, dtype=bool)
+    new_user[1:] = rows[1:] != rows[:-1]
+    starts = np.flatnonzero(new_user)
+    ends = np.append(starts[1:], keys.size)
+    users = rows[starts]
+    has_days = np.zeros(n, dtype=bool)
+    has_days[users] = True
+    first = np.zeros(n, dtype=np.int64)
+    last = np.zeros(n, dtype=np.int64)
+    first[users] = d[starts]
+    last[users] = d[ends - 1]
+    active = np.bincount(rows[d < window_days], minlength=n).astype(float)
+    step = np.diff(d, append=0)
+    inside = ~np.append(new_user[1:], True)  # a user's last day has no next day
+    position = np.arange(keys.size)
+    out = {"active_days": active, "last_day": last.astype(float)}
+    for g in gaps:
+        hit = np.where(inside & (step >= g), position, keys.size)
+        first_hit = np.minimum.reduceat(hit, starts) if keys.size else hit
+        inner = np.full(n, np.nan)
+        found = first_hit < keys.size
+        inner[users[found]] = d[first_hit[found]]
+        final = np.where(a_days - last >= g, last.astype(float), np.nan)
+        churn = np.where(first >= g, 0.0, np.where(np.isnan(inner), final, inner))
+        out[f"churn_day_g{g}"] = np.where(has_days, churn, final)  # never active: silent
+    return out
+
+
+def _duplicates_note(n: int, window_days: int, revenue_event: str | None, dropped: bool) -> str:
+    where = f"in the first {window_days} days" + (
+        f" or of the revenue event '{revenue_event}'" if revenue_event else ""
+    )
+    if dropped:
+        return (
+            f"{n:,} exact duplicate event rows (same user, event, timestamp and value) {where} "
+            "were dropped: each counts once."
+        )
+    return (
+        f"{n:,} exact duplicate event rows (same user, event, timestamp and value) {where} are "
+        "counted as separate events. If they are double-sent events, drop them (the "
+        "drop-duplicates setting)."
+    )
+
+
+def _cell_type_counts(cells: ibis.Table, revenue_event: str | None) -> tuple[dict, int]:
+    """Events per event name in the window (plus the revenue event), most frequent first
+    (ties by name, so every engine orders them alike); only the names that can become
+    candidates come into memory, with the number of names there are."""
     named = cells.filter(cells.event.notnull())
-    df = named.group_by("event").aggregate(n=named.n.sum()).order_by(ibis.desc("n")).to_pandas()
-    return dict(zip(df["event"].astype(str), df["n"].astype(int), strict=True))
+    per = named.group_by("event").aggregate(n=named.n.sum())
+    top = per.order_by([ibis.desc("n"), "event"]).limit(MAX_EVENT_TYPES + 1)
+    if revenue_event:
+        top = top.union(per.filter(per.event == revenue_event))
+    df = top.to_pandas().drop_duplicates("event")
+    df = df.sort_values(["n", "event"], ascending=[False, True], kind="stable")
+    n_types = int(per.count().to_pandas())
+    return dict(zip(df["event"].astype(str), df["n"].astype(int), strict=True)), n_types
 
 
-def _cells(ev, signups, a_end: int, window_days: int, revenue_event: str | None) -> ibis.Table:
-    """Events collapsed to (user, event, day since signup, after-as-of) cells, materialised.
+def _cells(ev, signups, *, a_end: int, window_days: int, revenue_event, drop_duplicates):
+    """Events collapsed to (uid, event, day since signup, after-as-of) cells, materialised.
 
     This is the only pass over the raw log: every per-user figure below is computed from these
     cells (n events, sum of values). The event name is kept only where a figure needs it —
     inside the observation window, and for the revenue event — so after the window a user's
     day is one cell, however many events it had. `.cache()` keeps the cells in the engine (a
-    DuckDB temp table, a persisted Spark DataFrame).
+    DuckDB temp table, a persisted Spark DataFrame). With drop_duplicates, the named rows are
+    first grouped on the whole row (user, event, timestamp, value), so each counts once, and
+    `dup` holds the copies dropped.
     """
-    joined = ev.inner_join(signups.select("user_id", "signup_sec"), "user_id")
-    rel = joined.sec - joined.signup_sec
-    d = (rel / DAY).floor().cast("int64")
-    named = d < window_days
-    if revenue_event:
-        named = named | (joined.event == revenue_event)
-    joined = joined.mutate(
-        d=d,
-        late=joined.sec >= a_end,
-        event=ibis.ifelse(named, joined.event, ibis.null("string")),
-    )
-    cells = joined.group_by(["user_id", "event", "d", "late"]).aggregate(
-        n=joined.count(), value=joined.value.sum()
+    rows = _named_rows(ev, signups, a_end=a_end, window_days=window_days,
+                       revenue_event=revenue_event)  # fmt: skip
+    keys = ["uid", "event", "d", "late"]
+    if not drop_duplicates:
+        cells = rows.group_by(keys).aggregate(n=rows.count(), value=rows.value.sum())
+        return cells.mutate(dup=ibis.literal(0, "int64")).cache()
+    whole = rows.group_by([*keys, "ts_named", "value"]).aggregate(c=rows.count())
+    named = whole.ts_named.notnull()
+    n = named.ifelse(1, whole.c)
+    cells = whole.group_by(keys).aggregate(
+        n=n.sum(), value=(whole.value * n).sum(), dup=(whole.c - 1).sum(where=named)
     )
     return cells.cache()
 
 
-def _user_expr(cells, signups, *, names, window_days, horizon_days, revenue_event, gaps):
-    """The one-row-per-user expression (not executed): two group-bys over the cells (per-user
-    figures; activity gaps), joined to the signups, then churn per gap from both."""
-    figures = _per_user_figures(cells, names, window_days, horizon_days, revenue_event)
-    gaps_t = _active_days(cells, gaps, window_days)
-    frame = (
-        signups.left_join(figures, "user_id")
-        .drop("user_id_right")
-        .left_join(gaps_t, "user_id")
-        .drop("user_id_right")
+def _named_rows(ev, signups, *, a_end: int, window_days: int, revenue_event) -> ibis.Table:
+    """The log joined to the signups: uid, day d since signup, late (after the as-of date),
+    and the event name, timestamp and value only where a figure needs them (see _cells)."""
+    joined = ev.inner_join(signups.select("user_id", "uid", "signup_sec"), "user_id")
+    d = ((joined.sec - joined.signup_sec) / DAY).floor().cast("int64")
+    named = d < window_days
+    if revenue_event:
+        named = named | (joined.event == revenue_event)
+    return joined.select(
+        uid=joined.uid,
+        event=named.ifelse(joined.event, ibis.null("string")),
+        d=d,
+        late=joined.sec >= a_end,
+        ts_named=named.ifelse(joined.ts, ibis.null("timestamp")),
+        value=named.ifelse(joined.value, ibis.null("float64")),
     )
+
+
+def _duplicates(ev, signups, *, a_end: int, window_days: int, revenue_event) -> int:
+    """Exact duplicate rows (same user, event, timestamp and value) among the events that
+    count — in the window, or of the revenue event — on or after signup and before the as-of
+    end: rows minus distinct rows, one grouped pass in the engine. After the window a
+    duplicate changes nothing (a day is active or not), so those rows are not compared."""
+    rows = _named_rows(ev, signups, a_end=a_end, window_days=window_days,
+                       revenue_event=revenue_event)  # fmt: skip
+    rows = rows.filter(rows.ts_named.notnull() & (rows.d >= 0) & ~rows.late)
+    whole = rows.group_by(["uid", "event", "ts_named", "value"]).aggregate(c=rows.count())
+    return _count(whole.aggregate(dup=(whole.c - 1).sum()).to_pandas().iloc[0]["dup"])
+
+
+def _user_expr(cells, signups, *, names, window_days, horizon_days, revenue_event, gaps):
+    """The one-row-per-user expression, kept in the engine (not executed): group-bys over the
+    cells (window figures, revenue, activity gaps) joined to the signups by uid, then churn per
+    gap. It feeds the population figures computed on all users in the engine when the
+    statistics use a sample; `collect_users` gives the same rows for the users that come to
+    Python (tested equal)."""
+    frame = signups.select("uid", "user_id", "signup_sec", "a_days")
+    parts = [_window_figures(cells, names, window_days), _active_days(cells, gaps, window_days)]
+    if revenue_event:
+        parts.append(_revenue(cells, revenue_event, window_days, horizon_days))
+    for part in parts:
+        frame = frame.left_join(part, "uid").drop("uid_right")
+    if not revenue_event:
+        frame = frame.mutate(revenue_h=ibis.literal(0.0))
+    # event types used in the window, among the candidate types (the revenue event is not one)
+    used = [(frame[f"count__{i}"].coalesce(0) > 0).cast("int64") for i in range(len(names))]
+    distinct = sum(used[1:], used[0]) if used else ibis.literal(0)
+    frame = frame.mutate(distinct_events=distinct.cast("float64"))
     last = frame.last_day.coalesce(0)
     churn = {}
     for g in gaps:
@@ -228,6 +426,44 @@ def _user_expr(cells, signups, *, names, window_days, horizon_days, revenue_even
         final = ibis.ifelse(frame.a_days - last >= g, last, ibis.null("int64"))
         churn[f"churn_day_g{g}"] = from_signup.coalesce(frame[f"inner_gap_g{g}"]).coalesce(final)
     return frame.mutate(**churn).drop("first_day", *[f"inner_gap_g{g}" for g in gaps])
+
+
+def _window_figures(cells, names: list[str], window_days: int) -> ibis.Table:
+    """Per user, from the window's cells: count__i and days__i per candidate event type (a cell
+    is one active day of one type, holding n events) and all events in the window (any name).
+    Sums are cast to float64: DuckDB sums BIGINT into HUGEINT, which pandas holds as objects."""
+    win = cells.filter(cells.d < window_days)
+    aggs = {}
+    for i, name in enumerate(names):
+        is_e = win.event == name
+        aggs[f"count__{i}"] = win.n.sum(where=is_e).cast("float64")
+        aggs[f"days__{i}"] = is_e.sum().cast("float64")
+    aggs["total_events"] = win.n.sum().cast("float64")
+    return win.group_by("uid").aggregate(**aggs)
+
+
+def _revenue(cells, revenue_event: str, window_days: int, horizon_days: int) -> ibis.Table:
+    """Revenue per user: the revenue event's values in whole days [W, W + H) since signup, the
+    same day arithmetic as everything else (METHODS §1.4; deviation 5 for the boundary)."""
+    in_h = (cells.d >= window_days) & (cells.d < window_days + horizon_days)
+    rev = cells.filter((cells.event == revenue_event) & in_h)
+    return rev.group_by("uid").aggregate(revenue_h=rev.value.sum().cast("float64"))
+
+
+def _active_days(cells, gaps: tuple[int, ...], window_days: int) -> ibis.Table:
+    """Per user, from the distinct active days: active days in the window, first and last day,
+    and for each gap g the last active day before the first silence of ≥ g days between two
+    active days. (The silences before the first and after the last active day are handled by
+    the caller, which knows a_days.) Counting days here avoids distinct-counts elsewhere.
+    """
+    days = cells.select("uid", "d").distinct()
+    w = ibis.window(group_by=days.uid, order_by=days.d)
+    days = days.mutate(gap=days.d.lead().over(w) - days.d)
+    aggs = {f"inner_gap_g{g}": days.d.min(where=days.gap >= g) for g in gaps}
+    aggs["active_days"] = (days.d < window_days).sum().cast("float64")
+    aggs["first_day"] = days.d.min()
+    aggs["last_day"] = days.d.max()
+    return days.group_by("uid").aggregate(**aggs)
 
 
 def population_retention(
@@ -267,11 +503,15 @@ def sample_predicate(user_id: ibis.Value, fraction: float) -> ibis.Value:
 
 
 def _signups(ev: ibis.Table, users: pd.DataFrame | None) -> ibis.Table:
-    """user_id, signup_sec: the users table's signups (registered as a view in the engine that
-    holds the events, so that every engine can join and cache it), or each user's first event."""
+    """user_id, uid (an integer key, unique per user, used by every join below), signup_sec:
+    the users table's signups (registered in the engine that holds the events, so that every
+    engine can join and cache it), or each user's first event."""
     if users is None:
-        return ev.group_by("user_id").aggregate(signup_sec=ev.sec.min().cast("float64"))
+        first = ev.group_by("user_id").aggregate(signup_sec=ev.sec.min().cast("float64"))
+        # ordered, so that a recomputed partition (Spark) numbers users the same way again
+        return first.mutate(uid=ibis.row_number().over(order_by=first.user_id).cast("int64"))
     frame = users[["user_id", "signup_sec"]].astype({"user_id": str, "signup_sec": float})
+    frame = frame.assign(uid=range(len(frame)))
     backend = ev._find_backend()
     name = f"northstar_signups_{uuid.uuid4().hex[:12]}"
     if backend.name == "pyspark":  # Ibis' PySpark backend has no temporary tables: a view
@@ -286,66 +526,22 @@ def _count(value) -> int:
 
 
 def _drop_counts(ev, cells, signups, has_users: bool) -> dict[str, int]:
-    """Events dropped before signup or after the as-of date (from the cells), and events of
-    users missing from the users table (one anti-join, only when a users table is given)."""
+    """Events dropped before signup or after the as-of date and duplicate rows (from the
+    cells), and events of users missing from the users table (one anti-join, only when a
+    users table is given)."""
     stats = (
         cells.aggregate(
             events_before_signup=cells.n.sum(where=cells.d < 0),
             events_after_as_of=cells.n.sum(where=(cells.d >= 0) & cells.late),
-            users_with_events=cells.user_id.nunique(),
+            duplicate_events=cells.dup.sum(where=(cells.d >= 0) & ~cells.late),
+            users_with_events=cells.uid.nunique(),
         )
         .to_pandas()
         .iloc[0]
     )
-    keys = ("events_before_signup", "events_after_as_of", "users_with_events")
+    keys = ("events_before_signup", "events_after_as_of", "duplicate_events", "users_with_events")
     out = {k: _count(stats[k]) for k in keys}
     if has_users:
         unknown = ev.anti_join(signups, "user_id")
         out["events_of_unknown_users"] = int(unknown.count().to_pandas())
     return out
-
-
-def _per_user_figures(cells, names, window_days: int, horizon_days: int, revenue_event):
-    """Per user, from the (user, event, day) cells: count__i and days__i per event type in the
-    window (a cell is one active day of one type, holding n events) and the events in the
-    window — aggregated over the window's cells only, so the many later cells are not tested
-    against every condition — then whole-life totals that are *not* candidates (events) and
-    revenue in whole days [W, W + H) since signup, over all cells.
-
-    Revenue uses the same day arithmetic as everything else; METHODS' (s+W, s+W+H] in seconds
-    differs only at the exact boundary second. Sums are cast to float64: DuckDB sums BIGINT into
-    HUGEINT, which pandas would hold as Python objects.
-    """
-    win = cells.filter(cells.d < window_days)
-    aggs = {}
-    for i, name in enumerate(names):
-        is_e = win.event == name
-        aggs[f"count__{i}"] = win.n.sum(where=is_e).cast("float64")
-        aggs[f"days__{i}"] = is_e.sum().cast("float64")
-    aggs["total_events"] = win.n.sum().cast("float64")
-    window = win.group_by("user_id").aggregate(**aggs)
-    totals = {"n_events": cells.n.sum().cast("float64")}
-    if revenue_event:
-        in_h = (cells.event == revenue_event) & (cells.d >= window_days)
-        in_h = in_h & (cells.d < window_days + horizon_days)
-        totals["revenue_h"] = cells.value.sum(where=in_h).coalesce(0.0)
-    else:
-        totals["revenue_h"] = ibis.literal(0.0)
-    lifetime = cells.group_by("user_id").aggregate(**totals)
-    return lifetime.left_join(window, "user_id").drop("user_id_right")
-
-
-def _active_days(cells, gaps: tuple[int, ...], window_days: int) -> ibis.Table:
-    """Per user, from the distinct active days: active days in the window, first and last day,
-    and for each gap g the last active day before the first silence of ≥ g days between two
-    active days. (The silences before the first and after the last active day are handled by
-    the caller, which knows a_days.) Counting days here avoids distinct-counts elsewhere.
-    """
-    days = cells.select("user_id", "d").distinct()
-    w = ibis.window(group_by=days.user_id, order_by=days.d)
-    days = days.mutate(gap=days.d.lead().over(w) - days.d)
-    aggs = {f"inner_gap_g{g}": days.d.min(where=days.gap >= g) for g in gaps}
-    aggs["active_days"] = (days.d < window_days).sum().cast("float64")
-    aggs["first_day"] = days.d.min()
-    aggs["last_day"] = days.d.max()
-    return days.group_by("user_id").aggregate(**aggs)

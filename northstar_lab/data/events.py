@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import ibis
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError
@@ -19,9 +20,23 @@ from .formats import epoch_to_timestamp, epoch_unit
 DAY = 86_400
 
 
+MAX_EVENT_NAMES = 1000  # distinct names brought into memory; the long tail stays in the engine
+PLAUSIBLE_QUANTILE = 0.999  # "the bulk of the data": events before this quantile of time
+FAR_MARGIN_DAYS = 30  # ... and events this long after it (at least) are still plausible
+FAR_MARGIN_SHARE = 0.25  # ... or this share of the bulk's span, if longer
+
+
 @dataclass
 class EventCheck:
-    """What was read from an event log, before any filtering."""
+    """What was read from an event log, before any filtering.
+
+    event_counts holds the `MAX_EVENT_NAMES` most frequent names (rows each); `n_event_types`
+    counts every distinct name, and `tail_types` / `tail_rows` what the long tail beyond the
+    kept names holds (it stays in the engine). `plausible_end` is the first instant (UTC) after
+    which events are implausibly late (after today, or far beyond the bulk of the data,
+    METHODS §1.1); `n_implausible` events lie at or after it and are dropped. `max_ts` is the
+    latest *plausible* timestamp: the default as-of date.
+    """
 
     label: str
     n_rows: int
@@ -31,6 +46,12 @@ class EventCheck:
     dropped_missing: int = 0
     event_counts: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    n_event_types: int = 0
+    tail_types: int = 0
+    tail_rows: int = 0
+    plausible_end: pd.Timestamp | None = None
+    n_implausible: int = 0
+    latest_ts: pd.Timestamp | None = None  # the latest timestamp read, plausible or not
 
 
 def standard_events(table: ibis.Table, cols: EventColumns, label: str) -> ibis.Table:
@@ -65,7 +86,8 @@ def standard_events(table: ibis.Table, cols: EventColumns, label: str) -> ibis.T
 
 def _epoch_to_timestamp(col: ibis.Value) -> ibis.Value:
     """Numbers as Unix time, the unit read from their size (s, ms, µs or ns since 1970; the
-    rule is `formats.epoch_unit`).
+    rule is `formats.epoch_unit`), kept to whole seconds: the one unit every engine converts
+    (Ibis' Spark backend only converts seconds), and days since signup count whole seconds.
 
     Spark reads Parquet nanosecond timestamps as integers (spark.sql.legacy.parquet.nanosAsLong),
     so this also makes such files portable.
@@ -75,56 +97,150 @@ def _epoch_to_timestamp(col: ibis.Value) -> ibis.Value:
     return epoch_to_timestamp(col, epoch_unit(biggest))
 
 
-def check_events(std: ibis.Table, label: str, row_numbers: bool = True) -> EventCheck:
+def epoch_sec(ts: ibis.Value) -> ibis.Value:
+    """Whole seconds since 1970 (floored: DuckDB's epoch() keeps fractions, Spark's drops them)."""
+    return ts.epoch_seconds().floor().cast("int64")
+
+
+def check_events(
+    std: ibis.Table, label: str, row_numbers: bool = True, today: dt.date | None = None
+) -> EventCheck:
     """Rows per event type, missing and unparsable values, date range — one grouped scan.
 
-    Unparsable timestamps stop the analysis with examples (only text timestamps can be
-    unparsable). The number of users is counted later, from the aggregated cells.
+    The scan groups by (event, day since 1970), so the engine holds a small table from which
+    come the rows per event type (only the `MAX_EVENT_NAMES` most frequent names come into
+    memory; the rest are counted), and the rows per day that place the plausible end of the
+    data (`plausible_end`, METHODS §1.1). Unparsable timestamps stop the analysis with examples
+    (only text timestamps can be unparsable). Users are counted later, from the cells.
     """
     missing = std.user_id.isnull() | std.ts.isnull()
-    aggs = {
-        "n": std.count(),
-        "n_missing": missing.sum(),
-        "min_ts": std.ts.min(),
-        "max_ts": std.ts.max(),
-    }
+    sec = epoch_sec(std.ts)
+    aggs = {"n": std.count(), "n_missing": missing.sum(), "min_sec": sec.min(),
+            "max_sec": sec.max()}  # fmt: skip
     text_ts = "raw_ts" in std.columns
     if text_ts:
         bad_ts = std.ts.isnull() & std.raw_ts.notnull() & (std.raw_ts.strip() != "")
         aggs["n_bad_ts"] = bad_ts.sum()
-    by_event = std.group_by("event").aggregate(**aggs).to_pandas()
-    n_rows = int(by_event["n"].sum()) if len(by_event) else 0
+    day = (sec / DAY).floor().cast("int64")
+    grouped = std.group_by(event=std.event, day=day).aggregate(**aggs).cache()
+    try:
+        return _check_from_groups(std, grouped, label, row_numbers, text_ts, today)
+    finally:
+        grouped.release()
+
+
+def _check_from_groups(std, grouped, label, row_numbers, text_ts, today) -> EventCheck:
+    """EventCheck from the (event, day) groups held in the engine (see check_events)."""
+    totals = {
+        "n": grouped.n.sum(),
+        "n_missing": grouped.n_missing.sum(),
+        "n_null_event": (grouped.n - grouped.n_missing).sum(where=grouped.event.isnull()),
+    }
+    if text_ts:
+        totals["n_bad_ts"] = grouped.n_bad_ts.sum()
+    t = grouped.aggregate(**totals).to_pandas().iloc[0]
+    n_rows = _int(t["n"])
     if n_rows == 0:
         raise InputError(f"{label}: the event log has no rows.")
-    n_bad = int(by_event["n_bad_ts"].sum()) if text_ts else 0
+    n_bad = _int(t["n_bad_ts"]) if text_ts else 0
     if n_bad:
+        bad_ts = std.ts.isnull() & std.raw_ts.notnull() & (std.raw_ts.strip() != "")
         raise InputError(_bad_timestamp_message(std, bad_ts, label, n_bad, row_numbers))
-    named = by_event[by_event["event"].notna()]
-    null_event = by_event["event"].isna()
-    complete = by_event["n"] - by_event["n_missing"]
-    n_missing = int(by_event["n_missing"].sum() + complete[null_event].sum())
-    counts = (named["n"] - named["n_missing"]).astype(int)
-    order = counts.sort_values(ascending=False, kind="stable").index
+    n_missing = _int(t["n_missing"]) + _int(t["n_null_event"])
+    if n_missing == n_rows:
+        raise InputError(f"{label}: every row lacks a user id, event name or timestamp.")
+    complete = grouped.filter(grouped.event.notnull() & grouped.day.notnull())
+    complete = complete.mutate(k=complete.n - complete.n_missing)
+    complete = complete.filter(complete.k > 0)
+    per_event = complete.group_by("event").aggregate(n=complete.k.sum())
+    top = per_event.order_by([ibis.desc("n"), "event"]).limit(MAX_EVENT_NAMES).to_pandas()
+    n_types = _int(per_event.count().to_pandas())
+    days = complete.group_by("day").aggregate(
+        n=complete.k.sum(), min_sec=complete.min_sec.min(), max_sec=complete.max_sec.max()
+    )
+    days = days.order_by("day").to_pandas()
+    end_day, why = plausible_end_day(days["day"].to_numpy(), days["n"].to_numpy(), today)
+    plausible = days["day"] < end_day
+    if not plausible.any():
+        raise InputError(
+            f"{label}: every event is dated {why.split(' (')[0]} (the earliest is "
+            f"{_sec_ts(days['min_sec'].min()):%Y-%m-%d}): check the timestamp column and the "
+            "computer's date."
+        )
+    counts = dict(zip(top["event"].astype(str), top["n"].astype(int), strict=True))
     check = EventCheck(
         label=label,
         n_rows=n_rows,
         n_users=None,
-        min_ts=_ts(by_event["min_ts"].min()),
-        max_ts=_ts(by_event["max_ts"].max()),
+        min_ts=_sec_ts(days["min_sec"].min()),
+        max_ts=_sec_ts(days.loc[plausible, "max_sec"].max()),
         dropped_missing=n_missing,
-        event_counts={str(named.loc[i, "event"]): int(counts[i]) for i in order if counts[i] > 0},
+        event_counts=counts,
+        n_event_types=n_types,
+        tail_types=max(n_types - len(counts), 0),
+        tail_rows=int(n_rows - n_missing - sum(counts.values())),
+        plausible_end=pd.Timestamp(int(end_day) * DAY, unit="s"),
+        n_implausible=int(days.loc[~plausible, "n"].sum()),
+        latest_ts=_sec_ts(days["max_sec"].max()),
     )
-    if n_missing == n_rows:
-        raise InputError(f"{label}: every row lacks a user id, event name or timestamp.")
-    if n_missing:
-        check.warnings.append(
-            f"{label}: {n_missing:,} rows without a user id, event name or timestamp were dropped."
-        )
+    _add_check_warnings(check, why)
     return check
 
 
-def _ts(value) -> pd.Timestamp | None:
-    return pd.Timestamp(value) if pd.notna(value) else None
+def plausible_end_day(day: np.ndarray, n: np.ndarray, today: dt.date | None = None):
+    """The first day (since 1970, UTC) whose events are implausibly late, and why (METHODS §1.1).
+
+    Late means after the present (the machine's today, UTC) or far beyond the bulk of the data:
+    more than max(30 days, 25% of the bulk's span) after the day by which 99.9% of events
+    happened (the bulk's span runs from the 0.1% to the 99.9% day). One corrupt timestamp
+    (an event dated 2099) then can neither move the default as-of date nor make every user
+    look silent since then. day must be ascending; n counts events per day.
+    """
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    present_end = (today - dt.date(1970, 1, 1)).days + 1
+    if day.size == 0:
+        return present_end, "after today"
+    share = np.cumsum(n) / n.sum()
+    lo = int(day[np.searchsorted(share, 1 - PLAUSIBLE_QUANTILE)])
+    hi = int(day[min(np.searchsorted(share, PLAUSIBLE_QUANTILE), day.size - 1)])
+    margin = max(FAR_MARGIN_DAYS, int(np.ceil(FAR_MARGIN_SHARE * (hi - lo))))
+    far_end = hi + 1 + margin
+    if far_end < present_end:
+        bulk = dt.date(1970, 1, 1) + dt.timedelta(days=hi)
+        return far_end, f"more than {margin} days after {bulk}, by which 99.9% of events happened"
+    return present_end, f"after today ({today})"
+
+
+def _add_check_warnings(check: EventCheck, why: str | None) -> None:
+    label = check.label
+    if check.dropped_missing:
+        check.warnings.append(
+            f"{label}: {check.dropped_missing:,} rows without a user id, event name or timestamp "
+            "were dropped."
+        )
+    if check.n_implausible:
+        check.warnings.append(
+            f"{label}: {check.n_implausible:,} events dated on or after "
+            f"{check.plausible_end:%Y-%m-%d} ({why}; the latest is "
+            f"{check.latest_ts:%Y-%m-%d}) look corrupt and were dropped; the data's end is taken "
+            f"as {check.max_ts:%Y-%m-%d}. Fix the timestamps at the source, or set the as-of date."
+        )
+    if check.tail_types:
+        listed = len(check.event_counts)
+        check.warnings.append(
+            f"{label}: {check.n_event_types:,} distinct event names; the {listed:,} most frequent "
+            f"are listed, the other {check.tail_types:,} ({check.tail_rows:,} rows) count as "
+            "activity but are not read one by one."
+        )
+
+
+def _int(value) -> int:
+    """An engine's count or sum as int; a sum over no rows comes back as NULL (None or NaN)."""
+    return 0 if value is None or pd.isna(value) else int(value)
+
+
+def _sec_ts(value) -> pd.Timestamp | None:
+    return pd.Timestamp(int(value), unit="s") if pd.notna(value) else None
 
 
 def _bad_timestamp_message(std, bad_ts, label: str, n_bad: int, row_numbers: bool) -> str:

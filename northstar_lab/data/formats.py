@@ -266,7 +266,10 @@ def epoch_to_timestamp(col: ibis.Value, unit: str) -> ibis.Value:
     if not col.type().is_integer():
         col = col.floor().cast("int64")
     if unit != "s":
-        col = col // PER_SECOND[unit]
+        # integer arithmetic: a double cannot hold 19 digits of nanoseconds, and not every
+        # engine compiles `//` on integers without a detour through doubles
+        per_second = PER_SECOND[unit]
+        col = ((col - col % per_second) / per_second).cast("int64")
     return col.as_timestamp("s")
 
 

@@ -196,7 +196,7 @@ def _events_fingerprint(source, table, check: EventCheck, counts, report=None) -
         "table": redact_secrets(table) if table else table,
         "rows": check.n_rows,
         "users": check.n_users,
-        "event_types": len(counts),
+        "event_types": check.n_event_types,
         "min_ts": check.min_ts.isoformat() if check.min_ts is not None else None,
         "max_ts": check.max_ts.isoformat() if check.max_ts is not None else None,
     }

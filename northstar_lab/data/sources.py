@@ -290,6 +290,9 @@ def spark_session(master: str):
             "Install one (e.g. apt-get install openjdk-17-jre-headless) or use DuckDB."
         )
     builder = SparkSession.builder.config("spark.sql.session.timeZone", "UTC")
+    # pandas writes Parquet timestamps in nanoseconds, which Spark refuses: read them as
+    # integers instead (standard_events converts them), also over Spark Connect (a SQL conf)
+    builder = builder.config("spark.sql.legacy.parquet.nanosAsLong", "true")
     try:
         if master.startswith("sc://"):
             session = builder.remote(master).getOrCreate()
@@ -301,7 +304,6 @@ def spark_session(master: str):
                 .config("spark.ui.showConsoleProgress", "false")
                 .config("spark.sql.shuffle.partitions", "8")
                 .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-                .config("spark.sql.legacy.parquet.nanosAsLong", "true")
                 .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={QUIET_LOG}")
                 .config("spark.driver.memory", os.environ.get("NORTHSTAR_SPARK_MEMORY", "4g"))
                 .getOrCreate()

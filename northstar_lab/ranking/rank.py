@@ -26,7 +26,7 @@ from ..outcomes import Outcomes
 from ..results import CandidateResult, DataInfo, ExcludedCandidate, RankingResult
 from ..settings import AnalysisSettings
 from ..stats import influence
-from ..stats.cox import cox_univariate
+from ..stats.cells import cox_and_concordance
 from ..text import duration_words
 from .flags import (
     MIN_EVENTS,
@@ -288,12 +288,13 @@ def _measure(cand, pop: Population, settings, held_out=False, threshold=None, ch
     x_all = cand.modelled  # gaps already filled with the landmark mean (`with_gaps_filled`)
     x = x_all.take(ret)
     codes = cand.codes_for(ret)
-    fit = cox_univariate(sd, x, codes=codes)
+    fit, c_index, psi_cox = cox_and_concordance(sd, x, codes)
     sd_x = float(np.std(x, ddof=1))
-    # C of "more of x ⇒ stays longer", its direction fixed before looking (METHODS §5.1);
-    # Harrell's C in the Cox direction (lifelines' number) is the same count read the other way.
-    c_plus, psi_c = influence.concordance_influence(sd, x, codes)
-    c_index = c_plus if fit.beta <= 0 else 1.0 - c_plus
+    # C⁺, the C of "more of x ⇒ stays longer", has its direction fixed before looking
+    # (METHODS §5.1); Harrell's C in the Cox direction (lifelines' number) is the same count
+    # read the other way, and so is each user's influence on it.
+    c_plus = c_index if fit.beta <= 0 else 1.0 - c_index
+    psi_c = psi_cox if fit.beta <= 0 else -psi_cox
     res = CandidateResult(
         key=cand.key,
         name=cand.name,

@@ -50,7 +50,7 @@ def concordance(sd: SurvivalData, score: np.ndarray, weights: np.ndarray | None 
     if w is None:
         if not sd.event.any():
             raise ValueError("no comparable pairs: concordance needs at least one churn event")
-        return float(concordance_index(sd.duration, score, sd.event))
+        return concordance_sorted(sd, value_index)
     if values.size > CONCORDANCE_MAX_VALUES:
         edges = np.unique(np.quantile(score, np.linspace(0, 1, CONCORDANCE_MAX_VALUES + 1)[1:-1]))
         value_index = np.searchsorted(edges, score, side="right")
@@ -65,6 +65,44 @@ def concordance(sd: SurvivalData, score: np.ndarray, weights: np.ndarray | None 
             np.repeat(sd.duration, reps), np.repeat(score, reps), np.repeat(sd.event, reps)
         )
     )
+
+
+def concordance_sorted(sd: SurvivalData, ranks: np.ndarray) -> float:
+    """Exact unweighted C for scores with many distinct values, in O(distinct times × users).
+
+    Walks the distinct times from the last down, keeping the scores of users with a longer
+    duration in one sorted array: the partners of the churners at time t are those plus the
+    users censored at t, and two binary searches per churner count the higher and equal
+    scores (lifelines' tie rules). `ranks` are dense integer codes of the score (ascending).
+    Replaces `lifelines.utils.concordance_index`, which loops in Python (2 s at 100k users);
+    equal to it (tested).
+    """
+    order = np.argsort(sd.time_index, kind="stable")
+    t_sorted = sd.time_index[order]
+    bounds = np.searchsorted(t_sorted, np.arange(sd.times.size + 1))
+    codes = ranks[order].astype(np.int64)
+    events = sd.event[order].astype(bool)
+    later = np.zeros(0, dtype=np.int64)
+    concordant = tied = pairs = 0
+    for j in range(sd.times.size - 1, -1, -1):
+        lo, hi = bounds[j], bounds[j + 1]
+        if lo == hi:
+            continue
+        here, dead = codes[lo:hi], events[lo:hi]
+        if dead.any():
+            churn = here[dead]
+            censored = np.sort(here[~dead])
+            for partners in (later, censored):
+                above = partners.size - np.searchsorted(partners, churn, side="right")
+                equal = partners.size - above - np.searchsorted(partners, churn, side="left")
+                concordant += int(above.sum())
+                tied += int(equal.sum())
+                pairs += partners.size * churn.size
+        new = np.sort(here)
+        later = np.insert(later, np.searchsorted(later, new), new)
+    if pairs == 0:
+        raise ValueError("no comparable pairs: concordance needs at least one churn event")
+    return float((concordant + tied / 2) / pairs)
 
 
 def _concordance_grid(
