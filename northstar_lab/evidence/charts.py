@@ -2,21 +2,22 @@
 
 Every builder takes a DataFrame (and, where the words need them, the window, the horizon or a
 summary dict), never an `Analysis`, so a live analysis and a decision record's stored snapshot
-render the same chart (`charts_from_snapshot`). Charts set no background and no theme: the app's
-light or dark theme applies. Colours are the Okabe–Ito colour-blind-safe palette; candidates that
-are not distinguishable from noise are grey.
+render the same chart (`snapshot.charts_from_snapshot`). Charts set no background and no theme:
+the app's light or dark theme applies. Colours are the Okabe–Ito colour-blind-safe palette;
+candidates that are not distinguishable from noise are grey. Every candidate row is labelled
+(short unique labels, the full name in the tooltip) and charts grow with the data.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
 from ..ranking.redundancy import REDUNDANT_RHO
-from .snapshot import snapshot_frames, snapshot_key
+from .labels import LABEL_CHARS, short_labels, split_shared_words, wrapped_lines
 from .tables import score_parts
 
 AnyChart = alt.Chart | alt.LayerChart | alt.VConcatChart
@@ -27,6 +28,13 @@ NOISE_GREY = "#9E9E9E"
 REFERENCE_GREY = "#888888"
 FLIP_COLOUR = "#D55E00"
 WIDTH, HEIGHT = 720, 360
+#: Width of each of the threshold explorer's stacked panels: with their axes they fit a
+#: 700-px column (a concatenated chart cannot stretch to its container).
+PANEL_WIDTH = 560
+#: One row per candidate this many pixels high: every label readable, on a projector too.
+ROW_PX = 22
+#: Subtitle lines are wrapped at this many characters (~520 px), so no title is cut.
+SUBTITLE_CHARS = 100
 NOISE_LABEL = "not distinguishable from noise"
 SIGNAL_LABEL = "distinguishable from noise (q < 0.05)"
 #: A weekly series whose CV exceeds sampling noise's by this factor is said to move.
@@ -40,8 +48,20 @@ def _setting(df: pd.DataFrame, name: str, given, default):
     return df.attrs.get(name, default)
 
 
-def _title(text: str, subtitle: str | list[str] = "") -> alt.TitleParams:
-    return alt.TitleParams(text=text, subtitle=subtitle, anchor="start")
+def _title(text: str, subtitle: str | Sequence[str] = ()) -> alt.TitleParams:
+    """A title with its subtitle sentences wrapped into lines of `SUBTITLE_CHARS`."""
+    lines = wrapped_lines(subtitle, SUBTITLE_CHARS)
+    return alt.TitleParams(text=text, subtitle=lines or alt.Undefined, anchor="start")
+
+
+def _bottom_legend(**kw) -> alt.Legend:
+    """A legend under the chart, one entry per line, so long entries are never cut."""
+    return alt.Legend(orient="bottom", direction="vertical", labelLimit=480, **kw)
+
+
+def _row_axis() -> alt.Axis:
+    """A candidate axis that labels every row."""
+    return alt.Axis(labelLimit=260, labelOverlap=False, labelFontSize=11)
 
 
 def _empty(title: str, message: str) -> alt.Chart:
@@ -55,8 +75,8 @@ def _empty(title: str, message: str) -> alt.Chart:
 
 
 def _rows_height(n: int) -> int:
-    """Height for one row per candidate: 18 px each, kept within a 720-px-high screen."""
-    return int(np.clip(18 * n, 120, 560))
+    """Height for one row per candidate, `ROW_PX` each: the chart grows with the data."""
+    return max(120, ROW_PX * n)
 
 
 def _pct(field: str, title: str) -> alt.Tooltip:
@@ -154,8 +174,16 @@ def _evidence_colour() -> alt.Color:
         "evidence:N",
         title=None,
         scale=alt.Scale(domain=[SIGNAL_LABEL, NOISE_LABEL], range=[PALETTE[0], NOISE_GREY]),
-        legend=alt.Legend(orient="bottom", labelLimit=400),
+        legend=_bottom_legend(),
     )
+
+
+def _by_rank_labels(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The candidates in rank order with a short unique `short` label each (`short_labels`
+    of the table's `label`), and those labels in rank order for the axis."""
+    df = df.sort_values("rank", kind="stable", ignore_index=True)
+    df = df.assign(short=short_labels(df["label"]))
+    return df, list(df["short"])
 
 
 def _log_scale() -> alt.Scale:
@@ -165,14 +193,14 @@ def _log_scale() -> alt.Scale:
 
 def forest_chart(df: pd.DataFrame) -> AnyChart:
     """Hazard ratio of churn per SD of each candidate with its 95% CI, in rank order."""
-    title = "Which early behaviours predict staying? Hazard ratio of churn per standard deviation"
+    title = "Which early behaviours predict staying?"
     df = df[np.isfinite(df["hazard_ratio"].astype(float))] if not df.empty else df
     if df.empty:
         return _empty(title, "No candidate has a hazard ratio.")
     df = df.assign(evidence=np.where(df["noise_level"].astype(bool), NOISE_LABEL, SIGNAL_LABEL))
-    order = list(df.sort_values("rank")["label"])
-    y = alt.Y("label:N", title=None, sort=order, axis=alt.Axis(labelLimit=320))
-    x_title = "Hazard ratio per SD more of the metric (log scale; below 1 = users stay longer)"
+    df, order = _by_rank_labels(df)
+    y = alt.Y("short:N", title=None, sort=order, axis=_row_axis())
+    x_title = "Hazard ratio per SD (log scale; below 1 = users stay longer)"
     base = alt.Chart(df).encode(y=y, color=_evidence_colour())
     tooltip = [
         alt.Tooltip("name:N", title="Metric"),
@@ -198,6 +226,7 @@ def forest_chart(df: pd.DataFrame) -> AnyChart:
         .encode(x="hr:Q")
     )
     sub = [
+        "Hazard ratio of churn per standard deviation more of each metric, in rank order.",
         "Each metric counts behaviour in a user's first days; hazard = risk of churning later.",
         "Lines: 95% confidence intervals. Grey: not distinguishable from noise (q ≥ 0.05). "
         "'(window ?)': users-table column, window not verifiable.",
@@ -221,20 +250,21 @@ def score_chart(df: pd.DataFrame, weights: tuple[float, float] | None = None) ->
     w_ret, w_rev = float(df["w_retention"].iloc[0]), float(df["w_revenue"].iloc[0])
     ret_label = f"Retention strength 2·(C − 0.5) × {w_ret:.2g}"
     rev_label = f"Revenue strength max(ρ, 0) × {w_rev:.2g}"
+    df, order = _by_rank_labels(df)
     long = df.melt(
-        id_vars=["label", "name", "rank", "score", "c_index", "revenue_rho", "noise_level"],
+        id_vars=["short", "label", "name", "rank", "score", "c_index", "revenue_rho"]
+        + ["noise_level"],
         value_vars=["retention_part", "revenue_part"],
         var_name="part",
         value_name="value",
     )
     long["part"] = long["part"].map({"retention_part": ret_label, "revenue_part": rev_label})
     long["evidence"] = np.where(long["noise_level"].astype(bool), NOISE_LABEL, SIGNAL_LABEL)
-    order = list(df.sort_values("rank")["label"])
     bars = (
         alt.Chart(long)
         .mark_bar()
         .encode(
-            y=alt.Y("label:N", title=None, sort=order, axis=alt.Axis(labelLimit=320)),
+            y=alt.Y("short:N", title=None, sort=order, axis=_row_axis()),
             x=alt.X(
                 "value:Q",
                 title="Composite score (0 = no signal)",
@@ -245,13 +275,13 @@ def score_chart(df: pd.DataFrame, weights: tuple[float, float] | None = None) ->
                 "part:N",
                 title="Part of the score",
                 scale=alt.Scale(domain=[ret_label, rev_label], range=PALETTE[:2]),
-                legend=alt.Legend(orient="bottom"),
+                legend=_bottom_legend(),
             ),
             opacity=alt.Opacity(
                 "evidence:N",
                 title=None,
                 scale=alt.Scale(domain=[SIGNAL_LABEL, NOISE_LABEL], range=[1.0, 0.3]),
-                legend=alt.Legend(orient="bottom", labelLimit=400),
+                legend=_bottom_legend(),
             ),
             order=alt.Order("part:N", sort="ascending"),
             tooltip=[
@@ -305,9 +335,12 @@ def revenue_chart(
         h = _setting(df, "horizon_days", horizon_days, 90)
         axis_title = revenue_axis_title(df.attrs.get("revenue_source"), w, h)
     groups = list(df["group"])
-    df = df.assign(label=[f"{g} (n = {n:,})" for g, n in zip(df["group"], df["n"], strict=True)])
+    metric, parts = split_shared_words(groups)
+    labels = [f"{p} (n = {n:,})" for p, n in zip(parts, df["n"], strict=True)]
+    df = df.assign(label=short_labels(labels, limit=3 * LABEL_CHARS))
+    x_axis = alt.Axis(labelAngle=0, labelLimit=360, labelOverlap=False, labelFontSize=12)
     base = alt.Chart(df).encode(
-        x=alt.X("label:N", title=None, sort=list(df["label"]), axis=alt.Axis(labelAngle=0)),
+        x=alt.X("label:N", title=metric or None, sort=list(df["label"]), axis=x_axis),
         tooltip=[
             alt.Tooltip("group:N", title="Users"),
             alt.Tooltip("n:Q", title="Users", format=","),
@@ -330,7 +363,7 @@ def threshold_chart(
     df: pd.DataFrame, window_days: int | None = None, horizon_days: int | None = None
 ) -> AnyChart:
     """Retention gain and share of users reaching each k; the chosen k is marked."""
-    title = "Where is the 'aha moment'? Retention gain and reach for every threshold"
+    title = "Where is the 'aha moment'?"
     if df.empty:
         return _empty(title, "The metric has no threshold to explore.")
     w = _setting(df, "window_days", window_days, 14)
@@ -358,12 +391,13 @@ def threshold_chart(
         line = base.mark_line(point=alt.OverlayMarkDef(color=colour), color=colour).encode(y=y)
         star = chosen.mark_point(size=160, filled=True, color=FLIP_COLOUR, shape="diamond")
         return alt.layer(line, marker, star.encode(x=x, y=y, tooltip=tooltip)).properties(
-            width=WIDTH, height=HEIGHT // 2
+            width=PANEL_WIDTH, height=HEIGHT // 2
         )
 
     top = panel("difference", f"Retention gain at day {h} (points)", PALETTE[0])
     bottom = panel("share", "Share of users reaching k", PALETTE[2])
     sub = [
+        "Retention gain and reach for every threshold k.",
         f"Gain: share still active {h} days after day {w} among users reaching k, minus "
         "among the rest. Diamond: the chosen k (the knee, chosen on training users).",
         "All landmark users; k leaving 10–90% of users on each side.",
@@ -396,7 +430,7 @@ def cohort_chart(df: pd.DataFrame, summary: dict) -> AnyChart:
             domain=["same direction as pooled", "opposite direction"],
             range=[PALETTE[0], FLIP_COLOUR],
         ),
-        legend=alt.Legend(orient="bottom"),
+        legend=_bottom_legend(),
     )
     tooltip = [
         alt.Tooltip("cohort:N", title=what.capitalize()),
@@ -429,7 +463,7 @@ def cohort_chart(df: pd.DataFrame, summary: dict) -> AnyChart:
                 "line:N",
                 title=None,
                 scale=alt.Scale(domain=["pooled", "no association"], range=[[1, 0], [4, 4]]),
-                legend=alt.Legend(orient="bottom"),
+                legend=_bottom_legend(),
             ),
             tooltip=[alt.Tooltip("line:N", title="Line"), alt.Tooltip("hr:Q", format=".2f")],
         )
@@ -486,7 +520,7 @@ def weekly_chart(df: pd.DataFrame, summary: dict, window_days: int | None = None
                 scale=alt.Scale(
                     domain=["enough users", "few users (not in the CV)"], range=[1.0, 0.35]
                 ),
-                legend=alt.Legend(orient="bottom"),
+                legend=_bottom_legend(),
             ),
             tooltip=[
                 alt.Tooltip("week_start:T", title="Week of", format="%d %b %Y"),
@@ -520,13 +554,18 @@ def weekly_subtitle(summary: dict) -> str:
 def heatmap_chart(df: pd.DataFrame) -> AnyChart:
     """|Spearman ρ| between candidates, values printed; the ranking's redundancy groups
     (`same_group`) outlined, so the picture and the groups cannot disagree."""
-    title = "How similar are the candidates? Spearman correlation between them"
+    title = "How similar are the candidates?"
     if df.empty:
         return _empty(title, "No candidates to compare.")
-    order = list(dict.fromkeys(df["a_label"]))
+    keys = list(dict.fromkeys(df["a"]))
+    first = df.drop_duplicates("a").set_index("a")["a_label"]
+    short = dict(zip(keys, short_labels([first[k] for k in keys]), strict=True))
+    df = df.assign(a_short=df["a"].map(short), b_short=df["b"].map(short))
+    order = list(short.values())
+    x_axis = alt.Axis(labelAngle=-45, labelLimit=220, labelOverlap=False, labelFontSize=11)
     base = alt.Chart(df).encode(
-        x=alt.X("b_label:N", title=None, sort=order, axis=alt.Axis(labelAngle=-30, labelLimit=220)),
-        y=alt.Y("a_label:N", title=None, sort=order, axis=alt.Axis(labelLimit=260)),
+        x=alt.X("b_short:N", title=None, sort=order, axis=x_axis),
+        y=alt.Y("a_short:N", title=None, sort=order, axis=_row_axis()),
         tooltip=[
             alt.Tooltip("a_label:N", title="Metric"),
             alt.Tooltip("b_label:N", title="vs"),
@@ -552,56 +591,9 @@ def heatmap_chart(df: pd.DataFrame) -> AnyChart:
         .encode()
     )
     sub = [
-        "Among users in the retention analysis. Outlined: near-duplicate groups "
+        "Spearman correlation between candidates, among users in the retention analysis.",
+        "Outlined: near-duplicate groups "
         f"(|ρ| ≥ {REDUNDANT_RHO:g}) that measure the same behaviour; keep one per group.",
     ]
-    size = int(np.clip(60 * len(order), 240, 560))
+    size = int(np.clip(48 * len(order), 240, 640))
     return alt.layer(cells, text, dup).properties(title=_title(title, sub), width=size, height=size)
-
-
-# --------------------------------------------------------------------------------------------
-# A decision record's stored snapshot
-# --------------------------------------------------------------------------------------------
-
-
-def charts_from_snapshot(snapshot: dict[str, list[dict]]) -> dict[str, AnyChart]:
-    """The charts of `evidence.snapshot_charts`, rebuilt from its stored rows (same names).
-
-    The forest table also draws the score chart ('score'). Tables of unknown kinds are skipped,
-    so an older or partial snapshot draws what it can. Names may use 'kind/key' or 'kind:key'.
-    """
-    meta = (snapshot.get("meta") or [{}])[0]
-    w, h = int(meta.get("window_days", 14)), int(meta.get("horizon_days", 90))
-    weights = tuple(meta.get("score_weights") or (0.6, 0.4))
-    rev_title = revenue_axis_title(meta.get("revenue_source"), w, h)
-    builders = {
-        "overall_retention": overall_retention_chart,
-        "forest": forest_chart,
-        "correlation": heatmap_chart,
-        "km": lambda df, _key: km_chart(df, w, h),
-        "revenue": lambda df, _key: revenue_chart(df, rev_title),
-        "threshold": lambda df, _key: threshold_chart(df, w, h),
-        "cohorts": lambda df, key: cohort_chart(df, _summary(snapshot, "cohort_summary", key)),
-        "weekly": lambda df, key: weekly_chart(df, _summary(snapshot, "weekly_summary", key), w),
-    }
-    out: dict[str, AnyChart] = {}
-    for name, df in snapshot_frames(snapshot).items():
-        kind, key = _split_name(name)
-        build = builders.get(kind)
-        if build is not None:
-            out[name] = build(df) if key is None else build(df, key)
-    if "forest" in out:
-        out["score"] = score_chart(
-            snapshot_frames({"forest": snapshot["forest"]})["forest"], weights
-        )
-    return out
-
-
-def _split_name(name: str) -> tuple[str, str | None]:
-    m = re.match(r"^(\w+?)[/:](.+)$", name)
-    return (m.group(1), m.group(2)) if m else (name, None)
-
-
-def _summary(snapshot: dict, kind: str, key: str) -> dict:
-    rows = snapshot.get(snapshot_key(kind, key)) or snapshot.get(f"{kind}:{key}") or [{}]
-    return rows[0]
