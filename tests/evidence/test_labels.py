@@ -14,7 +14,8 @@ from northstar_lab.evidence.labels import (
 
 
 def test_short_labels_keep_start_and_end():
-    assert short_labels(["certificate_downloaded: active days"]) == ["certificate_dow…d: active days"]
+    long = "certificate_downloaded: active days"
+    assert short_labels([long]) == ["certificate_dow…d: active days"]
     assert short_labels(["login: count"]) == ["login: count"]
 
 
