@@ -38,16 +38,33 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_arguments(rev)
     rev.add_argument("--as-of", type=parse_date, help="data end for the new run (default: latest)")
     rev.add_argument("--json", dest="json_out")
-    rev.add_argument("--db", help="decision database (default: $NORTHSTAR_DB or user data dir)")
+    rev.add_argument(
+        "--db",
+        help="decision database: a SQLite file or a postgresql:// URL "
+        "(default: $NORTHSTAR_DB or the user data dir)",
+    )
     rev.add_argument("--no-save", action="store_true", help="do not record the re-validation")
     rev.add_argument("--quiet", action="store_true")
 
-    dec = sub.add_parser("decisions", help="list, show or export recorded decisions")
-    dec.add_argument("action", choices=["list", "show", "export"])
+    dec = sub.add_parser("decisions", help="list, show, export or copy recorded decisions")
+    dec.add_argument("action", choices=["list", "show", "export", "copy"])
     dec.add_argument("id", nargs="?", help="decision id (show, export)")
     dec.add_argument("--html", help="export: write a self-contained HTML file here")
     dec.add_argument("--markdown", help="export: write Markdown here")
-    dec.add_argument("--db", help="decision database (default: $NORTHSTAR_DB or user data dir)")
+    dec.add_argument(
+        "--db",
+        help="decision database: a SQLite file or a postgresql:// URL "
+        "(default: $NORTHSTAR_DB or the user data dir)",
+    )
+    dec.add_argument(
+        "--from", dest="copy_from", metavar="DB", help="copy: the database to copy from"
+    )
+    dec.add_argument(
+        "--to",
+        dest="copy_to",
+        metavar="DB",
+        help="copy: the database to copy into (e.g. postgresql://USER:PASSWORD@HOST/DATABASE)",
+    )
 
     smp = sub.add_parser("sample", help="regenerate the bundled sample data")
     smp.add_argument("--out", default="sample_data")
