@@ -156,8 +156,9 @@ def _parse_lines(out: str):
             continue
         if "svg" in item:
             yield item["name"], RenderedChart(item["svg"][item["svg"].find("<svg") :])
-        else:
-            yield item["name"], RenderedChart(None, f"the renderer refused it ({item['error']})")
+        else:  # the error may quote the spec: it goes to the log, not into the page
+            log.warning("chart %s refused by the renderer: %s", item["name"], item["error"])
+            yield item["name"], RenderedChart(None, "the renderer refused it")
 
 
 def _stopped_words(returncode: int) -> str:
