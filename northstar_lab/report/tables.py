@@ -296,6 +296,8 @@ def settings_table(settings: AnalysisSettings) -> Table:
         label = SETTING_WORDS.get(name, name.replace("_", " ").capitalize())
         if value in (None, [], ()):
             text = SETTING_DEFAULT_WORDS.get(name, "—")
+        elif name == "seed":
+            text = str(value)  # an identifier, not a quantity
         elif isinstance(value, list):
             text = ", ".join(
                 " ".join(map(str, v)) if isinstance(v, list) else str(v) for v in value
