@@ -229,6 +229,18 @@ def rationale_facts(
     return _safe(facts)
 
 
+def stored_facts(store: Any, decision_id: int | str) -> tuple[Decision, RationaleFacts]:
+    """A stored decision and its facts: its re-validations, every version of its lineage and
+    the store's check of its content hash (`DecisionStore` get, revalidations, history, verify).
+    InputError when there is no such decision."""
+    decision = store.get(decision_id)
+    did = decision.id
+    facts = rationale_facts(
+        decision, store.revalidations(did), store.history(did), store.verify(did)
+    )
+    return decision, facts
+
+
 def _safe(value: Any) -> Any:
     """`value` with `safe_text` applied to every string in it (dataclasses, tuples, dicts)."""
     if isinstance(value, str):
