@@ -32,13 +32,16 @@ def literal(text: str) -> str:
     return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", " ".join(text.split()))
 
 
-def table(t) -> None:
-    """A facts table as a plain-text data frame, its note under it; its words when empty."""
+def table(t, lines: int = 1) -> None:
+    """A facts table as a plain-text data frame (rows `lines` of text high, long cells wrap),
+    its note under it; its words when empty."""
     if not t.rows:
         if t.empty:
             st.text(t.empty)
         return
-    st.dataframe(pd.DataFrame(list(t.rows), columns=list(t.header)), hide_index=True)
+    frame = pd.DataFrame(list(t.rows), columns=list(t.header))
+    first = {t.header[0]: st.column_config.TextColumn(pinned=True)}
+    st.dataframe(frame, hide_index=True, column_config=first, row_height=12 + 22 * lines)
     if t.note:
         st.text(t.note)
 
@@ -114,11 +117,12 @@ def why(f, decision) -> None:
 
 def alternatives(f, decision) -> None:
     rows = [
-        {"Metric": a.name, "Role": a.role, "Standing": a.standing, "Why": a.reason,
-         **dict(zip(f.number_columns, a.numbers, strict=True))}
+        {"Metric": a.name, "Role": a.role, "Standing": a.standing,
+         **dict(zip(f.number_columns, a.numbers, strict=True)), "Why": a.reason}
         for a in f.alternatives
     ]  # fmt: skip
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    pinned = {"Metric": st.column_config.TextColumn(pinned=True)}
+    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=pinned, row_height=56)
     if f.alternatives_note:
         st.text(f.alternatives_note)
 

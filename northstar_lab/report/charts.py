@@ -10,6 +10,7 @@ from typing import Any
 
 from ..decisions.model import Decision
 from ..evidence.snapshot import chart_from_snapshot, split_chart_name
+from .safe import cleaned
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +27,17 @@ def argument_chart_names(decision: Decision) -> list[str]:
 
 
 def charts_for(decision: Decision) -> dict[str, Any]:
-    """Altair charts of `argument_chart_names`, rebuilt from the stored data.
+    """Altair charts of `argument_chart_names`, rebuilt from the stored data (its strings
+    made safe: the app's page and the export draw the same, harmless names).
 
     A chart whose stored data its builder cannot draw (an older record) is left out, with a
     log line: the exports then show that chart's data as a table, the page shows the rest.
     """
+    stored = cleaned(decision.evidence.charts)  # names as the record holds them, made safe
     out = {}
     for name in argument_chart_names(decision):
         try:
-            chart = chart_from_snapshot(decision.evidence.charts, name)
+            chart = chart_from_snapshot(stored, name)
         except (KeyError, ValueError, TypeError) as exc:
             log.warning("chart %s could not be built (%s: %s)", name, type(exc).__name__, exc)
             continue

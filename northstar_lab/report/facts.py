@@ -5,8 +5,8 @@ their format, so the page and the exports cannot say different things.
 
 `rationale_facts(decision, revalidations, history, integrity)` reads the stored ranking through
 `RankingResult.from_dict` (never a stored dict with defaults). Every string is made safe once
-here (`safe_text`): control and XML-invalid characters a name may carry from the data become
-U+FFFD, so no renderer (nor the chart renderer) ever sees one.
+here: control and XML-invalid characters a name may carry from the data become
+U+FFFD (`safe.cleaned`), so no renderer ever sees one.
 
 Sections, in page order (`SECTIONS`, with their headings; one template partial each): the North Star
 and its definition; why it won (rationale, charts, rubric); alternatives considered; guardrails;
@@ -27,6 +27,7 @@ from ..results import CandidateResult, RankingResult, jsonable
 from ..settings import AnalysisSettings
 from ..text import num, when
 from .charts import argument_chart_names, chart_caption
+from .safe import cleaned
 from .tables import (
     NUMBER_COLUMNS,
     Table,
@@ -64,16 +65,6 @@ CAUSATION_CAVEAT = (
     "but that does not prove that pushing the metric up causes retention. Confirm the levers "
     "(onboarding, prompts, features) by experiment before setting targets on it."
 )
-
-#: C0 controls but tab, newline and CR; DEL and C1; U+FFFE/U+FFFF; lone surrogates: text XML
-#: cannot hold (the chart renderer aborts the process on them) and a terminal may obey.
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
-
-
-def safe_text(text: str) -> str:
-    """Text with every control or XML-invalid character replaced by U+FFFD (visible, so a
-    changed name is seen as changed); tab, newline and CR are kept."""
-    return _UNSAFE.sub("\ufffd", text)
 
 
 @dataclass(frozen=True)
@@ -226,7 +217,7 @@ def rationale_facts(
         versions=tuple(_versions(decision, history)),
         integrity=Integrity(integrity.status, integrity.message) if integrity else None,
     )
-    return _safe(facts)
+    return cleaned(facts)
 
 
 def stored_facts(store: Any, decision_id: int | str) -> tuple[Decision, RationaleFacts]:
@@ -239,20 +230,6 @@ def stored_facts(store: Any, decision_id: int | str) -> tuple[Decision, Rational
         decision, store.revalidations(did), store.history(did), store.verify(did)
     )
     return decision, facts
-
-
-def _safe(value: Any) -> Any:
-    """`value` with `safe_text` applied to every string in it (dataclasses, tuples, dicts)."""
-    if isinstance(value, str):
-        return safe_text(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {f.name: _safe(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        return dataclasses.replace(value, **changes)
-    if isinstance(value, (tuple, list)):
-        return type(value)(_safe(v) for v in value)
-    if isinstance(value, dict):
-        return {_safe(k): _safe(v) for k, v in value.items()}
-    return value
 
 
 # --------------------------------------------------------------------------------------------

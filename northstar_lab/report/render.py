@@ -1,9 +1,8 @@
 """Charts as inline SVG for the HTML export, drawn so that nothing in a chart can take the
 process down or put anything active into the page.
 
-- Every string of a spec is made safe (`safe_text`: control and XML-invalid characters become
-  U+FFFD) and non-finite numbers become null before it is drawn: records made before names
-  were cleaned where they are read may still hold such names, and records are immutable.
+- Every string of a spec is made safe (`safe.cleaned`: control and XML-invalid characters
+  become U+FFFD) and non-finite numbers become null before it is drawn, whatever chart it is.
 - vl-convert runs in a subprocess (`svg_worker.py`) with a timeout: if it crashes or hangs, that
   chart is reported as not drawn (the export shows its data as a table with a note) and the
   others are drawn by a fresh worker. The app's server and the CLI never go down with it.
@@ -15,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 import signal
 import subprocess
@@ -27,7 +25,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from .facts import safe_text
+from .safe import cleaned
 
 log = logging.getLogger(__name__)
 
@@ -59,23 +57,10 @@ def chart_spec(chart: Any) -> dict:
         return chart.to_dict()
 
 
-def clean_spec(value: Any) -> Any:
-    """`value` with every string made safe and every non-finite number made null."""
-    if isinstance(value, str):
-        return safe_text(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Mapping):
-        return {clean_spec(k): clean_spec(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [clean_spec(v) for v in value]
-    return value
-
-
 def export_spec(chart: Any) -> dict:
-    """The chart's spec as the export draws it: made safe (`clean_spec`), in `EXPORT_FONT`,
+    """The chart's spec as the export draws it: made safe (`safe.cleaned`), in `EXPORT_FONT`,
     with `EXPORT_PADDING` around it."""
-    spec = clean_spec(chart_spec(chart))
+    spec = cleaned(chart_spec(chart))
     spec["config"] = {**spec.get("config", {}), "font": EXPORT_FONT}
     spec["padding"] = EXPORT_PADDING
     return spec

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..evidence.tables import short_name
 from ..results import CandidateResult, GapRun, RankingResult, jsonable
 from ..settings import AnalysisSettings
 from ..text import num
@@ -125,18 +126,20 @@ def guardrail_table(ranking: RankingResult) -> Table:
 
 def gap_table(ranking: RankingResult, chosen_key: str) -> Table:
     """The top five as decided and with inactivity gaps of 7, 14 and 28 days, with each
-    candidate's move against the decided order, and a sentence on the chosen metric."""
+    candidate's move against the decided order, and a sentence on the chosen metric. Names
+    without the ' in first W days' they all share."""
     runs = ranking.gap_sensitivity
     if not runs:
         return table((), (), empty="Not measured for this record.")
     decided = [c.key for c in ranking.candidates[:TOP]]
-    names = {c.key: c.name for c in ranking.candidates}
+    w = ranking.settings.window_days
+    names = {c.key: short_name(c.name, w) for c in ranking.candidates}
     header = ["", f"As decided ({ranking.settings.inactivity_days}-day gap)"]
     header += [f"{run.gap_days}-day gap" for run in runs]
     rows = []
     for i in range(TOP):
         cells = [ordinal(i + 1), names[decided[i]] if i < len(decided) else ""]
-        cells += [_gap_cell(run, i, decided, i == 0) for run in runs]
+        cells += [_gap_cell(run, i, decided, names) for run in runs]
         rows.append(cells)
     rows.append(["Churned", f"{ranking.n_churned:,} of {ranking.n_users:,}"] + [
         f"{run.n_churned:,} of {run.n_users:,}" if run.error is None else "—" for run in runs
@@ -144,12 +147,12 @@ def gap_table(ranking: RankingResult, chosen_key: str) -> Table:
     return table(header, rows, note=_chosen_across_gaps(runs, chosen_key, names))
 
 
-def _gap_cell(run: GapRun, i: int, decided: list[str], first: bool) -> str:
+def _gap_cell(run: GapRun, i: int, decided: list[str], names: Mapping[str, str]) -> str:
     if run.error is not None:
-        return f"Could not run: {run.error}" if first else ""
+        return f"Could not run: {run.error}" if i == 0 else ""
     if i >= len(run.top):
         return ""
-    key, name = run.top[i], run.top_names[i]
+    key, name = run.top[i], names.get(run.top[i], run.top_names[i])
     if key not in decided:
         return f"{name} (new in the top {TOP})"
     was = decided.index(key)

@@ -8,7 +8,7 @@ import json
 
 from markupsafe import escape
 
-from northstar_lab.report.facts import rationale_facts, safe_text
+from northstar_lab.report.facts import rationale_facts
 from northstar_lab.report.html import rationale_html
 from northstar_lab.report.markdown import md_escape, rationale_markdown
 from northstar_lab.report.text import rationale_text
@@ -72,14 +72,15 @@ def test_guardrails_and_gap_sensitivity_are_their_own_sections():
     assert f.guardrails.note == "More of it goes with more churn: watch it, don't grow it."
     assert f.gaps.header[1:] == ("As decided (30-day gap)", "7-day gap", "14-day gap", "28-day gap")
     first, second = f.gaps.rows[0], f.gaps.rows[1]
-    assert first[2] == "days_active (↑ from 3rd)" and first[3] == "count:invite_sent"
-    assert second[4] == "count:login (↑ from 4th)"
+    assert first[1] == "invite_sent count", "names without the window they all share"
+    assert first[2] == "active days (↑ from 3rd)" and first[3] == "invite_sent count"
+    assert second[4] == "support_ticket count (↑ from 4th)"
     assert f.gaps.rows[-1][2] == "2,100 of 4,000"
     assert "2nd at 7 days, 1st at 14 days, 1st at 28 days" in f.gaps.note
     for out in (rationale_html(d, charts={}), rationale_markdown(d), rationale_text(d)):
         out = " ".join(out.split())  # the terminal text is wrapped
         assert "support_ticket count in first 14 days" in out
-        assert "watch it, don" in out and "days_active (↑ from 3rd)" in out
+        assert "watch it, don" in out and "active days (↑ from 3rd)" in out
 
 
 def test_versions_and_integrity():
@@ -101,7 +102,6 @@ def test_every_string_is_made_safe_once():
     text = json.dumps(f.to_dict(), ensure_ascii=False)
     assert not (set(CONTROLS) - {"\t", "\n", "\r"}) & set(json.loads(json.dumps(text)))
     assert f.north_star.startswith("Invites \ufffd")
-    assert safe_text("a\x01b\tc\ufffed") == "a\ufffdb\tc\ufffdd"
 
 
 def test_facts_are_plain_typed_values():
