@@ -33,6 +33,7 @@ WIDTH, HEIGHT = 720, 360
 PANEL_WIDTH = 560
 #: One row per candidate this many pixels high: every label readable, on a projector too.
 ROW_PX = 22
+HEATMAP_CELL_PX = 48
 #: Subtitle lines are wrapped at this many characters (~520 px), so no title is cut.
 SUBTITLE_CHARS = 100
 NOISE_LABEL = "not distinguishable from noise"
@@ -74,9 +75,10 @@ def _empty(title: str, message: str) -> alt.Chart:
     )
 
 
-def _rows_height(n: int) -> int:
-    """Height for one row per candidate, `ROW_PX` each: the chart grows with the data."""
-    return max(120, ROW_PX * n)
+def _row_step() -> alt.Step:
+    """`ROW_PX` per candidate row: the plot grows with the data, and a container that sizes
+    the whole chart (Streamlit) cannot squeeze the rows under the title and legend."""
+    return alt.Step(ROW_PX)
 
 
 def _pct(field: str, title: str) -> alt.Tooltip:
@@ -232,7 +234,7 @@ def forest_chart(df: pd.DataFrame) -> AnyChart:
         "'(window ?)': users-table column, window not verifiable.",
     ]
     return alt.layer(one, ci, point).properties(
-        title=_title(title, sub), width=WIDTH, height=_rows_height(len(df))
+        title=_title(title, sub), width=WIDTH, height=_row_step()
     )
 
 
@@ -300,7 +302,7 @@ def score_chart(df: pd.DataFrame, weights: tuple[float, float] | None = None) ->
         "(a metric without a revenue ρ scores on retention alone).",
         "Faded: not distinguishable from noise (q ≥ 0.05).",
     ]
-    return bars.properties(title=_title(title, sub), width=WIDTH, height=_rows_height(len(df)))
+    return bars.properties(title=_title(title, sub), width=WIDTH, height=_row_step())
 
 
 # --------------------------------------------------------------------------------------------
@@ -595,5 +597,5 @@ def heatmap_chart(df: pd.DataFrame) -> AnyChart:
         "Outlined: near-duplicate groups "
         f"(|ρ| ≥ {REDUNDANT_RHO:g}) that measure the same behaviour; keep one per group.",
     ]
-    size = int(np.clip(48 * len(order), 240, 640))
-    return alt.layer(cells, text, dup).properties(title=_title(title, sub), width=size, height=size)
+    step = alt.Step(HEATMAP_CELL_PX)  # every column wide enough for its label
+    return alt.layer(cells, text, dup).properties(title=_title(title, sub), width=step, height=step)
