@@ -17,7 +17,15 @@ import numpy as np
 import pandas as pd
 
 from ..ranking.redundancy import REDUNDANT_RHO
-from .labels import LABEL_CHARS, short_labels, split_shared_words, wrapped_lines
+from .labels import (
+    LABEL_CHARS,
+    cohort_subtitle,
+    revenue_axis_title,
+    short_labels,
+    split_shared_words,
+    weekly_subtitle,
+    wrapped_lines,
+)
 from .tables import score_parts
 
 AnyChart = alt.Chart | alt.LayerChart | alt.VConcatChart
@@ -38,8 +46,6 @@ HEATMAP_CELL_PX = 48
 SUBTITLE_CHARS = 100
 NOISE_LABEL = "not distinguishable from noise"
 SIGNAL_LABEL = "distinguishable from noise (q < 0.05)"
-#: A weekly series whose CV exceeds sampling noise's by this factor is said to move.
-NOISE_RATIO = 1.5
 
 
 def _setting(df: pd.DataFrame, name: str, given, default):
@@ -47,6 +53,13 @@ def _setting(df: pd.DataFrame, name: str, given, default):
     if given is not None:
         return given
     return df.attrs.get(name, default)
+
+
+#: Charts fill their column's width; their height is the plot's own (rows by step), so a
+#: container that sizes the whole chart (Streamlit's theme says "fit") never squeezes the
+#: plot under a long title and legend, and the export draws the same layout.
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+PAD = alt.AutoSizeParams(type="pad")  # concatenated and cell-stepped charts: their own size
 
 
 def _title(text: str, subtitle: str | Sequence[str] = ()) -> alt.TitleParams:
@@ -71,7 +84,7 @@ def _empty(title: str, message: str) -> alt.Chart:
         alt.Chart(pd.DataFrame({"message": [message]}))
         .mark_text(size=14)
         .encode(text="message:N")
-        .properties(title=_title(title), width=WIDTH, height=80)
+        .properties(title=_title(title), width=WIDTH, height=80, autosize=FIT_WIDTH)
     )
 
 
@@ -133,7 +146,7 @@ def overall_retention_chart(df: pd.DataFrame) -> AnyChart:
     sub = f"Kaplan–Meier estimate with 95% confidence band; {n:,} users"
     sub += f", {events:,} churned" if events is not None else ""
     return alt.layer(*_km_layers(df, "Days since signup", None)).properties(
-        title=_title(title, sub), width=WIDTH, height=HEIGHT
+        title=_title(title, sub), width=WIDTH, height=HEIGHT, autosize=FIT_WIDTH
     )
 
 
@@ -162,7 +175,7 @@ def km_chart(
         "Users choose to cross a threshold: it predicts retention, it is not a proven lever.",
     ]
     return alt.layer(*_km_layers(df, f"Days since day {w}", colour), rule).properties(
-        title=_title(title, sub), width=WIDTH, height=HEIGHT
+        title=_title(title, sub), width=WIDTH, height=HEIGHT, autosize=FIT_WIDTH
     )
 
 
@@ -234,7 +247,7 @@ def forest_chart(df: pd.DataFrame) -> AnyChart:
         "'(window ?)': users-table column, window not verifiable.",
     ]
     return alt.layer(one, ci, point).properties(
-        title=_title(title, sub), width=WIDTH, height=_row_step()
+        title=_title(title, sub), width=WIDTH, height=_row_step(), autosize=FIT_WIDTH
     )
 
 
@@ -302,21 +315,14 @@ def score_chart(df: pd.DataFrame, weights: tuple[float, float] | None = None) ->
         "(a metric without a revenue ρ scores on retention alone).",
         "Faded: not distinguishable from noise (q ≥ 0.05).",
     ]
-    return bars.properties(title=_title(title, sub), width=WIDTH, height=_row_step())
+    return bars.properties(
+        title=_title(title, sub), width=WIDTH, height=_row_step(), autosize=FIT_WIDTH
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # Revenue and thresholds
 # --------------------------------------------------------------------------------------------
-
-
-def revenue_axis_title(
-    revenue_source: str | None, window_days: int, horizon_days: int, currency: str = "$"
-) -> str:
-    """Words for the revenue axis: the days it covers when it is an event's value."""
-    if revenue_source is None or revenue_source.startswith("sum of"):
-        return f"Revenue per user in days {window_days}–{window_days + horizon_days} ({currency})"
-    return f"Revenue per user ({revenue_source}, {currency})"
 
 
 def revenue_chart(
@@ -358,7 +364,9 @@ def revenue_chart(
     )
     ci = base.mark_rule(strokeWidth=2, color=REFERENCE_GREY).encode(y="ci_low:Q", y2="ci_high:Q")
     sub = "Held-out users with full follow-up; bars: mean with 95% confidence interval."
-    return alt.layer(bars, ci).properties(title=_title(title, sub), width=WIDTH, height=HEIGHT)
+    return alt.layer(bars, ci).properties(
+        title=_title(title, sub), width=WIDTH, height=HEIGHT, autosize=FIT_WIDTH
+    )
 
 
 def threshold_chart(
@@ -404,7 +412,7 @@ def threshold_chart(
         "among the rest. Diamond: the chosen k (the knee, chosen on training users).",
         "All landmark users; k leaving 10–90% of users on each side.",
     ]
-    return alt.vconcat(top, bottom).properties(title=_title(title, sub))
+    return alt.vconcat(top, bottom).properties(title=_title(title, sub), autosize=PAD)
 
 
 # --------------------------------------------------------------------------------------------
@@ -477,27 +485,11 @@ def cohort_chart(df: pd.DataFrame, summary: dict) -> AnyChart:
         .encode(y="lo:Q", y2="hi:Q")
     )
     return alt.layer(band, lines, ci, point).properties(
-        title=_title(title, cohort_subtitle(summary)), width=WIDTH, height=HEIGHT
+        title=_title(title, cohort_subtitle(summary)),
+        width=WIDTH,
+        height=HEIGHT,
+        autosize=FIT_WIDTH,
     )
-
-
-def cohort_subtitle(summary: dict) -> list[str]:
-    """Pooled HR, I² and same-sign share in words; a sign flip and skipped cohorts are named."""
-    n = summary.get("n_cohorts", 0)
-    lines = [
-        f"Pooled hazard ratio per SD {summary['pooled_hr']:.2f} "
-        f"(95% CI {summary['pooled_ci_low']:.2f}–{summary['pooled_ci_high']:.2f}); "
-        f"I² = {summary['i2']:.0%} of the spread between groups is beyond chance; "
-        f"same direction in {summary['same_sign_share']:.0%} of {n} groups."
-    ]
-    if summary.get("sign_flip"):
-        lines.append("Warning: in some group the association is clearly reversed (sign flip).")
-    if summary.get("n_skipped"):
-        lines.append(
-            f"{summary['n_skipped']} group(s) with fewer than {summary.get('min_events', 20)} "
-            "churn events left out."
-        )
-    return lines
 
 
 def weekly_chart(df: pd.DataFrame, summary: dict, window_days: int | None = None) -> AnyChart:
@@ -534,22 +526,8 @@ def weekly_chart(df: pd.DataFrame, summary: dict, window_days: int | None = None
         )
     )
     sub = weekly_subtitle(summary)
-    return chart.properties(title=_title(title, sub), width=WIDTH, height=HEIGHT)
-
-
-def weekly_subtitle(summary: dict) -> str:
-    """The week-over-week CV next to what sampling noise alone would give."""
-    cv, noise = summary.get("cv"), summary.get("sampling_cv")
-    if cv is None or not np.isfinite(cv):
-        return "Too few weeks to measure week-over-week variation."
-    verdict = (
-        "it moves more than noise, so a change in the product can show up in it"
-        if cv > NOISE_RATIO * noise
-        else "mostly sampling noise: read it over several weeks, not week by week"
-    )
-    return (
-        f"Week-over-week coefficient of variation {cv:.0%} over {summary['n_weeks']} weeks; "
-        f"sampling noise alone would give about {noise:.0%}: {verdict}."
+    return chart.properties(
+        title=_title(title, sub), width=WIDTH, height=HEIGHT, autosize=FIT_WIDTH
     )
 
 
@@ -598,4 +576,6 @@ def heatmap_chart(df: pd.DataFrame) -> AnyChart:
         f"(|ρ| ≥ {REDUNDANT_RHO:g}) that measure the same behaviour; keep one per group.",
     ]
     step = alt.Step(HEATMAP_CELL_PX)  # every column wide enough for its label
-    return alt.layer(cells, text, dup).properties(title=_title(title, sub), width=step, height=step)
+    return alt.layer(cells, text, dup).properties(
+        title=_title(title, sub), width=step, height=step, autosize=PAD
+    )
