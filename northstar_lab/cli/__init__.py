@@ -12,6 +12,7 @@ import os
 import sys
 
 from ..errors import InputError
+from ..redact import redact_secrets
 from .args import add_data_arguments, add_settings_arguments, parse_date
 from .commands import cmd_decisions, cmd_rank, cmd_revalidate, cmd_sample
 
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except InputError as exc:
-        print(f"error: {exc.for_cli()}", file=sys.stderr)
+        print(f"error: {redact_secrets(exc.for_cli())}", file=sys.stderr)
         return EXIT_INPUT
     except BrokenPipeError:  # output piped into `head` and closed: not an error
         sys.stderr.close()
@@ -98,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("NORTHSTAR_DEBUG"):
             raise
         print(
-            f"internal error: {type(exc).__name__}: {exc}. This is a bug in North Star Lab, "
-            "not in your data; rerun with NORTHSTAR_DEBUG=1 for details and report it.",
+            f"internal error: {type(exc).__name__}: {redact_secrets(exc)}. This is a bug in North "
+            "Star Lab, not in your data; rerun with NORTHSTAR_DEBUG=1 for details and report it.",
             file=sys.stderr,
         )
         return 1

@@ -25,9 +25,10 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import InputError
+from ..redact import redact_url
 
 BUSY_TIMEOUT_S = 10.0
 APP_NAME = "northstar-lab"
@@ -62,28 +63,6 @@ def default_location() -> str | Path:
 
 def is_url(location: object) -> bool:
     return isinstance(location, str) and bool(_URL.match(location.strip()))
-
-
-def redact_url(url: str) -> str:
-    """The URL with its password (and any secret-looking query value) replaced by `***`."""
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        if "@" in netloc:
-            userinfo, host = netloc.rsplit("@", 1)
-            user = userinfo.split(":", 1)[0]
-            netloc = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
-        query = urlencode(
-            [
-                (k, "***" if _SECRET_PARAMS.search(k) else v)
-                for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            ],
-            safe="*",
-        )
-        return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-    except ValueError:
-        scheme = _URL.match(url)
-        return f"{scheme.group(1) if scheme else 'a'}://*** (a URL that does not parse)"
 
 
 def url_secrets(url: str) -> list[str]:

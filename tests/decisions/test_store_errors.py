@@ -24,9 +24,10 @@ import pytest
 
 from northstar_lab.cli import main
 from northstar_lab.decisions import engines, postgres
-from northstar_lab.decisions.engines import redact_url, url_secrets
+from northstar_lab.decisions.engines import url_secrets
 from northstar_lab.decisions.store import DecisionStore
 from northstar_lab.errors import InputError
+from northstar_lab.redact import redact_url
 
 from .pg_cluster import PASSWORD, ROLE
 from .storekit import RawDB, make_decision, make_revalidation
@@ -280,10 +281,10 @@ def test_a_pooled_connection_the_server_dropped_is_replaced(pg_cluster):
 def test_redact_url_replaces_every_secret():
     url = "postgresql://ns:p%40ss w0rd@db.example:5432/team?sslmode=require&password=two&sslkey=k"
     red = redact_url(url)
-    assert red == "postgresql://ns:***@db.example:5432/team?sslmode=require&password=***&sslkey=***"
+    assert red == "postgresql://***@db.example:5432/team?sslmode=require&password=***&sslkey=***"
     assert set(url_secrets(url)) >= {"p%40ss w0rd", "p@ss w0rd", "two", "k"}
-    assert redact_url("postgresql://ns@db/team") == "postgresql://ns@db/team"
-    assert redact_url("postgresql+psycopg://u:pw@h/d") == "postgresql+psycopg://u:***@h/d"
+    assert redact_url("postgresql://db/team") == "postgresql://db/team"
+    assert redact_url("postgresql+psycopg://u:pw@h/d") == "postgresql+psycopg://***@h/d"
 
 
 def test_a_password_never_leaves_the_process(pg_cluster, tmp_path, capsys, caplog, monkeypatch):
