@@ -462,7 +462,7 @@ def population_line(ranking: RankingResult) -> str:
 
 
 def _revalidation(r: Revalidation) -> RevalidationFact:
-    names = {row["key"]: row["name"] for row in r.comparison}
+    names = {row.key: row.name for row in r.comparison}
     by = names.get(r.overtaken_by, r.overtaken_by) if r.overtaken_by else ""
     return RevalidationFact(
         run_at=when(r.run_at),
@@ -471,5 +471,5 @@ def _revalidation(r: Revalidation) -> RevalidationFact:
         judged=f"decision #{r.decision_id}",
         summary=r.summary,
         rule=r.rule,
-        then_now=then_now_table(r.comparison),
+        then_now=then_now_table(r.comparison, r.uncertainty),
     )

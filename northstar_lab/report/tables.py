@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..decisions.model import ComparisonRow, Standing
 from ..evidence.tables import short_name
 from ..results import CandidateResult, GapRun, RankingResult, jsonable
 from ..settings import AnalysisSettings
@@ -186,43 +187,40 @@ THEN_NOW = (
     ("C", "c_index", lambda x: num(x, ".3f")),
     ("HR per SD", "hazard_ratio", lambda x: num(x, ".2f")),
     ("Revenue ρ", "revenue_rho", lambda x: num(x, "+.2f")),
-    ("q", "q_value", p_text),
     ("P(first)", "p_first", lambda x: num(x, ".0%")),
 )
-ROLE_WORDS = {"chosen": "chosen", "rejected": "rejected", "new leader": "new leader"}
+ROLE_WORDS = {
+    "chosen": "chosen",
+    "twin": "near-duplicate of the chosen metric",
+    "rejected": "rejected",
+    "new leader": "new leader",
+    "then leader": "leader at the decision",
+    "alternative": "alternative",
+}
 
 
-def compared_side(row: Mapping[str, Any], side: str) -> CandidateResult | None:
-    """One side ('then' or 'now') of a stored then-vs-now row, read as a candidate result
-    (None when the candidate was not ranked on that side)."""
-    prefix = f"{side}_"
-    values = {k[len(prefix) :]: v for k, v in row.items() if k.startswith(prefix)}
-    if values.get("rank") is None:
-        return None
-    base = {"key": row["key"], "name": row["name"], "kind": "", "event": None, "column": None}
-    return CandidateResult.from_dict({**base, "transform": "", "flags": [], **values})
-
-
-def then_now_table(comparison: Sequence[Mapping[str, Any]]) -> Table:
-    """Then → now for every compared candidate, rounded, with an arrow where it changed."""
+def then_now_table(comparison: Sequence[ComparisonRow], uncertainty: str = "") -> Table:
+    """Then → now for every compared candidate, rounded, with an arrow where it changed, and
+    the re-validation's finding about it in words."""
     rows = []
     for row in comparison:
-        then, now = compared_side(row, "then"), compared_side(row, "now")
-        cells = [row["name"], ROLE_WORDS.get(row["role"], str(row["role"])), _rank_move(then, now)]
+        cells = [row.name or row.key, ROLE_WORDS.get(row.role, row.role),
+                 _rank_move(row.then, row.now)]  # fmt: skip
         for _, field, write in THEN_NOW:
-            cells.append(_move(_value(then, field), _value(now, field), write))
-        rows.append(cells)
+            cells.append(_move(_value(row.then, field), _value(row.now, field), write))
+        rows.append([*cells, row.finding])
+    note = "Then → now. ↑/↓: the figure rose/fell; rank ↑: moved up."
     return table(
-        ("Metric", "Role", "Rank", *(label for label, _, _ in THEN_NOW)),
+        ("Metric", "Role", "Rank", *(label for label, _, _ in THEN_NOW), "Finding"),
         rows,
         empty="No comparison was stored.",
-        note="Then → now. ↑/↓: the figure rose/fell; rank ↑: moved up.",
+        note=f"{note} {uncertainty}".strip(),
         numeric=tuple(range(2, 3 + len(THEN_NOW))),
     )
 
 
-def _value(c: CandidateResult | None, field: str):
-    return None if c is None else getattr(c, field)
+def _value(side: Standing | None, field: str):
+    return None if side is None else getattr(side, field)
 
 
 def _move(then, now, write) -> str:
@@ -234,7 +232,7 @@ def _move(then, now, write) -> str:
     return f"{a} → {b} {'↑' if float(now) > float(then) else '↓'}"
 
 
-def _rank_move(then: CandidateResult | None, now: CandidateResult | None) -> str:
+def _rank_move(then: Standing | None, now: Standing | None) -> str:
     a = ordinal(then.rank if then else None)
     b = ordinal(now.rank if now else None)
     if a == b or "—" in (a, b):

@@ -9,6 +9,7 @@ character in every name that reaches a chart.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from html.parser import HTMLParser
 
 import altair as alt
@@ -306,7 +307,8 @@ def control_decision() -> Decision:
 
 
 def with_comparison(reval: Revalidation) -> Revalidation:
-    """The re-validation with then-vs-now rows as `revalidate.comparison_rows` stores them."""
+    """The re-validation with then-vs-now rows as records made before `ComparisonRow` stored
+    them ({"then_rank": …, "now_score": …}), read back as the store reads them."""
     fields = ("rank", "score", "c_index", "hazard_ratio", "hr_ci_low", "hr_ci_high",
               "revenue_rho", "q_value", "p_first")  # fmt: skip
     then = {
@@ -322,13 +324,13 @@ def with_comparison(reval: Revalidation) -> Revalidation:
         "count:lesson_completed": "lesson_completed count in first 14 days",
     }
     roles = {"count:invite_sent": "chosen", "count:lesson_completed": "rejected"}
-    reval.comparison = [
+    rows = [
         {"key": k, "name": names[k], "role": roles[k],
          **{f"then_{f}": v for f, v in zip(fields, then[k], strict=True)},
          **{f"now_{f}": v for f, v in zip(fields, now[k], strict=True)}}
         for k in names
     ]  # fmt: skip
-    return reval
+    return dataclasses.replace(reval, comparison=rows)  # read back as typed rows
 
 
 class Verified:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from northstar_lab.decisions.model import ComparisonRow, Standing
 from northstar_lab.report.tables import (
-    compared_side,
     fingerprint_table,
     ordinal,
     p_text,
@@ -36,23 +36,27 @@ def test_p_values_in_words():
 
 def test_then_vs_now_is_rounded_with_arrows():
     reval = with_comparison(revalidations()[0])
-    t = then_now_table(reval.comparison)
-    assert t.header == ("Metric", "Role", "Rank", "Score", "C", "HR per SD", "Revenue ρ", "q",
-                        "P(first)")  # fmt: skip
+    t = then_now_table(reval.comparison, "Standard errors from the bootstrap.")
+    assert t.header == ("Metric", "Role", "Rank", "Score", "C", "HR per SD", "Revenue ρ",
+                        "P(first)", "Finding")  # fmt: skip
     chosen, rejected = t.rows
     assert chosen[:4] == ("invite_sent count in first 14 days", "chosen", "1st → 2nd ↓",
                           "0.612 → 0.420 ↓")  # fmt: skip
-    assert chosen[5] == "0.62 → 0.75 ↑" and chosen[7] == "< 0.0001"
-    assert rejected[2] == "2nd → 1st ↑" and rejected[8] == "26% → 80% ↑"
+    assert chosen[5] == "0.62 → 0.75 ↑" and chosen[6] == "+0.31 → +0.22 ↓"
+    assert rejected[2] == "2nd → 1st ↑" and rejected[7] == "26% → 80% ↑"
     assert "0.0000000" not in repr(t) and "then_" not in repr(t)
+    assert t.note.endswith("rank ↑: moved up. Standard errors from the bootstrap.")
 
 
-def test_then_vs_now_when_a_side_is_missing():
-    row = with_comparison(revalidations()[0]).comparison[0]
-    row.update({k: None for k in row if k.startswith("now_")})
-    assert compared_side(row, "now") is None
+def test_then_vs_now_of_typed_rows_with_a_missing_side_and_a_finding():
+    row = ComparisonRow(
+        key="count:x", name="x count", role="twin", then=Standing(rank=3, score=0.5),
+        now=None, finding="Not computed on the new data.",
+    )  # fmt: skip
     cells = then_now_table([row]).rows[0]
-    assert cells[2] == "1st → —" and cells[3] == "0.612 → —"
+    assert cells[1] == "near-duplicate of the chosen metric"
+    assert cells[2] == "3rd → —" and cells[3] == "0.500 → —"
+    assert cells[-1] == "Not computed on the new data."
 
 
 def test_settings_in_words():
