@@ -12,6 +12,11 @@ Sections, in page order (`SECTIONS`, with their headings; one template partial e
 and its definition; why it won (rationale, charts, rubric); alternatives considered; guardrails;
 how the top five move with the inactivity gap; how confident we are, with caveats; input
 metrics; sign-offs; data and settings; re-validations; versions.
+
+Adding a section: a field on `RationaleFacts` filled here, an entry in `SECTIONS`, a partial
+`templates/section_<name>.html.j2`, a writer in `markdown.SECTION_WRITERS` and
+`text.SECTION_WRITERS`, and a view in `pages/rationale.py`'s `SECTION_VIEWS`. A picture is
+drawn for the HTML with `render.render_svgs` (isolated and made safe like the charts).
 """
 
 from __future__ import annotations

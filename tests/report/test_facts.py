@@ -108,3 +108,12 @@ def test_facts_are_plain_typed_values():
     f = rationale_facts(make_decision(), revalidations())
     assert dataclasses.is_dataclass(f)
     assert json.loads(json.dumps(f.to_dict()))["north_star"] == f.north_star
+
+
+def test_every_renderer_writes_every_section():
+    from northstar_lab.report import markdown, text
+    from northstar_lab.report.facts import SECTIONS
+    from northstar_lab.report.html import environment
+
+    assert list(markdown.SECTION_WRITERS) == list(SECTIONS) == list(text.SECTION_WRITERS)
+    assert {f"section_{s}.html.j2" for s in SECTIONS} <= set(environment().list_templates())
