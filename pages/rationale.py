@@ -55,7 +55,11 @@ def choose_decision(store) -> int:
         st.stop()
     known = {d["id"]: d for d in listed}
     newest = next(d["id"] for d in listed if d["is_latest"])
-    asked = st.query_params.get("decision") or st.session_state.get("last_decision_id")
+    asked = (
+        st.session_state.pop("rationale_picked", None)  # a pick in the box below wins
+        or st.query_params.get("decision")
+        or st.session_state.get("last_decision_id")
+    )
     wanted = newest if asked is None else str(asked).strip().lstrip("#")
     if not str(wanted).isdigit():
         st.error("This link does not name a decision number. Showing the newest decision.")
@@ -79,7 +83,9 @@ def choose_decision(store) -> int:
 
 
 def follow_pick() -> None:
-    st.query_params["decision"] = str(st.session_state["rationale_pick"])
+    """The box's pick becomes the link (set by the script run: a callback's change of the
+    query string does not reach the browser's address bar)."""
+    st.session_state["rationale_picked"] = st.session_state["rationale_pick"]
 
 
 def header(f, decision) -> None:
