@@ -204,6 +204,16 @@ def test_rationale_reports_bad_or_unknown_decision_ids(recorded):
     assert headings(at)[0].startswith("North Star: ")
 
 
+def test_picking_another_decision_changes_the_link(recorded):
+    store, planted = recorded
+    other = next(d["id"] for d in store.list_decisions() if d["id"] != planted.id)
+    at = rationale_app(str(planted.id))
+    at.selectbox(key="rationale_pick").set_value(other).run()
+    assert_clean(at)
+    assert at.query_params["decision"] == str(other)
+    assert headings(at)[0] == f"North Star: {store.get(other).definition.name}"
+
+
 def test_names_from_the_data_are_plain_text_and_cannot_take_the_page_down(tmp_path, monkeypatch):
     """Control characters (vl-convert aborts on them) and Markdown in names: the page opens,
     the heading shows the name as typed (no link), nothing is drawn by vl-convert."""
