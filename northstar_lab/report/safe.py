@@ -15,7 +15,10 @@ from collections.abc import Mapping
 from typing import Any
 
 #: C0 controls but tab, newline and CR; DEL and C1; U+FFFE/U+FFFF; lone surrogates: text XML
-#: cannot hold (the chart renderer aborts the process on them) and a terminal may obey.
+#: cannot hold (the chart renderer aborts the process on them) and a terminal may obey. The
+#: same set as `data.names` replaces where names are read (which also folds tab and newline
+#: into spaces: right for a name, wrong for a rationale's paragraphs); kept here so that an
+#: export does not import the data engine.
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 
 
