@@ -5,13 +5,13 @@ their format, so the page and the exports cannot say different things.
 
 `rationale_facts(decision, revalidations, history, integrity)` reads the stored ranking through
 `RankingResult.from_dict` (never a stored dict with defaults). Every string is made safe once
-here: control and XML-invalid characters a name may carry from the data become
-U+FFFD (`safe.cleaned`), so no renderer ever sees one.
+here: control and XML-invalid characters a name may carry from the data become U+FFFD
+(`safe.cleaned`), so no renderer ever sees one.
 
-Sections, in page order (`SECTIONS`, with their headings; one template partial each): the North Star
-and its definition; why it won (rationale, charts, rubric); alternatives considered; guardrails;
-how the top five move with the inactivity gap; how confident we are, with caveats; input
-metrics; sign-offs; data and settings; re-validations; versions.
+Sections, in page order (`SECTIONS`, with their headings; one template partial each): the
+North Star and its definition; why it won (rationale, charts, rubric); alternatives considered;
+guardrails; how the top five move with the inactivity gap; how confident we are, with caveats;
+input metrics; sign-offs; data and settings; re-validations; versions.
 
 Adding a section: a field on `RationaleFacts` filled here, an entry in `SECTIONS`, a partial
 `templates/section_<name>.html.j2`, a writer in `markdown.SECTION_WRITERS` and
