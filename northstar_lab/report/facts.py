@@ -204,7 +204,7 @@ def rationale_facts(
         latest_id=latest.id if superseded else None,
         rationale=tuple(paragraphs(decision.rationale)),
         charts=tuple(_chart_facts(decision, ranking)),
-        rubric=rubric_table(decision.evidence.rubric) if decision.evidence.rubric else None,
+        rubric=rubric_table(decision.evidence.rubric),
         headline=tuple(_headline(chosen)),
         alternatives=tuple(alternatives(decision, ranking)),
         alternatives_note="" if decision.rejected else "No rejected alternatives were recorded.",

@@ -85,6 +85,15 @@ def render_svgs(
     return out
 
 
+def chart_svg(chart: Any, timeout: float = RENDER_TIMEOUT) -> str:
+    """One chart as inline SVG, drawn like the export draws it (`render_svgs`); ValueError
+    with the reason when it could not be drawn."""
+    drawn = render_svgs({"chart": chart}, timeout)["chart"]
+    if drawn.svg is None:
+        raise ValueError(f"the chart could not be drawn: {drawn.problem}")
+    return drawn.svg
+
+
 def render_isolated(specs: Mapping[str, dict], timeout: float) -> dict[str, RenderedChart]:
     """Vega-Lite specs drawn by `svg_worker.py` subprocesses, in order. When a worker stops
     early (a crash or the timeout), the chart it was drawing is marked not drawn and a fresh

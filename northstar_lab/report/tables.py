@@ -14,7 +14,7 @@ from typing import Any
 
 from ..decisions.model import ComparisonRow, Standing
 from ..evidence.tables import short_name
-from ..results import CandidateResult, GapRun, RankingResult, jsonable
+from ..results import CandidateResult, GapRun, RankingResult, jsonable, known_fields
 from ..settings import AnalysisSettings
 from ..text import num
 
@@ -245,29 +245,52 @@ def _rank_move(then: Standing | None, now: Standing | None) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def rubric_table(rubric: Mapping[str, Any]) -> Table:
-    """The workshop's 1–5 scores and the combined ordering, best first, with the weights.
+@dataclass(frozen=True)
+class RubricRecord:
+    """The workshop's scores as `decisions.workshop.evidence_snapshot` stores them: one row of
+    1–5 scores per candidate, the combined ordering, the weights. Other shapes (older or
+    hand-made records) read as no scores."""
 
-    rubric: as `decisions.workshop.evidence_snapshot` stores it (scores, ordering,
-    criteria_weights, evidence_weight).
-    """
+    scores: tuple[Mapping[str, Any], ...] = ()
+    ordering: tuple[Mapping[str, Any], ...] = ()
+    criteria_weights: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    evidence_weight: float = 0.5
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RubricRecord:
+        kw = known_fields(cls, dict(d))
+        rows = {k: tuple(r for r in kw.get(k, ()) if isinstance(r, Mapping) and "key" in r)
+                for k in ("scores", "ordering")}  # fmt: skip
+        return cls(**{**kw, **rows})
+
+
+def rubric_table(rubric: Mapping[str, Any]) -> Table | None:
+    """The workshop's 1–5 scores and the combined ordering, best first, with the weights;
+    None when the record holds no scores."""
     from ..decisions.workshop import CRITERIA
 
-    combined = {o["key"]: o for o in rubric["ordering"]}
+    r = RubricRecord.from_dict(rubric)
+    combined = {o["key"]: o for o in r.ordering}
+    if not r.scores:
+        return None
     header = ["Candidate", *(label for label, _ in CRITERIA.values()), "Evidence", "Combined"]
-    order = sorted(rubric["scores"], key=lambda s: -float(combined[s["key"]]["combined"]))
+
+    def cell(key: str, field: str) -> float | None:
+        return combined.get(key, {}).get(field)
+
+    order = sorted(r.scores, key=lambda s: -(cell(s["key"], "combined") or 0.0))
     rows = [
         [
-            s["candidate"],
-            *(num(s[c], "g") for c in CRITERIA),
-            num(combined[s["key"]]["evidence"], ".2f"),
-            num(combined[s["key"]]["combined"], ".2f"),
+            s.get("candidate", s["key"]),
+            *(num(s.get(c), "g") for c in CRITERIA),
+            num(cell(s["key"], "evidence"), ".2f"),
+            num(cell(s["key"], "combined"), ".2f"),
         ]
         for s in order
     ]
-    weights = rubric["criteria_weights"]
+    weights = r.criteria_weights
     w_text = ", ".join(f"{CRITERIA[k][0]} ×{v:g}" for k, v in weights.items() if k in CRITERIA)
-    ev = float(rubric["evidence_weight"])
+    ev = float(r.evidence_weight)
     note = f"Scores 1–5. Combined = {ev:g}·evidence + {1 - ev:g}·rubric (weights: {w_text})."
     return table(header, rows, note=note, numeric=tuple(range(1, len(header))))
 

@@ -47,13 +47,15 @@ def _heading(section: str) -> str:
     return SECTIONS[section].upper()
 
 
-def _table(t: Table, indent: str = "  ") -> list[str]:
-    """A table as one line per row, 'header: value' pairs joined by ' · '."""
+def _table(t: Table, indent: str = "  ", labelled: bool = True) -> list[str]:
+    """A table as one line per row, its cells joined by ' · ' ('header: value' when
+    labelled; a list of names and roles reads without)."""
     if not t.rows:
         return [f"{indent}({t.empty.rstrip('.').lower()})"] if t.empty else []
     out = []
     for row in t.rows:
-        cells = [f"{h}: {v}" if h else v for h, v in zip(t.header, row, strict=True) if v]
+        pairs = zip(t.header, row, strict=True)
+        cells = [f"{h}: {v}" if h and labelled else v for h, v in pairs if v]
         out += _wrap("- " + " · ".join(cells), indent)
     return out + (_wrap(t.note, indent) if t.note else [])
 
@@ -123,8 +125,8 @@ SECTION_WRITERS = {
     "guardrails": lambda f: [_heading("guardrails"), *_table(f.guardrails)],
     "gaps": lambda f: [_heading("gaps"), *_table(f.gaps)],
     "confidence": _confidence,
-    "inputs": lambda f: [_heading("inputs"), *_table(f.inputs)],
-    "signoffs": lambda f: [_heading("signoffs"), *_table(f.signoffs)],
+    "inputs": lambda f: [_heading("inputs"), *_table(f.inputs, labelled=False)],
+    "signoffs": lambda f: [_heading("signoffs"), *_table(f.signoffs, labelled=False)],
     "data": _data,
     "revalidations": _revalidations,
     "versions": _versions,

@@ -52,3 +52,14 @@ def test_active_content_is_found_and_ids_are_scoped():
     assert render.ActiveContent('<svg aria-label="onload=x href=y">t</svg>').problems == []
     scoped = render.scoped_ids('<clipPath id="c1"/><g clip-path="url(#c1)"/>', "chart2")
     assert scoped == '<clipPath id="chart2-c1"/><g clip-path="url(#chart2-c1)"/>'
+
+
+def test_one_chart_as_svg_or_why_not():
+    assert render.chart_svg(bar("ok")).startswith("<svg")
+    broken = {"mark": "point", "data": {"url": "http://x/y"}}
+    try:
+        render.chart_svg(broken)
+    except ValueError as exc:
+        assert str(exc) == "the chart could not be drawn: the renderer refused it"
+    else:
+        raise AssertionError("a chart that loads data from the network must not be drawn")
