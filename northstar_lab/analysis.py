@@ -29,6 +29,7 @@ from .data import aggregate
 from .data.aggregate import GAPS_FOR_SENSITIVITY, UserFrame
 from .data.events import DAY, as_of_end_sec
 from .data.load import LoadedData, input_labels, resolve_revenue_event
+from .data.users import duration_unit_of
 from .errors import InputError
 from .outcomes import (
     Outcomes,
@@ -80,6 +81,7 @@ def analyse(
     whole-population figures and gap sensitivity by building a new result, not by patching one.
     """
     say = progress or (lambda _m, _f: None)
+    settings.check_for_data(has_event_log=loaded.events is not None)
     revenue_event = resolve_revenue_event(loaded, settings)
     frame, uf, as_of, dropped = _user_level_frame(loaded, settings, revenue_event, say)
     churn = _churn(frame, loaded, settings)
@@ -90,7 +92,7 @@ def analyse(
             f"{dropped['users_signed_up_after_as_of']:,} users signed up after the as-of date "
             f"{as_of} and are left out."
         )
-    cands = _candidates(frame, uf, loaded, settings)
+    cands = _candidates(frame, uf, loaded, settings, revenue_event)
     signup_sec = frame["signup_sec"].to_numpy() if "signup_sec" in frame else None
     train = split_users(len(frame), settings.seed, signup_sec, settings.threshold_split)
     ranking = _rank_with_label(
@@ -110,12 +112,14 @@ def analyse(
         population = population_figures(uf, ranking, settings)
     if activity:
         say("Checking sensitivity to the inactivity gap", 0.93)
-        gaps = gap_sensitivity(frame, cands, loaded, settings, revenue_event)
+        lifetime = frozenset(c.key for c in ranking.lifetime_totals)
+        gaps = gap_sensitivity(frame, cands, loaded, settings, revenue_event, lifetime)
     dropped_counts = uf.counts if uf else dropped
     ranking = dataclasses.replace(
         ranking,
         excluded={**ranking.excluded, **{k: v for k, v in dropped_counts.items() if v}},
         warnings=list(dict.fromkeys(notes + ranking.warnings)),
+        notes=ranking.notes + _revenue_event_note(loaded, settings, revenue_event),
         data=dataclasses.replace(ranking.data, population=population),
         gap_sensitivity=gaps or [],
     )
@@ -146,6 +150,7 @@ def _user_level_frame(loaded, settings, revenue_event, say):
             users=signups,
             max_users=settings.max_users,
             progress=agg_progress,
+            include_revenue_event=revenue_event_is_behaviour(loaded, settings, revenue_event),
         )
         frame = uf.data
         if users is not None:
@@ -240,12 +245,38 @@ def _outcomes(frame, churn, loaded, settings, revenue_event) -> Outcomes:
     )
 
 
-def _candidates(frame, uf: UserFrame | None, loaded, settings) -> list[Candidate]:
+def revenue_event_is_behaviour(loaded: LoadedData, settings, revenue_event) -> bool:
+    """Offer the revenue event's window counts as candidates (labelled transactions)? When
+    asked (`include_revenue_event`), or when the log has no other behaviour, as in a shop's
+    purchase log: otherwise only "Events (all types)" would be left (METHODS §2). Window counts
+    are in [0, W) and revenue in [W, W + H), so the two never overlap."""
+    if not revenue_event or loaded.events is None:
+        return False
+    others = set(loaded.event_counts) - {revenue_event}
+    return bool(settings.include_revenue_event or not others)
+
+
+def _revenue_event_note(loaded, settings, revenue_event) -> list[str]:
+    if not revenue_event_is_behaviour(loaded, settings, revenue_event):
+        return []
+    why = "as asked" if settings.include_revenue_event else "the log has no other behaviour"
+    return [
+        f"The revenue event '{revenue_event}' is also a candidate ({why}): its transactions in "
+        f"the first {settings.window_days} days. Revenue is counted from day "
+        f"{settings.window_days} on, so the two never overlap."
+    ]
+
+
+def _candidates(frame, uf: UserFrame | None, loaded, settings, revenue_event) -> list[Candidate]:
     cands: list[Candidate] = []
     if uf is not None:
-        cands += event_candidates(frame, uf.event_columns, settings.window_days)
+        cands += event_candidates(
+            frame, uf.event_columns, settings.window_days, transactions=revenue_event
+        )
     if loaded.users is not None:
-        cands += column_candidates(frame, loaded.users.columns.behaviour)
+        outcome = {settings.revenue_col, *loaded.users.columns.roles().values()}
+        behaviour = [c for c in loaded.users.columns.behaviour if c not in outcome]
+        cands += column_candidates(frame, tuple(behaviour))
     cands = select_candidates(cands, settings.candidates)
     if settings.candidates:
         constant = [c.name for c in cands if np.nanmax(c.raw) == np.nanmin(c.raw)]
@@ -281,6 +312,8 @@ def _data_info(loaded: LoadedData, uf: UserFrame | None, as_of, frame) -> DataIn
     if "events" in fingerprint and loaded.check is not None:
         fingerprint["events"]["users"] = loaded.check.n_users  # counted by the aggregation
     info = DataInfo(as_of=as_of.isoformat(), fingerprint=fingerprint, n_frame=len(frame))
+    if loaded.users is not None and loaded.users.columns.duration:
+        info.duration_unit = duration_unit_of(loaded.users.columns)
     if uf is not None:
         info.sample_fraction = uf.sample_fraction
         info.event_types = len(uf.event_counts)
@@ -310,7 +343,7 @@ def population_figures(
     """
     spec = dict(gap=settings.inactivity_days, window_days=settings.window_days,
                 horizon_days=settings.horizon_days)  # fmt: skip
-    h = settings.horizon_days
+    h = ranking.data.horizon_days or settings.horizon_days  # never past the follow-up
     counts = aggregate.population_retention(uf.population, **spec)
     out = PopulationFigures(
         sample_fraction=uf.sample_fraction,
@@ -322,7 +355,7 @@ def population_figures(
         (Kind.COUNT if col.startswith("count__") else Kind.ACTIVE_DAYS).key(name): col
         for col, name in uf.event_columns.items()
     }
-    for c in ranking.candidates[:top]:
+    for c in ranking.leaders[:top]:
         col = column_of.get(c.key)
         if col is None or c.threshold is None:
             continue
@@ -351,11 +384,17 @@ def _retention_at(counts: pd.DataFrame, t: float) -> float | None:
     return GroupCurve.from_counts(times, users, deaths).survival_at(t)
 
 
-def gap_sensitivity(frame, cands, loaded, settings, revenue_event) -> list[GapRun]:
+def gap_sensitivity(
+    frame, cands, loaded, settings, revenue_event, lifetime: frozenset[str] = frozenset()
+) -> list[GapRun]:
     """How the top of the ranking moves for inactivity gaps of 7, 14 and 28 days (METHODS §1).
 
-    Effect sizes only (no thresholds or bootstrap). Above 200,000 users it runs on a fixed
-    random 200,000-user subsample: the question is the ordering, which that many users settle.
+    Effect sizes only (no thresholds or bootstrap), with every flag: guardrails by each run's
+    own fit, lifetime totals by each run's tenure and, since being a total is a property of
+    the column rather than of the gap, every column the main ranking found to be one
+    (`lifetime`, keys). A column that cannot be a North Star cannot top these lists. Above
+    200,000 users it runs on a fixed random 200,000-user subsample: the question is the
+    ordering, which that many users settle.
     """
     if len(frame) > SENSITIVITY_MAX_USERS:
         rows = np.sort(
@@ -368,7 +407,10 @@ def gap_sensitivity(frame, cands, loaded, settings, revenue_event) -> list[GapRu
         churn = _churn(frame, loaded, settings, gap=g)
         try:
             oc = _outcomes(frame, churn, loaded, settings, revenue_event)
-            quick = rank_candidates(cands, oc, settings=settings, quick=True)
+            quick = rank_candidates(
+                cands, oc, settings=settings, quick=True, observed_days=churn[0],
+                known_lifetime=lifetime,
+            )  # fmt: skip
         except InputError as exc:
             out.append(GapRun(gap_days=g, error=str(exc)))
             continue
@@ -377,8 +419,9 @@ def gap_sensitivity(frame, cands, loaded, settings, revenue_event) -> list[GapRu
                 gap_days=g,
                 n_users=oc.n_users,
                 n_churned=oc.n_churned,
-                top=[c.key for c in quick.candidates[:5]],
-                top_names=[c.name for c in quick.candidates[:5]],
+                top=[c.key for c in quick.leaders[:5]],
+                top_names=[c.name for c in quick.leaders[:5]],
+                ranks={c.key: c.rank for c in quick.candidates},
             )
         )
     return out

@@ -12,6 +12,7 @@ modelled as given so that they agree with lifelines fitted on the raw column (ME
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
@@ -77,6 +78,31 @@ class Candidate:
     window_verifiable: bool = True
     threshold_of: str | None = None  # for at_least: the key of the count it thresholds
     threshold: float | None = None
+    imputed: np.ndarray | None = None  # rows whose missing value was filled (`with_gaps_filled`)
+
+    @property
+    def n_imputed(self) -> int:
+        """How many rows had no value and carry the population mean instead."""
+        return 0 if self.imputed is None else int(self.imputed.sum())
+
+    def with_gaps_filled(self, rows: np.ndarray) -> Candidate:
+        """This candidate with missing values replaced by the mean over `rows` (a bool mask:
+        the landmark users), once, so that the Cox fit, the concordance, the revenue correlation
+        and the bootstrap all see one and the same vector (METHODS §2). Unchanged when nothing
+        is missing or when no row of the population has a value."""
+        missing = np.isnan(self.raw)
+        if not missing.any() or not (rows & ~missing).any():
+            return self
+        mean = float(np.mean(self.raw[rows & ~missing]))
+        return dataclasses.replace(self, raw=np.where(missing, mean, self.raw), imputed=missing)
+
+    @property
+    def n_distinct(self) -> int:
+        """Distinct observed values (imputed rows aside)."""
+        raw = self.raw if self.imputed is None else self.raw[~self.imputed]
+        if self.imputed is None and not np.isnan(raw).any():
+            return self.levels[1]
+        return int(np.unique(raw[~np.isnan(raw)]).size)
 
     @cached_property
     def modelled(self) -> np.ndarray:
@@ -113,13 +139,19 @@ class Candidate:
         return "1 unit of the column"
 
 
-def event_candidates(frame: pd.DataFrame, event_columns: dict[str, str], window_days: int):
-    """Count and active-days candidates per event type, then the baselines."""
+def event_candidates(
+    frame: pd.DataFrame,
+    event_columns: dict[str, str],
+    window_days: int,
+    transactions: str | None = None,
+):
+    """Count and active-days candidates per event type, then the baselines. `transactions`
+    names the revenue event, whose counts (when measured) are labelled as transactions."""
     w = window_days
     out = []
     for col, event in event_columns.items():
         kind = Kind.COUNT if col.startswith("count__") else Kind.ACTIVE_DAYS
-        label = "count" if kind is Kind.COUNT else "active days"
+        label = _event_label(kind, is_transaction=event == transactions)
         out.append(
             Candidate(
                 key=kind.key(event),
@@ -151,6 +183,12 @@ def event_candidates(frame: pd.DataFrame, event_columns: dict[str, str], window_
     return out
 
 
+def _event_label(kind: Kind, is_transaction: bool) -> str:
+    if is_transaction:
+        return "transactions" if kind is Kind.COUNT else "days with a transaction"
+    return "count" if kind is Kind.COUNT else "active days"
+
+
 def column_candidates(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[Candidate]:
     """Users-table behaviour columns, modelled as given; their window cannot be checked."""
     return [
@@ -171,7 +209,11 @@ def column_candidates(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[Can
 def at_least_candidate(base: Candidate, k: float, window_days: int) -> Candidate:
     """'e ≥ k× in first W days' as a 0/1 candidate; k was chosen on training users."""
     k_txt = f"{k:g}"
-    if base.kind is Kind.COUNT:
+    if base.name.startswith(f"{base.event}: transactions"):
+        name = f"{base.event} ≥ {k_txt} transactions in first {window_days} days"
+    elif base.name.startswith(f"{base.event}: days with a transaction"):
+        name = f"{base.event} on ≥ {k_txt} days with a transaction in first {window_days} days"
+    elif base.kind is Kind.COUNT:
         name = f"{base.event} ≥ {k_txt}× in first {window_days} days"
     elif base.kind is Kind.ACTIVE_DAYS:
         name = f"{base.event} on ≥ {k_txt} days in first {window_days} days"

@@ -127,9 +127,11 @@ def landmark_outcomes(
     """Start the clock at the landmark W and count who is left out and why.
 
     Left out of retention: users who churned before W ("churned in window") and users whose
-    follow-up ends before W ("not yet observable"). Revenue: users with full follow-up
-    (a_days ≥ W + H) when the revenue is measured in the horizon; churned users count with
-    what they paid.
+    follow-up ends before W ("not yet observable"). Revenue: the same landmark users, with full
+    follow-up (a_days ≥ W + H) when the revenue is measured in the horizon; churned users count
+    with what they paid. Users who churned inside the window never enter revenue figures:
+    their window counts are cut short and their later revenue is 0, which would manufacture a
+    revenue link for every activity metric (METHODS §1.4).
     """
     d = np.asarray(d, dtype=float)
     e = np.asarray(e, dtype=float)
@@ -150,8 +152,8 @@ def landmark_outcomes(
     rev_mask = np.zeros(len(frame), dtype=bool)
     if revenue is not None:
         revenue = np.asarray(revenue, dtype=float)
-        rev_mask = ~np.isnan(revenue) & (full if revenue_needs_follow_up else True) & ~bad
-        excluded["revenue_without_full_follow_up"] = int((~rev_mask & ~bad).sum())
+        rev_mask = keep & ~np.isnan(revenue) & (full if revenue_needs_follow_up else True)
+        excluded["revenue_without_full_follow_up"] = int((keep & ~rev_mask).sum())
     if keep.sum() == 0:
         raise InputError(
             "No user can enter the retention analysis: all of them churned in the first "

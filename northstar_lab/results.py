@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from .candidates import Kind, thresholded_key
 from .settings import AnalysisSettings
 
 
@@ -97,10 +98,12 @@ class CandidateResult:
 
     hazard_ratio (and CI) is per 1 SD of the modelled variable; coef_per_unit is the log hazard
     ratio per unit of it (`transform` says what that is). c_index is Harrell's C of the
-    predicted survival −β·x: the direction comes from the Cox sign and is reported in
-    `direction`, never chosen as max(C, 1 − C). Threshold figures are from held-out users.
-    `is_lifetime_total`, `is_guardrail` and `flags` are the verdicts of `ranking.flags`, set once
-    by the ranking (a guardrail is a counter-metric: it can never lead, METHODS §5.1).
+    predicted survival −β·x (lifelines' number: how well the candidate separates who stays, in
+    the direction the Cox fit points, reported in `direction`). c_plus is the C of "more of x ⇒
+    stays longer", fixed before looking at the data: the score uses it, so a candidate where
+    more goes with churn scores below 0 on retention (METHODS §5.1). Threshold figures are from
+    held-out users. `is_lifetime_total`, `is_guardrail` and `flags` are the verdicts of
+    `ranking.flags`, set once by the ranking (a guardrail is a counter-metric: it never leads).
     """
 
     key: str
@@ -117,8 +120,11 @@ class CandidateResult:
     coef_per_unit: float = float("nan")
     coef_se: float = float("nan")
     p_value: float = float("nan")
+    p_method: str = "Wald"  # "likelihood ratio" under perfect separation (METHODS §3.1)
+    hr_bound: str | None = None  # "upper"/"lower": hazard_ratio is a bound (separation)
     q_value: float = float("nan")
     c_index: float = float("nan")
+    c_plus: float = float("nan")  # C of "more ⇒ stays longer" (the score's, METHODS §5.1)
     direction: str = ""
     revenue_rho: float | None = None
     revenue_rho_ci_low: float | None = None
@@ -126,6 +132,8 @@ class CandidateResult:
     p_first: float = float("nan")  # NaN when no bootstrap was run
     median_rank: float | None = None
     tied_with_leader: bool | None = None  # None: no stability information (bootstrap 0)
+    score_ci_low: float | None = None  # 95% interval of the score from the stability draws
+    score_ci_high: float | None = None
     threshold: float | None = None
     threshold_figures: ThresholdFigures | None = None
     evaluated_on: str = "all users"
@@ -135,9 +143,11 @@ class CandidateResult:
     sd: float = float("nan")
     share_nonzero: float = float("nan")
     mean_raw: float = float("nan")
+    n_imputed: int = 0  # users of this candidate's population whose missing value was filled
     window_verifiable: bool = True
     ph_test_p: float | None = None
     tenure_rho: float | None = None
+    tenure_elasticity: float | None = None  # slope of log x on log tenure, users still active
     redundancy_group: int | None = None
     noise_level: bool = False
     is_lifetime_total: bool = False
@@ -166,10 +176,14 @@ class CandidateResult:
         res = cls(**kw)
         if not math.isfinite(res.p_first):  # no stability was measured: a tie is unknown
             res.tied_with_leader = None
-        if "is_lifetime_total" not in d or "flags" not in d:  # recorded before they existed
-            from .ranking.flags import flag_words, lifetime_total_verdict
+        if "c_plus" not in d and math.isfinite(res.c_index):  # recorded before it existed
+            res.c_plus = res.c_index if res.direction != "more is worse" else 1.0 - res.c_index
+        if "is_guardrail" not in d or "is_lifetime_total" not in d or "flags" not in d:
+            from .ranking.flags import flag_words, guardrail_verdict, lifetime_total_verdict
 
-            res.is_lifetime_total = lifetime_total_verdict(res.tenure_rho)
+            if "is_lifetime_total" not in d:
+                res.is_lifetime_total = lifetime_total_verdict(res.tenure_rho)  # ρ was all
+            res.is_guardrail = guardrail_verdict(res)
             res.flags = flag_words(res)
         return res
 
@@ -218,9 +232,12 @@ class DataInfo:
     signup_max: str | None = None
     stability_method: str | None = None
     population: PopulationFigures | None = None
+    duration_unit: str | None = None  # a users table's duration unit; None = days
+    horizon_days: float | None = None  # the horizon used (shortened to the follow-up if needed)
 
     #: fields left out of the JSON when they do not apply (None), as before they were typed
-    _OMIT_WHEN_NONE = ("sample_fraction", "event_types", "signup_min", "signup_max", "population")
+    _OMIT_WHEN_NONE = ("sample_fraction", "event_types", "signup_min", "signup_max", "population",
+                       "duration_unit", "horizon_days")  # fmt: skip
 
     def to_dict(self) -> dict:
         d = jsonable(dataclasses.asdict(self))
@@ -236,13 +253,19 @@ class DataInfo:
 
 @dataclass
 class GapRun:
-    """The top of the ranking re-run with another inactivity gap (METHODS §1.5)."""
+    """The ranking re-run with another inactivity gap (METHODS §1.5), every flag applied.
+
+    top / top_names: the first five candidates to grow (guardrails and lifetime totals never
+    count); ranks: every candidate's rank in that run, by key (effect sizes only, so there are
+    no '≥ k' versions: `RankingResult.gap_moves` reads them through the count they threshold).
+    """
 
     gap_days: int
     n_users: int | None = None
     n_churned: int | None = None
     top: list[str] = field(default_factory=list)
     top_names: list[str] = field(default_factory=list)
+    ranks: dict[str, int] = field(default_factory=dict)
     error: str | None = None
 
     def to_dict(self) -> dict:
@@ -250,6 +273,25 @@ class GapRun:
         if self.error is not None:
             return {"gap_days": self.gap_days, "error": self.error}
         return {k: v for k, v in d.items() if k != "error"}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> GapRun:
+        """Inverse of to_dict; records from before `ranks` existed load with none."""
+        kw = known_fields(cls, d)
+        kw["ranks"] = {str(k): int(v) for k, v in (kw.get("ranks") or {}).items()}
+        return cls(**kw)
+
+
+@dataclass
+class GapMove:
+    """One of the ranking's leaders and where it lands for each inactivity gap (None: not
+    ranked in that run). `via` names the count a '≥ k' leader thresholds, whose rank is shown."""
+
+    key: str
+    name: str
+    rank: int
+    gap_ranks: dict[int, int | None]
+    via: str | None = None
 
 
 @dataclass
@@ -297,9 +339,7 @@ class RankingResult:
             ExcludedCandidate(**known_fields(ExcludedCandidate, c))
             for c in d.get("excluded_candidates", [])
         ]
-        kw["gap_sensitivity"] = [
-            GapRun(**known_fields(GapRun, g)) for g in d.get("gap_sensitivity", [])
-        ]
+        kw["gap_sensitivity"] = [GapRun.from_dict(g) for g in d.get("gap_sensitivity", [])]
         return cls(**kw)
 
     def candidate(self, key: str) -> CandidateResult:
@@ -318,7 +358,39 @@ class RankingResult:
 
     @property
     def leader(self) -> CandidateResult:
-        return self.candidates[0]
+        """The best candidate to grow: the first of `leaders`, or (when every candidate is a
+        guardrail or a lifetime total, so none can be grown) the first in the ordering."""
+        leaders = self.leaders
+        return leaders[0] if leaders else self.candidates[0]
+
+    def gap_moves(self, top: int = 5) -> list[GapMove]:
+        """How the top `top` candidates to grow move for the inactivity gaps of
+        `gap_sensitivity` (g = 7, 14, 28): what the CLI, the app and the export show."""
+        runs = [g for g in self.gap_sensitivity if g.error is None]
+        out = []
+        for c in self.leaders[:top]:
+            base = thresholded_key(c.key) if c.kind == Kind.AT_LEAST else None
+            look = base or c.key
+            ranks = {g.gap_days: g.ranks.get(look) for g in runs}
+            out.append(GapMove(c.key, c.name, c.rank, ranks, via=base))
+        return out
+
+    @property
+    def leaders(self) -> list[CandidateResult]:
+        """Candidates that could be a North Star, best first: neither guardrails (more goes
+        with churn) nor lifetime totals in disguise (METHODS §2, §5.1)."""
+        return [c for c in self.candidates if not (c.is_guardrail or c.is_lifetime_total)]
+
+    @property
+    def guardrails(self) -> list[CandidateResult]:
+        """Counter-metrics: more of them goes with more churn. Watch them, don't grow them;
+        strongest first (METHODS §5.1)."""
+        return [c for c in self.candidates if c.is_guardrail and not c.is_lifetime_total]
+
+    @property
+    def lifetime_totals(self) -> list[CandidateResult]:
+        """Users-table columns that grow with tenure: ranked last, never a North Star (§2)."""
+        return [c for c in self.candidates if c.is_lifetime_total]
 
     def score_diff_se(self, a: str, b: str) -> float | None:
         """SE of score(a) − score(b) from this ranking's joint stability draws, when recorded

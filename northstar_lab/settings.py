@@ -16,7 +16,9 @@ from .errors import InputError
 class AnalysisSettings:
     """Everything that decides a ranking, in the units the methods use (days).
 
-    window_days: behaviour is measured in [signup, signup + W) only (METHODS §1).
+    window_days: behaviour is measured in [signup, signup + W) only (METHODS §1). W ≥ 1 for an
+        event log; W = 0 is allowed for a users table whose columns describe users at the
+        start (plan, partner, age): `check_for_data` says so where the data is known.
     inactivity_days: a user silent for this many days has churned (when no explicit churn).
     as_of: the data's end; None means the latest timestamp in the data.
     horizon_days: retention is read at this many days after the landmark, revenue is
@@ -29,6 +31,8 @@ class AnalysisSettings:
     seed: all randomness (splits, bootstraps) derives from it.
     fixed_thresholds: (candidate key, k) pairs that keep a recorded threshold fixed instead of
         choosing k again (re-validation judges the metric that was decided, not a new one).
+    include_revenue_event: also offer the revenue event's window counts as candidates
+        (labelled transactions); automatic when the log has no other behaviour (METHODS §2).
     """
 
     window_days: int = 14
@@ -44,11 +48,14 @@ class AnalysisSettings:
     max_users: int = 2_000_000
     seed: int = 20261125
     fixed_thresholds: tuple[tuple[str, float], ...] = ()
+    include_revenue_event: bool = False
 
     def __post_init__(self) -> None:
         problems = []
-        if self.window_days < 1:
-            problems.append(f"window_days must be ≥ 1, got {self.window_days}")
+        if self.window_days < 0:
+            problems.append(
+                f"window_days must be ≥ 0 (≥ 1 for an event log), got {self.window_days}"
+            )
         if self.inactivity_days < 1:
             problems.append(f"inactivity_days must be ≥ 1, got {self.inactivity_days}")
         if self.horizon_days < 1:
@@ -68,6 +75,18 @@ class AnalysisSettings:
             problems.append(f"max_users must be ≥ 1000, got {self.max_users}")
         if problems:
             raise InputError.collect(problems)
+
+    def check_for_data(self, *, has_event_log: bool) -> None:
+        """The rules that depend on the data: an event log counts behaviour in [s, s + W), so
+        W ≥ 1 there; W = 0 (no window: attributes known at signup) is for a users table only."""
+        if has_event_log and self.window_days < 1:
+            raise InputError(
+                f"window_days must be ≥ 1 for an event log (behaviour is counted in each user's "
+                f"first W days), got {self.window_days}. W = 0 is only for a users table whose "
+                "columns describe users at the start (plan, partner, age).",
+                cli="Use --window-days 1 or more.",
+                app="Choose an observation window of at least one day.",
+            )
 
     def to_dict(self) -> dict:
         """JSON-ready form, stored with every ranking and decision."""

@@ -41,6 +41,22 @@ def num(value: Any, spec: str = ".3f") -> str:
     return format(x, spec)
 
 
+#: Days in one unit of a users table's durations (the same table as `data.users.DAYS_PER_UNIT`).
+_DAYS_PER = {"days": 1.0, "weeks": 7.0, "months": 30.44}
+
+
+def duration_words(days: float, unit: str | None = None) -> str:
+    """A span of days in the data's own unit: '90 days', '13 weeks', '3 months (90 days)'.
+
+    Internally every duration is in days; a users table in weeks or months is spoken of in its
+    own unit so that the reader recognises the numbers (METHODS §1.2)."""
+    if not unit or unit == "days" or unit not in _DAYS_PER:
+        return f"{days:g} days"
+    x = days / _DAYS_PER[unit]
+    shown = f"{x:.0f}" if abs(x - round(x)) < 0.05 else f"{x:.1f}"
+    return f"{shown} {unit} ({days:g} days)"
+
+
 def utc_now() -> str:
     """Now, UTC, as the ISO string every record and export stores ('2026-11-25T16:46:02+00:00')."""
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

@@ -54,14 +54,24 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--churn-col", help="users: churn/cancellation time (empty = still active)")
     m.add_argument("--last-active-col", help="users: last active time")
     m.add_argument("--duration-col", help="users: tenure (see --duration-unit)")
-    m.add_argument("--duration-unit", default="days", choices=["days", "weeks", "months"])
+    m.add_argument(
+        "--duration-unit",
+        choices=["days", "weeks", "months"],
+        help="unit of --duration-col; required when its name does not say (tenure_months does)",
+    )
     m.add_argument("--event-col", help="users: churn flag for --duration-col (0/1, yes/no)")
     m.add_argument("--behaviour-cols", help="users: comma-separated candidate columns")
 
 
 def add_settings_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("analysis settings")
-    g.add_argument("--window-days", type=int, default=14, help="observation window W (days)")
+    g.add_argument(
+        "--window-days",
+        type=int,
+        default=14,
+        help="observation window W (days; ≥ 1 for an event log, 0 allowed for a users table "
+        "whose columns describe users at the start)",
+    )
     g.add_argument("--inactivity-days", type=int, default=30, help="silence that means churn")
     g.add_argument(
         "--as-of", type=parse_date, help="data end, YYYY-MM-DD (default: latest in data)"
@@ -70,6 +80,12 @@ def add_settings_arguments(p: argparse.ArgumentParser) -> None:
     rev.add_argument("--revenue-event", help="event whose value is revenue (e.g. payment)")
     rev.add_argument("--revenue-col", help="users-table revenue column")
     g.add_argument("--horizon-days", type=int, default=90, help="retention/revenue horizon H")
+    g.add_argument(
+        "--include-revenue-event",
+        action="store_true",
+        help="offer the revenue event's early counts as candidates (labelled transactions); "
+        "automatic when the log has no other behaviour",
+    )
     g.add_argument("--candidates", help="comma-separated candidates (event names or columns)")
     g.add_argument("--bootstrap", type=int, default=200, help="resamples for rank stability")
     g.add_argument("--split", choices=["random", "cohort"], default="random",
@@ -102,6 +118,7 @@ def settings_from(args):
         candidates=cands,
         max_users=args.max_users,
         seed=args.seed,
+        include_revenue_event=getattr(args, "include_revenue_event", False),
     )
 
 

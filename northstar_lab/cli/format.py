@@ -10,9 +10,9 @@ import textwrap
 import numpy as np
 
 from ..decisions.model import ComparisonRow, Decision, Revalidation, Standing
-from ..ranking.flags import flag_legend
+from ..ranking.flags import GUARDRAIL_WORDS, flag_legend
 from ..results import CandidateResult, PopulationFigures, RankingResult
-from ..text import num, plain, when
+from ..text import duration_words, num, plain, when
 
 
 def format_leaderboard(ranking: RankingResult, top: int = 15) -> str:
@@ -22,21 +22,20 @@ def format_leaderboard(ranking: RankingResult, top: int = 15) -> str:
         f"North Star Lab — {ranking.n_users:,} users in the retention analysis, "
         f"{ranking.n_churned:,} churned; excluded: {excluded or 'none'}",
         "",
-        f"{'#':>3}  {'candidate':<52} {'score':>6} {'HR/SD [95% CI]':>20} {'C':>6} "
-        f"{'q':>8} {'rev ρ':>6} {'P(1st)':>6}  flags",
+        HEADER,
     ]
-    for c in ranking.candidates[:top]:
-        hr = f"{c.hazard_ratio:.2f} [{c.hr_ci_low:.2f}–{c.hr_ci_high:.2f}]"
-        rho = "—" if c.revenue_rho is None else f"{c.revenue_rho:+.2f}"
-        lines.append(
-            f"{c.rank:>3}  {plain(c.name, 52, one_line=True):<52} {c.score:>6.3f} {hr:>20} "
-            f"{c.c_index:>6.3f} {c.q_value:>8.2g} {rho:>6} {_share(c.p_first):>6}  "
-            f"{' · '.join(c.flags)}"
-        )
-    if len(ranking.candidates) > top:
-        lines.append(f"     … {len(ranking.candidates) - top} more (see --json)")
+    guardrails = ranking.guardrails
+    keys = {c.key for c in guardrails}
+    board = [c for c in ranking.candidates if c.key not in keys]
+    lines += [_row(c) for c in board[:top]]
+    if len(board) > top:
+        lines.append(f"     … {len(board) - top} more (see --json)")
+    if not ranking.leaders:
+        lines.append("     No candidate to grow: each is a guardrail or a lifetime total.")
+    lines += _guardrail_lines(guardrails, top)
+    lines += _gap_lines(ranking)
     lines += _population_lines(ranking.data.population)
-    lines += _leader_lines(ranking.leader)
+    lines += _leader_lines(ranking.leader, ranking.data.duration_unit)
     if ranking.warnings:
         lines += ["", "Warnings:"] + [
             textwrap.fill(plain(w), 100, initial_indent="  - ", subsequent_indent="    ")
@@ -45,6 +44,66 @@ def format_leaderboard(ranking: RankingResult, top: int = 15) -> str:
     lines += ["", *textwrap.wrap(flag_legend(), 100, subsequent_indent="  ")]
     lines += ["", "Association, not causation: these metrics predict retention; test levers."]
     return "\n".join(lines)
+
+
+HEADER = (
+    f"{'#':>3}  {'candidate':<52} {'score':>6} {'HR/SD [95% CI]':>20} {'C':>6} "
+    f"{'q':>8} {'rev ρ':>6} {'P(1st)':>6}  flags"
+)
+
+
+def _row(c: CandidateResult) -> str:
+    """One leaderboard line (C is Harrell's, in the direction the hazard ratio points)."""
+    hr = f"{c.hazard_ratio:.2f} [{c.hr_ci_low:.2f}–{c.hr_ci_high:.2f}]"
+    if c.hr_bound:  # perfect separation: only a bound is known
+        hr = f"{'<' if c.hr_bound == 'upper' else '>'} {c.hazard_ratio:.2g} (bound)"
+    rho = "—" if c.revenue_rho is None else f"{c.revenue_rho:+.2f}"
+    return (
+        f"{c.rank:>3}  {plain(c.name, 52, one_line=True):<52} {c.score:>6.3f} {hr:>20} "
+        f"{c.c_index:>6.3f} {c.q_value:>8.2g} {rho:>6} {_share(c.p_first):>6}  "
+        f"{' · '.join(c.flags)}"
+    )
+
+
+def _guardrail_lines(guardrails: list[CandidateResult], top: int) -> list[str]:
+    """The guardrails' own section: counter-metrics, strongest first, never ranked first."""
+    if not guardrails:
+        return []
+    lines = ["", f"Guardrails — {GUARDRAIL_WORDS}:", HEADER]
+    lines += [_row(c) for c in guardrails[:top]]
+    if len(guardrails) > top:
+        lines.append(f"     … {len(guardrails) - top} more (see --json)")
+    return lines
+
+
+def _gap_lines(ranking: RankingResult) -> list[str]:
+    """How the top five candidates to grow move for inactivity gaps of 7, 14 and 28 days."""
+    moves = ranking.gap_moves()
+    runs = ranking.gap_sensitivity
+    if not (moves and runs):
+        return []
+    gaps = [g.gap_days for g in runs]
+    g_main = ranking.settings.inactivity_days
+    lines = [
+        "",
+        f"Inactivity gap: how the top five move (rank with churn after {g_main} silent days,",
+        "and re-ranked with other gaps: effect sizes only, every flag applied):",
+        f"     {'candidate':<52} {f'g={g_main}':>5}" + "".join(f" {f'g={g}':>5}" for g in gaps),
+    ]
+    for m in moves:
+        name = plain(m.name, 52, one_line=True)
+        cells = "".join(f" {_rank(m.gap_ranks.get(g)):>5}" for g in gaps)
+        lines.append(f"     {name:<52} {m.rank:>5}{cells}")
+    if any(m.via for m in moves):
+        lines.append("     (for other gaps a '≥ k' row shows the rank of the count it thresholds)")
+    for g in runs:
+        if g.error:
+            lines.append(f"     g={g.gap_days}: {plain(g.error, 90, one_line=True)}")
+    return lines
+
+
+def _rank(r: int | None) -> str:
+    return "—" if r is None else str(r)
 
 
 def _population_lines(pop: PopulationFigures | None) -> list[str]:
@@ -65,15 +124,15 @@ def _population_lines(pop: PopulationFigures | None) -> list[str]:
     return lines
 
 
-def _leader_lines(lead: CandidateResult) -> list[str]:
+def _leader_lines(lead: CandidateResult, unit: str | None = None) -> list[str]:
     f = lead.threshold_figures
-    if f is None:
+    if f is None or lead.is_guardrail or lead.is_lifetime_total:
         return []
     return [
         "",
         f"Leader: {plain(lead.name, one_line=True)}. On held-out users, those reaching "
         f"≥ {f.k:g} ({f.share_above:.0%}) kept {f.retention_above:.0%} vs "
-        f"{f.retention_below:.0%} at day {f.horizon_days:g} after the window "
+        f"{f.retention_below:.0%} {duration_words(f.horizon_days, unit)} after the window "
         f"(log-rank p {f.logrank_p:.2g}).",
     ]
 

@@ -66,11 +66,14 @@ def per_user_frame(
     users: pd.DataFrame | None = None,
     max_users: int = 2_000_000,
     progress: Progress | None = None,
+    include_revenue_event: bool = False,
 ) -> UserFrame:
     """Aggregate the event log to one row per user inside the engine (see module docstring).
 
     users: optional frame with user_id and signup_sec (epoch seconds); when given, it defines
     the population and signups, and events of other users are dropped (and counted).
+    include_revenue_event: measure the revenue event in the window like any other event type
+    (its window counts become candidates, METHODS §2); by default it is revenue only.
     """
     say = progress or (lambda _msg: None)
     ev = std.filter(std.user_id.notnull() & std.event.notnull() & std.ts.notnull())
@@ -120,7 +123,8 @@ def per_user_frame(
 
     say("Counting event types")
     type_counts = _cell_type_counts(kept)
-    names = [e for e in type_counts if e != revenue_event][:MAX_EVENT_TYPES]
+    names = [e for e in type_counts if include_revenue_event or e != revenue_event]
+    names = names[:MAX_EVENT_TYPES]
     if len(type_counts) - (revenue_event in type_counts) > MAX_EVENT_TYPES:
         warnings.append(
             f"{len(type_counts):,} event types: only the {MAX_EVENT_TYPES} most frequent "

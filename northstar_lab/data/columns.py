@@ -29,9 +29,12 @@ USER_NAMES = {
     "last_active": ["last_active", "last_active_at", "last_seen", "last_seen_at",
                     "last_activity", "last_activity_at", "last_login"],
     "duration": ["tenure_days", "duration_days", "duration", "tenure", "lifetime_days",
-                 "days_active_span"],
+                 "days_active_span", "tenure_weeks", "tenure_months", "duration_weeks",
+                 "duration_months", "lifetime_months", "time_to_event", "survival_time",
+                 "week", "weeks", "months"],
     "churn": ["churned", "churn", "is_churned", "has_churned", "cancelled", "canceled",
-              "event", "exited"],
+              "event", "exited", "churn_flag", "is_churn", "observed", "arrest", "died",
+              "dead", "death"],
     "revenue": ["revenue", "revenue_per_month", "monthly_revenue", "mrr", "arpu",
                 "total_revenue", "ltv", "monthly_charges", "total_charges"],
 }  # fmt: skip
@@ -103,7 +106,9 @@ class UserColumns:
 
     Churn can come from (in order of preference): `cancel` (explicit cancellation time),
     `duration` + `churn` flag, `last_active` (inactivity-derived), or the event log.
-    `duration_unit` is 'days', 'weeks' or 'months' (30.44 days) for the duration column.
+    `duration_unit` is 'days', 'weeks' or 'months' (30.44 days) for the duration column; None
+    means not stated (it is then read from the column's name, or the table is refused:
+    `users.duration_unit_needed`).
     `behaviour` are numeric candidate columns ("window not verifiable"); `segments` are
     categorical columns for adjustment and stability views.
     """
@@ -117,7 +122,7 @@ class UserColumns:
     revenue: str | None = None
     behaviour: tuple[str, ...] = field(default_factory=tuple)
     segments: tuple[str, ...] = field(default_factory=tuple)
-    duration_unit: str = "days"
+    duration_unit: str | None = None
 
     def roles(self) -> dict[str, str]:
         """Single-column roles that are set, by role name."""

@@ -22,7 +22,41 @@ from .names import changed_names_warning, clean_values
 TRUE_WORDS = {"1", "true", "t", "yes", "y", "churned", "cancelled", "canceled"}
 FALSE_WORDS = {"0", "false", "f", "no", "n", "active", "retained", ""}
 DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0, "months": 30.44}
+DURATION_UNITS = tuple(DAYS_PER_UNIT)
+#: Words in a column's name that say its unit ('tenure_months', 'duration_days', 'week').
+UNIT_WORDS = {
+    "days": {"day", "days"},
+    "weeks": {"week", "weeks", "wk", "wks"},
+    "months": {"month", "months", "mo", "mos", "mth", "mths"},
+}
+#: Roles whose columns are outcomes, or define them: never behaviour candidates (METHODS §2).
+OUTCOME_ROLES = ("signup", "cancel", "last_active", "duration", "churn", "revenue")
 MAX_SEGMENT_LEVELS = 50
+
+
+def unit_from_name(column: str | None) -> str | None:
+    """The unit a duration column's name carries ('tenure_months' → 'months'), or None."""
+    if not column:
+        return None
+    words = set(normalise(column).split("_"))
+    found = [unit for unit, names in UNIT_WORDS.items() if words & names]
+    return found[0] if len(found) == 1 else None
+
+
+def duration_unit_needed(duration_column: str | None, unit: str | None = None) -> bool:
+    """Must the analyst say the unit of this duration column? Yes when a duration column is
+    mapped, no unit was given and its name does not carry one ('tenure', 'duration'): days,
+    weeks and months all look alike, and reading months as days drops most users as churned
+    in the window (METHODS §1.2). The app asks for a unit exactly when this is True."""
+    return bool(duration_column) and unit is None and unit_from_name(duration_column) is None
+
+
+def looks_like_outcome(column: str) -> bool:
+    """A column named like an outcome (tenure, churn flag, cancellation, signup, revenue): it
+    is never proposed as a behaviour candidate, mapped or not (lifelines' Rossi would otherwise
+    offer `week` and `arrest`)."""
+    n = normalise(column)
+    return any(n in USER_NAMES[role] for role in OUTCOME_ROLES)
 
 
 @dataclass
@@ -103,7 +137,11 @@ def recognise_user_columns(df: pd.DataFrame, **explicit) -> UserColumns:
     roles = {v for v in found.values() if v}
     behaviour = given.get("behaviour")
     if behaviour is None:
-        behaviour = tuple(c for c in df.columns if c not in roles and _is_behaviour(df[c], c))
+        behaviour = tuple(
+            c
+            for c in df.columns
+            if c not in roles and not looks_like_outcome(c) and _is_behaviour(df[c], c)
+        )
     segments = given.get("segments")
     if segments is None:
         segments = tuple(
@@ -119,7 +157,7 @@ def recognise_user_columns(df: pd.DataFrame, **explicit) -> UserColumns:
         revenue=found.get("revenue"),
         behaviour=tuple(behaviour),
         segments=tuple(segments),
-        duration_unit=given.get("duration_unit", "days"),
+        duration_unit=given.get("duration_unit") or unit_from_name(found.get("duration")),
     )
 
 
@@ -175,55 +213,12 @@ def parse_times(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") -> UsersTable:
     """Validate and standardise a users table, collecting every problem before raising."""
     problems: list[str] = []
-    cols = list(df.columns)
-    if not columns.user:
-        raise InputError(
-            f"{label}: no user id column found. Columns present: {_show(cols)}. Say which "
-            "column holds the user id in the column mapping, or rename it to user_id."
-        )
-    mapped = list(columns.roles().items())
-    mapped += [("behaviour", c) for c in columns.behaviour]
-    mapped += [("segment", c) for c in columns.segments]
-    missing = [f"'{c}' (for {r})" for r, c in mapped if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"{label}: column {', '.join(missing)} is missing. Columns present: {_show(cols)}."
-        )
-    if columns.duration_unit not in DAYS_PER_UNIT:
-        problems.append(f"duration unit must be days, weeks or months, got {columns.duration_unit}")
+    _check_mapping(df, columns, label, problems)
     df = df.reset_index(drop=True)
     out = pd.DataFrame({"user_id": user_ids_as_text(df[columns.user])})
     _check_ids(out["user_id"], df[columns.user], label, columns.user, problems)
     _times(df, columns, label, out, problems)
-    if columns.duration:
-        dur = pd.to_numeric(df[columns.duration], errors="coerce")
-        bad = dur.isna() | (dur < 0)
-        if bad.any():
-            problems.append(
-                f"{label}: column '{columns.duration}' must be a non-negative number of "
-                f"{columns.duration_unit}; {bad.sum()} values are not "
-                f"({example_rows(np.flatnonzero(bad))})."
-            )
-        out["duration_days"] = dur.to_numpy() * DAYS_PER_UNIT.get(columns.duration_unit, 1.0)
-    if columns.churn:
-        flag = _as_flag(df[columns.churn])
-        if flag is None or flag.isna().any():
-            vals = sorted(df[columns.churn].astype(str).str.lower().unique())[:6]
-            problems.append(
-                f"{label}: churn column '{columns.churn}' must be 0/1, true/false or yes/no; "
-                f"found {', '.join(repr(v) for v in vals)}."
-            )
-        else:
-            out["churn_flag"] = flag.to_numpy()
-    if columns.revenue:
-        rev = pd.to_numeric(df[columns.revenue], errors="coerce")
-        bad = rev.isna() & df[columns.revenue].notna()
-        if bad.any():
-            problems.append(
-                f"{label}: revenue column '{columns.revenue}' has {bad.sum()} non-numeric values "
-                f"({example_rows(np.flatnonzero(bad))})."
-            )
-        out["revenue"] = rev.to_numpy()
+    _outcome_columns(df, columns, label, out, problems)
     for col in columns.behaviour:
         values = _behaviour_values(df[col])
         if values is None:
@@ -242,6 +237,35 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
         raise InputError.collect(problems)
     notes = [changed_names_warning(label, "segment values", n_cleaned)] if n_cleaned else []
     return UsersTable(frame=out, columns=columns, label=label, notes=notes)
+
+
+def _check_mapping(df: pd.DataFrame, columns: UserColumns, label: str, problems: list) -> None:
+    """The mapping itself: a user id, every mapped column present, a duration unit where one
+    is needed (these raise at once), and no outcome also mapped as behaviour."""
+    cols = list(df.columns)
+    if not columns.user:
+        raise InputError(
+            f"{label}: no user id column found. Columns present: {_show(cols)}. Say which "
+            "column holds the user id in the column mapping, or rename it to user_id."
+        )
+    mapped = list(columns.roles().items())
+    mapped += [("behaviour", c) for c in columns.behaviour]
+    mapped += [("segment", c) for c in columns.segments]
+    missing = [f"'{c}' (for {r})" for r, c in mapped if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"{label}: column {', '.join(missing)} is missing. Columns present: {_show(cols)}."
+        )
+    unit_problem = _duration_unit_problem(columns, label)
+    if unit_problem:
+        raise unit_problem
+    outcome_behaviour = [c for c in columns.behaviour if c in columns.roles().values()]
+    if outcome_behaviour:
+        problems.append(
+            f"{label}: {', '.join(repr(c) for c in outcome_behaviour)} is mapped as an outcome "
+            "(duration, churn, cancellation, signup or revenue) and cannot also be a behaviour "
+            "candidate: an outcome predicts itself. Remove it from the behaviour columns."
+        )
 
 
 def _times(df, columns: UserColumns, label: str, out: pd.DataFrame, problems: list[str]) -> None:
@@ -276,6 +300,61 @@ def _times(df, columns: UserColumns, label: str, out: pd.DataFrame, problems: li
                 f"{label}: '{columns.cancel}' is before '{columns.signup}' in {before.sum()} rows "
                 f"({example_rows(np.flatnonzero(before))}). Fix those dates."
             )
+
+
+def _outcome_columns(df, columns: UserColumns, label: str, out: pd.DataFrame, problems) -> None:
+    """duration_days (converted from the column's unit), churn_flag (0/1) and revenue."""
+    if columns.duration:
+        unit = duration_unit_of(columns)
+        dur = pd.to_numeric(df[columns.duration], errors="coerce")
+        bad = dur.isna() | (dur < 0)
+        if bad.any():
+            problems.append(
+                f"{label}: column '{columns.duration}' must be a non-negative number of "
+                f"{unit}; {bad.sum()} values are not ({example_rows(np.flatnonzero(bad))})."
+            )
+        out["duration_days"] = dur.to_numpy() * DAYS_PER_UNIT[unit]
+    if columns.churn:
+        flag = _as_flag(df[columns.churn])
+        if flag is None or flag.isna().any():
+            vals = sorted(df[columns.churn].astype(str).str.lower().unique())[:6]
+            problems.append(
+                f"{label}: churn column '{columns.churn}' must be 0/1, true/false or yes/no; "
+                f"found {', '.join(repr(v) for v in vals)}."
+            )
+        else:
+            out["churn_flag"] = flag.to_numpy()
+    if columns.revenue:
+        rev = pd.to_numeric(df[columns.revenue], errors="coerce")
+        bad = rev.isna() & df[columns.revenue].notna()
+        if bad.any():
+            problems.append(
+                f"{label}: revenue column '{columns.revenue}' has {bad.sum()} non-numeric values "
+                f"({example_rows(np.flatnonzero(bad))})."
+            )
+        out["revenue"] = rev.to_numpy()
+
+
+def duration_unit_of(columns: UserColumns) -> str:
+    """The duration column's unit: stated, else read from its name (checked before use)."""
+    return columns.duration_unit or unit_from_name(columns.duration) or "days"
+
+
+def _duration_unit_problem(columns: UserColumns, label: str) -> InputError | None:
+    """An unknown unit, or none where one is needed (`duration_unit_needed`)."""
+    units = ", ".join(DURATION_UNITS)
+    if columns.duration_unit is not None and columns.duration_unit not in DAYS_PER_UNIT:
+        return InputError(
+            f"{label}: duration unit must be one of {units}, got {columns.duration_unit!r}."
+        )
+    if not duration_unit_needed(columns.duration, columns.duration_unit):
+        return None
+    return InputError(
+        f"{label}: column '{columns.duration}' holds durations, but its name does not say in "
+        f"which unit ({units}), and reading months as days would misjudge every user.",
+        cli="Give the unit with --duration-unit days|weeks|months.",
+        app="Choose the unit of the tenure column in the column mapping.",
+    )
 
 
 def _behaviour_values(s: pd.Series) -> pd.Series | None:

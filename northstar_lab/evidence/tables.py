@@ -165,8 +165,9 @@ def forest_table(ranking: RankingResult) -> pd.DataFrame:
 
     Columns: key, name, label (short name), rank, hazard_ratio, hr_ci_low, hr_ci_high (per SD
     of the modelled variable; < 1 = more of it, less churn), noise_level (q ≥ 0.05), q_value,
-    window_verifiable, n, n_events, evaluated_on, score, c_index, revenue_rho (NaN without a
-    revenue outcome). From the ranking alone, so a stored ranking draws the same table.
+    window_verifiable, n, n_events, evaluated_on, score, c_index, c_plus (the C of "more ⇒
+    stays longer" the score uses), is_guardrail, revenue_rho (NaN without a revenue outcome).
+    From the ranking alone, so a stored ranking draws the same table.
     """
     w = ranking.settings.window_days
     rows = [
@@ -186,6 +187,8 @@ def forest_table(ranking: RankingResult) -> pd.DataFrame:
             "evaluated_on": c.evaluated_on,
             "score": c.score,
             "c_index": c.c_index,
+            "c_plus": c.c_plus,
+            "is_guardrail": c.is_guardrail,
             "revenue_rho": np.nan if c.revenue_rho is None else c.revenue_rho,
         }
         for c in ranking.candidates
@@ -197,10 +200,11 @@ def score_parts(table: pd.DataFrame, weights: tuple[float, float]) -> pd.DataFra
     """Add how each composite score splits into a retention part and a revenue part
     (`ranking.score.score_parts`, the score's one definition).
 
-    Needs columns c_index and revenue_rho; adds retention_part, revenue_part (they sum to the
-    score) and w_retention, w_revenue (the weights, normalised to sum 1).
+    Needs columns c_plus and revenue_rho; adds retention_part (signed: below 0 when more goes
+    with churn), revenue_part (they sum to the score) and w_retention, w_revenue (the weights,
+    normalised to sum 1).
     """
-    retention, revenue = score.score_parts(table["c_index"], table["revenue_rho"], weights)
+    retention, revenue = score.score_parts(table["c_plus"], table["revenue_rho"], weights)
     w_ret, w_rev = score.normalised_weights(weights)
     return table.assign(
         retention_part=retention, revenue_part=revenue, w_retention=w_ret, w_revenue=w_rev

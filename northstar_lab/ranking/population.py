@@ -24,7 +24,8 @@ class Population:
 
     outcomes: Outcomes
     train: np.ndarray
-    horizon: float
+    horizon: float  # days after the landmark (never past the longest follow-up)
+    unit: str | None = None  # a users table's duration unit, for words only (None = days)
     sd: SurvivalData = field(init=False)
     sd_train: SurvivalData = field(init=False)
     sd_test: SurvivalData = field(init=False)

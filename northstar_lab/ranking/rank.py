@@ -27,13 +27,16 @@ from ..results import CandidateResult, DataInfo, ExcludedCandidate, RankingResul
 from ..settings import AnalysisSettings
 from ..stats import influence
 from ..stats.cox import cox_univariate
+from ..text import duration_words
 from .flags import (
     MIN_EVENTS,
     add_candidate_warnings,
     assign_flags,
     check_proportional_hazards,
+    flag_guardrails,
     flag_lifetime_totals,
     order_results,
+    separation_words,
 )
 from .population import Influence, Population, split_users
 from .redundancy import redundancy_groups
@@ -42,6 +45,7 @@ from .stability import rank_stability
 from .thresholds import choose_threshold, held_out_figures
 
 FIT_THREADS = min(2, os.cpu_count() or 1)
+MIN_VALUES_FOR_AT_LEAST = 3  # a 0/1 column is its own threshold (METHODS §4)
 
 
 Progress = Callable[[str, float], None]
@@ -70,16 +74,20 @@ def _rank_candidates(
     bootstrap_resamples: int | None = None,
     ph_check: bool = True,
     quick: bool = False,
+    known_lifetime: frozenset[str] = frozenset(),
 ) -> RankingResult:
     """The leaderboard for these candidates and outcomes (see module docstring).
 
     train: bool per row, the threshold-training half (default: split from the settings).
     observed_days: each user's observed tenure, to flag users-table columns that grow with it.
     quick: effect sizes only (no thresholds, bootstrap or PH checks), for sensitivity runs.
+    known_lifetime: keys already judged lifetime totals (by the main ranking), kept so here.
     """
     say = progress or (lambda _m, _f: None)
     timer = _Timer()
-    pop = _population(outcomes, settings, signup_sec, train)
+    info = data_info or DataInfo()
+    pop = _population(outcomes, settings, signup_sec, train, info.duration_unit)
+    candidates = [c.with_gaps_filled(pop.ret) for c in candidates]
     usable, excluded = _usable(candidates, pop.ret)
     if not usable:
         reasons = "; ".join(f"{c.name}: {c.reason}" for c in excluded[:5])
@@ -90,7 +98,11 @@ def _rank_candidates(
     _score(fitted.results, pop, settings)
     groups = redundancy_groups(fitted.candidates, fitted.results, pop.ret, settings.seed)
     if observed_days is not None:
-        flag_lifetime_totals(fitted.candidates, fitted.results, pop.ret, observed_days)
+        flag_lifetime_totals(
+            fitted.candidates, fitted.results, pop.ret, observed_days, outcomes.event_all,
+            known=known_lifetime,
+        )  # fmt: skip
+    flag_guardrails(fitted.results)
     order_results(fitted.results)
     timer.lap("redundancy")
     n_boot = 0 if quick else (settings.n_bootstrap if bootstrap_resamples is None
@@ -112,12 +124,12 @@ def _rank_candidates(
         n_churned=outcomes.n_churned,
         excluded=dict(outcomes.excluded),
         settings=settings,
-        data=dataclasses.replace(data_info or DataInfo(), stability_method=method),
+        data=dataclasses.replace(info, stability_method=method, horizon_days=pop.horizon),
         candidates=fitted.results,
         excluded_candidates=excluded,
         redundancy_groups=groups,
-        warnings=_population_warnings(pop),
-        notes=_method_notes(settings, outcomes),
+        warnings=_population_warnings(pop, settings, info.duration_unit),
+        notes=_method_notes(settings, outcomes, pop.horizon, info.duration_unit),
         timings=timer.total(),
     )
 
@@ -159,8 +171,8 @@ def _fit_all(usable: list[Candidate], pop: Population, settings, quick: bool, sa
 
     def measure_with_threshold(cand: Candidate):
         res, k, f = _measure(cand, pop, settings, choose=not quick)
-        if k is None:
-            return res, f, None
+        if k is None or cand.n_distinct < MIN_VALUES_FOR_AT_LEAST:
+            return res, f, None  # 'fin ≥ 1' would only repeat 'fin', on half the users
         binary = at_least_candidate(cand, k, settings.window_days)
         values = binary.raw.take(held_out_rows)
         if values.min() == values.max():
@@ -193,13 +205,13 @@ def _score(results: list[CandidateResult], pop: Population, settings) -> None:
         r.q_value = float(qi)
         r.noise_level = bool(not qi < NOISE_Q)
     scores = score_of(
-        [r.c_index for r in results], _rhos(results, pop.has_revenue), settings.score_weights
+        [r.c_plus for r in results], _rhos(results, pop.has_revenue), settings.score_weights
     )
     for r, s in zip(results, scores, strict=True):
         r.score = float(s)
 
 
-def _population(outcomes: Outcomes, settings, signup_sec, train) -> Population:
+def _population(outcomes: Outcomes, settings, signup_sec, train, unit=None) -> Population:
     if outcomes.n_churned == 0:
         raise InputError(
             f"No churn events among the {outcomes.n_users:,} users in the retention analysis "
@@ -209,11 +221,35 @@ def _population(outcomes: Outcomes, settings, signup_sec, train) -> Population:
     n = outcomes.retention_mask.size
     if train is None:
         train = split_users(n, settings.seed, signup_sec, settings.threshold_split)
-    return Population(outcomes, train, float(settings.horizon_days))
+    horizon = reportable_horizon(outcomes, settings.horizon_days)
+    return Population(outcomes, train, horizon, unit)
 
 
-def _population_warnings(pop: Population) -> list[str]:
+def reportable_horizon(outcomes: Outcomes, horizon_days: float) -> float:
+    """The horizon retention, ΔRMST and threshold figures are read at: the one asked for, or
+    the longest follow-up after the landmark when that is shorter. A Kaplan–Meier curve is
+    flat after its last observed time; reading it further reports an extrapolation as a
+    measurement (METHODS §3.3)."""
+    return float(min(float(horizon_days), float(outcomes.duration.max())))
+
+
+def _population_warnings(pop: Population, settings, unit: str | None) -> list[str]:
     out = []
+    asked = float(settings.horizon_days)
+    if pop.horizon < asked:
+        out.append(
+            f"Horizon shortened from {duration_words(asked, unit)} to "
+            f"{duration_words(pop.horizon, unit)}: the longest follow-up after the landmark is "
+            f"{duration_words(pop.horizon, unit)}, so retention, ΔRMST and threshold figures "
+            "are read there instead of extrapolated past it."
+        )
+    oc = pop.outcomes
+    if oc.revenue is not None and not pop.has_revenue:
+        out.append(
+            f"No revenue figures: only {int(oc.revenue_mask.sum()):,} users in the retention "
+            f"analysis have the full {duration_words(asked, unit)} of revenue follow-up (at "
+            "least 10 are needed). Use a shorter horizon or a later as-of date."
+        )
     e = pop.outcomes.n_churned
     if e < MIN_EVENTS:
         out.append(
@@ -249,17 +285,15 @@ def _measure(cand, pop: Population, settings, held_out=False, threshold=None, ch
     """
     ret, rev = pop.index(held_out)
     sd = pop.sd_test if held_out else pop.sd
-    x_all = cand.modelled
+    x_all = cand.modelled  # gaps already filled with the landmark mean (`with_gaps_filled`)
     x = x_all.take(ret)
-    missing = np.isnan(x)
-    if missing.any():  # users-table columns may have gaps: filled with the mean, and said so
-        x = np.where(missing, np.nanmean(x), x)
     codes = cand.codes_for(ret)
     fit = cox_univariate(sd, x, codes=codes)
     sd_x = float(np.std(x, ddof=1))
-    z = stats.norm.ppf(0.975)
-    ascending = codes if fit.beta <= 0 else (codes[1] - 1 - codes[0], codes[1])
-    c_index, psi_c = influence.concordance_influence(sd, -fit.beta * x, ascending)
+    # C of "more of x ⇒ stays longer", its direction fixed before looking (METHODS §5.1);
+    # Harrell's C in the Cox direction (lifelines' number) is the same count read the other way.
+    c_plus, psi_c = influence.concordance_influence(sd, x, codes)
+    c_index = c_plus if fit.beta <= 0 else 1.0 - c_plus
     res = CandidateResult(
         key=cand.key,
         name=cand.name,
@@ -267,35 +301,35 @@ def _measure(cand, pop: Population, settings, held_out=False, threshold=None, ch
         event=cand.event,
         column=cand.column,
         transform=cand.transform,
-        hazard_ratio=float(np.exp(fit.beta * sd_x)),
-        hr_ci_low=float(np.exp((fit.beta - z * fit.se) * sd_x)),
-        hr_ci_high=float(np.exp((fit.beta + z * fit.se) * sd_x)),
-        coef_per_unit=float(fit.beta),
-        coef_se=float(fit.se),
-        p_value=float(fit.p),
+        **hazard_fields(fit, sd_x),
         c_index=c_index if fit.beta != 0 else 0.5,
+        c_plus=c_plus,
         direction="more is better" if fit.beta < 0 else "more is worse",
         n=int(ret.size),
         n_events=int(sd.event.sum()),
         sd=sd_x,
         share_nonzero=float(np.mean(cand.raw.take(ret) > 0)),
-        mean_raw=float(np.nanmean(cand.raw.take(ret))),
+        mean_raw=float(np.mean(cand.raw.take(ret))),
         window_verifiable=cand.window_verifiable,
         evaluated_on="held-out users" if held_out else "all users",
         threshold=threshold,
     )
-    if missing.any():
-        res.warnings.append(f"{int(missing.sum()):,} users lack this value; the mean was used.")
-    if not fit.converged:
+    if cand.imputed is not None:
+        res.n_imputed = int(cand.imputed.take(ret).sum())
         res.warnings.append(
-            "The Cox model did not converge (near-perfect separation): read retention at the "
-            "horizon and ΔRMST instead of the hazard ratio."
+            f"{res.n_imputed:,} of these {ret.size:,} users lack this value: the mean of the "
+            "landmark users was used, the same filled value in every statistic."
+        )
+    if fit.separated:
+        res.warnings.insert(0, separation_words(res))
+    elif not fit.converged:
+        res.warnings.append(
+            "The Cox model did not converge: read retention at the horizon and ΔRMST instead "
+            "of the hazard ratio."
         )
     psi_rho = None
     target = pop.revenue_test if held_out else pop.revenue_all
     xr = x_all.take(rev) if target is not None else None
-    if xr is not None and np.isnan(xr).any():
-        xr = np.where(np.isnan(xr), np.nanmean(xr), xr)
     if xr is not None and xr.size and xr.min() < xr.max():
         rho, psi_rho = influence.spearman_influence(xr, target, cand.codes_for(rev))
         res.revenue_rho = None if np.isnan(rho) else rho
@@ -308,6 +342,38 @@ def _measure(cand, pop: Population, settings, held_out=False, threshold=None, ch
             res.threshold_figures = held_out_figures(cand, pop, k)
         return res, k, infl
     return res, None, infl
+
+
+def hazard_fields(fit, sd_x: float) -> dict:
+    """The hazard ratio per SD with its 95% CI, the per-unit coefficient and the p-value.
+
+    Under perfect separation (a monotone likelihood) β̂ is ±∞ and the Wald test says p ≈ 1
+    whatever the data: the p-value is the likelihood-ratio test's, and the hazard ratio is
+    reported as a bound, the finite end of the 95% profile-likelihood interval (`hr_bound`
+    'upper': the HR is below it; 'lower': above it). METHODS §3.1.
+    """
+    z = stats.norm.ppf(0.975)
+    if not fit.separated:
+        return dict(
+            hazard_ratio=float(np.exp(fit.beta * sd_x)),
+            hr_ci_low=float(np.exp((fit.beta - z * fit.se) * sd_x)),
+            hr_ci_high=float(np.exp((fit.beta + z * fit.se) * sd_x)),
+            coef_per_unit=float(fit.beta),
+            coef_se=float(fit.se),
+            p_value=float(fit.p),
+        )
+    bound = float(np.exp(fit.beta_bound * sd_x))
+    below = fit.beta < 0
+    return dict(
+        hazard_ratio=bound,
+        hr_ci_low=0.0 if below else bound,
+        hr_ci_high=bound if below else float("inf"),
+        coef_per_unit=float(fit.beta_bound),
+        coef_se=float("nan"),
+        p_value=fit.lr_p,
+        p_method="likelihood ratio",
+        hr_bound="upper" if below else "lower",
+    )
 
 
 def _binary_signature(values: np.ndarray) -> int:
@@ -324,15 +390,27 @@ def _rhos(results: list[CandidateResult], has_revenue: bool) -> np.ndarray:
     return np.array([0.0 if r.revenue_rho is None else r.revenue_rho for r in results])
 
 
-def _method_notes(settings, outcomes: Outcomes) -> list[str]:
-    w, h = settings.window_days, settings.horizon_days
-    notes = [
+def _training_half(settings) -> str:
+    if settings.threshold_split == "cohort":
+        return "the earlier half of signups"
+    return "a random half of users"
+
+
+def _method_notes(settings, outcomes: Outcomes, horizon: float, unit: str | None) -> list[str]:
+    w, h = settings.window_days, duration_words(horizon, unit)
+    window = (
         f"Candidates count behaviour in each user's first {w} days only; retention is "
-        f"followed from day {w} (landmark). Churn: {outcomes.churn_source}.",
+        f"followed from day {w} (landmark)."
+        if w > 0
+        else "No observation window (W = 0): the users table's columns describe users at the "
+        "start, and retention is followed from signup."
+    )
+    notes = [
+        f"{window} Churn: {outcomes.churn_source}.",
         "Event counts are modelled as log(1 + count); hazard ratios are per standard deviation "
         "of the modelled variable.",
-        f"Thresholds are chosen on a random half of users and every threshold figure is "
-        f"measured on the other half; retention is read {h} days after day {w}.",
+        f"Thresholds are chosen on {_training_half(settings)} and every threshold figure is "
+        f"measured on the other half; retention is read {h} after day {w}.",
         "Association, not causation: a metric that predicts retention is a candidate lever, "
         "to be tested by experiment.",
     ]

@@ -5,6 +5,8 @@ the leader and the revenue-ρ interval (METHODS §5.2). The exact joint Poisson 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..stats import bootstrap, influence
@@ -38,20 +40,46 @@ def rank_stability(results, infl: dict[str, Influence], pop: Population, setting
         scores, rho_ci = _influence_draws(results, infl, pop, settings)
         method = f"influence functions (first-order bootstrap), {INFLUENCE_DRAWS} draws"
     record_score_uncertainty(results, scores)
-    trap = np.array([r.is_lifetime_total for r in results])
-    scores[:, trap] = -np.inf
-    ranks = (-scores).argsort(axis=1).argsort(axis=1) + 1
-    first = np.bincount(ranks.argmin(axis=1), minlength=len(results)) / scores.shape[0]
-    lead_diff = scores[:, [0]] - scores
+    _set_score_intervals(results, scores)
+    _set_ranks_and_ties(results, scores)
     for j, r in enumerate(results):
-        r.p_first = float(first[j])
-        r.median_rank = float(np.median(ranks[:, j]))
-        with np.errstate(invalid="ignore"):
-            r.tied_with_leader = bool(j == 0 or np.nanquantile(lead_diff[:, j], 0.025) <= 0)
         if rho_ci[j] is not None:
             r.revenue_rho_ci_low = float(max(rho_ci[j][0], -1.0))
             r.revenue_rho_ci_high = float(min(rho_ci[j][1], 1.0))
     return method
+
+
+def _set_score_intervals(results, scores: np.ndarray) -> None:
+    """Each candidate's 95% score interval from the draws (re-validation judges change by it)."""
+    with warnings.catch_warnings():  # a candidate with no finite draw has no interval
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo, hi = np.nanquantile(np.where(np.isfinite(scores), scores, np.nan), [0.025, 0.975], 0)
+    for j, r in enumerate(results):
+        if np.isfinite(lo[j]) and np.isfinite(hi[j]):
+            r.score_ci_low, r.score_ci_high = float(lo[j]), float(hi[j])
+
+
+def _set_ranks_and_ties(results, scores: np.ndarray) -> None:
+    """p_first, median rank and ties with the leader. Guardrails and lifetime totals are never
+    a North Star, so they never count as ranked first in a draw (METHODS §5.1, §2) and are
+    never "tied with the leader"; the leader is the first candidate that can be grown."""
+    barred = np.array([r.is_lifetime_total or r.is_guardrail for r in results])
+    scores = np.where(barred[None, :], -np.inf, scores)
+    ranks = (-scores).argsort(axis=1).argsort(axis=1) + 1
+    first = np.bincount(ranks.argmin(axis=1), minlength=len(results)) / scores.shape[0]
+    if barred.all():
+        first[:] = 0.0
+    lead = int(np.argmin(barred)) if not barred.all() else None
+    for j, r in enumerate(results):
+        r.p_first = float(first[j])
+        r.median_rank = float(np.median(ranks[:, j]))
+        if lead is None or barred[j]:
+            r.tied_with_leader = False
+            continue
+        with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            diff = scores[:, lead] - scores[:, j]
+            r.tied_with_leader = bool(j == lead or np.nanquantile(diff, 0.025) <= 0)
 
 
 def record_score_uncertainty(results, scores: np.ndarray) -> None:
@@ -111,10 +139,8 @@ def _bootstrap_draws(results, pop: Population, settings, n_boot: int):
         w_ret = {h: w[:, idx[h][0]] for h in (False, True)}
         for j, r in enumerate(results):
             h = r.held_out
-            x = by_key[r.key].modelled
-            x = np.where(np.isnan(x), np.nanmean(x), x)
-            sign = -np.sign(r.coef_per_unit) or 1.0
-            score = sign * x[idx[h][0]]
+            x = by_key[r.key].modelled  # gaps filled once, before fitting
+            score = x[idx[h][0]]  # C⁺: "more ⇒ stays longer", the score's fixed direction
             c_draws[start : start + b, j] = bootstrap.concordance_draws(sds[h], score, w_ret[h])
             if h in targets and r.revenue_rho is not None:
                 rho_draws[start : start + b, j] = bootstrap.spearman_draws(x[idx[h][1]], targets[h])

@@ -149,8 +149,8 @@ def choose_threshold(cand: Candidate, pop: Population, settings) -> float | None
     if cand.key in fixed:
         return fixed[cand.key]
     tr = pop._indices["train"]
-    if pop.sd_train.n < 20 or cand.kind == Kind.AT_LEAST:
-        return None
+    if pop.sd_train.n < 20 or cand.kind == Kind.AT_LEAST or cand.n_imputed:
+        return None  # a threshold through mean-filled values would split invented users
     raw = cand.raw.take(tr)
     if np.isnan(raw).any() or np.ptp(raw) == 0 or pop.sd_train.event.sum() == 0:
         return None

@@ -17,6 +17,7 @@ import pandas as pd
 from lifelines import CoxPHFitter
 from scipy import stats
 
+from ..candidates import Kind
 from ..errors import InputError
 from . import bootstrap
 from .concordance import concordance
@@ -48,6 +49,7 @@ class AdjustedView:
     c_gain: float
     c_gain_ci: tuple[float, float]
     notes: list[str] = field(default_factory=list)
+    evaluated_on: str = "all users"  # "held-out users" for a '≥ k' candidate (half the data)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -86,12 +88,24 @@ def _fit(df: pd.DataFrame, columns: list[str]) -> CoxPHFitter:
 
 
 def adjusted_view(an, key: str, covariates: list[str], seed: int = 0, n_boot: int = 200):
-    """The adjusted hazard ratio and incremental value of candidate `key` (see module doc)."""
+    """The adjusted hazard ratio and incremental value of candidate `key` (see module doc).
+
+    A '≥ k' candidate had k chosen on the training half, so its whole view rests on held-out
+    users (as its leaderboard row does): the hazard ratio and likelihood ratio on them, and the
+    concordance gain fitted on one random half of them and judged on the other.
+    """
     cand = an.candidate(key)
-    base = an.candidate("baseline:active_days") if key != "baseline:active_days" else None
+    base = _active_days_baseline(an, key)
     oc = an.outcomes
-    rows = np.flatnonzero(oc.retention_mask)
+    held_out = cand.kind == Kind.AT_LEAST
+    population = oc.retention_mask & (~an.train if held_out else True)
+    rows = np.flatnonzero(population)
     notes = []
+    if held_out:
+        notes.append(
+            f"'≥ k' candidate: its k was chosen on the training half, so this view uses the "
+            f"held-out half only ({rows.size:,} users): it rests on half the data."
+        )
     if rows.size > MAX_USERS:
         rows = np.sort(np.random.default_rng(seed).choice(rows, MAX_USERS, replace=False))
         notes.append(f"Fitted on a random {MAX_USERS:,}-user subsample of the landmark users.")
@@ -115,9 +129,12 @@ def adjusted_view(an, key: str, covariates: list[str], seed: int = 0, n_boot: in
     lr_base = _fit(df, base_cols).log_likelihood_ if base_cols else _null_loglik(df)
     lr = 2 * (full.log_likelihood_ - lr_base)
     summary = adjusted.summary.loc["cand"]
-    c_base, c_full, gain, ci = _held_out_gain(an, rows, df, base_cols, full_cols, seed, n_boot)
-    if base is None:
+    fit_on = _fitting_half(an, rows, held_out, seed)
+    c_base, c_full, gain, ci = _held_out_gain(fit_on, df, base_cols, full_cols, seed, n_boot)
+    if key == "baseline:active_days":
         notes.append("The candidate is the active-days baseline itself: gain is over covariates.")
+    elif base is None:
+        notes.append("No active-days baseline (a users table): the gain is over covariates.")
     return AdjustedView(
         key=key,
         name=cand.name,
@@ -136,6 +153,7 @@ def adjusted_view(an, key: str, covariates: list[str], seed: int = 0, n_boot: in
         c_gain=gain,
         c_gain_ci=ci,
         notes=notes,
+        evaluated_on="held-out users" if held_out else "all users",
     )
 
 
@@ -147,9 +165,26 @@ def _null_loglik(df: pd.DataFrame) -> float:
     return cox_univariate(sd, df["cand"].to_numpy()).loglik_null
 
 
-def _held_out_gain(an, rows, df, base_cols, full_cols, seed, n_boot):
-    """Concordance on held-out users of models fitted on the training half; bootstrap CI."""
-    train = an.train[rows]
+def _active_days_baseline(an, key: str):
+    """The active-days baseline to measure the gain over (None for itself, or without one)."""
+    if key == "baseline:active_days":
+        return None
+    try:
+        return an.candidate("baseline:active_days")
+    except KeyError:  # a users table has no event-derived baseline
+        return None
+
+
+def _fitting_half(an, rows: np.ndarray, held_out: bool, seed: int) -> np.ndarray:
+    """Which of `rows` the models are fitted on (the rest judge them): the training half, or,
+    for a '≥ k' candidate already confined to held-out users, a seeded random half of them."""
+    if not held_out:
+        return an.train[rows]
+    return np.random.default_rng(seed + 11).random(rows.size) < 0.5
+
+
+def _held_out_gain(train, df, base_cols, full_cols, seed, n_boot):
+    """Concordance on the users not in `train` of models fitted on `train`; bootstrap CI."""
     tr, te = df[train], df[~train]
     sd = SurvivalData.from_arrays(te["T"].to_numpy(), te["E"].to_numpy())
     scores = []

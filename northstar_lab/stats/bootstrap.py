@@ -9,8 +9,9 @@ from collapsed grids, many resamples per NumPy call:
 - Spearman's ρ as the weighted Pearson correlation of weighted mid-ranks (a weight of k is k
   copies of the user), with the ranks recomputed in every resample.
 
-The direction of each candidate's score is fixed from the full-data Cox sign and never re-chosen
-per resample (choosing max(C, 1 − C) after the fact would bias C upwards).
+The direction of each candidate's score is fixed before looking: the ranking passes the candidate
+itself ("more of x ⇒ stays longer", C⁺, METHODS §5.1) and never re-chooses it per resample
+(choosing max(C, 1 − C) after the fact would bias C upwards).
 """
 
 from __future__ import annotations

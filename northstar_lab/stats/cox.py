@@ -39,6 +39,13 @@ class CoxFit:
     n: int
     n_events: int
     converged: bool
+    separated: bool = False
+    beta_bound: float = float("nan")
+
+    # separated: the partial likelihood is monotone (perfect separation: e.g. none of the users
+    # who did a rare thing churned), so β̂ is ±∞, the Wald SE is useless and `p` is ~1. Read
+    # `lr_p` and the bound instead: beta_bound is the finite end of the 95% profile-likelihood
+    # interval, {β: 2(ℓ_sup − ℓ(β)) ≤ 3.84}, which runs from beta_bound to ±∞ (the sign of beta).
 
     @property
     def hazard_ratio(self) -> float:
@@ -54,6 +61,11 @@ class CoxFit:
     def likelihood_ratio(self) -> float:
         """2·(loglik − loglik_null), χ² with 1 degree of freedom under no association."""
         return 2.0 * (self.loglik - self.loglik_null)
+
+    @property
+    def lr_p(self) -> float:
+        """p of the likelihood-ratio test (valid under separation, where Wald's is not)."""
+        return float(stats.chi2.sf(max(self.likelihood_ratio, 0.0), 1))
 
 
 def cox_univariate(
@@ -146,10 +158,11 @@ def _cox_collapsed(sd: SurvivalData, x: np.ndarray, codes: np.ndarray, n_codes: 
 
 def _cox_result(likelihood, scale: float, n_total: float, n_events: float) -> CoxFit:
     """Newton–Raphson on a prepared likelihood, back on the covariate's own scale."""
-    gamma, loglik, info, loglik_null, converged = _newton_raphson(likelihood)
+    gamma, loglik, info, loglik_null, converged, separated = _newton_raphson(likelihood)
     se = 1.0 / np.sqrt(info) / scale if np.isfinite(info) and info > 0 else np.inf
     beta = gamma / scale
     wald = beta / se
+    bound = _profile_bound(likelihood, gamma, loglik) / scale if separated else float("nan")
     return CoxFit(
         beta=float(beta),
         se=float(se),
@@ -160,7 +173,33 @@ def _cox_result(likelihood, scale: float, n_total: float, n_events: float) -> Co
         n=int(round(n_total)),
         n_events=int(round(n_events)),
         converged=converged,
+        separated=separated,
+        beta_bound=float(bound),
     )
+
+
+CHI2_95 = float(stats.chi2.ppf(0.95, 1))
+
+
+def _profile_bound(likelihood: _EfronLikelihood, gamma: float, loglik_sup: float) -> float:
+    """The finite end of the 95% profile-likelihood interval under separation (standardised
+    units): where the log-likelihood has fallen 3.84/2 below its supremum, on the side of 0.
+
+    The likelihood is concave and rises towards sign(gamma)·∞, so the set {ℓ ≥ ℓ_sup − 1.92}
+    is a half-line; its end is found by stepping towards (and past) 0, then bisection.
+    """
+    target = loglik_sup - CHI2_95 / 2
+    inner, outer = gamma, 0.0  # ℓ(inner) ≥ target; find outer with ℓ(outer) < target
+    step = 1.0
+    while likelihood(outer)[0] >= target and step < 1e3:
+        outer -= np.sign(gamma) * step
+        step *= 2
+    for _ in range(80):
+        mid = 0.5 * (inner + outer)
+        inner, outer = (mid, outer) if likelihood(mid)[0] >= target else (inner, mid)
+        if abs(outer - inner) < 1e-9:
+            break
+    return 0.5 * (inner + outer)
 
 
 @dataclass(frozen=True, eq=False)
@@ -202,11 +241,13 @@ class _EfronLikelihood:
 
 def _newton_raphson(
     likelihood: _EfronLikelihood,
-) -> tuple[float, float, float, float, bool]:
+) -> tuple[float, float, float, float, bool, bool]:
     """Maximise the partial likelihood from gamma = 0, halving steps that lower it.
 
-    Returns (gamma, loglik, information, loglik at 0, converged). Stops when the Newton step is
-    below `_COX_TOL` standardised units, i.e. far tighter than lifelines' own stopping rule.
+    Returns (gamma, loglik, information, loglik at 0, converged, separated). Stops when the
+    Newton step is below `_COX_TOL` standardised units, i.e. far tighter than lifelines' own
+    stopping rule. `separated`: the information vanished relative to gamma = 0, i.e. the
+    likelihood keeps rising towards an asymptote (a monotone likelihood: perfect separation).
     """
     gamma = 0.0
     loglik, score, info = likelihood(gamma)
@@ -230,9 +271,10 @@ def _newton_raphson(
         loglik, score, info = new
     # Information vanishing relative to gamma = 0 means the likelihood keeps rising towards an
     # asymptote (perfect separation): the step only looks small because the score underflowed.
-    if not info > _COX_MIN_INFO_RATIO * info_null:
+    separated = not info > _COX_MIN_INFO_RATIO * info_null
+    if separated:
         converged = False
-    return gamma, loglik, info, loglik_null, converged
+    return gamma, loglik, info, loglik_null, converged, bool(separated and gamma != 0)
 
 
 def cox_direction(sd: SurvivalData, x: np.ndarray) -> float:

@@ -173,8 +173,11 @@ def test_json_candidates_ranked_and_typed(events_run):
         assert isinstance(c["p_first"], float)
         assert isinstance(c["warnings"], list)
         assert all(isinstance(w, str) for w in c["warnings"])
-    # An event log offers no users-table columns, so the order is the score order.
-    scores = [c["score"] for c in cands]
+    # An event log offers no users-table columns: candidates to grow come first, in score
+    # order, then any guardrails (more goes with churn), which never lead.
+    guard = [c["is_guardrail"] for c in cands]
+    assert guard == sorted(guard)
+    scores = [c["score"] for c in cands if not c["is_guardrail"]]
     assert scores == sorted(scores, reverse=True)
 
 
@@ -206,6 +209,18 @@ def test_json_settings_echo_flags_and_leaderboard_printed(events_run):
     assert f"{events_run['json']['n_users']:,} users in the retention analysis" in out
     assert leader[:40] in out
     assert "JSON written to" in out
+
+
+def test_leaderboard_shows_how_the_top_five_move_with_the_gap(events_run):
+    out, j = events_run["stdout"], events_run["json"]
+    assert "Inactivity gap: how the top five move" in out
+    section = out.split("Inactivity gap: how the top five move")[1].split("\n\n")[0]
+    assert all(f"g={g}" in section for g in (30, 7, 14, 28))
+    leaders = [c for c in j["candidates"] if not (c["is_guardrail"] or c["is_lifetime_total"])]
+    for c in leaders[:5]:
+        assert c["name"][:40] in section
+    assert [g["gap_days"] for g in j["gap_sensitivity"]] == [7, 14, 28]
+    assert all(isinstance(g["ranks"], dict) and g["ranks"] for g in j["gap_sensitivity"])
 
 
 def test_window_days_flag_changes_settings_and_candidates(capsys, tmp_path, files, events_run):

@@ -10,6 +10,7 @@ window, and find nothing at all in null data.
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pytest
 
 from northstar_lab.analysis import Analysis, analyse
 from northstar_lab.data.load import load_inputs
+from northstar_lab.results import RankingResult
 from northstar_lab.sample import SampleData, generate_product
 from northstar_lab.settings import AnalysisSettings
 
@@ -271,3 +273,33 @@ def test_gap_churn_matches_a_hand_derivation(planted):
     for gap in (7, 14, 28, 30):
         want = hand_churn_days(planted.data.events, frame, gap).to_numpy(float)
         np.testing.assert_array_equal(frame[f"churn_day_g{gap}"].to_numpy(float), want)
+
+
+# --- gap sensitivity applies every flag ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def with_lifetime_column(tmp_path_factory) -> Analysis:
+    """Seed 1's event log with a users table carrying the lifetime trap `total_logins` (no
+    explicit churn, so churn comes from activity and the gap runs happen)."""
+    data = product(1)
+    path = events_file(data, tmp_path_factory.mktemp("gaps_trap"))
+    users = data.users.merge(data.users_summary[["user_id", "total_logins"]], on="user_id")
+    loaded = load_inputs(path, users, users_label="users.csv")
+    return analyse(loaded, EVENT_SETTINGS)
+
+
+def test_lifetime_total_never_tops_the_gap_runs(with_lifetime_column):
+    r = with_lifetime_column.ranking
+    trap = r.candidate("col:total_logins")
+    assert trap.is_lifetime_total
+    for g in r.gap_sensitivity:
+        assert g.error is None and len(g.top) == 5
+        assert "col:total_logins" not in g.top, (g.gap_days, g.top_names)
+        assert g.ranks["col:total_logins"] == max(g.ranks.values())  # ranked last there too
+    moves = r.gap_moves()
+    assert [m.key for m in moves] == [c.key for c in r.leaders[:5]]
+    assert all(set(m.gap_ranks) == {7, 14, 28} for m in moves)
+    assert all(v is not None for m in moves for v in m.gap_ranks.values())
+    back = RankingResult.from_dict(json.loads(r.to_json()))  # as a stored record is read
+    assert back.gap_sensitivity == r.gap_sensitivity and back.gap_moves() == moves

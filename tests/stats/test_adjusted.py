@@ -42,3 +42,18 @@ def test_unknown_covariate_is_a_clear_error(sample):
     an, _ = sample
     with pytest.raises(InputError, match="Cannot adjust for 'nope'"):
         adjusted_view(an, "count:lesson_completed", ["nope"], n_boot=10)
+
+
+def test_at_least_candidate_adjusted_view_uses_held_out_users_only(sample):
+    """A '≥ k' candidate's k was chosen on the training half: its adjusted view, like its
+    leaderboard row, must rest on held-out users, and say so."""
+    an, _ = sample
+    key = "atleast:count:lesson_completed"
+    view = adjusted_view(an, key, ["plan"], n_boot=50)
+    held_out = an.outcomes.retention_mask & ~an.train
+    assert view.n == int(held_out.sum()) == an.ranking.candidate(key).n
+    assert view.n_events == int(an.outcomes.event_all[held_out].sum())
+    assert view.evaluated_on == "held-out users"
+    assert any("half the data" in n for n in view.notes)
+    base = adjusted_view(an, "count:lesson_completed", ["plan"], n_boot=50)
+    assert base.n == an.ranking.n_users and base.evaluated_on == "all users"

@@ -254,3 +254,47 @@ def test_perfect_separation_reports_not_converged():
     fit = cox_univariate(SurvivalData.from_arrays(t, np.ones(100)), x)
     assert not fit.converged
     assert fit.beta > 5
+
+
+# --- perfect separation (METHODS §3.1) ----------------------------------------------------------
+
+
+def separated_population(seed: int = 1, n: int = 1200, rare: int = 25):
+    """A rare behaviour whose `rare` users never churn (all censored late), among users who
+    mostly do: the partial likelihood rises without limit as β → −∞."""
+    rng = np.random.default_rng(seed)
+    t, c = np.floor(rng.exponential(100, n)), rng.uniform(50, 400, n)
+    e, d = (t <= c).astype(float), np.minimum(t, c)
+    x = np.zeros(n)
+    x[:rare], e[:rare], d[:rare] = 1.0, 0.0, np.floor(rng.uniform(200, 400, rare))
+    return d, e, x
+
+
+def efron_loglik(d, e, x, beta: float) -> float:
+    """Efron partial log-likelihood by its definition, one churn day at a time (slow, clear)."""
+    eta, ll = beta * x, 0.0
+    for t in np.unique(d[e == 1]):
+        dead, risk = (d == t) & (e == 1), d >= t
+        m, tied, at_risk = dead.sum(), np.exp(eta[dead]).sum(), np.exp(eta[risk]).sum()
+        ll += eta[dead].sum() - sum(np.log(at_risk - j / m * tied) for j in range(m))
+    return float(ll)
+
+
+@pytest.mark.parametrize("collapsed", [False, True])
+def test_separation_is_detected_with_lr_p_and_a_profile_bound(collapsed):
+    d, e, x = separated_population()
+    sd = SurvivalData.from_arrays(d, e)
+    fit = cox_univariate(sd, x, codes=(x.astype(np.intp), 2) if collapsed else None)
+    assert fit.separated and not fit.converged
+    assert fit.p > 0.99  # what the Wald test says: useless here
+    sup = efron_loglik(d, e, x, -60.0)
+    assert fit.likelihood_ratio == pytest.approx(2 * (sup - efron_loglik(d, e, x, 0.0)), rel=1e-9)
+    assert fit.lr_p < 1e-10
+    # the bound is where the profile likelihood ratio reaches the 95% χ²₁ point
+    assert 2 * (sup - efron_loglik(d, e, x, fit.beta_bound)) == pytest.approx(3.841459, abs=1e-6)
+    assert fit.beta_bound < 0
+
+
+def test_ordinary_fit_is_not_called_separated(rossi, rossi_sd):
+    fit = cox_univariate(rossi_sd, rossi["prio"].to_numpy(float))
+    assert fit.converged and not fit.separated and np.isnan(fit.beta_bound)

@@ -1,0 +1,124 @@
+"""A users table's units, outcomes and window (METHODS §1.2, §1.3, §2).
+
+Durations carry a unit (stated when the column's name does not say it); outcome columns are
+never behaviour candidates; W = 0 is valid for a users table and refused for an event log.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines.datasets import load_rossi
+
+from northstar_lab.analysis import analyse
+from northstar_lab.cli import main
+from northstar_lab.data.load import load_inputs
+from northstar_lab.data.users import (
+    duration_unit_needed,
+    looks_like_outcome,
+    recognise_user_columns,
+    unit_from_name,
+)
+from northstar_lab.errors import InputError
+from northstar_lab.settings import AnalysisSettings
+
+
+@pytest.mark.parametrize(
+    ("name", "unit"),
+    [("tenure_months", "months"), ("duration_days", "days"), ("week", "weeks"),
+     ("Tenure (weeks)", "weeks"), ("tenure_mo", "months"), ("tenure", None),
+     ("duration", None), ("days_per_week", None)],
+)  # fmt: skip
+def test_unit_from_name(name, unit):
+    assert unit_from_name(name) == unit
+
+
+def test_duration_unit_needed_only_when_neither_name_nor_choice_says_it():
+    assert duration_unit_needed("tenure")
+    assert not duration_unit_needed("tenure", "months")
+    assert not duration_unit_needed("tenure_months")
+    assert not duration_unit_needed(None)
+
+
+@pytest.fixture(scope="module")
+def rossi() -> pd.DataFrame:
+    return load_rossi().assign(user_id=lambda d: [f"r{i}" for i in range(len(d))])
+
+
+def test_rossi_outcomes_are_recognised_not_offered_as_behaviour(rossi):
+    cols = recognise_user_columns(rossi)
+    assert (cols.duration, cols.churn, cols.duration_unit) == ("week", "arrest", "weeks")
+    assert not {"week", "arrest"} & set(cols.behaviour)
+    assert set(cols.behaviour) == {"fin", "age", "race", "wexp", "mar", "paro", "prio"}
+    for name in ("tenure", "churned", "total_charges", "cancelled_at", "monthly_revenue"):
+        assert looks_like_outcome(name), name
+    assert not looks_like_outcome("lessons_first_14d")
+
+
+def test_rossi_in_weeks_ranks_with_w0_and_speaks_in_weeks(rossi):
+    loaded = load_inputs(users=rossi, users_label="rossi.csv")
+    np.testing.assert_array_equal(loaded.users.frame["duration_days"], rossi["week"] * 7.0)
+    settings = AnalysisSettings(window_days=0, horizon_days=7 * 26, n_bootstrap=0)
+    an = analyse(loaded, settings)
+    r = an.ranking
+    assert r.n_users == len(rossi)  # W = 0: nobody is left out for churning "in the window"
+    assert not {c.column for c in r.candidates} & {"week", "arrest"}
+    prio = r.candidate("col:prio")  # Cox is unchanged by the time unit (METHODS §7)
+    assert prio.coef_per_unit == pytest.approx(0.100966, abs=1e-5)
+    assert prio.c_index == pytest.approx(0.587936, abs=1e-5)
+    assert r.data.duration_unit == "weeks"
+    assert any("26 weeks (182 days)" in n for n in r.notes), r.notes
+    assert any("No observation window" in n for n in r.notes)
+
+
+def test_unitless_duration_is_refused_with_both_hints(rossi):
+    df = rossi.rename(columns={"week": "tenure"})
+    with pytest.raises(InputError) as info:
+        load_inputs(users=df, users_label="rossi.csv", user_columns={"churn": "arrest"})
+    err = info.value
+    assert "rossi.csv" in str(err) and "'tenure'" in str(err)
+    assert "--duration-unit" in err.for_cli() and "--duration-unit" not in err.for_app()
+    ok = load_inputs(users=df, user_columns={"churn": "arrest", "duration_unit": "weeks"})
+    np.testing.assert_array_equal(ok.users.frame["duration_days"], df["tenure"] * 7.0)
+
+
+def test_cli_names_duration_unit_when_the_unit_is_missing(rossi, tmp_path, capsys):
+    path = tmp_path / "rossi.csv"
+    rossi.rename(columns={"week": "tenure"}).to_csv(path, index=False)
+    code = main(["rank", "--users", str(path), "--duration-col", "tenure", "--event-col",
+                 "arrest", "--window-days", "0", "--bootstrap", "0", "--quiet"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 2 and "Traceback" not in err
+    assert "rossi.csv" in err and "tenure" in err and "--duration-unit" in err
+    code = main(["rank", "--users", str(path), "--duration-col", "tenure", "--event-col",
+                 "arrest", "--duration-unit", "weeks", "--window-days", "0", "--bootstrap",
+                 "0", "--quiet"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "Guardrails" in out and "prio" in out.split("Guardrails")[1]
+
+
+def test_behaviour_column_mapped_as_an_outcome_is_refused(rossi):
+    with pytest.raises(InputError, match="cannot also be a behaviour"):
+        load_inputs(users=rossi, user_columns={"behaviour": ("prio", "week")})
+
+
+def test_settings_allow_w0_and_event_logs_refuse_it():
+    s = AnalysisSettings(window_days=0)
+    s.check_for_data(has_event_log=False)
+    with pytest.raises(InputError) as info:
+        s.check_for_data(has_event_log=True)
+    assert "≥ 1 for an event log" in str(info.value) and "users table" in str(info.value)
+    assert "--window-days" in info.value.for_cli()
+    with pytest.raises(InputError, match="window_days must be ≥ 0"):
+        AnalysisSettings(window_days=-1)
+
+
+def test_revenue_column_is_never_also_a_candidate(rossi):
+    df = rossi.assign(spend=lambda d: 10.0 + d["prio"] * 2.0)  # named like nothing in particular
+    loaded = load_inputs(users=df)
+    assert "spend" in loaded.users.columns.behaviour  # proposed, as any numeric column is
+    an = analyse(loaded, AnalysisSettings(window_days=0, revenue_col="spend", n_bootstrap=0))
+    assert "spend" not in {c.column for c in an.ranking.candidates}
+    assert an.ranking.candidate("col:prio").revenue_rho > 0.5  # per observed month
