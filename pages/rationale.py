@@ -1,200 +1,228 @@
 """Rationale: the read-only page for leadership, rendered from the decision store alone.
 
-Deep link: /rationale?decision=<id>. Nothing here needs the original data.
+Deep link: /rationale?decision=<id>. It shows what `report.facts` says about the decision, in
+the same order and words as the HTML export; nothing here needs the original data and nothing
+here edits a record (amending lives on the Workshop page). Everything from the record is plain
+text: `st.text`, tables, or a heading of escaped HTML, never Markdown.
 """
 
-import dataclasses
+import html
+import re
 
 import pandas as pd
 import streamlit as st
 
 from northstar_lab.errors import InputError
 from northstar_lab.report.charts import charts_for
-from northstar_lab.report.html import rationale_html
-from northstar_lab.report.markdown import md_escape as esc  # everything a user typed renders inert
-from northstar_lab.report.markdown import rationale_markdown
-from northstar_lab.results import RankingResult
+from northstar_lab.report.facts import SECTIONS, stored_facts
+from northstar_lab.report.html import facts_html
+from northstar_lab.report.markdown import facts_markdown
 from pages import shared
 
-st.title("Rationale")
-store = shared.store()
-decisions = store.list_decisions()
-if not decisions:
-    st.info("No decision recorded yet. Record one at the end of the Workshop.")
-    st.stop()
+PAGE = "pages/rationale.py"
 
-ids = [d["id"] for d in decisions]
-wanted = st.query_params.get("decision") or st.session_state.get("last_decision_id") or ids[0]
-try:
-    wanted = int(wanted)
-except (TypeError, ValueError):
-    st.error(f"'{wanted}' is not a decision number.")
-    wanted = ids[0]
-try:
-    decision = store.get(wanted)
-except InputError as exc:
-    st.error(str(exc))
-    st.stop()
-labels = {d["id"]: f"#{d['id']} — {d['title']} (v{d['version']})" for d in decisions}
-if decision.id not in labels:
-    labels[decision.id] = f"#{decision.id} — {decision.title} (v{decision.version}, superseded)"
-picked = st.selectbox("Decision", list(labels), index=list(labels).index(decision.id),
-                      format_func=labels.get, key="rationale_pick")  # fmt: skip
-if picked != decision.id:
-    st.query_params["decision"] = str(picked)
-    st.rerun()
-st.query_params["decision"] = str(decision.id)
 
-d = decision.definition
-ranking = RankingResult.from_dict(decision.evidence.ranking)
-chosen = ranking.candidate(decision.chosen_key)
-revals = store.revalidations(decision.id)
+def heading(text: str, level: int = 3) -> None:
+    """A heading whose text is shown as typed (escaped HTML: no Markdown, no markup)."""
+    st.html(f"<h{level}>{html.escape(text)}</h{level}>")
 
-st.header(f"North Star: {d.name}")
-st.markdown(f"*{esc(d.meaning)}*" if d.meaning else "")
-latest = revals[0].verdict if revals else None
-st.caption(
-    f"Decision #{decision.id}, version {decision.version}, recorded {str(decision.created_at)[:10]}"
-    + (f" · latest re-validation: **{latest}**" if latest else " · not re-validated yet")
-)
 
-with st.container(border=True):
-    c1, c2, c3 = st.columns(3)
-    c1.markdown(f"**Numerator**  \n{esc(d.numerator)}")
-    c1.markdown(f"**Denominator**  \n{esc(d.denominator)}")
-    c2.markdown(f"**Time window**  \n{esc(d.time_window)}")
-    c2.markdown(f"**Exclusions**  \n{esc(d.exclusions)}")
-    c3.markdown(f"**Owner**  \n{esc(d.owner) or '—'}")
-    c3.markdown(f"**Baseline → target**  \n{esc(d.baseline) or '—'} → {esc(d.target) or '—'}")
-    cadence = d.review_cadence + (f" ({d.milestone})" if d.milestone else "")
-    c3.markdown(f"**Review**  \n{esc(cadence)}")
+def literal(text: str) -> str:
+    """Text that Markdown shows as typed (every ASCII punctuation escaped), for callouts."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", " ".join(text.split()))
 
-st.subheader("Why it won")
-for paragraph in decision.rationale.split("\n\n"):
-    st.markdown(esc(paragraph))
-figs = charts_for(decision)
-chart_cols = st.columns(min(len(figs), 2) or 1)
-for i, (name, chart) in enumerate(list(figs.items())[:4]):
-    with chart_cols[i % len(chart_cols)]:
-        st.altair_chart(chart, width="stretch", key=f"rationale_chart_{name}")
 
-st.subheader("Confidence")
-m = st.columns(4)
-p_first = "—" if chosen.p_first != chosen.p_first else f"{chosen.p_first:.0%}"
-m[0].metric("Ranked first in bootstrap", p_first)
-hr_ci = f"95% CI {chosen.hr_ci_low:.2f}–{chosen.hr_ci_high:.2f}"
-m[1].metric("Hazard ratio per SD", f"{chosen.hazard_ratio:.2f}", hr_ci, delta_color="off")
-m[2].metric("Concordance", f"{chosen.c_index:.3f}")
-rho = "—" if chosen.revenue_rho is None else f"{chosen.revenue_rho:.2f}"
-m[3].metric("Revenue ρ", rho)
-st.caption(
-    f"{ranking.n_users:,} users, {ranking.n_churned:,} churned. Association, not causation: "
-    "users choose to do more; confirm levers by experiment. Thresholds were chosen on one half "
-    "of users and measured on the other."
-)
-for w in chosen.warnings:
-    st.warning(w)
+def table(t, lines: int = 1) -> None:
+    """A facts table as a plain-text data frame (rows `lines` of text high, long cells wrap),
+    its note under it; its words when empty."""
+    if not t.rows:
+        if t.empty:
+            st.text(t.empty)
+        return
+    frame = pd.DataFrame(list(t.rows), columns=list(t.header))
+    first = {t.header[0]: st.column_config.TextColumn(pinned=True)}
+    st.dataframe(frame, hide_index=True, column_config=first, row_height=12 + 22 * lines)
+    if t.note:
+        st.text(t.note)
 
-st.subheader("Rejected alternatives")
-if decision.rejected:
-    cols = st.columns(min(len(decision.rejected), 3))
-    for i, r in enumerate(decision.rejected):
-        with cols[i % len(cols)], st.container(border=True):
-            st.markdown(f"**{esc(r.name)}**")
-            st.markdown(esc(r.reason))
-            e = r.evidence or {}
-            if e:
-                nan = float("nan")
-                st.caption(
-                    f"score {e.get('score') or nan:.3f} · C {e.get('c_index') or nan:.3f}"
-                    f" · HR {e.get('hazard_ratio') or nan:.2f}"
-                )
 
-st.subheader("Input metrics")
-if decision.input_metrics:
-    st.dataframe(pd.DataFrame([vars(m) for m in decision.input_metrics]), hide_index=True)
-else:
-    st.write("None recorded.")
-if decision.sign_offs:
-    signers = (f"{s.name} ({s.role})" if s.role else s.name for s in decision.sign_offs)
-    st.markdown("**Signed off by:** " + esc(", ".join(signers)))
-
-st.subheader("Re-validation history")
-if revals:
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {"when": str(v.run_at)[:16], "verdict": v.verdict, "summary": v.summary}
-                for v in revals
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
+def choose_decision(store) -> int:
+    """The decision the link asks for; a bad link says so (never the store's location) and
+    falls back to the newest decision."""
+    listed = store.list_decisions(all_versions=True)
+    if not listed:
+        st.info("No decision recorded yet. Record one at the end of the Workshop.")
+        st.stop()
+    known = {d["id"]: d for d in listed}
+    newest = next(d["id"] for d in listed if d["is_latest"])
+    asked = (
+        st.session_state.pop("rationale_picked", None)  # a pick in the box below wins
+        or st.query_params.get("decision")
+        or st.session_state.get("last_decision_id")
     )
-else:
-    st.write("Not re-validated yet.")
+    wanted = newest if asked is None else str(asked).strip().lstrip("#")
+    if not str(wanted).isdigit():
+        st.error("This link does not name a decision number. Showing the newest decision.")
+        wanted = newest
+    elif int(wanted) not in known:
+        st.error(f"There is no decision #{int(wanted)}. Showing the newest decision.")
+        wanted = newest
+    wanted = int(wanted)
+    options = [d["id"] for d in listed if d["is_latest"] or d["id"] == wanted]
+    labels = {
+        i: f"#{i} — {known[i]['title']} (v{known[i]['version']}"
+        + ("" if known[i]["is_latest"] else ", superseded")
+        + ")"
+        for i in options
+    }
+    st.session_state["rationale_pick"] = wanted  # the link decides, not an earlier pick
+    st.selectbox("Decision", options, format_func=labels.get, key="rationale_pick",
+                 on_change=follow_pick)  # fmt: skip
+    st.query_params["decision"] = str(wanted)
+    return wanted
 
-history = store.history(decision.id)
-if len(history) > 1:
-    with st.expander(f"Version history ({len(history)} versions)"):
-        for h in history:
-            st.markdown(f"- v{h.version} #{h.id} {str(h.created_at)[:16]} {esc(h.amendment_note)}")
 
-with st.expander("Amend this decision (saves a new version; this one is kept unchanged)"):
-    with st.form("amend_form"):
-        a1, a2 = st.columns(2)
-        new_def = {
-            "name": a1.text_input("Metric name", d.name),
-            "meaning": a2.text_input("Meaning", d.meaning),
-            "owner": a1.text_input("Owner", d.owner),
-            "baseline": a2.text_input("Baseline", d.baseline),
-            "target": a1.text_input("Target", d.target),
-        }
-        new_rationale = st.text_area("Rationale", decision.rationale, height=150)
-        reasons = st.data_editor(
-            pd.DataFrame(
-                [{"key": r.key, "candidate": r.name, "reason": r.reason} for r in decision.rejected]
-            ),  # fmt: skip
-            hide_index=True,
-            disabled=["key", "candidate"],
-            column_order=["candidate", "reason"],
-            key="amend_reasons",
-        )
-        note = st.text_input("What changes, and why (required)", key="amend_note")
-        amend = st.form_submit_button("Save as a new version")
-    if amend:
-        by_key = {r.key: r for r in decision.rejected}
-        changed = dataclasses.replace(
-            decision,
-            definition=dataclasses.replace(d, **new_def),
-            rationale=new_rationale,
-            rejected=[
-                dataclasses.replace(by_key[row["key"]], reason=str(row["reason"] or "").strip())
-                for row in reasons.to_dict("records")
-            ],
-        )
-        try:
-            saved = store.amend(decision.id, changed, note)
-        except InputError as exc:
-            st.error(str(exc))
+def follow_pick() -> None:
+    """The box's pick becomes the link (set by the script run: a callback's change of the
+    query string does not reach the browser's address bar)."""
+    st.session_state["rationale_picked"] = st.session_state["rationale_pick"]
+
+
+def header(f, decision) -> None:
+    heading(f"North Star: {f.north_star}", 2)
+    if f.meaning:
+        st.text(f.meaning)
+    latest = f.revalidations[0].verdict_words if f.revalidations else None
+    st.text(f.record_line + (f" · latest re-validation: {latest}" if latest else
+                             " · not re-validated yet"))  # fmt: skip
+    if f.integrity:
+        show = {"verified": st.success, "altered": st.error}.get(f.integrity.status, st.info)
+        show(literal(f.integrity.message))
+    if f.superseded:
+        st.warning(literal(f.superseded))
+        st.page_link(PAGE, label=f"Open the current version (#{f.latest_id})",
+                     query_params={"decision": str(f.latest_id)})  # fmt: skip
+    if f.amendment:
+        st.text(f.amendment)
+    with st.container(border=True):
+        cols = st.columns(3)
+        for i, (label, value) in enumerate(f.definition):
+            cols[i % 3].caption(label)
+            cols[i % 3].text(value)
+
+
+def why(f, decision) -> None:
+    for paragraph in f.rationale:
+        st.text(paragraph)
+    for name, chart in charts_for(decision).items():
+        st.altair_chart(chart, width="stretch", key=f"rationale_chart_{name}")
+    if f.rubric:
+        st.markdown("**Workshop rubric**")
+        table(f.rubric)
+
+
+def alternatives(f, decision) -> None:
+    rows = [
+        {"Metric": a.name, "Role": a.role, "Standing": a.standing,
+         **dict(zip(f.number_columns, a.numbers, strict=True)), "Why": a.reason}
+        for a in f.alternatives
+    ]  # fmt: skip
+    pinned = {"Metric": st.column_config.TextColumn(pinned=True)}
+    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=pinned, row_height=56)
+    if f.alternatives_note:
+        st.text(f.alternatives_note)
+
+
+def confidence(f, decision) -> None:
+    if f.headline:
+        for col, h in zip(st.columns(len(f.headline)), f.headline, strict=True):
+            col.metric(h.label, h.value, h.detail or None, delta_color="off", delta_arrow="off")
+    for line in f.confidence:
+        st.text(f"• {line}")
+    st.markdown("**Caveats**")
+    for line in f.caveats:
+        st.text(f"• {line}")
+
+
+def data(f, decision) -> None:
+    if f.population:
+        st.text(f.population)
+    with st.expander("Data fingerprint and analysis settings"):
+        table(f.fingerprint)
+        table(f.settings)
+
+
+def revalidations(f, decision) -> None:
+    if not f.revalidations:
+        st.text("Not re-validated yet.")
+    for r in f.revalidations:
+        heading(f"{r.run_at}: {r.verdict_words}", 4)
+        st.text(f"{r.summary} (judged {r.judged})")
+        table(r.then_now)
+    if f.revalidation_rule:
+        st.text(f"Rule: {f.revalidation_rule}")
+
+
+def versions(f, decision) -> None:
+    for v in f.versions:
+        left, right = st.columns([1, 3])
+        if v.shown:
+            left.text(f"Version {v.version} · #{v.decision_id} (shown here)")
         else:
-            st.success(f"Saved as version {saved.version} (#{saved.id}).")
-            st.query_params["decision"] = str(saved.id)
-            st.rerun()
+            left.page_link(PAGE, label=f"Version {v.version} · decision #{v.decision_id}",
+                           query_params={"decision": str(v.decision_id)})  # fmt: skip
+        by = f" by {v.by}" if v.by else ""
+        right.text(f"{v.status} · recorded {v.recorded}{by} · {v.note}")
 
+
+SECTION_VIEWS = {
+    "header": header,
+    "why": why,
+    "alternatives": alternatives,
+    "guardrails": lambda f, d: table(f.guardrails),
+    "gaps": lambda f, d: table(f.gaps),
+    "confidence": confidence,
+    "inputs": lambda f, d: table(f.inputs),
+    "signoffs": lambda f, d: table(f.signoffs),
+    "data": data,
+    "revalidations": revalidations,
+    "versions": versions,
+}
+
+
+def share(f, decision) -> None:
+    """Downloads drawn only when clicked: the charts are drawn in a subprocess then."""
+    left, right = st.columns(2)
+    left.download_button(
+        "Download HTML (self-contained, prints well)",
+        lambda: facts_html(f, charts_for(decision)),
+        file_name=f"north-star-decision-{decision.id}.html",
+        mime="text/html",
+        key="dl_html",
+        on_click="ignore",
+    )
+    right.download_button(
+        "Download Markdown",
+        lambda: facts_markdown(f),
+        file_name=f"north-star-decision-{decision.id}.md",
+        mime="text/markdown",
+        key="dl_md",
+        on_click="ignore",
+    )
+
+
+st.title("Rationale")
+try:
+    store = shared.store()
+    decision, facts = stored_facts(store, choose_decision(store))
+except InputError:  # a damaged or unreachable store: its message may name the server's path
+    st.error("The decision store cannot be read right now. Ask whoever runs this app.")
+    st.stop()
+for section, title in SECTIONS.items():
+    if section == "versions" and not facts.versions:
+        continue
+    if section != "header":
+        st.subheader(title)
+    SECTION_VIEWS[section](facts, decision)
 st.subheader("Share")
-e1, e2 = st.columns(2)
-e1.download_button(
-    "Download HTML (self-contained, prints well)",
-    rationale_html(decision, revals),
-    file_name=f"north-star-decision-{decision.id}.html",
-    mime="text/html",
-    key="dl_html",
-)
-e2.download_button(
-    "Download Markdown",
-    rationale_markdown(decision, revals),
-    file_name=f"north-star-decision-{decision.id}.md",
-    mime="text/markdown",
-    key="dl_md",
-)
+share(facts, decision)

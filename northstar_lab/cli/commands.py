@@ -70,7 +70,7 @@ def cmd_decisions(args) -> int:
         print(format_history(store.history(decision.id), decision.id))
         return 0
     if args.action == "export":
-        return _export(decision, revals, args.html, args.markdown)
+        return _export(store, decision, revals, args.html, args.markdown)
     raise InputError(f"Unknown action {args.action!r}; use list, show, export or copy.")
 
 
@@ -89,17 +89,18 @@ def _copy(source: str | None, target: str | None) -> int:
     return 0
 
 
-def _export(decision: Decision, revals: list[Revalidation], html_out, md_out) -> int:
+def _export(store, decision: Decision, revals: list[Revalidation], html_out, md_out) -> int:
     from ..report.html import rationale_html
     from ..report.markdown import rationale_markdown
 
     if not (html_out or md_out):
         raise InputError("`decisions export` needs --html OUT.html and/or --markdown OUT.md.")
+    record = {"history": store.history(decision.id), "integrity": store.verify(decision.id)}
     outputs = []
     if html_out:
-        outputs.append((html_out, rationale_html(decision, revals)))
+        outputs.append((html_out, rationale_html(decision, revals, **record)))
     if md_out:
-        outputs.append((md_out, rationale_markdown(decision, revals)))
+        outputs.append((md_out, rationale_markdown(decision, revals, **record)))
     for path, text in outputs:
         written = _write_text(Path(path), text)
         print(f"wrote {written}")

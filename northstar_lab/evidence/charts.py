@@ -2,21 +2,30 @@
 
 Every builder takes a DataFrame (and, where the words need them, the window, the horizon or a
 summary dict), never an `Analysis`, so a live analysis and a decision record's stored snapshot
-render the same chart (`charts_from_snapshot`). Charts set no background and no theme: the app's
-light or dark theme applies. Colours are the Okabe–Ito colour-blind-safe palette; candidates that
-are not distinguishable from noise are grey.
+render the same chart (`snapshot.charts_from_snapshot`). Charts set no background and no theme:
+the app's light or dark theme applies. Colours are the Okabe–Ito colour-blind-safe palette;
+candidates that are not distinguishable from noise are grey. Every candidate row is labelled
+(short unique labels, the full name in the tooltip) and charts grow with the data.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
 from ..ranking.redundancy import REDUNDANT_RHO
-from .snapshot import snapshot_frames, snapshot_key
+from .labels import (
+    LABEL_CHARS,
+    cohort_subtitle,
+    revenue_axis_title,
+    short_labels,
+    split_shared_words,
+    weekly_subtitle,
+    wrapped_lines,
+)
 from .tables import score_parts
 
 AnyChart = alt.Chart | alt.LayerChart | alt.VConcatChart
@@ -27,10 +36,16 @@ NOISE_GREY = "#9E9E9E"
 REFERENCE_GREY = "#888888"
 FLIP_COLOUR = "#D55E00"
 WIDTH, HEIGHT = 720, 360
+#: Width of each of the threshold explorer's stacked panels: with their axes they fit a
+#: 700-px column (a concatenated chart cannot stretch to its container).
+PANEL_WIDTH = 560
+#: One row per candidate this many pixels high: every label readable, on a projector too.
+ROW_PX = 22
+HEATMAP_CELL_PX = 48
+#: Subtitle lines are wrapped at this many characters (~520 px), so no title is cut.
+SUBTITLE_CHARS = 100
 NOISE_LABEL = "not distinguishable from noise"
 SIGNAL_LABEL = "distinguishable from noise (q < 0.05)"
-#: A weekly series whose CV exceeds sampling noise's by this factor is said to move.
-NOISE_RATIO = 1.5
 
 
 def _setting(df: pd.DataFrame, name: str, given, default):
@@ -40,8 +55,27 @@ def _setting(df: pd.DataFrame, name: str, given, default):
     return df.attrs.get(name, default)
 
 
-def _title(text: str, subtitle: str | list[str] = "") -> alt.TitleParams:
-    return alt.TitleParams(text=text, subtitle=subtitle, anchor="start")
+#: Charts fill their column's width; their height is the plot's own (rows by step), so a
+#: container that sizes the whole chart (Streamlit's theme says "fit") never squeezes the
+#: plot under a long title and legend, and the export draws the same layout.
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+PAD = alt.AutoSizeParams(type="pad")  # concatenated and cell-stepped charts: their own size
+
+
+def _title(text: str, subtitle: str | Sequence[str] = ()) -> alt.TitleParams:
+    """A title with its subtitle sentences wrapped into lines of `SUBTITLE_CHARS`."""
+    lines = wrapped_lines(subtitle, SUBTITLE_CHARS)
+    return alt.TitleParams(text=text, subtitle=lines or alt.Undefined, anchor="start")
+
+
+def _bottom_legend(**kw) -> alt.Legend:
+    """A legend under the chart, one entry per line, so long entries are never cut."""
+    return alt.Legend(orient="bottom", direction="vertical", labelLimit=480, **kw)
+
+
+def _row_axis() -> alt.Axis:
+    """A candidate axis that labels every row."""
+    return alt.Axis(labelLimit=260, labelOverlap=False, labelFontSize=11)
 
 
 def _empty(title: str, message: str) -> alt.Chart:
@@ -50,13 +84,14 @@ def _empty(title: str, message: str) -> alt.Chart:
         alt.Chart(pd.DataFrame({"message": [message]}))
         .mark_text(size=14)
         .encode(text="message:N")
-        .properties(title=_title(title), width=WIDTH, height=80)
+        .properties(title=_title(title), width=WIDTH, height=80, autosize=FIT_WIDTH)
     )
 
 
-def _rows_height(n: int) -> int:
-    """Height for one row per candidate: 18 px each, kept within a 720-px-high screen."""
-    return int(np.clip(18 * n, 120, 560))
+def _row_step() -> alt.Step:
+    """`ROW_PX` per candidate row: the plot grows with the data, and a container that sizes
+    the whole chart (Streamlit) cannot squeeze the rows under the title and legend."""
+    return alt.Step(ROW_PX)
 
 
 def _pct(field: str, title: str) -> alt.Tooltip:
@@ -111,7 +146,7 @@ def overall_retention_chart(df: pd.DataFrame) -> AnyChart:
     sub = f"Kaplan–Meier estimate with 95% confidence band; {n:,} users"
     sub += f", {events:,} churned" if events is not None else ""
     return alt.layer(*_km_layers(df, "Days since signup", None)).properties(
-        title=_title(title, sub), width=WIDTH, height=HEIGHT
+        title=_title(title, sub), width=WIDTH, height=HEIGHT, autosize=FIT_WIDTH
     )
 
 
@@ -140,7 +175,7 @@ def km_chart(
         "Users choose to cross a threshold: it predicts retention, it is not a proven lever.",
     ]
     return alt.layer(*_km_layers(df, f"Days since day {w}", colour), rule).properties(
-        title=_title(title, sub), width=WIDTH, height=HEIGHT
+        title=_title(title, sub), width=WIDTH, height=HEIGHT, autosize=FIT_WIDTH
     )
 
 
@@ -154,8 +189,16 @@ def _evidence_colour() -> alt.Color:
         "evidence:N",
         title=None,
         scale=alt.Scale(domain=[SIGNAL_LABEL, NOISE_LABEL], range=[PALETTE[0], NOISE_GREY]),
-        legend=alt.Legend(orient="bottom", labelLimit=400),
+        legend=_bottom_legend(),
     )
+
+
+def _by_rank_labels(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The candidates in rank order with a short unique `short` label each (`short_labels`
+    of the table's `label`), and those labels in rank order for the axis."""
+    df = df.sort_values("rank", kind="stable", ignore_index=True)
+    df = df.assign(short=short_labels(df["label"]))
+    return df, list(df["short"])
 
 
 def _log_scale() -> alt.Scale:
@@ -165,14 +208,14 @@ def _log_scale() -> alt.Scale:
 
 def forest_chart(df: pd.DataFrame) -> AnyChart:
     """Hazard ratio of churn per SD of each candidate with its 95% CI, in rank order."""
-    title = "Which early behaviours predict staying? Hazard ratio of churn per standard deviation"
+    title = "Which early behaviours predict staying?"
     df = df[np.isfinite(df["hazard_ratio"].astype(float))] if not df.empty else df
     if df.empty:
         return _empty(title, "No candidate has a hazard ratio.")
     df = df.assign(evidence=np.where(df["noise_level"].astype(bool), NOISE_LABEL, SIGNAL_LABEL))
-    order = list(df.sort_values("rank")["label"])
-    y = alt.Y("label:N", title=None, sort=order, axis=alt.Axis(labelLimit=320))
-    x_title = "Hazard ratio per SD more of the metric (log scale; below 1 = users stay longer)"
+    df, order = _by_rank_labels(df)
+    y = alt.Y("short:N", title=None, sort=order, axis=_row_axis())
+    x_title = "Hazard ratio per SD (log scale; below 1 = users stay longer)"
     base = alt.Chart(df).encode(y=y, color=_evidence_colour())
     tooltip = [
         alt.Tooltip("name:N", title="Metric"),
@@ -198,12 +241,13 @@ def forest_chart(df: pd.DataFrame) -> AnyChart:
         .encode(x="hr:Q")
     )
     sub = [
+        "Hazard ratio of churn per standard deviation more of each metric, in rank order.",
         "Each metric counts behaviour in a user's first days; hazard = risk of churning later.",
         "Lines: 95% confidence intervals. Grey: not distinguishable from noise (q ≥ 0.05). "
         "'(window ?)': users-table column, window not verifiable.",
     ]
     return alt.layer(one, ci, point).properties(
-        title=_title(title, sub), width=WIDTH, height=_rows_height(len(df))
+        title=_title(title, sub), width=WIDTH, height=_row_step(), autosize=FIT_WIDTH
     )
 
 
@@ -221,20 +265,21 @@ def score_chart(df: pd.DataFrame, weights: tuple[float, float] | None = None) ->
     w_ret, w_rev = float(df["w_retention"].iloc[0]), float(df["w_revenue"].iloc[0])
     ret_label = f"Retention strength 2·(C − 0.5) × {w_ret:.2g}"
     rev_label = f"Revenue strength max(ρ, 0) × {w_rev:.2g}"
+    df, order = _by_rank_labels(df)
     long = df.melt(
-        id_vars=["label", "name", "rank", "score", "c_index", "revenue_rho", "noise_level"],
+        id_vars=["short", "label", "name", "rank", "score", "c_index", "revenue_rho"]
+        + ["noise_level"],
         value_vars=["retention_part", "revenue_part"],
         var_name="part",
         value_name="value",
     )
     long["part"] = long["part"].map({"retention_part": ret_label, "revenue_part": rev_label})
     long["evidence"] = np.where(long["noise_level"].astype(bool), NOISE_LABEL, SIGNAL_LABEL)
-    order = list(df.sort_values("rank")["label"])
     bars = (
         alt.Chart(long)
         .mark_bar()
         .encode(
-            y=alt.Y("label:N", title=None, sort=order, axis=alt.Axis(labelLimit=320)),
+            y=alt.Y("short:N", title=None, sort=order, axis=_row_axis()),
             x=alt.X(
                 "value:Q",
                 title="Composite score (0 = no signal)",
@@ -245,13 +290,13 @@ def score_chart(df: pd.DataFrame, weights: tuple[float, float] | None = None) ->
                 "part:N",
                 title="Part of the score",
                 scale=alt.Scale(domain=[ret_label, rev_label], range=PALETTE[:2]),
-                legend=alt.Legend(orient="bottom"),
+                legend=_bottom_legend(),
             ),
             opacity=alt.Opacity(
                 "evidence:N",
                 title=None,
                 scale=alt.Scale(domain=[SIGNAL_LABEL, NOISE_LABEL], range=[1.0, 0.3]),
-                legend=alt.Legend(orient="bottom", labelLimit=400),
+                legend=_bottom_legend(),
             ),
             order=alt.Order("part:N", sort="ascending"),
             tooltip=[
@@ -270,21 +315,14 @@ def score_chart(df: pd.DataFrame, weights: tuple[float, float] | None = None) ->
         "(a metric without a revenue ρ scores on retention alone).",
         "Faded: not distinguishable from noise (q ≥ 0.05).",
     ]
-    return bars.properties(title=_title(title, sub), width=WIDTH, height=_rows_height(len(df)))
+    return bars.properties(
+        title=_title(title, sub), width=WIDTH, height=_row_step(), autosize=FIT_WIDTH
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # Revenue and thresholds
 # --------------------------------------------------------------------------------------------
-
-
-def revenue_axis_title(
-    revenue_source: str | None, window_days: int, horizon_days: int, currency: str = "$"
-) -> str:
-    """Words for the revenue axis: the days it covers when it is an event's value."""
-    if revenue_source is None or revenue_source.startswith("sum of"):
-        return f"Revenue per user in days {window_days}–{window_days + horizon_days} ({currency})"
-    return f"Revenue per user ({revenue_source}, {currency})"
 
 
 def revenue_chart(
@@ -305,9 +343,12 @@ def revenue_chart(
         h = _setting(df, "horizon_days", horizon_days, 90)
         axis_title = revenue_axis_title(df.attrs.get("revenue_source"), w, h)
     groups = list(df["group"])
-    df = df.assign(label=[f"{g} (n = {n:,})" for g, n in zip(df["group"], df["n"], strict=True)])
+    metric, parts = split_shared_words(groups)
+    labels = [f"{p} (n = {n:,})" for p, n in zip(parts, df["n"], strict=True)]
+    df = df.assign(label=short_labels(labels, limit=3 * LABEL_CHARS))
+    x_axis = alt.Axis(labelAngle=0, labelLimit=360, labelOverlap=False, labelFontSize=12)
     base = alt.Chart(df).encode(
-        x=alt.X("label:N", title=None, sort=list(df["label"]), axis=alt.Axis(labelAngle=0)),
+        x=alt.X("label:N", title=metric or None, sort=list(df["label"]), axis=x_axis),
         tooltip=[
             alt.Tooltip("group:N", title="Users"),
             alt.Tooltip("n:Q", title="Users", format=","),
@@ -323,14 +364,16 @@ def revenue_chart(
     )
     ci = base.mark_rule(strokeWidth=2, color=REFERENCE_GREY).encode(y="ci_low:Q", y2="ci_high:Q")
     sub = "Held-out users with full follow-up; bars: mean with 95% confidence interval."
-    return alt.layer(bars, ci).properties(title=_title(title, sub), width=WIDTH, height=HEIGHT)
+    return alt.layer(bars, ci).properties(
+        title=_title(title, sub), width=WIDTH, height=HEIGHT, autosize=FIT_WIDTH
+    )
 
 
 def threshold_chart(
     df: pd.DataFrame, window_days: int | None = None, horizon_days: int | None = None
 ) -> AnyChart:
     """Retention gain and share of users reaching each k; the chosen k is marked."""
-    title = "Where is the 'aha moment'? Retention gain and reach for every threshold"
+    title = "Where is the 'aha moment'?"
     if df.empty:
         return _empty(title, "The metric has no threshold to explore.")
     w = _setting(df, "window_days", window_days, 14)
@@ -358,17 +401,18 @@ def threshold_chart(
         line = base.mark_line(point=alt.OverlayMarkDef(color=colour), color=colour).encode(y=y)
         star = chosen.mark_point(size=160, filled=True, color=FLIP_COLOUR, shape="diamond")
         return alt.layer(line, marker, star.encode(x=x, y=y, tooltip=tooltip)).properties(
-            width=WIDTH, height=HEIGHT // 2
+            width=PANEL_WIDTH, height=HEIGHT // 2
         )
 
     top = panel("difference", f"Retention gain at day {h} (points)", PALETTE[0])
     bottom = panel("share", "Share of users reaching k", PALETTE[2])
     sub = [
+        "Retention gain and reach for every threshold k.",
         f"Gain: share still active {h} days after day {w} among users reaching k, minus "
         "among the rest. Diamond: the chosen k (the knee, chosen on training users).",
         "All landmark users; k leaving 10–90% of users on each side.",
     ]
-    return alt.vconcat(top, bottom).properties(title=_title(title, sub))
+    return alt.vconcat(top, bottom).properties(title=_title(title, sub), autosize=PAD)
 
 
 # --------------------------------------------------------------------------------------------
@@ -396,7 +440,7 @@ def cohort_chart(df: pd.DataFrame, summary: dict) -> AnyChart:
             domain=["same direction as pooled", "opposite direction"],
             range=[PALETTE[0], FLIP_COLOUR],
         ),
-        legend=alt.Legend(orient="bottom"),
+        legend=_bottom_legend(),
     )
     tooltip = [
         alt.Tooltip("cohort:N", title=what.capitalize()),
@@ -429,7 +473,7 @@ def cohort_chart(df: pd.DataFrame, summary: dict) -> AnyChart:
                 "line:N",
                 title=None,
                 scale=alt.Scale(domain=["pooled", "no association"], range=[[1, 0], [4, 4]]),
-                legend=alt.Legend(orient="bottom"),
+                legend=_bottom_legend(),
             ),
             tooltip=[alt.Tooltip("line:N", title="Line"), alt.Tooltip("hr:Q", format=".2f")],
         )
@@ -441,27 +485,11 @@ def cohort_chart(df: pd.DataFrame, summary: dict) -> AnyChart:
         .encode(y="lo:Q", y2="hi:Q")
     )
     return alt.layer(band, lines, ci, point).properties(
-        title=_title(title, cohort_subtitle(summary)), width=WIDTH, height=HEIGHT
+        title=_title(title, cohort_subtitle(summary)),
+        width=WIDTH,
+        height=HEIGHT,
+        autosize=FIT_WIDTH,
     )
-
-
-def cohort_subtitle(summary: dict) -> list[str]:
-    """Pooled HR, I² and same-sign share in words; a sign flip and skipped cohorts are named."""
-    n = summary.get("n_cohorts", 0)
-    lines = [
-        f"Pooled hazard ratio per SD {summary['pooled_hr']:.2f} "
-        f"(95% CI {summary['pooled_ci_low']:.2f}–{summary['pooled_ci_high']:.2f}); "
-        f"I² = {summary['i2']:.0%} of the spread between groups is beyond chance; "
-        f"same direction in {summary['same_sign_share']:.0%} of {n} groups."
-    ]
-    if summary.get("sign_flip"):
-        lines.append("Warning: in some group the association is clearly reversed (sign flip).")
-    if summary.get("n_skipped"):
-        lines.append(
-            f"{summary['n_skipped']} group(s) with fewer than {summary.get('min_events', 20)} "
-            "churn events left out."
-        )
-    return lines
 
 
 def weekly_chart(df: pd.DataFrame, summary: dict, window_days: int | None = None) -> AnyChart:
@@ -486,7 +514,7 @@ def weekly_chart(df: pd.DataFrame, summary: dict, window_days: int | None = None
                 scale=alt.Scale(
                     domain=["enough users", "few users (not in the CV)"], range=[1.0, 0.35]
                 ),
-                legend=alt.Legend(orient="bottom"),
+                legend=_bottom_legend(),
             ),
             tooltip=[
                 alt.Tooltip("week_start:T", title="Week of", format="%d %b %Y"),
@@ -498,35 +526,26 @@ def weekly_chart(df: pd.DataFrame, summary: dict, window_days: int | None = None
         )
     )
     sub = weekly_subtitle(summary)
-    return chart.properties(title=_title(title, sub), width=WIDTH, height=HEIGHT)
-
-
-def weekly_subtitle(summary: dict) -> str:
-    """The week-over-week CV next to what sampling noise alone would give."""
-    cv, noise = summary.get("cv"), summary.get("sampling_cv")
-    if cv is None or not np.isfinite(cv):
-        return "Too few weeks to measure week-over-week variation."
-    verdict = (
-        "it moves more than noise, so a change in the product can show up in it"
-        if cv > NOISE_RATIO * noise
-        else "mostly sampling noise: read it over several weeks, not week by week"
-    )
-    return (
-        f"Week-over-week coefficient of variation {cv:.0%} over {summary['n_weeks']} weeks; "
-        f"sampling noise alone would give about {noise:.0%}: {verdict}."
+    return chart.properties(
+        title=_title(title, sub), width=WIDTH, height=HEIGHT, autosize=FIT_WIDTH
     )
 
 
 def heatmap_chart(df: pd.DataFrame) -> AnyChart:
     """|Spearman ρ| between candidates, values printed; the ranking's redundancy groups
     (`same_group`) outlined, so the picture and the groups cannot disagree."""
-    title = "How similar are the candidates? Spearman correlation between them"
+    title = "How similar are the candidates?"
     if df.empty:
         return _empty(title, "No candidates to compare.")
-    order = list(dict.fromkeys(df["a_label"]))
+    keys = list(dict.fromkeys(df["a"]))
+    first = df.drop_duplicates("a").set_index("a")["a_label"]
+    short = dict(zip(keys, short_labels([first[k] for k in keys]), strict=True))
+    df = df.assign(a_short=df["a"].map(short), b_short=df["b"].map(short))
+    order = list(short.values())
+    x_axis = alt.Axis(labelAngle=-45, labelLimit=220, labelOverlap=False, labelFontSize=11)
     base = alt.Chart(df).encode(
-        x=alt.X("b_label:N", title=None, sort=order, axis=alt.Axis(labelAngle=-30, labelLimit=220)),
-        y=alt.Y("a_label:N", title=None, sort=order, axis=alt.Axis(labelLimit=260)),
+        x=alt.X("b_short:N", title=None, sort=order, axis=x_axis),
+        y=alt.Y("a_short:N", title=None, sort=order, axis=_row_axis()),
         tooltip=[
             alt.Tooltip("a_label:N", title="Metric"),
             alt.Tooltip("b_label:N", title="vs"),
@@ -552,56 +571,11 @@ def heatmap_chart(df: pd.DataFrame) -> AnyChart:
         .encode()
     )
     sub = [
-        "Among users in the retention analysis. Outlined: near-duplicate groups "
+        "Spearman correlation between candidates, among users in the retention analysis.",
+        "Outlined: near-duplicate groups "
         f"(|ρ| ≥ {REDUNDANT_RHO:g}) that measure the same behaviour; keep one per group.",
     ]
-    size = int(np.clip(60 * len(order), 240, 560))
-    return alt.layer(cells, text, dup).properties(title=_title(title, sub), width=size, height=size)
-
-
-# --------------------------------------------------------------------------------------------
-# A decision record's stored snapshot
-# --------------------------------------------------------------------------------------------
-
-
-def charts_from_snapshot(snapshot: dict[str, list[dict]]) -> dict[str, AnyChart]:
-    """The charts of `evidence.snapshot_charts`, rebuilt from its stored rows (same names).
-
-    The forest table also draws the score chart ('score'). Tables of unknown kinds are skipped,
-    so an older or partial snapshot draws what it can. Names may use 'kind/key' or 'kind:key'.
-    """
-    meta = (snapshot.get("meta") or [{}])[0]
-    w, h = int(meta.get("window_days", 14)), int(meta.get("horizon_days", 90))
-    weights = tuple(meta.get("score_weights") or (0.6, 0.4))
-    rev_title = revenue_axis_title(meta.get("revenue_source"), w, h)
-    builders = {
-        "overall_retention": overall_retention_chart,
-        "forest": forest_chart,
-        "correlation": heatmap_chart,
-        "km": lambda df, _key: km_chart(df, w, h),
-        "revenue": lambda df, _key: revenue_chart(df, rev_title),
-        "threshold": lambda df, _key: threshold_chart(df, w, h),
-        "cohorts": lambda df, key: cohort_chart(df, _summary(snapshot, "cohort_summary", key)),
-        "weekly": lambda df, key: weekly_chart(df, _summary(snapshot, "weekly_summary", key), w),
-    }
-    out: dict[str, AnyChart] = {}
-    for name, df in snapshot_frames(snapshot).items():
-        kind, key = _split_name(name)
-        build = builders.get(kind)
-        if build is not None:
-            out[name] = build(df) if key is None else build(df, key)
-    if "forest" in out:
-        out["score"] = score_chart(
-            snapshot_frames({"forest": snapshot["forest"]})["forest"], weights
-        )
-    return out
-
-
-def _split_name(name: str) -> tuple[str, str | None]:
-    m = re.match(r"^(\w+?)[/:](.+)$", name)
-    return (m.group(1), m.group(2)) if m else (name, None)
-
-
-def _summary(snapshot: dict, kind: str, key: str) -> dict:
-    rows = snapshot.get(snapshot_key(kind, key)) or snapshot.get(f"{kind}:{key}") or [{}]
-    return rows[0]
+    step = alt.Step(HEATMAP_CELL_PX)  # every column wide enough for its label
+    return alt.layer(cells, text, dup).properties(
+        title=_title(title, sub), width=step, height=step, autosize=PAD
+    )

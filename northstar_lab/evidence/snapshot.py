@@ -6,12 +6,16 @@ tables (`tables.py`) and the same builders (`charts.py`).
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from ..analysis import Analysis
-from ..results import jsonable
+from ..results import jsonable, known_fields
 from ..stats.cohorts import COHORT_COLUMNS, pool_inverse_variance
+from . import charts
 from .tables import (
     MIN_COHORT_EVENTS,
     cohort_hazard_ratios,
@@ -101,3 +105,79 @@ def _numeric_nulls(df: pd.DataFrame) -> pd.DataFrame:
     """Columns that were all NaN before JSON come back as all None: make them NaN again."""
     empty = [c for c in df.columns if df[c].dtype == object and df[c].isna().all()]
     return df.astype({c: float for c in empty}) if empty else df
+
+
+# --------------------------------------------------------------------------------------------
+# Back: the charts of a stored snapshot
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SnapshotMeta:
+    """The snapshot's 'meta' row: the settings a chart's words need (older records: defaults)."""
+
+    window_days: int = 14
+    horizon_days: int = 90
+    score_weights: tuple[float, float] = (0.6, 0.4)
+    keys: tuple[str, ...] = ()
+    churn_source: str | None = None
+    revenue_source: str | None = None
+
+    @classmethod
+    def of(cls, snapshot: dict[str, list[dict]]) -> SnapshotMeta:
+        rows = snapshot.get("meta") or [{}]
+        kw = known_fields(cls, rows[0])
+        kw.update({k: tuple(kw[k]) for k in ("score_weights", "keys") if kw.get(k)})
+        return cls(**{k: v for k, v in kw.items() if v is not None})
+
+
+def split_chart_name(name: str) -> tuple[str, str | None]:
+    """('km', 'count:invite_sent') from 'km/count:invite_sent' or 'km:count:invite_sent';
+    ('forest', None) from 'forest'. Both spellings of a per-candidate chart are accepted."""
+    m = re.match(r"^(\w+?)[/:](.+)$", name)
+    return (m.group(1), m.group(2)) if m else (name, None)
+
+
+def chart_from_snapshot(snapshot: dict[str, list[dict]], name: str) -> charts.AnyChart | None:
+    """One chart of `snapshot_charts` rebuilt from its stored rows; None when the snapshot
+    has no table of that name or its kind draws no chart. 'score' is drawn from 'forest'."""
+    source = "forest" if name == "score" else name
+    rows = snapshot.get(source)
+    kind, key = split_chart_name(name)
+    if not isinstance(rows, list) or _is_summary(name) or name == "meta":
+        return None
+    meta = SnapshotMeta.of(snapshot)
+    w, h = int(meta.window_days), int(meta.horizon_days)
+    df = snapshot_frames({source: rows})[source]
+    builders = {
+        "overall_retention": lambda: charts.overall_retention_chart(df),
+        "forest": lambda: charts.forest_chart(df),
+        "score": lambda: charts.score_chart(df, meta.score_weights),
+        "correlation": lambda: charts.heatmap_chart(df),
+        "km": lambda: charts.km_chart(df, w, h),
+        "revenue": lambda: charts.revenue_chart(
+            df, charts.revenue_axis_title(meta.revenue_source, w, h)
+        ),
+        "threshold": lambda: charts.threshold_chart(df, w, h),
+        "cohorts": lambda: charts.cohort_chart(df, _summary(snapshot, "cohort_summary", key)),
+        "weekly": lambda: charts.weekly_chart(df, _summary(snapshot, "weekly_summary", key), w),
+    }
+    per_candidate = {"km", "revenue", "threshold", "cohorts", "weekly"}
+    build = builders.get(kind)
+    if build is None or (kind in per_candidate) != (key is not None):
+        return None
+    return build()
+
+
+def charts_from_snapshot(snapshot: dict[str, list[dict]]) -> dict[str, charts.AnyChart]:
+    """Every chart of a stored snapshot, by name (`chart_from_snapshot`); the forest table
+    also draws 'score'. Tables of unknown kinds are skipped, so an older or partial snapshot
+    draws what it can. Names may use 'kind/key' or 'kind:key'."""
+    names = [*snapshot, *(["score"] if "forest" in snapshot else [])]
+    built = {name: chart_from_snapshot(snapshot, name) for name in names}
+    return {name: chart for name, chart in built.items() if chart is not None}
+
+
+def _summary(snapshot: dict, kind: str, key: str | None) -> dict:
+    rows = snapshot.get(snapshot_key(kind, key)) or snapshot.get(f"{kind}:{key}") or [{}]
+    return rows[0]

@@ -1,32 +1,17 @@
-"""The rationale page as Markdown: the same facts in the same order as the HTML, charts named only.
-Everything a user typed renders inert (no links, images or HTML).
+"""The rationale page as Markdown: the same facts in the same order as the HTML, charts named
+only. Everything from the record renders inert (no links, images or HTML).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ..decisions.model import Decision, Revalidation
 from ..text import utc_now, when
-from .charts import argument_chart_names, chart_caption
-from .facts import (
-    COMPARISON_COLUMNS,
-    FALLBACK_ROWS,
-    caveats,
-    cell_text,
-    compact,
-    comparison_rows,
-    confidence_lines,
-    definition_rows,
-    input_table,
-    population_line,
-    record_line,
-    revalidation_table,
-    rubric_table,
-    signoff_table,
-)
+from .facts import SECTIONS, RationaleFacts, rationale_facts
+from .tables import Table
 
 _URLISH = re.compile(
     r"(?:\b(?:https?|ftp|mailto|javascript|data|file|vbscript):|\bwww\.)"
@@ -63,113 +48,146 @@ def _md_text(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _md_paragraphs(text: str) -> str:
-    blocks = [b.strip() for b in re.split(r"\n\s*\n", text or "") if b.strip()]
-    return "\n\n".join("  \n".join(md_escape(line) for line in b.splitlines()) for b in blocks)
+def _paragraph(text: str) -> str:
+    return "  \n".join(md_escape(line) for line in text.splitlines())
 
 
-def _md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     lines = [
         "| " + " | ".join(md_escape(h, True) for h in header) + " |",
         "|" + "---|" * len(header),
     ]
-    lines += ["| " + " | ".join(md_escape(v, True) for v in r) + " |" for r in rows]
-    return lines
+    return lines + ["| " + " | ".join(md_escape(v, True) for v in r) + " |" for r in rows]
 
 
-def _md_kv(value: Any) -> list[str]:
-    if isinstance(value, Mapping):
-        return [
-            f"- **{md_escape(k, True)}**: {md_escape(compact(v), True)}" for k, v in value.items()
-        ]
-    if isinstance(value, list) and value and all(isinstance(r, Mapping) for r in value):
-        cols = list(dict.fromkeys(k for r in value for k in r))
-        return _md_table(cols, [[cell_text(r.get(c)) for c in cols] for r in value[:FALLBACK_ROWS]])
-    return [md_escape(compact(value))]
+def _h2(section: str) -> str:
+    return f"## {SECTIONS[section]}"
 
 
-def rationale_markdown(decision: Decision, revalidations: Sequence[Revalidation] = ()) -> str:
+def _table_or(t: Table) -> list[str]:
+    if not t.rows:
+        return [f"_{md_escape(t.empty)}_"] if t.empty else []
+    return _table(t.header, t.rows) + (["", md_escape(t.note, True)] if t.note else [])
+
+
+def _items(lines: Sequence[str]) -> list[str]:
+    return [f"- {md_escape(line, True)}" for line in lines]
+
+
+def rationale_markdown(
+    decision: Decision,
+    revalidations: Sequence[Revalidation] = (),
+    *,
+    history: Sequence[Decision] = (),
+    integrity: Any = None,
+) -> str:
     """The rationale page as Markdown (same content and order as the HTML, charts named only)."""
-    comparison = [
-        [
-            r["role"],
-            r["name"] + (f" ({r['candidate']})" if r["candidate"] else ""),
-            r["reason"],
-            *r["numbers"].values(),
-        ]
-        for r in comparison_rows(decision)
-    ]
-    out = [
-        *_md_header(decision),
-        *_md_why(decision),
-        "## Alternatives considered",
-        "",
-        *_md_table(["", "Metric", "Why", *[c for c, _ in COMPARISON_COLUMNS]], comparison),
-        "",
-        "## How confident we are",
-        "",
-        *[f"- {md_escape(line, True)}" for line in confidence_lines(decision)],
-        "",
-        "### Caveats",
-        "",
-        *[f"- {md_escape(line, True)}" for line in caveats(decision)],
-        "",
-        "## Input metrics and owners",
-        "",
-        *_md_table_or(*input_table(decision)),
-        "",
-        "## Sign-offs",
-        "",
-        *_md_table_or(*signoff_table(decision)),
-        "",
-        *_md_data(decision),
-        "## Re-validation history",
-        "",
-        *_md_table_or(*revalidation_table(revalidations)),
-        "",
-        f"_Exported by North Star Lab on {when(utc_now())}._",
-        "",
-    ]
+    return facts_markdown(rationale_facts(decision, revalidations, history, integrity))
+
+
+def facts_markdown(facts: RationaleFacts) -> str:
+    out: list[str] = []
+    for section in SECTIONS:
+        lines = SECTION_WRITERS[section](facts)
+        out += [*lines, ""] if lines else []
+    out += [f"_Exported by North Star Lab on {when(utc_now())}._", ""]
     return "\n".join(out)
 
 
-def _md_table_or(header: Sequence[str], rows: Sequence[Sequence[Any]], empty: str) -> list[str]:
-    return _md_table(header, rows) if rows else [f"_{md_escape(empty)}_"]
+def _header(f: RationaleFacts) -> list[str]:
+    out = [f"# {md_escape(f.title, True)}", "", f"_{md_escape(f.record_line)}_", ""]
+    if f.integrity:
+        out += [f"> {md_escape(f.integrity.message, True)}", ""]
+    if f.superseded:
+        out += [f"> **{md_escape(f.superseded, True)}**", ""]
+    out += [f"**North Star: {md_escape(f.north_star, True)}**", ""]
+    out += [f"- **{label}**: {md_escape(value, True)}" for label, value in f.definition]
+    if f.amendment:
+        out += ["", f"> {md_escape(f.amendment, True)}"]
+    return out
 
 
-def _md_header(decision: Decision) -> list[str]:
-    out = [
-        f"# {md_escape(decision.title, True)}",
-        "",
-        f"_{md_escape(record_line(decision))}_",
-        "",
-        f"**North Star: {md_escape(decision.definition.name, True)}**",
-        "",
-        *[f"- **{label}**: {md_escape(value, True)}" for label, value in definition_rows(decision)],
-        "",
+def _why(f: RationaleFacts) -> list[str]:
+    out = [_h2("why"), ""]
+    for p in f.rationale:
+        out += [_paragraph(p), ""]
+    if f.charts:
+        names = "; ".join(md_escape(c.caption, True) for c in f.charts)
+        out += [f"_Charts (in the HTML export; their data is in the record): {names}._", ""]
+    if f.rubric:
+        out += ["### Workshop rubric", "", *_table_or(f.rubric)]
+    return out
+
+
+def _alternatives(f: RationaleFacts) -> list[str]:
+    rows = [
+        [
+            a.role,
+            a.name + (f" ({a.candidate})" if a.candidate else "") + f" — {a.standing}",
+            a.reason,
+            *a.numbers,
+        ]
+        for a in f.alternatives
     ]
-    if decision.supersedes:
-        note = md_escape(decision.amendment_note, True)
-        out += [f"> Amends decision #{decision.supersedes}: {note}", ""]
-    return out
+    out = [_h2("alternatives"), "", *_table(["", "Metric", "Why", *f.number_columns], rows)]
+    return out + (["", f"_{md_escape(f.alternatives_note)}_"] if f.alternatives_note else [])
 
 
-def _md_why(decision: Decision) -> list[str]:
-    out = ["## Why it won", "", _md_paragraphs(decision.rationale), ""]
-    names = argument_chart_names(decision)
-    if names:
-        charts = "; ".join(md_escape(chart_caption(decision, n), True) for n in names)
-        out += [f"_Charts (in the HTML export; their data is in the record): {charts}._", ""]
-    if decision.evidence.rubric:
-        header, rows, note = rubric_table(decision.evidence.rubric)
-        out += ["### Workshop rubric", "", *_md_table(header, rows), "", md_escape(note, True), ""]
-    return out
+def _confidence(f: RationaleFacts) -> list[str]:
+    figures = [
+        f"{md_escape(h.label)}: **{md_escape(h.value)}**"
+        + (f" ({md_escape(h.detail)})" if h.detail else "")
+        for h in f.headline
+    ]
+    out = [_h2("confidence"), ""]
+    out += [" · ".join(figures), ""] if figures else []
+    return out + [*_items(f.confidence), "", "### Caveats", "", *_items(f.caveats)]
 
 
-def _md_data(decision: Decision) -> list[str]:
-    ev, population = decision.evidence, population_line(decision)
-    out = ["## Data and settings", ""]
-    if population:
-        out += [md_escape(population), ""]
-    out += ["### Data fingerprint", "", *_md_kv(ev.fingerprint), ""]
-    return out + ["### Analysis settings", "", *_md_kv(ev.settings), ""]
+def _data(f: RationaleFacts) -> list[str]:
+    out = [_h2("data"), ""]
+    out += [md_escape(f.population), ""] if f.population else []
+    out += ["### Data fingerprint", "", *_table_or(f.fingerprint), ""]
+    return out + ["### Analysis settings", "", *_table_or(f.settings)]
+
+
+def _revalidations(f: RationaleFacts) -> list[str]:
+    out = [_h2("revalidations"), ""]
+    if not f.revalidations:
+        return out + ["_Not re-validated yet._"]
+    for r in f.revalidations:
+        out += [f"### {r.run_at}: {md_escape(r.verdict_words, True)}", ""]
+        out += [f"{md_escape(r.summary, True)} _(judged {md_escape(r.judged)})_", ""]
+        out += [*_table_or(r.then_now), ""]
+    return out + [f"_Rule: {md_escape(f.revalidation_rule, True)}_"]
+
+
+def _versions(f: RationaleFacts) -> list[str]:
+    if not f.versions:
+        return []
+    header = ["Version", "Decision", "Recorded", "What changed", "Status"]
+    rows = [
+        [str(v.version), f"#{v.decision_id}", v.recorded + (f" by {v.by}" if v.by else ""),
+         v.note, v.status]
+        for v in f.versions
+    ]  # fmt: skip
+    return [_h2("versions"), "", *_table(header, rows)]
+
+
+def _section_table(section: str, field: str):
+    return lambda f: [_h2(section), "", *_table_or(getattr(f, field))]
+
+
+SECTION_WRITERS = {
+    "header": _header,
+    "why": _why,
+    "alternatives": _alternatives,
+    "guardrails": _section_table("guardrails", "guardrails"),
+    "gaps": _section_table("gaps", "gaps"),
+    "confidence": _confidence,
+    "inputs": _section_table("inputs", "inputs"),
+    "signoffs": _section_table("signoffs", "signoffs"),
+    "data": _data,
+    "revalidations": _revalidations,
+    "versions": _versions,
+}

@@ -4,66 +4,130 @@ order, with every control character removed.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
+from typing import Any
 
 from ..decisions.model import Decision, Revalidation
-from ..text import plain, when
-from .facts import (
-    caveats,
-    compact,
-    comparison_rows,
-    confidence_lines,
-    definition_rows,
-    input_table,
-    population_line,
-    record_line,
-    signoff_table,
-)
+from ..text import plain
+from .facts import SECTIONS, RationaleFacts, rationale_facts
+from .tables import Table
+
+WIDTH = 96
 
 
-def rationale_text(decision: Decision, revalidations: Sequence[Revalidation] = ()) -> str:
+def rationale_text(
+    decision: Decision,
+    revalidations: Sequence[Revalidation] = (),
+    *,
+    history: Sequence[Decision] = (),
+    integrity: Any = None,
+) -> str:
     """The record as readable terminal text, in the same order as the page."""
-    d = decision.definition
-    out = [plain(decision.title), plain(record_line(decision)), "", f"NORTH STAR: {plain(d.name)}"]
-    out += [f"  {label + ':':<16}{plain(value)}" for label, value in definition_rows(decision)]
-    if decision.supersedes:
-        out += _wrap(f"Amends #{decision.supersedes}: {decision.amendment_note}")
-    out += ["", "WHY IT WON", *_wrap(decision.rationale), "", "REJECTED ALTERNATIVES"]
-    for r in comparison_rows(decision)[1:]:
-        nums = ", ".join(f"{k} {v}" for k, v in r["numbers"].items())
-        out += [f"  - {plain(r['name'])}", *_wrap(f"why: {r['reason']}", "      ")]
-        out += _wrap(nums, "      ")
-    if not decision.rejected:
-        out.append("  (none recorded)")
-    out += ["", "CONFIDENCE"]
-    for line in confidence_lines(decision) + caveats(decision):
-        out += _wrap(f"- {line}")
-    for heading, table in (("INPUT METRICS", input_table), ("SIGN-OFFS", signoff_table)):
-        _header, rows, empty = table(decision)
-        out += ["", heading, *[plain("  - " + " · ".join(v for v in r if v)) for r in rows]]
-        out += [] if rows else [f"  ({empty.rstrip('.').lower()})"]
-    out += ["", "DATA AND SETTINGS", *_wrap(population_line(decision))]
-    out += _wrap(f"fingerprint: {compact(decision.evidence.fingerprint)}")
-    out += _wrap(f"settings: {compact(decision.evidence.settings)}")
-    return "\n".join(out + ["", "RE-VALIDATIONS", *_revalidations_text(revalidations)])
+    return facts_text(rationale_facts(decision, revalidations, history, integrity))
+
+
+def facts_text(facts: RationaleFacts) -> str:
+    out: list[str] = []
+    for section in SECTIONS:
+        lines = SECTION_WRITERS[section](facts)
+        out += [*lines, ""] if lines else []
+    return "\n".join(out).rstrip() + "\n"
 
 
 def _wrap(text: str, indent: str = "  ") -> list[str]:
-    """Wrapped at 96 columns; a '- ' bullet's continuation lines are indented under its text."""
-    import textwrap
-
+    """Wrapped at `WIDTH` columns; a '- ' bullet's continuation lines are indented under it."""
     lines, hang = [], indent + ("  " if text.startswith("- ") else "")
     for para in plain(text).split("\n") if text else []:
-        lines += textwrap.wrap(para, 96, initial_indent=indent, subsequent_indent=hang) or [""]
+        lines += textwrap.wrap(para, WIDTH, initial_indent=indent, subsequent_indent=hang) or [""]
     return lines
 
 
-def _revalidations_text(revalidations: Sequence[Revalidation]) -> list[str]:
-    if not revalidations:
-        return ["  (not re-validated yet)"]
+def _heading(section: str) -> str:
+    return SECTIONS[section].upper()
+
+
+def _table(t: Table, indent: str = "  ", labelled: bool = True) -> list[str]:
+    """A table as one line per row, its cells joined by ' · ' ('header: value' when
+    labelled; a list of names and roles reads without)."""
+    if not t.rows:
+        return [f"{indent}({t.empty.rstrip('.').lower()})"] if t.empty else []
     out = []
-    for r in revalidations:
-        by = f" by {r.overtaken_by}" if r.overtaken_by else ""
-        out += [plain(f"  {when(r.run_at)}  {r.verdict.upper()}{by}  (judged #{r.decision_id})")]
-        out += _wrap(r.summary, "      ")
-    return out + _wrap(f"rule: {revalidations[0].rule}")
+    for row in t.rows:
+        pairs = zip(t.header, row, strict=True)
+        cells = [f"{h}: {v}" if h and labelled else v for h, v in pairs if v]
+        out += _wrap("- " + " · ".join(cells), indent)
+    return out + (_wrap(t.note, indent) if t.note else [])
+
+
+def _header(f: RationaleFacts) -> list[str]:
+    out = [plain(f.title), plain(f.record_line)]
+    out += _wrap(f.integrity.message, "") if f.integrity else []
+    out += _wrap(f.superseded, "") if f.superseded else []
+    out += ["", f"NORTH STAR: {plain(f.north_star)}"]
+    out += [f"  {label + ':':<16}{plain(value, one_line=True)}" for label, value in f.definition]
+    return out + (_wrap(f.amendment) if f.amendment else [])
+
+
+def _why(f: RationaleFacts) -> list[str]:
+    out = [_heading("why")]
+    for p in f.rationale:
+        out += _wrap(p)
+    return out + (["", "  Workshop rubric", *_table(f.rubric)] if f.rubric else [])
+
+
+def _alternatives(f: RationaleFacts) -> list[str]:
+    out = [_heading("alternatives")]
+    for a in f.alternatives:
+        nums = ", ".join(f"{k} {v}" for k, v in zip(f.number_columns, a.numbers, strict=True))
+        out += [f"  - {plain(a.name, one_line=True)} ({a.role})"]
+        out += _wrap(a.standing, "      ") + _wrap(f"why: {a.reason}", "      ")
+        out += _wrap(nums, "      ")
+    return out + ([f"  ({f.alternatives_note.rstrip('.').lower()})"] if f.alternatives_note else [])
+
+
+def _confidence(f: RationaleFacts) -> list[str]:
+    out = [_heading("confidence")]
+    for line in [*f.confidence, *f.caveats]:
+        out += _wrap(f"- {line}")
+    return out
+
+
+def _data(f: RationaleFacts) -> list[str]:
+    out = [_heading("data"), *_wrap(f.population)]
+    out += _wrap("fingerprint: " + "; ".join(f"{k} {v}" for k, v in f.fingerprint.rows))
+    return out + _wrap("settings: " + "; ".join(f"{k} {v}" for k, v in f.settings.rows))
+
+
+def _revalidations(f: RationaleFacts) -> list[str]:
+    out = [_heading("revalidations")]
+    if not f.revalidations:
+        return out + ["  (not re-validated yet)"]
+    for r in f.revalidations:
+        out += [plain(f"  {r.run_at}  {r.verdict_words.upper()}  (judged {r.judged})")]
+        out += _wrap(r.summary, "      ") + _table(r.then_now, "      ")
+    return out + _wrap(f"rule: {f.revalidation_rule}")
+
+
+def _versions(f: RationaleFacts) -> list[str]:
+    if not f.versions:
+        return []
+    return [_heading("versions")] + [
+        plain(f"  v{v.version} #{v.decision_id}  {v.recorded}  {v.status}: {v.note}", one_line=True)
+        for v in f.versions
+    ]
+
+
+SECTION_WRITERS = {
+    "header": _header,
+    "why": _why,
+    "alternatives": _alternatives,
+    "guardrails": lambda f: [_heading("guardrails"), *_table(f.guardrails)],
+    "gaps": lambda f: [_heading("gaps"), *_table(f.gaps)],
+    "confidence": _confidence,
+    "inputs": lambda f: [_heading("inputs"), *_table(f.inputs, labelled=False)],
+    "signoffs": lambda f: [_heading("signoffs"), *_table(f.signoffs, labelled=False)],
+    "data": _data,
+    "revalidations": _revalidations,
+    "versions": _versions,
+}

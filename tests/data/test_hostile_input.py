@@ -112,7 +112,7 @@ def test_hostile_names_render_a_chart_without_aborting(hostile_log):
         from northstar_lab.data.load import load_inputs
         from northstar_lab.evidence.charts import forest_chart
         from northstar_lab.evidence.tables import forest_table
-        from northstar_lab.report.charts import chart_svg
+        from northstar_lab.report.render import chart_svg
         from northstar_lab.settings import AnalysisSettings
         loaded = load_inputs({str(hostile_log)!r})
         ranking = analyse(loaded, AnalysisSettings(n_bootstrap=0)).ranking

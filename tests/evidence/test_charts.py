@@ -11,6 +11,7 @@ import pytest
 from northstar_lab.analysis import Analysis, analyse
 from northstar_lab.data.load import load_inputs
 from northstar_lab.evidence import charts as ch
+from northstar_lab.evidence import labels
 from northstar_lab.evidence import snapshot as snapshot_mod
 from northstar_lab.evidence import tables as ev
 from northstar_lab.sample import generate_product
@@ -47,7 +48,7 @@ def snapshot(an) -> dict:
 @pytest.fixture(scope="module")
 def stored(snapshot) -> dict:
     """The charts a decision record redraws from its JSON, without the data."""
-    return ch.charts_from_snapshot(json.loads(json.dumps(snapshot, allow_nan=False)))
+    return snapshot_mod.charts_from_snapshot(json.loads(json.dumps(snapshot, allow_nan=False)))
 
 
 def layers(spec: dict) -> list[dict]:
@@ -180,7 +181,7 @@ def test_forest_chart_sorted_log_scale_noise_grey(an):
     ci = with_mark(spec, "rule")[1]
     assert ci["encoding"]["x"]["scale"]["type"] == "log"
     assert "Hazard ratio per SD" in ci["encoding"]["x"]["title"]
-    assert ci["encoding"]["y"]["sort"] == list(df.sort_values("rank")["label"])
+    assert ci["encoding"]["y"]["sort"] == labels.short_labels(df.sort_values("rank")["label"])
     colour = ci["encoding"]["color"]["scale"]
     assert colour["domain"] == [ch.SIGNAL_LABEL, "not distinguishable from noise"]
     assert colour["range"] == [ch.PALETTE[0], ch.NOISE_GREY]
@@ -199,7 +200,7 @@ def test_score_chart_splits_score_with_weights(an):
     domain = enc["color"]["scale"]["domain"]
     assert domain[0].startswith("Retention strength") and domain[0].endswith("× 0.6")
     assert domain[1].startswith("Revenue strength") and domain[1].endswith("× 0.4")
-    total = pd.DataFrame(rows(spec, spec)).groupby("label")["value"].sum()
+    total = pd.DataFrame(rows(spec, spec)).groupby("label")["value"].sum()  # full labels
     np.testing.assert_allclose(total[df["label"]], df["score"], atol=1e-12)
     assert "60% × retention strength + 40% × revenue strength" in title_text(spec)[1]
 
@@ -235,7 +236,7 @@ def test_partial_snapshot_draws_what_it_can(snapshot):
         f"km:{LEAD}": snapshot[snapshot_mod.snapshot_key("km", LEAD)],
         "gains/x": [{"k": 1}],
     }
-    built = ch.charts_from_snapshot(partial)
+    built = snapshot_mod.charts_from_snapshot(partial)
     assert set(built) == {"forest", "score", f"km:{LEAD}"}
     assert marks(built[f"km:{LEAD}"].to_dict()) == ["area", "line", "rule"]
 
@@ -321,7 +322,7 @@ def test_heatmap_chart(an):
     assert cells["encoding"]["color"]["scale"]["domain"] == [0, 1]
     assert text["encoding"]["text"] == {"field": "rho", "format": ".2f", "type": "quantitative"}
     assert dup["mark"]["filled"] is False and "same_group" in dup["transform"][0]["filter"]
-    assert cells["encoding"]["x"]["sort"] == list(dict.fromkeys(df["a_label"]))
+    assert cells["encoding"]["x"]["sort"] == labels.short_labels(list(dict.fromkeys(df["a_label"])))
 
 
 @pytest.mark.parametrize(
@@ -341,3 +342,120 @@ def test_heatmap_chart(an):
 def test_empty_data_gives_a_titled_placeholder(build):
     spec = build().to_dict()
     assert marks(spec) == ["text"] and spec["title"]["text"]
+
+
+# --------------------------------------------------------------------------------------------
+# Readable at 40+ candidates and on a projector
+# --------------------------------------------------------------------------------------------
+
+
+def many_candidates(n: int = 45) -> pd.DataFrame:
+    """A forest table of n candidates whose names share long prefixes, as a real log gives."""
+    events = ["certificate_downloaded", "lesson_completed_in_mobile_app", "quiz_taken"]
+    kinds = ["count", "active days", "≥ 3×", "on ≥ 2 days", "≥ 5×"]
+    names = [f"{e}: {k}" for e in events for k in kinds] * 3
+    names = [f"{x} (v{i // 15})" if i >= 15 else x for i, x in enumerate(names)][:n]
+    rng = np.random.default_rng(1)
+    hr = rng.uniform(0.6, 1.1, n)
+    return pd.DataFrame(
+        {
+            "key": [f"k{i}" for i in range(n)], "name": names, "label": names,
+            "rank": np.arange(1, n + 1), "hazard_ratio": hr, "hr_ci_low": hr * 0.9,
+            "hr_ci_high": hr * 1.1, "noise_level": hr > 1, "q_value": 0.01,
+            "window_verifiable": True, "n": 1000, "n_events": 300, "evaluated_on": "all users",
+            "score": np.linspace(0.5, 0.0, n), "c_index": 0.6, "revenue_rho": 0.1,
+        }
+    )  # fmt: skip
+
+
+def row_axis_is_complete(spec: dict, layer: dict, n: int) -> None:
+    y = layer["encoding"]["y"]
+    assert y["axis"]["labelOverlap"] is False, "every row keeps its label"
+    assert len(y["sort"]) == len(set(y["sort"])) == n, "one distinct label per row"
+    assert all(len(label) <= labels.LABEL_CHARS + 4 for label in y["sort"])
+    assert spec["height"] == {"step": ch.ROW_PX}, "rows are tall enough to read, whatever the n"
+
+
+def test_forest_and_score_charts_label_every_row_of_45():
+    df = many_candidates()
+    spec = ch.forest_chart(df).to_dict()
+    row_axis_is_complete(spec, with_mark(spec, "rule")[1], len(df))
+    tooltip = {t["field"] for t in with_mark(spec, "rule")[1]["encoding"]["tooltip"]}
+    assert "name" in tooltip, "the full name is in the tooltip"
+    spec = ch.score_chart(df).to_dict()
+    row_axis_is_complete(spec, spec, len(df))
+
+
+def test_titles_and_legends_are_not_cut():
+    """Subtitle lines fit a 700-px column; legends stack their entries under the chart."""
+    df = many_candidates()
+    for chart in (ch.forest_chart(df), ch.score_chart(df)):
+        spec = chart.to_dict()
+        assert len(spec["title"]["text"]) <= 60
+        assert all(len(line) <= ch.SUBTITLE_CHARS for line in spec["title"]["subtitle"])
+        for layer in layers(spec):
+            for enc in layer["encoding"].values():
+                legend = enc.get("legend") if isinstance(enc, dict) else None
+                if legend:
+                    assert legend["direction"] == "vertical" and legend["labelLimit"] >= 400
+
+
+def test_revenue_bars_are_told_apart_by_what_differs():
+    df = pd.DataFrame(
+        {
+            "group": ["certificate_downloaded_from_the_mobile_app ≥ 6×",
+                      "certificate_downloaded_from_the_mobile_app < 6×"],
+            "n": [801, 2907], "mean_revenue": [28.0, 13.8], "ci_low": [25.0, 12.8],
+            "ci_high": [31.0, 14.9], "median_revenue": [20.0, 9.0],
+        }
+    )  # fmt: skip
+    spec = ch.revenue_chart(df, "Revenue").to_dict()
+    bar = with_mark(spec, "bar")[0]
+    assert [r["label"] for r in rows(spec, bar)] == ["≥ 6× (n = 801)", "< 6× (n = 2,907)"]
+    assert bar["encoding"]["x"]["title"] == "certificate_downloaded_from_the_mobile_app"
+    assert bar["encoding"]["x"]["axis"]["labelOverlap"] is False
+
+
+def test_heatmap_labels_every_column():
+    keys = [f"k{i}" for i in range(11)]
+    names = [f"lesson_completed_in_the_first_week: variant {i}" for i in range(11)]
+    df = pd.DataFrame(
+        [
+            {"a": a, "b": b, "a_label": na, "b_label": nb, "rho": 0.5, "abs_rho": 0.5,
+             "a_group": "none", "b_group": "none", "same_group": False}
+            for a, na in zip(keys, names, strict=True)
+            for b, nb in zip(keys, names, strict=True)
+        ]
+    )  # fmt: skip
+    spec = ch.heatmap_chart(df).to_dict()
+    cells = layers(spec)[0]
+    x, y = cells["encoding"]["x"], cells["encoding"]["y"]
+    assert x["axis"]["labelOverlap"] is False and y["axis"]["labelOverlap"] is False
+    assert len(set(x["sort"])) == 11 and x["sort"] == y["sort"]
+    assert spec["width"] == spec["height"] == {"step": ch.HEATMAP_CELL_PX}, "room for every label"
+    assert {t["field"] for t in cells["encoding"]["tooltip"]} >= {"a_label", "b_label"}
+
+
+def test_threshold_explorer_fits_a_column(an):
+    spec = ch.threshold_chart(ev.threshold_explorer(an, LEAD), 14, 90).to_dict()
+    assert all(panel["width"] <= 600 for panel in spec["vconcat"])
+
+
+def test_cohort_chart_has_a_title_and_a_legend_that_fits(an):
+    table, summary = ev.cohort_hazard_ratios(an, LEAD)
+    spec = ch.cohort_chart(table, summary).to_dict()
+    assert spec["title"]["text"] == "Does the metric predict retention in every signup month?"
+    assert all(len(line) <= ch.SUBTITLE_CHARS for line in spec["title"]["subtitle"])
+
+
+def test_chart_from_snapshot_builds_one_chart(snapshot):
+    stored = json.loads(json.dumps(snapshot, allow_nan=False))
+    km = snapshot_mod.chart_from_snapshot(stored, snapshot_mod.snapshot_key("km", LEAD))
+    assert marks(km.to_dict()) == ["area", "line", "rule"]
+    assert marks(snapshot_mod.chart_from_snapshot(stored, "score").to_dict()) == ["bar"]
+    assert snapshot_mod.chart_from_snapshot(stored, "meta") is None
+    assert snapshot_mod.chart_from_snapshot(stored, "no_such_chart") is None
+    assert snapshot_mod.chart_from_snapshot(stored, "km") is None, "km needs a candidate"
+    meta = snapshot_mod.SnapshotMeta.of(stored)
+    assert (meta.window_days, meta.horizon_days, meta.score_weights) == (14, 90, (0.6, 0.4))
+    assert snapshot_mod.SnapshotMeta.of({}) == snapshot_mod.SnapshotMeta()

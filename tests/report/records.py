@@ -1,13 +1,19 @@
-"""Rationale exports: self-contained, inert HTML and Markdown with the whole argument, in order."""
+"""Decision records for the report tests, built in code as the store returns them.
+
+`make_decision` has a four-candidate ranking (one noise-level), chart rows as
+`evidence.snapshot_charts` stores them, input metrics and sign-offs; `evil_decision` carries
+markup, links and images in every typed field; `control_decision` carries every control
+character in every name that reaches a chart.
+"""
 
 from __future__ import annotations
 
-import re
+import copy
+import dataclasses
 from html.parser import HTMLParser
 
 import altair as alt
 import pandas as pd
-import pytest
 
 from northstar_lab.decisions.model import (
     Decision,
@@ -18,10 +24,6 @@ from northstar_lab.decisions.model import (
     Revalidation,
     SignOff,
 )
-from northstar_lab.report.charts import argument_chart_names
-from northstar_lab.report.html import rationale_html
-from northstar_lab.report.markdown import md_escape, rationale_markdown
-from northstar_lab.report.text import rationale_text
 
 EVIL = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 
@@ -284,186 +286,55 @@ def simple_chart(title: str) -> alt.Chart:
     )
 
 
-@pytest.fixture
-def no_chart_module(monkeypatch):
-    """Exports when no chart could be built: every chart falls back to its data table."""
-    import northstar_lab.report.html as html_mod
-
-    monkeypatch.setattr(html_mod, "charts_for", lambda decision: {})
+#: Every C0 control character: vl-convert aborts the process on most of them.
+CONTROLS = "".join(chr(i) for i in range(1, 32))
 
 
-# --- escaping ---------------------------------------------------------------------------------
-
-
-def test_html_export_of_user_text_is_inert(no_chart_module):
-    page = rationale_html(evil_decision(), revalidations())
-    assert "<script" not in page.lower()
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;" in page
-    parsed = Tags(page)
-    assert "script" not in parsed.tags and "img" not in parsed.tags and "a" not in parsed.tags
-    assert not [k for k, _ in parsed.attrs if k.startswith("on")]
-    assert not [v for _, v in parsed.attrs if "javascript:" in v.lower() or "evil" in v]
-
-
-def test_html_export_with_rendered_charts_is_inert(monkeypatch):
-    d = evil_decision()
-    page = rationale_html(d, charts={"forest": simple_chart(EVIL)})
-    assert page.count("<svg") == 1
-    assert "<script" not in page.lower()
-    assert not [k for k, _ in Tags(page).attrs if k.startswith("on")]
-
-
-def test_markdown_export_of_user_text_is_inert():
-    md = rationale_markdown(evil_decision(), revalidations())
-    assert "<script" not in md and "<img" not in md
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md
-    assert "](" not in md.replace("\\](", ""), "no live link or image syntax from user text"
-    markdown_it = pytest.importorskip("markdown_it")
-    rendered = markdown_it.MarkdownIt("commonmark").enable("table").render(md)
-    parsed = Tags(rendered)
-    assert {"script", "img", "a"}.isdisjoint(parsed.tags)
-    assert not [k for k, _ in parsed.attrs if k.startswith("on")]
-    assert "`https://evil.example/x.png`" in md, "bare URLs become code, not autolinks"
-
-
-def test_markdown_escape_rules():
-    assert md_escape("a < b & c > d") == "a &lt; b &amp; c &gt; d"
-    assert md_escape("[x](y)") == "\\[x\\](y)"
-    assert md_escape("see https://a.example/p.") == "see `https://a.example/p`."
-    assert md_escape("x | y\nz", cell=True) == "x \\| y z"
-    assert md_escape("`code`") == "\\`code\\`"
-
-
-# --- self-contained and complete --------------------------------------------------------------
-
-
-def test_html_is_self_contained_and_prints(no_chart_module):
-    charts = {"forest": simple_chart("Forest"), "km/count:invite_sent": simple_chart("KM")}
-    page = rationale_html(make_decision(), revalidations(), charts=charts)
-    assert page.startswith("<!DOCTYPE html>")
-    assert page.count("<svg") == 2
-    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, re.I)
-    assert not re.search(r"<link|<iframe|<object|<embed|@import|url\(\s*['\"]?https?:", page)
-    assert "<style>" in page and "@media print" in page
-    ids = re.findall(r'\bid="([^"]+)"', page)
-    assert len(ids) == len(set(ids)), "ids of the two SVGs must not collide"
-    for ref in re.findall(r"url\(#([^)]+)\)", page):
-        assert ref in ids
-    # revenue/… was not given as a chart: its stored data is shown as a table instead
-    assert "Shown as data" in page and "55" in page
-
-
-def test_html_has_the_whole_argument_in_order(no_chart_module):
+def control_decision() -> Decision:
+    """Names with every control character, as records made before names were cleaned have."""
     d = make_decision()
-    page = rationale_html(d, revalidations(), charts={})
-    headings = [
-        "Teams inviting a colleague in week 1",
-        "Why it won",
-        "Alternatives considered",
-        "How confident we are",
-        "Input metrics and owners",
-        "Sign-offs",
-        "Data and settings",
-        "Re-validation history",
-    ]
-    positions = [page.index(h) for h in headings]
-    assert positions == sorted(positions)
-    for text in (
-        "New teams with at least 2 invites sent in their first 14 days",
-        "40% by Q4",
-        "Invites predict retention best and lead revenue.",
-        *[r.name for r in d.rejected],
-        *[r.reason for r in d.rejected],
-        "0.70 [0.65–0.76]",  # HR with CI of an alternative
-        "+0.24",  # its revenue ρ
-        "4e-08",  # its q
-        "71%",  # P(first) of the chosen metric
-        "200 bootstrap resamples",
-        "0.62 [0.57–0.68]",
-        "95% CI 0.27–0.35",
-        "81% [77%–84%] vs 58% [55%–61%]",
-        "Association, not causation",
-        "training users and judged on held-out ones",
-        "Hazard ratio drifts over follow-up",
-        "Invite prompt reach",
-        "Collaboration squad",
-        "Ada Lovelace",
-        "VP Product",
-        "9f9f9f",
-        "events.csv.gz",
-        "threshold_split",
-        "4,000 users",
-        "weakened",
-        "Weakened: its score fell from 0.612 to 0.420.",
-        "2027-02-01 09:00 UTC",
-    ):
-        assert text in page, text
-    assert page.index("2027-02-01") < page.index("2026-12-20"), "newest re-validation first"
-    assert '<tr class="chosen">' in page
+    d = copy.deepcopy(d)
+    for c in d.evidence.ranking["candidates"]:
+        c["name"] = f"{c['name']} {CONTROLS}"
+    for row in d.evidence.charts["forest"]:
+        row["name"] = row["label"] = f"{row['label']}{CONTROLS}"
+    for name in ("km/count:invite_sent", "revenue/count:invite_sent"):
+        for row in d.evidence.charts[name]:
+            row["group"] = f"{row['group']} {CONTROLS}"
+    d.definition.name = f"Invites {CONTROLS}"
+    d.rejected[0].name = f"Lessons {CONTROLS}"
+    return d
 
 
-def test_amendment_is_shown():
-    d = make_decision(version=2, supersedes=1, amendment_note="Target raised to 45%")
-    assert "Amends decision #1: Target raised to 45%" in rationale_html(d, charts={})
-    assert "Amends decision #1: Target raised to 45%" in rationale_markdown(d)
+def with_comparison(reval: Revalidation) -> Revalidation:
+    """The re-validation with then-vs-now rows as records made before `ComparisonRow` stored
+    them ({"then_rank": …, "now_score": …}), read back as the store reads them."""
+    fields = ("rank", "score", "c_index", "hazard_ratio", "hr_ci_low", "hr_ci_high",
+              "revenue_rho", "q_value", "p_first")  # fmt: skip
+    then = {
+        "count:invite_sent": (1, 0.612, 0.683, 0.62, 0.57, 0.68, 0.31, 2e-11, 0.71),
+        "count:lesson_completed": (2, 0.548, 0.655, 0.70, 0.65, 0.76, 0.24, 4e-8, 0.26),
+    }
+    now = {
+        "count:invite_sent": (2, 0.420, 0.641, 0.75, 0.69, 0.81, 0.22, 3e-6, 0.20),
+        "count:lesson_completed": (1, 0.560, 0.660, 0.69, 0.64, 0.75, 0.25, 2e-8, 0.80),
+    }
+    names = {
+        "count:invite_sent": "invite_sent count in first 14 days",
+        "count:lesson_completed": "lesson_completed count in first 14 days",
+    }
+    roles = {"count:invite_sent": "chosen", "count:lesson_completed": "rejected"}
+    rows = [
+        {"key": k, "name": names[k], "role": roles[k],
+         **{f"then_{f}": v for f, v in zip(fields, then[k], strict=True)},
+         **{f"now_{f}": v for f, v in zip(fields, now[k], strict=True)}}
+        for k in names
+    ]  # fmt: skip
+    return dataclasses.replace(reval, comparison=rows)  # read back as typed rows
 
 
-def test_markdown_has_the_same_content():
-    d = make_decision()
-    md = rationale_markdown(d, revalidations())
-    assert md.startswith("# North Star for 2027")
-    assert "**North Star: Teams inviting a colleague in week 1**" in md
-    for r in d.rejected:
-        assert md_escape(r.name, True) in md
-        assert md_escape(r.reason, True) in md
-    for text in (
-        "## Why it won",
-        "## Alternatives considered",
-        "## How confident we are",
-        "Association, not causation",
-        "Ada Lovelace",
-        "Collaboration squad",
-        "| weakened |",
-        "71%",
-    ):
-        assert text in md, text
+class Verified:
+    """What `DecisionStore.verify` returns, as far as the report reads it."""
 
-
-def test_plain_text_for_the_terminal():
-    text = rationale_text(make_decision(title="A\x1b[31m red"), revalidations())
-    assert "\x1b" not in text
-    assert "NORTH STAR: Teams inviting a colleague in week 1" in text
-    assert "Not distinguishable from noise (q 0.31)" in text
-
-
-def test_missing_chosen_candidate_and_empty_lists_still_render():
-    d = make_decision(chosen_key="gone", rejected=[], input_metrics=[], sign_offs=[])
-    d.evidence.charts = {}
-    page = rationale_html(d, charts={})
-    assert "not in the recorded ranking" in page and "No rejected alternatives" in page
-    assert "No sign-offs recorded" in rationale_html(d, charts={})
-    assert "_No sign-offs recorded._" in rationale_markdown(d)
-
-
-# --- charts -----------------------------------------------------------------------------------
-
-
-def test_chart_that_fails_to_render_falls_back_to_its_data(no_chart_module):
-    broken = {"mark": "point", "encoding": {"x": {"field": "hr"}}, "data": {"url": "http://x/y"}}
-    page = rationale_html(make_decision(), charts={"forest": broken})
-    assert "<svg" not in page
-    assert "Shown as data: the chart could not be drawn" in page
-    assert "lesson_completed count in first 14 days" in page  # a forest row in the table
-    assert "http://x/y" not in page
-
-
-def test_argument_charts_are_the_chosen_ones():
-    d = make_decision()
-    assert argument_chart_names(d) == [
-        "forest",
-        "km/count:invite_sent",
-        "revenue/count:invite_sent",
-    ]
-    d.evidence.charts = {"forest": [], "km:count:invite_sent": [], "km:count:login": []}
-    assert argument_chart_names(d) == ["forest", "km:count:invite_sent"]
+    def __init__(self, status: str, message: str) -> None:
+        self.status, self.message = status, message
