@@ -183,8 +183,10 @@ class CandidateResult:
 
             if "is_lifetime_total" not in d:
                 res.is_lifetime_total = lifetime_total_verdict(res.tenure_rho)  # ρ was all
-            res.is_guardrail = guardrail_verdict(res)
-            res.flags = flag_words(res)
+            if "is_guardrail" not in d:  # a recorded verdict is kept as it was recorded
+                res.is_guardrail = guardrail_verdict(res)
+            if "flags" not in d:
+                res.flags = flag_words(res)
         return res
 
 

@@ -363,7 +363,7 @@ def many_candidates(n: int = 45) -> pd.DataFrame:
             "rank": np.arange(1, n + 1), "hazard_ratio": hr, "hr_ci_low": hr * 0.9,
             "hr_ci_high": hr * 1.1, "noise_level": hr > 1, "q_value": 0.01,
             "window_verifiable": True, "n": 1000, "n_events": 300, "evaluated_on": "all users",
-            "score": np.linspace(0.5, 0.0, n), "c_index": 0.6, "revenue_rho": 0.1,
+            "score": np.linspace(0.5, 0.0, n), "c_index": 0.6, "c_plus": 0.6, "revenue_rho": 0.1,
         }
     )  # fmt: skip
 
