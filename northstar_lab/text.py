@@ -197,3 +197,27 @@ def then_vs_now_table(rows) -> list[dict]:
         cells["Hazard ratio 95% CI"] = f"{ci[0]} → {ci[1]}"
         out.append(cells)
     return out
+
+
+# ---- units named in column names ----------------------------------------------------------
+
+_UNIT_WORDS = {
+    "days": ("day", "days", "d"),
+    "weeks": ("week", "weeks", "wk", "wks", "w"),
+    "months": ("month", "months", "mo", "mos", "mon"),
+}
+
+
+def unit_in_name(column: str) -> str | None:
+    """'days', 'weeks' or 'months' when a duration column's name says its unit
+    ('tenure_months', 'duration_days', 'weeks active'), else None (the unit must be asked)."""
+    parts = [p for p in re.split(r"[^a-z]+", str(column).lower()) if p]
+    found = {unit for unit, words in _UNIT_WORDS.items() for p in parts if p in words}
+    return found.pop() if len(found) == 1 else None
+
+
+def md_lines(text: object) -> str:
+    """Several lines of text as literal Markdown (`md_literal` per line, line breaks kept): for
+    messages with names in them, e.g. an input error listing several problems."""
+    lines = ("" if text is None else str(text)).split("\n")
+    return "  \n".join(md_literal(line) for line in lines)

@@ -111,3 +111,14 @@ def test_then_vs_now_reads_row_objects_too():
 
     [out] = then_vs_now_table([Row()])
     assert out["Role"] == "rejected alternative" and out["Rank"] == "2 → 2 (same place)"
+
+
+@pytest.mark.parametrize(
+    ("name", "unit"),
+    [("tenure_months", "months"), ("duration_days", "days"), ("Weeks active", "weeks"),
+     ("tenure", None), ("week", "weeks"), ("days_to_month_end", None), ("tenure_mo", "months")],
+)  # fmt: skip
+def test_unit_in_name(name, unit):
+    from northstar_lab.text import unit_in_name
+
+    assert unit_in_name(name) == unit

@@ -207,6 +207,7 @@ class Draft:
     stamp: AnalysisStamp | None = None
     idempotency_key: str = field(default_factory=lambda: new_key())
     revision: int = 0  # bumped when the draft is refreshed, so the form shows the new text
+    recorded_as: int | None = None  # the decision this draft became (then it is read-only)
 
     def to_dict(self) -> dict:
         d = jsonable(dataclasses.asdict(self))
@@ -224,6 +225,7 @@ class Draft:
             stamp=AnalysisStamp.from_dict(d.get("stamp")),
             idempotency_key=str(d.get("idempotency_key") or new_key()),
             revision=int(d.get("revision") or 0),
+            recorded_as=int(d["recorded_as"]) if d.get("recorded_as") is not None else None,
         )
 
     def edited_prefills(self) -> list[str]:
@@ -238,6 +240,65 @@ def new_key() -> str:
     return secrets.token_urlsafe(16)
 
 
+def form_values(draft: Draft, prefill: dict[str, str]) -> dict[str, str]:
+    """What the record form shows: the current pre-fill, overridden by what people typed."""
+    return {"review_cadence": "quarterly", **prefill, **draft.overrides}
+
+
+def apply_edit(draft: Draft, name: str, value: str, prefill: dict[str, str], now: AnalysisStamp):
+    """Record one form field as typed. A value equal to the pre-fill is no edit (the field
+    keeps following the analysis); the first edit of a pre-filled field stamps the draft with
+    the analysis it was written on."""
+    base = prefill.get(name, "quarterly" if name == "review_cadence" else "")
+    if value == base:
+        draft.overrides.pop(name, None)
+        return
+    draft.overrides[name] = value
+    if name in PREFILLED and draft.stamp is None:
+        draft.stamp = now
+
+
+def apply_reason(draft: Draft, key: str, value: str, prefilled: str, now: AnalysisStamp) -> None:
+    """Record the reason typed for one rejected alternative (as `apply_edit`)."""
+    if value.strip() == prefilled.strip():
+        draft.reasons.pop(key, None)
+        return
+    draft.reasons[key] = value
+    if draft.stamp is None:
+        draft.stamp = now
+
+
+def draft_changes(draft: Draft, now: AnalysisStamp) -> list[str]:
+    """What changed since the draft's edits were written, in words (empty = not stale)."""
+    if draft.stamp is None or not draft.edited_prefills():
+        return []
+    return stamp_changes(draft.stamp, now)
+
+
+def refresh_draft(draft: Draft) -> Draft:
+    """The draft with its edits of pre-filled text dropped (they follow the current analysis
+    again); what only people fill (owner, baseline, target, inputs, sign-offs) is kept."""
+    return dataclasses.replace(
+        draft,
+        overrides={k: v for k, v in draft.overrides.items() if k not in PREFILLED},
+        reasons={},
+        stamp=None,
+        revision=draft.revision + 1,
+    )
+
+
+def confirm_draft(draft: Draft, now: AnalysisStamp) -> Draft:
+    """The draft with its edits confirmed for the current analysis (someone checked them)."""
+    return dataclasses.replace(draft, stamp=now)
+
+
+def next_draft(draft: Draft) -> Draft:
+    """After a recording: a new draft (new idempotency key) that starts from the same text."""
+    return dataclasses.replace(
+        draft, idempotency_key=new_key(), recorded_as=None, revision=draft.revision + 1
+    )
+
+
 @dataclass
 class WorkshopState:
     """Everything the workshop has chosen or typed (see the module docstring).
@@ -248,10 +309,12 @@ class WorkshopState:
     name as last shown, so participants can score without loading the data; rubric: the
     facilitator's own 1–5 scores (candidate key → criterion → score); selected: the candidates
     the charts show; adjust_for: covariates of the adjusted view; recorded: decision ids recorded
-    from this workshop, newest last.
+    from this workshop, newest last; facilitator_key: the secret in the facilitator's link
+    (participants' links carry only the workshop id).
     """
 
     title: str = ""
+    facilitator_key: str = ""
     dataset: dict | None = None
     settings: dict = field(default_factory=dict)
     shortlist: list[str] | None = None
@@ -284,6 +347,7 @@ class WorkshopState:
         shortlist = d.get("shortlist")
         return cls(
             title=str(d.get("title") or ""),
+            facilitator_key=str(d.get("facilitator_key") or ""),
             dataset=dict(d["dataset"]) if d.get("dataset") else None,
             settings=dict(d.get("settings") or {}),
             shortlist=None if shortlist is None else [str(k) for k in shortlist],
@@ -341,3 +405,161 @@ def valid_keys(keys: list[str] | None, ranking: RankingResult) -> list[str]:
 def names_of(ranking: RankingResult) -> dict[str, str]:
     """Candidate key → display name in the current ranking (labels always come from here)."""
     return {c.key: c.name for c in ranking.candidates}
+
+
+# ---- a process-local stand-in for the store's workshop sessions --------------------------------
+
+
+@dataclass
+class _Session:
+    id: str
+    title: str
+    facilitator: str
+    version: int
+    state: dict
+    saved_by: str = ""
+    updated_at: str = ""
+
+
+@dataclass
+class _Scores:
+    workshop_id: str
+    name: str
+    scores: dict
+    updated_at: str = ""
+
+
+class MemoryWorkshops:
+    """Workshop sessions kept in this process only, with the decision store's API
+    (`create_workshop`, `get_workshop`, `save_workshop_state`, `save_participant_scores`,
+    `participant_scores`). Used when the decision database has no workshop tables; a save from
+    an old version is refused (no merge)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._sessions: dict[str, list[_Session]] = {}
+        self._scores: dict[str, dict[str, _Scores]] = {}
+
+    def create_workshop(self, title: str, facilitator: str, state: dict | None = None):
+        from ..errors import InputError
+        from ..text import utc_now
+
+        if not " ".join(str(facilitator or "").split()):
+            raise InputError("facilitator: give a name, e.g. 'Ada'")
+        wid = secrets.token_urlsafe(12)
+        s = _Session(wid, title, facilitator.strip(), 1, _json(state or {}), facilitator, utc_now())
+        with self._lock:
+            self._sessions[wid] = [s]
+            self._scores[wid] = {}
+        return dataclasses.replace(s, state=_json(s.state))
+
+    def get_workshop(self, workshop_id: str):
+        from ..errors import InputError
+
+        with self._lock:
+            versions = self._sessions.get(str(workshop_id))
+            if not versions:
+                raise InputError(
+                    f"No workshop {str(workshop_id)[:40]!r} here; ask the facilitator for the "
+                    "link, or start a new workshop."
+                )
+            s = versions[-1]
+        return dataclasses.replace(s, state=_json(s.state))
+
+    def save_workshop_state(self, workshop_id, state, *, base_version: int, saved_by: str = ""):
+        from ..errors import InputError
+        from ..text import utc_now
+
+        current = self.get_workshop(workshop_id)
+        if base_version != current.version:
+            exc = InputError(
+                f"The workshop was saved by {current.saved_by or 'someone'} (version "
+                f"{current.version}) after version {base_version}; nothing was saved. Reload "
+                "the workshop to see their changes, then make yours again."
+            )
+            exc.current = current  # as the store's WorkshopConflict carries it
+            raise exc
+        new = dataclasses.replace(
+            current, version=current.version + 1, state=_json(state), saved_by=saved_by,
+            updated_at=utc_now(),
+        )  # fmt: skip
+        with self._lock:
+            self._sessions[current.id].append(new)
+        return dataclasses.replace(new, state=_json(new.state))
+
+    def save_participant_scores(self, workshop_id: str, name: str, scores: dict):
+        from ..errors import InputError
+        from ..text import plain, utc_now
+
+        wid = self.get_workshop(workshop_id).id
+        clean = " ".join(plain(name or "").split())
+        if not clean:
+            raise InputError("name: give a name, e.g. 'Ada'")
+        row = _Scores(wid, clean, _json(scores), utc_now())
+        with self._lock:
+            self._scores[wid][clean.casefold()] = row
+        return row
+
+    def participant_scores(self, workshop_id: str) -> list:
+        wid = self.get_workshop(workshop_id).id
+        with self._lock:
+            rows = sorted(self._scores[wid].items())
+        return [dataclasses.replace(r, scores=_json(r.scores)) for _k, r in rows]
+
+
+def _json(value: dict) -> dict:
+    return json.loads(json.dumps(value, allow_nan=False))
+
+
+# ---- from the state to a decision ---------------------------------------------------------------
+
+
+def draft_decision(
+    analysis,
+    ws: WorkshopState,
+    shortlist: list[str],
+    chosen_key: str,
+    team,
+    created_by: str = "",
+):
+    """The decision record the draft describes, on the current analysis: the form's values
+    (pre-fill + edits), the reasons as typed or pre-filled, the team's median rubric and every
+    participant's own scores (`team` is a `workshop.TeamRubric`)."""
+    from . import workshop
+
+    values = form_values(ws.draft, workshop.prefilled_fields(analysis, chosen_key))
+    return workshop.build_decision(
+        analysis,
+        chosen_key=chosen_key,
+        shortlist=shortlist,
+        title=values["title"],
+        definition={k: values.get(k, "") for k in DEFINITION_FIELDS},
+        rationale=values["rationale"],
+        reasons=ws.draft.reasons,
+        input_metrics=ws.draft.input_metrics,
+        sign_offs=ws.draft.sign_offs,
+        rubric=team.median,
+        criteria_weights=ws.criteria_weights,
+        evidence_weight=ws.evidence_weight,
+        participants=team.to_record(),
+        created_by=created_by,
+    )
+
+
+def recording_problems(ws: WorkshopState, values: dict[str, str], now: AnalysisStamp) -> list[str]:
+    """Why the draft cannot be recorded yet, in words: what is missing, and a draft whose
+    edits were written on another analysis (it must be refreshed or confirmed first)."""
+    from .workshop import record_problems
+
+    problems = record_problems(values, ws.draft.sign_offs)
+    changes = draft_changes(ws.draft, now)
+    if changes:
+        problems.insert(
+            0,
+            "The draft's edited text was written on another analysis ("
+            + "; ".join(changes)
+            + "). Refresh the draft, or confirm that your edits still hold.",
+        )
+    return problems

@@ -235,9 +235,14 @@ def evidence_snapshot(
     rubric: pd.DataFrame | None = None,
     criteria_weights: dict[str, float] | None = None,
     evidence_weight: float = DEFAULT_EVIDENCE_WEIGHT,
+    participants: list[dict] | None = None,
 ) -> EvidenceSnapshot:
     """Everything a decision record needs to render without the data: settings, fingerprint,
-    the leaderboard, the data behind its charts and the workshop's scores."""
+    the leaderboard, the data behind its charts and the workshop's scores.
+
+    rubric.scores holds the scores the combined ordering used (the team's medians when people
+    scored); rubric.participants every participant's own scores ([{"name", "scores": {key:
+    {criterion: score}}}]), so the record keeps who thought what."""
     from ..evidence import snapshot as evidence
 
     ranking = analysis.ranking
@@ -252,6 +257,10 @@ def evidence_snapshot(
                 "records"
             ),
         }
+        if participants:
+            snapshot_rubric["participants"] = [
+                {"name": str(p["name"]), "scores": p["scores"]} for p in participants
+            ]
     return EvidenceSnapshot(
         settings=ranking.settings.to_dict(),
         fingerprint=ranking.data.fingerprint,
@@ -275,6 +284,8 @@ def build_decision(
     rubric: pd.DataFrame | None = None,
     criteria_weights: dict[str, float] | None = None,
     evidence_weight: float = DEFAULT_EVIDENCE_WEIGHT,
+    participants: list[dict] | None = None,
+    created_by: str = "",
 ) -> Decision:
     """The decision record from what the workshop entered: the chosen metric, its definition,
     every other shortlisted candidate as a rejected alternative with the reason given (or the
@@ -302,7 +313,9 @@ def build_decision(
             rubric=rubric,
             criteria_weights=criteria_weights,
             evidence_weight=evidence_weight,
+            participants=participants,
         ),
+        created_by=created_by,
         input_metrics=[
             InputMetric(**{k: str(m.get(k) or "") for k in ("name", "kind", "owner", "definition")})
             for m in input_metrics
@@ -474,3 +487,23 @@ def record_problems(values: dict[str, str], sign_offs: list[dict]) -> list[str]:
     if half:
         problems.append(f"Sign-off row {', '.join(map(str, half))} has a role but no name.")
     return problems
+
+
+def amended(
+    decision: Decision, definition: dict[str, str], rationale: str, reasons: dict[str, str]
+) -> Decision:
+    """A recorded decision with new words: definition fields, rationale and the reasons of its
+    rejected alternatives (by key; blank keeps the old reason). Nothing else changes; the store
+    records it as the next version (`DecisionStore.amend`)."""
+    fields = {f.name for f in dataclasses.fields(MetricDefinition)}
+    return dataclasses.replace(
+        decision,
+        definition=dataclasses.replace(
+            decision.definition, **{k: str(v).strip() for k, v in definition.items() if k in fields}
+        ),
+        rationale=rationale,
+        rejected=[
+            dataclasses.replace(r, reason=str(reasons.get(r.key) or r.reason).strip())
+            for r in decision.rejected
+        ],
+    )

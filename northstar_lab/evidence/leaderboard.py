@@ -142,3 +142,27 @@ def leaderboard(ranking: RankingResult, f: BoardFilter = BoardFilter()) -> Board
         n_matching=len(main),
         n_total=sum(not c.is_guardrail for c in ranking.candidates),
     )
+
+
+def gap_table(ranking: RankingResult, top: int = 5) -> pd.DataFrame:
+    """How the top of the ranking moves with the inactivity gap that defines churn.
+
+    One row per place (1…top); one column for the ranking on screen ("g = 30 days (this
+    ranking)") and one per re-run gap ("g = 7 days"), each cell the candidate's name; a run
+    that could not be computed says so in its column. Empty without gap re-runs (explicit churn
+    dates, users tables).
+    """
+    if not ranking.gap_sensitivity:
+        return pd.DataFrame()
+    g = ranking.settings.inactivity_days
+    cols = {f"g = {g} days (this ranking)": [c.name for c in ranking.candidates[:top]]}
+    for run in ranking.gap_sensitivity:
+        label = f"g = {run.gap_days} days"
+        if run.error:
+            cols[label] = [f"not computed: {run.error}"] + [""] * (top - 1)
+        else:
+            cols[label] = list(run.top_names[:top])
+    rows = max(len(v) for v in cols.values())
+    frame = pd.DataFrame({k: v + [""] * (rows - len(v)) for k, v in cols.items()})
+    frame.insert(0, "place", range(1, rows + 1))
+    return frame

@@ -67,3 +67,20 @@ def test_event_and_kind_filters_and_their_options():
     assert board.table["key"].tolist() == ["baseline:total_events"]
     assert leaderboard(r, BoardFilter(events=("tickets",))).table.empty
     assert leaderboard(r, BoardFilter(events=("tickets",))).guardrails["rank"].tolist() == [4]
+
+
+def test_gap_table_shows_the_top_five_for_each_gap():
+    from northstar_lab.evidence.leaderboard import gap_table
+    from northstar_lab.results import GapRun
+
+    r = ranking()
+    assert gap_table(r).empty
+    r.gap_sensitivity = [
+        GapRun(gap_days=7, top_names=["b", "a"]),
+        GapRun(gap_days=14, error="no churn events"),
+    ]
+    t = gap_table(r, top=2)
+    assert list(t.columns) == ["place", "g = 30 days (this ranking)", "g = 7 days", "g = 14 days"]
+    assert t["place"].tolist() == [1, 2]
+    assert t["g = 7 days"].tolist() == ["b", "a"]
+    assert t["g = 14 days"].tolist() == ["not computed: no churn events", ""]
