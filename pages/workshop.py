@@ -253,9 +253,10 @@ def team_view() -> None:
         f"combined = {ws.evidence_weight:.2f}·evidence + {1 - ws.evidence_weight:.2f}·rubric."
     )
     st.dataframe(
-        ordering[list(ORDER_COLUMNS)],
+        ordering[[*ORDER_COLUMNS, "key"]],
         hide_index=True,
         width="stretch",
+        column_order=list(ORDER_COLUMNS),
         column_config=ORDER_COLUMNS,
         key="ordering",
     )
