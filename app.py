@@ -30,4 +30,4 @@ shared.bootstrap(page)  # a ?workshop=ID link reopens its workshop (reload, anot
 try:
     page.run()
 finally:
-    shared.commit()  # autosave whatever this run changed
+    shared.commit()  # autosave whatever this run changed (pages also save as they go)

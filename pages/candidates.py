@@ -360,3 +360,4 @@ def look_closer() -> None:
 
 look_closer()
 st.page_link("pages/workshop.py", label="Next: run the workshop", icon=":material/how_to_vote:")
+shared.commit()  # save as we go (app.py saves at the end of every run, too)

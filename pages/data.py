@@ -201,13 +201,13 @@ st.divider()
 ref = shared.dataset()
 if ref is None:
     st.info("Pick the sample, upload files or connect to a source to see the validation report.")
-    st.stop()
+    shared.stop()
 
 st.subheader("Validation report")
 st.text(ref.get("label", ""))
 result = shared.analysis()
 if result is None:
-    st.stop()
+    shared.stop()
 loaded = shared.loaded_data(ref)
 r = result.ranking
 cols = st.columns(5)
@@ -266,3 +266,4 @@ if loaded.event_counts:
 st.page_link(
     "pages/candidates.py", label="Next: rank the candidate metrics", icon=":material/leaderboard:"
 )
+shared.commit()  # save as we go (app.py saves at the end of every run, too)

@@ -22,6 +22,7 @@ with left:
         shared.choose_dataset(shared.SAMPLE)
         result = shared.analysis()
         if result is not None:
+            shared.commit()
             st.switch_page("pages/candidates.py")
     st.caption(
         "The sample is a fictional education SaaS, Lumen Learn: 8,000 signups in 2025. "
@@ -93,3 +94,4 @@ else:
             icon=":material/description:",
             query_params={"decision": str(int(d["id"]))},
         )
+shared.commit()  # save as we go (app.py saves at the end of every run, too)

@@ -205,6 +205,9 @@ def is_participant() -> bool:
 def commit() -> None:
     """Autosave: write the state to the workshop session when it changed (facilitator only).
 
+    Called at the end of every run (app.py) and by pages wherever a run can end early
+    (`stop`, `rerun`, a fragment's end): cheap when nothing changed.
+
     A save refused because someone else saved in between (another tab of the facilitator)
     reloads their version and says so; nothing is lost silently.
     """
@@ -232,6 +235,18 @@ def commit() -> None:
     w["version"] = saved.version
     st.session_state["saved_state"] = json.dumps(WorkshopState.from_dict(saved.state).to_dict(),
                                                  sort_keys=True)  # fmt: skip
+
+
+def stop() -> None:
+    """`st.stop()`, after saving what this run changed."""
+    commit()
+    st.stop()
+
+
+def rerun() -> None:
+    """`st.rerun()`, after saving what this run changed."""
+    commit()
+    st.rerun()
 
 
 def participant_scores() -> dict[str, dict]:
@@ -552,7 +567,7 @@ def need_analysis():
         st.info("No data loaded yet. Pick the bundled sample or upload your files first.")
         if st.button("Use the sample data", key="need_sample"):
             choose_dataset(SAMPLE)
-            st.rerun()
+            rerun()
         st.page_link("pages/data.py", label="Go to Data", icon=":material/folder_open:")
         st.stop()
     try:

@@ -67,7 +67,7 @@ def participant_view() -> None:
             except InputError as exc:
                 shared.show_error(exc)
             else:
-                st.rerun()
+                shared.rerun()
         return
     st.text(f"You are scoring as {w['name']}.")
     participant_rubric()
@@ -98,7 +98,7 @@ def participant_rubric() -> None:
 
 if shared.is_participant():
     participant_view()
-    st.stop()
+    shared.stop()
 
 
 # ---- the facilitator: open a session, shortlist, score, choose, record -----------------------
@@ -121,7 +121,7 @@ def session_box() -> None:
                 except InputError as exc:
                     shared.show_error(exc)
                 else:
-                    st.rerun()
+                    shared.rerun()
             return
         st.text(f"Workshop: {shared.state().title} · facilitated by {w['name']} · saved as you go")
         base = st.context.url.split("?", 1)[0] if st.context.url else ""
@@ -134,7 +134,63 @@ def session_box() -> None:
             st.caption("Keep it to yourself: it lets whoever opens it change the workshop.")
 
 
+# ---- amend a recorded decision ---------------------------------------------------------------
+
+
+def amend_section() -> None:
+    st.subheader("Amend a recorded decision")
+    st.caption(
+        "A recorded decision never changes: an amendment is a new version that supersedes it, "
+        "with a note saying what changed and why. The share view shows every version."
+    )
+    try:
+        latest = [d for d in shared.store().list_decisions() if d.get("is_latest", True)]
+    except InputError as exc:
+        shared.show_error(exc)
+        return
+    if not latest:
+        st.text("No decision recorded yet.")
+        return
+    labels = {d["id"]: f"#{d['id']} (v{d['version']}): {d['title']}" for d in latest}
+    wanted = st.query_params.get("amend")
+    ids = list(labels)
+    index = ids.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in ids else 0
+    picked = st.selectbox("Decision to amend", ids, index=index, format_func=labels.get,
+                          key="amend_pick")  # fmt: skip
+    decision = shared.store().get(picked)
+    d = decision.definition
+    k = f"amend:{decision.id}"
+    a1, a2 = st.columns(2)
+    new_def = {
+        "name": a1.text_input("Metric name", d.name, key=f"{k}:name"),
+        "meaning": a2.text_input("Meaning", d.meaning, key=f"{k}:meaning"),
+        "owner": a1.text_input("Owner", d.owner, key=f"{k}:owner"),
+        "baseline": a2.text_input("Baseline", d.baseline, key=f"{k}:baseline"),
+        "target": a1.text_input("Target", d.target, key=f"{k}:target"),
+    }
+    new_rationale = st.text_area("Rationale", decision.rationale, height=150, key=f"{k}:why")
+    reasons = {}
+    for r in decision.rejected:
+        st.text(r.name)
+        reasons[r.key] = st.text_area("Why it lost", r.reason, height=68, key=f"{k}:r:{r.key}")
+    note = st.text_input("What changes, and why (required)", key=f"{k}:note")
+    if st.button("Save as a new version", key=f"{k}:save"):
+        changed = workshop.amended(decision, new_def, new_rationale, reasons)
+        try:
+            saved = shared.store().amend(decision.id, changed, note)
+        except InputError as exc:
+            shared.show_error(exc)
+        else:
+            st.success(f"Saved as version {saved.version} (decision #{saved.id}).")
+            st.page_link(
+                "pages/rationale.py", label=f"Open version {saved.version}",
+                icon=":material/description:", query_params={"decision": str(saved.id)},
+            )  # fmt: skip
+
+
 session_box()
+with st.expander("Amend a recorded decision", expanded=bool(st.query_params.get("amend"))):
+    amend_section()
 result = shared.need_analysis()
 ranking = result.ranking
 aid = ses.ranking_id(ranking)
@@ -160,7 +216,7 @@ ws.shortlist = shortlist
 ws.shortlist_names = {k: names[k] for k in shortlist}
 if len(shortlist) < 2:
     st.info("Shortlist at least two candidates to compare.")
-    st.stop()
+    shared.stop()
 
 # ---- rubric ------------------------------------------------------------------------------
 st.subheader("Your scores" if in_session else "Rubric")
@@ -190,7 +246,7 @@ with st.expander("Weights", expanded=False):
 
 
 def team_now() -> workshop.TeamRubric:
-    people = shared.participant_scores() if in_session else {"You": ws.rubric}
+    people = shared.participant_scores() if in_session else {"Facilitator": ws.rubric}
     return workshop.team_rubric(ranking, shortlist, people)
 
 
@@ -218,7 +274,8 @@ def team_view() -> None:
         )
         if not people.empty:
             st.dataframe(
-                people.drop(columns="key"),
+                people,
+                column_order=[c for c in people.columns if c != "key"],
                 hide_index=True,
                 width="stretch",
                 column_config={
@@ -297,11 +354,11 @@ if changes:
         r1, r2 = st.columns(2)
         if r1.button("Refresh the draft from this analysis", key="refresh_draft"):
             ws.draft = ses.refresh_draft(draft)
-            st.rerun()
+            shared.rerun()
         r1.caption("Replaces your edits of pre-filled text; owner, targets and sign-offs stay.")
         if r2.button("Keep my edits: they still hold", key="confirm_draft"):
             ws.draft = ses.confirm_draft(draft, now)
-            st.rerun()
+            shared.rerun()
 
 fkey = (aid, chosen, draft.revision)
 FIELDS = [
@@ -350,7 +407,7 @@ for i, m in enumerate(draft.input_metrics):
     )
 if st.button("Add an input metric", key="add_input"):
     draft.input_metrics.append({"name": "", "kind": "depth", "owner": "", "definition": ""})
-    st.rerun()
+    shared.rerun()
 
 rationale = st.text_area(
     "Rationale (pre-filled with the evidence; edit freely)", values["rationale"], height=180,
@@ -376,7 +433,7 @@ for i, s in enumerate(draft.sign_offs):
     s["role"] = c[1].text_input("Role", s.get("role", ""), key=shared.wkey("so_r", i))
 if st.button("Add a sign-off", key="add_signoff"):
     draft.sign_offs.append({"name": "", "role": ""})
-    st.rerun()
+    shared.rerun()
 
 values = ses.form_values(draft, prefill)
 problems = ses.recording_problems(ws, values, now)
@@ -388,7 +445,7 @@ if draft.recorded_as is not None:
     )  # fmt: skip
     if st.button("Start another draft", key="next_draft"):
         ws.draft = ses.next_draft(draft)
-        st.rerun()
+        shared.rerun()
 else:
     if problems:
         st.caption("Before recording: " + " ".join(problems))
@@ -408,62 +465,5 @@ else:
                 draft.recorded_as = saved.id
                 ws.recorded.append(saved.id)
                 st.session_state["last_decision_id"] = saved.id
-                st.rerun()
-
-
-# ---- amend a recorded decision ---------------------------------------------------------------
-
-
-def amend_section() -> None:
-    st.subheader("Amend a recorded decision")
-    st.caption(
-        "A recorded decision never changes: an amendment is a new version that supersedes it, "
-        "with a note saying what changed and why. The share view shows every version."
-    )
-    try:
-        latest = [d for d in shared.store().list_decisions() if d.get("is_latest", True)]
-    except InputError as exc:
-        shared.show_error(exc)
-        return
-    if not latest:
-        st.text("No decision recorded yet.")
-        return
-    labels = {d["id"]: f"#{d['id']} (v{d['version']}): {d['title']}" for d in latest}
-    wanted = st.query_params.get("amend")
-    ids = list(labels)
-    index = ids.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in ids else 0
-    picked = st.selectbox("Decision to amend", ids, index=index, format_func=labels.get,
-                          key="amend_pick")  # fmt: skip
-    decision = shared.store().get(picked)
-    d = decision.definition
-    k = f"amend:{decision.id}"
-    a1, a2 = st.columns(2)
-    new_def = {
-        "name": a1.text_input("Metric name", d.name, key=f"{k}:name"),
-        "meaning": a2.text_input("Meaning", d.meaning, key=f"{k}:meaning"),
-        "owner": a1.text_input("Owner", d.owner, key=f"{k}:owner"),
-        "baseline": a2.text_input("Baseline", d.baseline, key=f"{k}:baseline"),
-        "target": a1.text_input("Target", d.target, key=f"{k}:target"),
-    }
-    new_rationale = st.text_area("Rationale", decision.rationale, height=150, key=f"{k}:why")
-    reasons = {}
-    for r in decision.rejected:
-        st.text(r.name)
-        reasons[r.key] = st.text_area("Why it lost", r.reason, height=68, key=f"{k}:r:{r.key}")
-    note = st.text_input("What changes, and why (required)", key=f"{k}:note")
-    if st.button("Save as a new version", key=f"{k}:save"):
-        changed = workshop.amended(decision, new_def, new_rationale, reasons)
-        try:
-            saved = shared.store().amend(decision.id, changed, note)
-        except InputError as exc:
-            shared.show_error(exc)
-        else:
-            st.success(f"Saved as version {saved.version} (decision #{saved.id}).")
-            st.page_link(
-                "pages/rationale.py", label=f"Open version {saved.version}",
-                icon=":material/description:", query_params={"decision": str(saved.id)},
-            )  # fmt: skip
-
-
-with st.expander("Amend a recorded decision", expanded=bool(st.query_params.get("amend"))):
-    amend_section()
+                shared.rerun()
+shared.commit()  # save as we go (app.py saves at the end of every run, too)
