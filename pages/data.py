@@ -7,6 +7,7 @@ from northstar_lab.data.sources import list_tables
 from northstar_lab.errors import InputError
 from northstar_lab.evidence import charts
 from northstar_lab.evidence import tables as evidence
+from northstar_lab.redact import redact_secrets
 from northstar_lab.text import exclusions_in_words, md_literal, unit_in_name
 from pages import shared
 
@@ -121,8 +122,10 @@ with tab_upload:
         "decision database so the workshop can reopen them."
     )
     up_events = st.file_uploader(
-        "Event log", type=["csv", "gz", "parquet"], key="up_events",
-        help="One row per event: user id, timestamp, event name, optional value.",
+        "Event log", type=["csv", "gz", "parquet", "json", "jsonl", "ndjson", "zip"],
+        key="up_events",
+        help="One row per event: user id, timestamp, event name, optional value. Exports from "
+        "Amplitude, Mixpanel, PostHog, Segment/RudderStack and GA4 are recognised.",
     )  # fmt: skip
     up_users = st.file_uploader(
         "Users table", type=["csv", "gz", "parquet"], key="up_users",
@@ -193,7 +196,7 @@ with tab_connect:
             conn_ref["event_columns"] = {k: v for k, v in event_mapping(cols, "conn").items() if v}
         except InputError as exc:
             shared.show_error(exc)
-    conn_ref["label"] = f"Connected: {ev_table or src.rsplit('/', 1)[-1]}"
+    conn_ref["label"] = redact_secrets(f"Connected: {ev_table or src.rsplit('/', 1)[-1]}")
     if st.button("Connect and validate", type="primary", disabled=not src, key="load_conn"):
         shared.choose_dataset(conn_ref)
 
