@@ -138,7 +138,15 @@ THEN_NOW_COLUMNS = (
     ("Revenue ρ", "revenue_rho", ".2f"),
     ("Ranked 1st", "p_first", ".0%"),
 )
-ROLE_WORDS = {"chosen": "chosen", "rejected": "rejected alternative", "new leader": "new leader"}
+ROLE_WORDS = {
+    "chosen": "chosen",
+    "twin": "near-duplicate of the chosen metric",
+    "rejected": "rejected alternative",
+    "new leader": "new leader",
+    "then leader": "leader when decided",
+    "alternative": "alternative",
+}
+QUANTITY_WORDS = {"score": "its score", "advantage": "its lead over the chosen metric"}
 
 
 def _side(row: Any, side: str, name: str) -> Any:
@@ -180,7 +188,9 @@ def rank_change(then: Any, now: Any) -> str:
 def then_vs_now_table(rows) -> list[dict]:
     """A re-validation's comparison rows in words: one dict per candidate with 'Candidate',
     'Role', 'Rank' and each `THEN_NOW_COLUMNS` heading as 'then → now' text with an arrow; the
-    hazard ratio carries both 95% intervals."""
+    hazard ratio carries both 95% intervals; 'Judged' / 'Change' / 'Finding' say what the
+    verdict compared, how much it moved (with its interval) and what that means, when the row
+    carries them (`ComparisonRow`)."""
     out = []
     for row in rows:
         cells = {
@@ -195,8 +205,26 @@ def then_vs_now_table(rows) -> list[dict]:
             for s in ("then", "now")
         ]
         cells["Hazard ratio 95% CI"] = f"{ci[0]} → {ci[1]}"
+        quantity = _field(row, "quantity")
+        if quantity:
+            cells["Judged"] = QUANTITY_WORDS.get(str(quantity), str(quantity))
+            cells["Change"] = _change_with_interval(row)
+            cells["Finding"] = plain(_field(row, "finding") or "", one_line=True)
         out.append(cells)
     return out
+
+
+def _change_with_interval(row: Any) -> str:
+    """'+0.012 (99% interval −0.004 to +0.028)', or '—' when nothing was measured."""
+    delta = _field(row, "change")
+    if delta is None:
+        return "—"
+    lo, hi, level = (_field(row, k) for k in ("change_ci_low", "change_ci_high", "ci_level"))
+    text = num(delta, "+.3f")
+    if lo is not None and hi is not None:
+        pct = f"{float(level):.0%} " if level else ""
+        text += f" ({pct}interval {num(lo, '+.3f')} to {num(hi, '+.3f')})"
+    return text
 
 
 # ---- units named in column names ----------------------------------------------------------

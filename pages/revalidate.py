@@ -13,8 +13,8 @@ st.markdown(
     "At a strategic milestone, re-run the recorded analysis — same settings, same thresholds — "
     "on newer data, and see whether the choice still holds."
 )
-store = shared.store()
 try:
+    store = shared.store()
     decisions = store.list_decisions()
 except InputError as exc:
     shared.show_error(exc)

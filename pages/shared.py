@@ -26,7 +26,7 @@ from typing import Any
 import streamlit as st
 
 from northstar_lab.decisions import uploads
-from northstar_lab.decisions.session import MemoryWorkshops, WorkshopState, new_key
+from northstar_lab.decisions.session import WorkshopState, new_key
 from northstar_lab.errors import InputError
 from northstar_lab.settings import AnalysisSettings
 from northstar_lab.text import md_lines, plain
@@ -93,16 +93,8 @@ def save_settings(s: AnalysisSettings) -> None:
 
 
 def workshops():
-    """Where workshop sessions live: the decision database when it has them, else this process."""
-    db = store()
-    if hasattr(db, "create_workshop"):
-        return db
-    return _memory_workshops()
-
-
-@st.cache_resource(show_spinner=False)
-def _memory_workshops() -> MemoryWorkshops:
-    return MemoryWorkshops()
+    """Where workshop sessions live: the decision database (`DecisionStore`'s workshop API)."""
+    return store()
 
 
 def workshop() -> dict | None:
@@ -508,25 +500,25 @@ def adjusted(result, key: str, covariates: tuple[str, ...]):
 
 
 def store():
-    """The decision store ($NORTHSTAR_DB or the user data dir), opened once per database."""
-    return _store(os.environ.get("NORTHSTAR_DB", ""))
+    """The decision store ($NORTHSTAR_DB or the user data dir), opened once per database.
+
+    A database that cannot be opened raises InputError, in words without its path."""
+    location = os.environ.get("NORTHSTAR_DB", "")
+    try:
+        return _store(location)
+    except InputError as exc:
+        LOG.warning("decision database %s: %s", location or "(default)", exc)
+        raise InputError(
+            "The decision database cannot be opened, so decisions and workshops cannot be "
+            "saved or read right now.",
+            app="Ask whoever runs this server to check it; the server log has the details.",
+        ) from exc
 
 
 def record(decision, idempotency_key: str):
-    """Record a decision once per draft: the same draft sent twice (a double click) is one
-    decision, by its idempotency key in the store, and by this session's memory of it."""
-    import inspect
-
-    done = st.session_state.setdefault("recorded_keys", {})
-    db = store()
-    if idempotency_key in done:
-        return db.get(done[idempotency_key])
-    if "idempotency_key" in inspect.signature(db.record).parameters:
-        saved = db.record(decision, idempotency_key=idempotency_key)
-    else:  # a store without idempotency keys: this session's memory only
-        saved = db.record(decision)
-    done[idempotency_key] = saved.id
-    return saved
+    """Record a decision once per draft: the same draft sent twice (a double click, two tabs)
+    is one decision, by its idempotency key in the store."""
+    return store().record(decision, idempotency_key=idempotency_key)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -540,8 +532,33 @@ def _store(location: str):
 
 
 def show_error(exc: InputError) -> None:
-    """An input problem as people read it: the app's hint, names shown as typed (no Markdown)."""
-    st.error(md_lines(exc.for_app()))
+    """An input problem as people read it: the app's hint, names shown as typed (no Markdown),
+    and no server path (the decision database's location is named, not shown)."""
+    st.error(md_lines(without_server_paths(exc.for_app())))
+
+
+def without_server_paths(message: str) -> str:
+    """`message` with the decision database's and the uploads' locations in words."""
+    places = []
+    try:
+        db = store()
+        places += [(str(db.path), "the decision database")] if db.path else []
+        places += [(str(db.location), "the decision database")]
+    except InputError:
+        places += [(os.environ.get("NORTHSTAR_DB", ""), "the decision database")]
+    places += [(str(kept_root_quiet()), "the workshop uploads folder"),
+               (str(uploads.temp_root()), "the uploads folder")]  # fmt: skip
+    for where, words in sorted(places, key=lambda p: -len(p[0])):
+        if where and len(where) > 3:
+            message = message.replace(where, words)
+    return message
+
+
+def kept_root_quiet() -> Path | None:
+    try:
+        return kept_root()
+    except InputError:
+        return None
 
 
 @contextmanager

@@ -122,3 +122,20 @@ def test_unit_in_name(name, unit):
     from northstar_lab.text import unit_in_name
 
     assert unit_in_name(name) == unit
+
+
+def test_then_vs_now_says_what_the_verdict_judged():
+    from northstar_lab.decisions.model import ComparisonRow, Standing
+
+    row = ComparisonRow(
+        key="k", name="K", role="twin", then=Standing(rank=2, score=0.3),
+        now=Standing(rank=1, score=0.31), quantity="advantage", change=0.0123,
+        change_ci_low=-0.004, change_ci_high=0.0281, ci_level=0.99,
+        finding="no significant change",
+    )  # fmt: skip
+    [out] = then_vs_now_table([row])
+    assert out["Role"] == "near-duplicate of the chosen metric"
+    assert out["Judged"] == "its lead over the chosen metric"
+    assert out["Change"] == "+0.012 (99% interval -0.004 to +0.028)"
+    assert out["Finding"] == "no significant change"
+    assert out["Score"] == "0.300 → 0.310 ↑"
