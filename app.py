@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from pages import shared
+
 st.set_page_config(
     page_title="North Star Lab",
     page_icon=":material/star:",
@@ -9,6 +11,7 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
+#: Sections of the navigation, each a list of pages (add a page by adding a line).
 PAGES = {
     "Choose": [
         st.Page("pages/home.py", title="Home", icon=":material/star:", default=True),
@@ -22,4 +25,9 @@ PAGES = {
     ],
 }
 
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+shared.bootstrap(page)  # a ?workshop=ID link reopens its workshop (reload, another laptop)
+try:
+    page.run()
+finally:
+    shared.commit()  # autosave whatever this run changed (pages also save as they go)

@@ -60,3 +60,208 @@ def duration_words(days: float, unit: str | None = None) -> str:
 def utc_now() -> str:
     """Now, UTC, as the ISO string every record and export stores ('2026-11-25T16:46:02+00:00')."""
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+# ---- names from data, in Markdown ---------------------------------------------------------------
+
+_ASCII_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def md_literal(text: object) -> str:
+    """Text as Markdown that shows exactly these characters: no links, images, emphasis,
+    headings, HTML or autolinks, whatever the text contains.
+
+    Every ASCII punctuation character is backslash-escaped (CommonMark lets any of them be
+    escaped), so `[click me](https://evil.example)` renders as those characters, and neither
+    `https://…` nor `www.…` can become an autolink. Control characters become spaces and lines
+    are folded into one (for labels, captions and headings). Prefer `st.text` or a table for a
+    name alone; use this where a name sits inside a Markdown label.
+    """
+    return _ASCII_PUNCT.sub(r"\\\1", plain(text, one_line=True))
+
+
+# ---- CSV downloads -------------------------------------------------------------------------------
+
+#: A cell starting with one of these is read as a formula by spreadsheet programs (OWASP
+#: "CSV injection"): `=HYPERLINK(…)`, `+cmd|…`, `-2+3`, `@SUM(…)`, and tab or CR variants.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell that would start a formula, prefixed with `'` (spreadsheets show the text
+    as typed); numbers, dates and other text are returned unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_safe(frame):
+    """A copy of a DataFrame whose text cells and column names cannot run as spreadsheet
+    formulas (`spreadsheet_safe` on every text cell, including categoricals)."""
+    import pandas as pd
+
+    out = pd.DataFrame(frame).copy()
+    out.columns = [spreadsheet_safe(str(c)) for c in out.columns]
+    for i in range(out.shape[1]):
+        col = out.iloc[:, i]
+        if col.dtype == object or isinstance(col.dtype, (pd.StringDtype, pd.CategoricalDtype)):
+            out.isetitem(i, col.astype(object).map(spreadsheet_safe))
+    return out
+
+
+def csv_bytes(frame) -> bytes:
+    """The one way the app writes a CSV download: `csv_safe`, no index, UTF-8 with a BOM (so
+    spreadsheet programs read non-ASCII names correctly)."""
+    return csv_safe(frame).to_csv(index=False).encode("utf-8-sig")
+
+
+# ---- exclusions, in words ------------------------------------------------------------------------
+
+#: Why users were left out, by the key the analysis counts them under.
+EXCLUSION_WORDS = {
+    "churned_in_window": "churned inside the observation window",
+    "not_yet_observable": "signed up too recently to be followed past the window",
+    "missing_outcome": "no churn information",
+    "users_signed_up_after_as_of": "signed up after the data's end date",
+    "users_not_in_users_table": "in the event log but not in the users table",
+    "revenue_without_full_follow_up": "not followed for the whole revenue horizon",
+}
+#: Keys that leave users out of the revenue figures only (they stay in the retention analysis).
+REVENUE_ONLY = ("revenue_without_full_follow_up",)
+
+
+def exclusions_in_words(excluded: dict[str, int]) -> dict[str, list[tuple[str, int]]]:
+    """Users left out, split by what they are left out of: {"retention": [(reason, n), …],
+    "revenue": [(reason, n), …]}. Zero counts are dropped; unknown keys keep their key in
+    words ('some_new_reason' → 'some new reason') under retention."""
+    out: dict[str, list[tuple[str, int]]] = {"retention": [], "revenue": []}
+    for key, n in excluded.items():
+        if not n:
+            continue
+        words = EXCLUSION_WORDS.get(key, key.replace("_", " "))
+        out["revenue" if key in REVENUE_ONLY else "retention"].append((words, int(n)))
+    return out
+
+
+# ---- then vs now ---------------------------------------------------------------------------------
+
+#: Re-validation comparison columns: (heading, field, number format); field names as in
+#: `revalidate.comparison_rows` ("then_<field>" / "now_<field>", or a row object's attributes).
+THEN_NOW_COLUMNS = (
+    ("Score", "score", ".3f"),
+    ("Concordance C", "c_index", ".3f"),
+    ("Hazard ratio / SD", "hazard_ratio", ".2f"),
+    ("Revenue ρ", "revenue_rho", ".2f"),
+    ("Ranked 1st", "p_first", ".0%"),
+)
+ROLE_WORDS = {
+    "chosen": "chosen",
+    "twin": "near-duplicate of the chosen metric",
+    "rejected": "rejected alternative",
+    "new leader": "new leader",
+    "then leader": "leader when decided",
+    "alternative": "alternative",
+}
+QUANTITY_WORDS = {"score": "its score", "advantage": "its lead over the chosen metric"}
+
+
+def _side(row: Any, side: str, name: str) -> Any:
+    """row's then/now value of `name`: a dict with 'then_x' keys, or an object with .then.x."""
+    if isinstance(row, dict):
+        return row.get(f"{side}_{name}")
+    part = getattr(row, side, None)
+    return getattr(part, name, None) if part is not None else getattr(row, f"{side}_{name}", None)
+
+
+def _field(row: Any, name: str) -> Any:
+    return row.get(name) if isinstance(row, dict) else getattr(row, name, None)
+
+
+def change(then: Any, now: Any, spec: str = ".3f") -> str:
+    """'0.412 → 0.398 ↓' with both sides rounded as shown; '=' when the rounded values are
+    equal, '—' for a side that could not be computed."""
+    a, b = num(then, spec), num(now, spec)
+    if a == "—" and b == "—":
+        return "—"
+    if "—" in (a, b) or a == b:
+        return f"{a} → {b}" + (" =" if a == b else "")
+    return f"{a} → {b} {'↑' if float(now) > float(then) else '↓'}"
+
+
+def rank_change(then: Any, now: Any) -> str:
+    """'3 → 1 (up 2)': ranks, where a smaller number is a better place."""
+    if then is None and now is None:
+        return "—"
+    if then is None or now is None:
+        return f"{num(then, '.0f')} → {num(now, '.0f')}"
+    a, b = int(then), int(now)
+    if a == b:
+        return f"{a} → {b} (same place)"
+    moved = f"up {a - b}" if b < a else f"down {b - a}"
+    return f"{a} → {b} ({moved})"
+
+
+def then_vs_now_table(rows) -> list[dict]:
+    """A re-validation's comparison rows in words: one dict per candidate with 'Candidate',
+    'Role', 'Rank' and each `THEN_NOW_COLUMNS` heading as 'then → now' text with an arrow; the
+    hazard ratio carries both 95% intervals; 'Judged' / 'Change' / 'Finding' say what the
+    verdict compared, how much it moved (with its interval) and what that means, when the row
+    carries them (`ComparisonRow`)."""
+    out = []
+    for row in rows:
+        cells = {
+            "Candidate": plain(_field(row, "name") or _field(row, "key"), one_line=True),
+            "Role": ROLE_WORDS.get(str(_field(row, "role")), str(_field(row, "role") or "")),
+            "Rank": rank_change(_side(row, "then", "rank"), _side(row, "now", "rank")),
+        }
+        for heading, name, spec in THEN_NOW_COLUMNS:
+            cells[heading] = change(_side(row, "then", name), _side(row, "now", name), spec)
+        ci = [
+            f"{num(_side(row, s, 'hr_ci_low'), '.2f')}–{num(_side(row, s, 'hr_ci_high'), '.2f')}"
+            for s in ("then", "now")
+        ]
+        cells["Hazard ratio 95% CI"] = f"{ci[0]} → {ci[1]}"
+        quantity = _field(row, "quantity")
+        if quantity:
+            cells["Judged"] = QUANTITY_WORDS.get(str(quantity), str(quantity))
+            cells["Change"] = _change_with_interval(row)
+            cells["Finding"] = plain(_field(row, "finding") or "", one_line=True)
+        out.append(cells)
+    return out
+
+
+def _change_with_interval(row: Any) -> str:
+    """'+0.012 (99% interval −0.004 to +0.028)', or '—' when nothing was measured."""
+    delta = _field(row, "change")
+    if delta is None:
+        return "—"
+    lo, hi, level = (_field(row, k) for k in ("change_ci_low", "change_ci_high", "ci_level"))
+    text = num(delta, "+.3f")
+    if lo is not None and hi is not None:
+        pct = f"{float(level):.0%} " if level else ""
+        text += f" ({pct}interval {num(lo, '+.3f')} to {num(hi, '+.3f')})"
+    return text
+
+
+# ---- units named in column names ----------------------------------------------------------
+
+_UNIT_WORDS = {
+    "days": ("day", "days", "d"),
+    "weeks": ("week", "weeks", "wk", "wks", "w"),
+    "months": ("month", "months", "mo", "mos", "mon"),
+}
+
+
+def unit_in_name(column: str) -> str | None:
+    """'days', 'weeks' or 'months' when a duration column's name says its unit
+    ('tenure_months', 'duration_days', 'weeks active'), else None (the unit must be asked)."""
+    parts = [p for p in re.split(r"[^a-z]+", str(column).lower()) if p]
+    found = {unit for unit, words in _UNIT_WORDS.items() for p in parts if p in words}
+    return found.pop() if len(found) == 1 else None
+
+
+def md_lines(text: object) -> str:
+    """Several lines of text as literal Markdown (`md_literal` per line, line breaks kept): for
+    messages with names in them, e.g. an input error listing several problems."""
+    lines = ("" if text is None else str(text)).split("\n")
+    return "  \n".join(md_literal(line) for line in lines)

@@ -3,12 +3,12 @@
 import streamlit as st
 
 from northstar_lab.data.columns import EVENT_NAMES, recognise
-from northstar_lab.data.sources import list_tables, peek_columns
-from northstar_lab.data.users import read_table, recognise_user_columns
+from northstar_lab.data.sources import list_tables
 from northstar_lab.errors import InputError
 from northstar_lab.evidence import charts
 from northstar_lab.evidence import tables as evidence
 from northstar_lab.redact import redact_secrets
+from northstar_lab.text import exclusions_in_words, md_literal, unit_in_name
 from pages import shared
 
 st.title("Data")
@@ -19,6 +19,7 @@ st.caption(
 )
 
 NONE = "— none —"
+UNITS = ("days", "weeks", "months")
 
 tab_sample, tab_upload, tab_connect = st.tabs(
     ["Bundled sample", "Upload files", "Connect to a database or Spark"]
@@ -42,7 +43,8 @@ def _select(label: str, columns: list[str], default: str | None, key: str, help:
 
 
 def event_mapping(columns: list[str], prefix: str) -> dict:
-    """Event-log column mapping, pre-filled by recognised names."""
+    """Event-log column mapping, pre-filled by recognised names (column names are options,
+    never Markdown)."""
     found = recognise(columns, EVENT_NAMES)
     c1, c2, c3, c4 = st.columns(4)
     with c1:
@@ -59,10 +61,8 @@ def event_mapping(columns: list[str], prefix: str) -> dict:
     return {"user": user, "timestamp": ts, "event": event, "value": value}
 
 
-def user_mapping(df, prefix: str) -> dict:
-    """Users-table column mapping, pre-filled by recognition."""
-    cols = list(df.columns)
-    found = recognise_user_columns(df)
+def user_mapping(cols: list[str], found, prefix: str) -> tuple[dict, list[str]]:
+    """Users-table column mapping, pre-filled by recognition; (mapping, what is still missing)."""
     c = st.columns(4)
     roles = [
         ("user", "User id", ""),
@@ -77,10 +77,23 @@ def user_mapping(df, prefix: str) -> dict:
     for i, (role, label, help) in enumerate(roles):
         with c[i % 4]:
             out[role] = _select(label, cols, getattr(found, role), f"{prefix}_u_{role}", help)
-    with c[3]:
-        out["duration_unit"] = st.selectbox(
-            "Tenure unit", ["days", "weeks", "months"], key=f"{prefix}_u_unit"
-        )
+    missing = []
+    if out["duration"]:
+        named = unit_in_name(out["duration"])
+        with c[3]:
+            unit = st.selectbox(
+                "Tenure unit",
+                UNITS,
+                index=UNITS.index(named) if named else None,
+                placeholder="Choose: days, weeks or months",
+                key=f"{prefix}_u_unit",
+                help="The column's name does not say its unit, so say it here: a tenure in "
+                "weeks read as days would drop most users as 'churned in the window'.",
+            )
+        if unit is None:
+            missing.append("the tenure's unit (days, weeks or months)")
+        else:
+            out["duration_unit"] = unit
     taken = {v for v in out.values() if v}
     left = [x for x in cols if x not in taken]
     out["behaviour"] = st.multiselect(
@@ -97,15 +110,16 @@ def user_mapping(df, prefix: str) -> dict:
         default=[x for x in found.segments if x in left and x not in out["behaviour"]],
         key=f"{prefix}_u_segments",
     )
-    return {k: v for k, v in out.items() if v}
+    return {k: v for k, v in out.items() if v}, missing
 
 
 with tab_upload:
     max_mb = st.get_option("server.maxUploadSize")
     st.caption(
-        f"Uploads up to {max_mb:,} MB each. To raise the limit, set `maxUploadSize` in "
-        "`.streamlit/config.toml` or run `streamlit run app.py --server.maxUploadSize 4000`; "
-        "for bigger data, connect to DuckDB or Spark instead."
+        f"Uploads up to {max_mb:,} MB each; for bigger data, connect to DuckDB or Spark "
+        "instead (the server's administrator can raise the limit). Files are kept on the "
+        "server only while you work with them, or, when a workshop uses them, beside the "
+        "decision database so the workshop can reopen them."
     )
     up_events = st.file_uploader(
         "Event log", type=["csv", "gz", "parquet", "json", "jsonl", "ndjson", "zip"],
@@ -117,29 +131,35 @@ with tab_upload:
         "Users table", type=["csv", "gz", "parquet"], key="up_users",
         help="One row per user: id, signup, churn/tenure, revenue, plan, behaviour columns.",
     )  # fmt: skip
-    choice = {"kind": "upload", "event_columns": {}, "user_columns": {}}
+    ref = {"kind": "upload", "event_columns": {}, "user_columns": {}}
     ok = up_events is not None or up_users is not None
+    missing: list[str] = []
     try:
         if up_events is not None:
-            path = shared.save_upload(up_events)
-            st.markdown(f"**Column mapping — {up_events.name}**")
-            choice["events"] = path
-            choice["events_label"] = up_events.name
-            mapping = event_mapping(peek_columns(path, label=up_events.name), "up")
-            choice["event_columns"] = {k: v for k, v in mapping.items() if v}
+            file = shared.save_upload(up_events)
+            st.markdown("**Column mapping of the event log**")
+            st.text(up_events.name)
+            ref["events"], ref["events_label"] = file, up_events.name
+            mapping = event_mapping(shared.peek_columns(file, up_events.name), file["sha256"][:12])
+            ref["event_columns"] = {k: v for k, v in mapping.items() if v}
         if up_users is not None:
-            path = shared.save_upload(up_users)
-            st.markdown(f"**Column mapping — {up_users.name}**")
-            choice["users"] = path
-            choice["users_label"] = up_users.name
-            choice["user_columns"] = user_mapping(read_table(path, up_users.name), "up")
+            file = shared.save_upload(up_users)
+            st.markdown("**Column mapping of the users table**")
+            st.text(up_users.name)
+            ref["users"], ref["users_label"] = file, up_users.name
+            cols, found = shared.peek_users(file, up_users.name)
+            ref["user_columns"], missing = user_mapping(cols, found, file["sha256"][:12])
     except InputError as exc:
-        st.error(str(exc))
+        shared.show_error(exc)
         ok = False
     names = [f.name for f in (up_events, up_users) if f is not None]
-    choice["label"] = "Uploaded: " + ", ".join(names)
-    if st.button("Load and validate", type="primary", disabled=not ok, key="load_upload"):
-        shared.choose_dataset(choice)
+    ref["label"] = "Uploaded: " + ", ".join(names)
+    if missing:
+        st.info("Before loading, choose " + "; ".join(missing) + ".")
+    if st.button(
+        "Load and validate", type="primary", disabled=not ok or bool(missing), key="load_upload"
+    ):
+        shared.choose_dataset(ref)
 
 with tab_connect:
     st.markdown(
@@ -154,7 +174,7 @@ with tab_connect:
         try:
             tables = list_tables(src)
         except InputError as exc:
-            st.error(str(exc))
+            shared.show_error(exc)
             src_error = True  # peeking at its columns would repeat the same error
     c1, c2 = st.columns(2)
     with c1:
@@ -168,31 +188,30 @@ with tab_connect:
             if tables else None
         )  # fmt: skip
         us_table = None if us_table in (None, NONE) else us_table
-    conn_choice = {"kind": "source", "events": src, "events_table": ev_table or None,
-                   "users_table": us_table, "event_columns": {}, "user_columns": {}}  # fmt: skip
+    conn_ref = {"kind": "source", "events": src, "events_table": ev_table or None,
+                "users_table": us_table, "event_columns": {}, "user_columns": {}}  # fmt: skip
     if src and not src_error:
         try:
-            cols = peek_columns(src, ev_table or None)
-            conn_choice["event_columns"] = {
-                k: v for k, v in event_mapping(cols, "conn").items() if v
-            }
+            cols = shared.peek_source(src, ev_table or None)
+            conn_ref["event_columns"] = {k: v for k, v in event_mapping(cols, "conn").items() if v}
         except InputError as exc:
-            st.error(str(exc))
-    conn_choice["label"] = redact_secrets(f"Connected: {ev_table or src.rsplit('/', 1)[-1]}")
+            shared.show_error(exc)
+    conn_ref["label"] = redact_secrets(f"Connected: {ev_table or src.rsplit('/', 1)[-1]}")
     if st.button("Connect and validate", type="primary", disabled=not src, key="load_conn"):
-        shared.choose_dataset(conn_choice)
+        shared.choose_dataset(conn_ref)
 
 st.divider()
-choice = shared.dataset()
-if choice is None:
+ref = shared.dataset()
+if ref is None:
     st.info("Pick the sample, upload files or connect to a source to see the validation report.")
-    st.stop()
+    shared.stop()
 
-st.subheader(f"Validation report — {choice.get('label', '')}")
+st.subheader("Validation report")
+st.text(ref.get("label", ""))
 result = shared.analysis()
 if result is None:
-    st.stop()
-loaded = shared.loaded_data(choice)
+    shared.stop()
+loaded = shared.loaded_data(ref)
 r = result.ranking
 cols = st.columns(5)
 if loaded.check is not None:
@@ -206,23 +225,41 @@ elif loaded.users is not None:
 cols[4].metric("In the retention analysis", f"{r.n_users:,}", f"{r.n_churned:,} churned",
                delta_color="off")  # fmt: skip
 
-excluded = {k.replace("_", " "): v for k, v in r.excluded.items() if v}
-st.markdown(
-    f"**Churn** from {result.outcomes.churn_source}. **Revenue**: "
-    f"{result.outcomes.revenue_source or 'none found (score uses retention only)'}. "
-    f"**As of** {result.as_of}."
+oc = result.outcomes
+st.text(
+    f"Churn from {oc.churn_source}. Revenue: "
+    f"{oc.revenue_source or 'none found (the score uses retention only)'}. As of {result.as_of}."
 )
-if excluded:
-    st.markdown(
-        "**Left out, and why:** "
-        + "; ".join(f"{k}: {v:,}" for k, v in excluded.items())
-        + ". Users who churned inside the observation window, or signed up too recently to be "
-        "followed past it, cannot enter a landmark analysis."
+left_out = exclusions_in_words(r.excluded)
+if left_out["retention"] or left_out["revenue"]:
+    st.markdown("**Left out, and why**")
+    a, b = st.columns(2)
+    for col, part, heading in (
+        (a, "retention", "Left out of the retention analysis"),
+        (b, "revenue", "In the retention analysis, but left out of revenue figures"),
+    ):
+        with col:
+            st.caption(heading)
+            for words, n in left_out[part]:
+                st.text(f"{n:,} users: {words}")
+            if not left_out[part]:
+                st.text("Nobody.")
+    st.caption(
+        "Users who churned inside the observation window, or signed up too recently to be "
+        "followed past it, cannot enter a landmark analysis. Revenue figures need users "
+        "followed for the whole revenue horizon."
     )
 for w in r.warnings:
-    st.warning(w)
+    st.warning(md_literal(w))
 
-st.altair_chart(charts.overall_retention_chart(evidence.overall_retention(result)), width="stretch")
+with shared.contained("The retention curve"):
+    st.altair_chart(
+        shared.derived(
+            "overall_chart", None, lambda an: charts.overall_retention_chart(
+                evidence.overall_retention(an))
+        ),
+        width="stretch",
+    )  # fmt: skip
 if loaded.event_counts:
     with st.expander("Event types in the log"):
         st.dataframe(
@@ -232,3 +269,4 @@ if loaded.event_counts:
 st.page_link(
     "pages/candidates.py", label="Next: rank the candidate metrics", icon=":material/leaderboard:"
 )
+shared.commit()  # save as we go (app.py saves at the end of every run, too)

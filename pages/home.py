@@ -1,7 +1,9 @@
 """Home: what the app does, one click to the sample, what is loaded, decisions recorded."""
 
+import pandas as pd
 import streamlit as st
 
+from northstar_lab.errors import InputError
 from pages import shared
 
 st.title("North Star Lab")
@@ -20,6 +22,7 @@ with left:
         shared.choose_dataset(shared.SAMPLE)
         result = shared.analysis()
         if result is not None:
+            shared.commit()
             st.switch_page("pages/candidates.py")
     st.caption(
         "The sample is a fictional education SaaS, Lumen Learn: 8,000 signups in 2025. "
@@ -33,35 +36,62 @@ with left:
 
 with right:
     st.subheader("Loaded now")
-    choice = shared.dataset()
-    if choice is None:
-        st.write("Nothing yet.")
+    ref = shared.dataset()
+    if ref is None:
+        st.text("Nothing yet.")
     else:
-        st.write(f"**{choice.get('label', 'Your data')}**")
+        st.text(ref.get("label", "Your data"))  # file and table names are data: plain text
         result = shared.cached_analysis()
         if result is not None:
             r = result.ranking
             info = r.data
-            st.write(
+            st.text(
                 f"{r.n_users:,} users in the retention analysis ({r.n_churned:,} churned); "
                 f"signups {info.signup_min or '?'} to {info.signup_max or '?'}; "
                 f"data as of {info.as_of}."
             )
-            st.write(f"Current leader: **{r.leader.name}**")
+            st.text(f"Current leader: {r.leader.name}")
+    w = shared.workshop()
+    if w is not None:
+        st.text(f"Workshop: {shared.state().title or 'North Star workshop'}")
+        st.page_link(
+            "pages/workshop.py", label="Back to the workshop", icon=":material/how_to_vote:"
+        )
 
 st.divider()
 st.subheader("Decisions recorded")
 try:
     decisions = shared.store().list_decisions()
-except Exception as exc:  # a broken database must not hide the rest of the page
-    st.error(f"The decision database could not be opened: {exc}")
+except InputError as exc:  # a broken database must not hide the rest of the page
+    st.error(f"The decision database could not be opened. {exc.for_app()}")
     decisions = []
 if not decisions:
     st.write("None yet. Record one at the end of the workshop.")
 else:
-    for d in decisions:
-        verdict = d.get("latest_verdict") or "not re-validated"
-        st.markdown(
-            f"- [{d['title']}](/rationale?decision={d['id']}) — **{d.get('chosen_name', '')}** "
-            f"(v{d.get('version', 1)}, {str(d.get('created_at', ''))[:10]}; {verdict})"
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "#": d["id"],
+                    "title": d["title"],
+                    "north star": d.get("chosen_name", ""),
+                    "version": d.get("version", 1),
+                    "recorded": str(d.get("created_at", ""))[:10],
+                    "latest re-validation": d.get("latest_verdict") or "not re-validated",
+                }
+                for d in decisions
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+        key="home_decisions",
+    )
+    links = st.columns(min(len(decisions), 6))
+    for i, d in enumerate(decisions[:12]):
+        links[i % len(links)].page_link(
+            "pages/rationale.py",
+            label=f"Open decision #{int(d['id'])}",
+            icon=":material/description:",
+            query_params={"decision": str(int(d["id"]))},
         )
+shared.commit()  # save as we go (app.py saves at the end of every run, too)

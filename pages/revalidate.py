@@ -5,6 +5,7 @@ import streamlit as st
 
 from northstar_lab.decisions.revalidate import RULE, revalidate
 from northstar_lab.errors import InputError
+from northstar_lab.text import md_literal, then_vs_now_table
 from pages import shared
 
 st.title("Re-validate a decision")
@@ -12,12 +13,16 @@ st.markdown(
     "At a strategic milestone, re-run the recorded analysis — same settings, same thresholds — "
     "on newer data, and see whether the choice still holds."
 )
-store = shared.store()
-decisions = store.list_decisions()
+try:
+    store = shared.store()
+    decisions = store.list_decisions()
+except InputError as exc:
+    shared.show_error(exc)
+    st.stop()
 if not decisions:
     st.info("No decision recorded yet.")
     st.stop()
-labels = {d["id"]: f"#{d['id']} — {d['title']}" for d in decisions}
+labels = {d["id"]: f"#{d['id']} — {d['title']}" for d in decisions}  # options: plain text
 dec_id = st.selectbox("Decision", list(labels), format_func=labels.get, key="reval_decision")
 decision = store.get(dec_id)
 
@@ -33,7 +38,9 @@ elif how == "Upload":
     if ev is not None or us is not None:
         choice = {"kind": "upload", "event_columns": {}, "user_columns": {},
                   "events": shared.save_upload(ev) if ev else None,
-                  "users": shared.save_upload(us) if us else None}  # fmt: skip
+                  "users": shared.save_upload(us) if us else None,
+                  "events_label": ev.name if ev else None,
+                  "users_label": us.name if us else None}  # fmt: skip
 else:
     src = st.text_input("Event log path or source", key="reval_src")
     table = st.text_input("Events table (databases only)", key="reval_table")
@@ -50,14 +57,14 @@ if st.button("Re-run the recorded analysis", type="primary", disabled=choice is 
 
         def progress(message: str, fraction: float) -> None:
             bar.progress(min(max(fraction, 0.0), 1.0))
-            step.markdown(f"**Step:** {message}")
+            step.text(f"Step: {message}")
 
         try:
             loaded = shared.loaded_data(choice, progress)
             reval, _ = revalidate(decision, loaded, progress=progress)
         except InputError as exc:
             status.update(label="Could not re-run", state="error")
-            st.error(str(exc))
+            shared.show_error(exc)
             st.stop()
         status.update(label="Done", state="complete", expanded=False)
     st.session_state["pending_reval"] = reval.to_dict()
@@ -67,11 +74,19 @@ if pending and pending.get("decision_id") == decision.id:
     from northstar_lab.decisions.model import Revalidation
 
     reval = Revalidation.from_dict(pending)
-    icon = {"holds": "✅", "weakened": "⚠️", "overtaken": "🔄"}[reval.verdict]
+    icon = {"holds": "✅", "weakened": "⚠️", "overtaken": "🔄"}.get(reval.verdict, "")
     st.subheader(f"{icon} Verdict: {reval.verdict.upper()}")
-    st.write(reval.summary)
-    st.caption("Rule: " + RULE)
-    st.dataframe(pd.DataFrame(reval.comparison), hide_index=True, width="stretch")
+    st.text(reval.summary)  # names candidates: plain text
+    st.caption("Rule: " + md_literal(reval.rule or RULE))
+    st.markdown("**Then (when decided) → now (newer data)**")
+    st.dataframe(
+        pd.DataFrame(then_vs_now_table(reval.comparison)),
+        hide_index=True,
+        width="stretch",
+        column_config={"Candidate": st.column_config.TextColumn(pinned=True)},
+        key="then_vs_now",
+    )
+    st.caption("↑ / ↓: the number went up / down; =: unchanged at this rounding; rank: 1 = best.")
     if st.button("Save this re-validation to the decision's history", key="reval_save"):
         saved = store.add_revalidation(decision.id, reval)
         st.session_state.pop("pending_reval", None)

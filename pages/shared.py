@@ -1,137 +1,360 @@
-"""Glue between the pages and the library: session state, cached analysis, progress, errors.
+"""Glue between the pages and the library: the workshop's state, cached analyses, errors.
 
-Session state holds only what the user chose or typed (dataset choice, settings, rubric,
-decision drafts). Analyses live in a process-wide cache keyed on the dataset choice and the
-frozen settings, so changing a chart selection or a rubric score never re-runs them.
+One source of truth: everything people chose or typed lives in one `WorkshopState`
+(`state()`); everything computed is looked up from it. The analysis is keyed on the dataset
+reference plus the frozen settings, and every derived table or chart on the analysis and a
+candidate key (`derived`), in process-wide caches, so widget changes never recompute them and
+a second participant's session reuses them.
+
+A workshop session (`start_workshop`, `?workshop=ID` links) autosaves the state to the
+decision database at the end of every run (`commit`) and brings it back after a reload or on
+another laptop; participants join with the link and a name and save only their own scores.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import tempfile
+import logging
+import os
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
+from northstar_lab.decisions import uploads
+from northstar_lab.decisions.session import WorkshopState, new_key
 from northstar_lab.errors import InputError
 from northstar_lab.settings import AnalysisSettings
+from northstar_lab.text import md_lines, plain
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample_data"
-SAMPLE = {
-    "kind": "sample",
-    "label": "Bundled sample: Lumen Learn (education SaaS)",
-    "events": str(SAMPLE_DIR / "events.parquet"),
-    "users": str(SAMPLE_DIR / "users.csv"),
-    "event_columns": {},
-    "user_columns": {},
-}
-MAX_CACHED = 32  # slots: loaded data, analyses and adjusted views of recent choices
+SAMPLE_LABEL = "Bundled sample: Lumen Learn (education SaaS)"
+SAMPLE = {"kind": "sample", "label": SAMPLE_LABEL}
+#: Where the bundled sample's files are (resolved when loading; never stored in a state).
+SAMPLE_FILES = {"events": SAMPLE_DIR / "events.parquet", "users": SAMPLE_DIR / "users.csv"}
+MAX_CACHED = 32  # loaded data, analyses and adjusted views of recent choices
+MAX_DERIVED = 1024  # tables and charts derived from an analysis and a candidate key
+LIVE_EVERY_S = 2.0  # how often the facilitator's live view polls participants' scores
+LOG = logging.getLogger("northstar_lab.app")
+
+
+# ---- the state ---------------------------------------------------------------------------------
+
+
+def state() -> WorkshopState:
+    """This browser session's workshop state (created empty on first use)."""
+    ws = st.session_state.get("ws")
+    if ws is None:
+        ws = st.session_state["ws"] = WorkshopState()
+    return ws
+
+
+def wkey(name: str, *parts: Any) -> str:
+    """A widget key that changes whenever the state is replaced (a reload from the database, a
+    refreshed draft) or a part it depends on changes, so a widget never shows a stale value."""
+    gen = st.session_state.get("ws_gen", 0)
+    return ":".join([name, str(gen), *(str(p) for p in parts)])
+
+
+def replace_state(ws: WorkshopState) -> None:
+    st.session_state["ws"] = ws
+    st.session_state["ws_gen"] = st.session_state.get("ws_gen", 0) + 1
 
 
 def dataset() -> dict | None:
-    """The dataset the user chose (None until they pick one)."""
-    return st.session_state.get("dataset")
+    """The dataset reference the workshop works on (None until one is chosen)."""
+    return state().dataset
 
 
-def choose_dataset(choice: dict) -> None:
-    """Remember a dataset choice; analyses are looked up by it, so nothing is recomputed."""
-    st.session_state["dataset"] = choice
-    st.session_state.pop("load_error", None)
+def choose_dataset(ref: dict) -> None:
+    """Work on this dataset from now on; uploads a workshop uses are kept (see `keep_uploads`)."""
+    ws = state()
+    ws.dataset = dict(ref)
+    if workshop() is not None:
+        keep_uploads(ws.dataset)
 
 
 def settings() -> AnalysisSettings:
-    """Current analysis settings (defaults until the user changes them in the sidebar)."""
-    raw = st.session_state.get("settings")
+    """Current analysis settings (defaults until someone changes them)."""
+    raw = state().settings
     return AnalysisSettings.from_dict(raw) if raw else AnalysisSettings()
 
 
 def save_settings(s: AnalysisSettings) -> None:
-    st.session_state["settings"] = s.to_dict()
+    state().settings = s.to_dict()
 
 
-def save_upload(uploaded) -> str:
-    """Write an uploaded file to a content-addressed temp path DuckDB can read."""
-    data = uploaded.getvalue()
-    digest = hashlib.sha256(data).hexdigest()[:16]
-    folder = Path(tempfile.gettempdir()) / "northstar_uploads" / digest
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / Path(uploaded.name).name
-    if not path.exists():
-        path.write_bytes(data)
-    return str(path)
+# ---- workshop sessions ---------------------------------------------------------------------------
 
 
-def _choice_key(choice: dict) -> str:
-    """A dataset choice as canonical JSON: the cache key of its loaded data and analyses."""
-    return json.dumps(choice, sort_keys=True, default=str)
+def workshops():
+    """Where workshop sessions live: the decision database (`DecisionStore`'s workshop API)."""
+    return store()
 
 
-@st.cache_resource(max_entries=MAX_CACHED, show_spinner=False)
-def _slot(kind: str, *keys: str) -> dict:
-    """A process-wide slot for one result (loaded data, an analysis), evicted least recently
-    used. The page fills it outside the cached function, so progress can be drawn while it
-    computes; the lock makes two sessions asking at once compute it once."""
-    return {"lock": threading.Lock()}
+def workshop() -> dict | None:
+    """The workshop session this browser is in: {"id", "version", "role", "name"} or None."""
+    return st.session_state.get("workshop")
 
 
-def _cached(kind: str, keys: tuple[str, ...], compute):
-    slot = _slot(kind, *keys)
-    with slot["lock"]:
-        if "value" not in slot:
-            slot["value"] = compute()
-    return slot["value"]
+def start_workshop(title: str, facilitator: str) -> None:
+    """Open a workshop session on the current state; this browser is its facilitator."""
+    ws = state()
+    ws.title = " ".join(plain(title).split()) or "North Star workshop"
+    ws.facilitator_key = new_key()
+    if ws.dataset:
+        keep_uploads(ws.dataset)
+    session = workshops().create_workshop(ws.title, facilitator, ws.to_dict())
+    st.session_state["workshop"] = {
+        "id": session.id, "version": session.version, "role": "facilitator",
+        "name": " ".join(plain(facilitator).split()),
+    }  # fmt: skip
+    st.session_state["saved_state"] = json.dumps(ws.to_dict(), sort_keys=True)
+    _set_link()
 
 
-def _load(choice_key: str, progress=None):
-    from northstar_lab.data.load import load_inputs
-
-    choice = json.loads(choice_key)
-    return load_inputs(
-        choice.get("events"),
-        choice.get("users"),
-        events_table=choice.get("events_table"),
-        users_table=choice.get("users_table"),
-        event_columns=choice.get("event_columns") or None,
-        user_columns=_user_columns(choice.get("user_columns")),
-        events_label=choice.get("events_label"),
-        users_label=choice.get("users_label"),
-        progress=progress,
-    )
+def join_as(name: str) -> None:
+    """This browser is a participant of the linked workshop, scoring as `name`."""
+    w = workshop()
+    clean = " ".join(plain(name).split())
+    if not clean:
+        raise InputError("Give your name, so your scores are yours.")
+    w["name"] = clean
+    st.query_params["name"] = clean
 
 
-def _loaded(choice_key: str, progress=None):
-    """Validated inputs for a dataset choice, shared by every session of this process."""
-    return _cached("loaded", (choice_key,), lambda: _load(choice_key, progress))
+def leave_workshop() -> None:
+    for k in ("workshop", "saved_state"):
+        st.session_state.pop(k, None)
+    for k in ("workshop", "key", "name"):
+        st.query_params.pop(k, None)
 
 
-def _analysed(choice_key: str, settings_key: str, progress=None):
-    """The analysis of a dataset choice with frozen settings (never mutated by a page)."""
-    from northstar_lab.analysis import analyse
-
-    def compute():
-        s = AnalysisSettings.from_dict(json.loads(settings_key))
-        return analyse(_loaded(choice_key, progress), s, progress)
-
-    return _cached("analysis", (choice_key, settings_key), compute)
-
-
-def _adjusted(choice_key: str, settings_key: str, key: str, covariates: tuple[str, ...]):
-    from northstar_lab.stats.adjusted import adjusted_view
-
-    def compute():
-        result = _analysed(choice_key, settings_key)
-        return adjusted_view(result, key, list(covariates), seed=result.settings.seed)
-
-    return _cached("adjusted", (choice_key, settings_key, key, json.dumps(covariates)), compute)
+def link(participant: bool = True) -> dict:
+    """Query parameters of this workshop's link: for participants, or the facilitator's own."""
+    w = workshop()
+    if w is None:
+        return {}
+    params = {"workshop": w["id"]}
+    if not participant:
+        params["key"] = state().facilitator_key
+    return params
 
 
-def loaded_data(choice: dict, progress=None):
-    """Validated inputs for a dataset choice (cached per process)."""
-    return _loaded(_choice_key(choice), progress)
+def _set_link() -> None:
+    w = workshop()
+    if w is None:
+        return
+    wanted = link(participant=w["role"] != "facilitator")
+    if w["role"] == "participant" and w.get("name"):
+        wanted["name"] = w["name"]
+    for k, v in wanted.items():
+        if st.query_params.get(k) != v:
+            st.query_params[k] = v
+
+
+#: Pages whose address is shared with people outside the workshop: no workshop link there.
+SHARE_PAGES = ("rationale",)
+
+
+def bootstrap(page=None) -> None:
+    """Start of every run: open the workshop the link names (after a reload, or on another
+    laptop), and keep the link in the address bar on every page but the share view."""
+    wid = st.query_params.get("workshop")
+    current = workshop()
+    if wid and (current is None or current["id"] != wid):
+        try:
+            session = workshops().get_workshop(wid)
+        except InputError as exc:
+            st.error(exc.for_app())
+            st.query_params.pop("workshop", None)
+            return
+        loaded = WorkshopState.from_dict(session.state)
+        key = st.query_params.get("key")
+        role = "facilitator" if key and key == loaded.facilitator_key else "participant"
+        name = session.facilitator if role == "facilitator" else st.query_params.get("name", "")
+        replace_state(loaded)
+        st.session_state["workshop"] = {"id": session.id, "version": session.version,
+                                        "role": role, "name": name}  # fmt: skip
+        st.session_state["saved_state"] = json.dumps(loaded.to_dict(), sort_keys=True)
+    if getattr(page, "url_path", "") in SHARE_PAGES:
+        for k in ("workshop", "key", "name"):
+            st.query_params.pop(k, None)
+        return
+    _set_link()
+
+
+def is_participant() -> bool:
+    w = workshop()
+    return w is not None and w["role"] == "participant"
+
+
+def commit() -> None:
+    """Autosave: write the state to the workshop session when it changed (facilitator only).
+
+    Called at the end of every run (app.py) and by pages wherever a run can end early
+    (`stop`, `rerun`, a fragment's end): cheap when nothing changed.
+
+    A save refused because someone else saved in between (another tab of the facilitator)
+    reloads their version and says so; nothing is lost silently.
+    """
+    w = workshop()
+    if w is None or w["role"] != "facilitator":
+        return
+    ws = state()
+    text = json.dumps(ws.to_dict(), sort_keys=True)
+    if text == st.session_state.get("saved_state"):
+        return
+    try:
+        saved = workshops().save_workshop_state(
+            w["id"], ws.to_dict(), base_version=w["version"], saved_by=w["name"]
+        )
+    except InputError as exc:
+        current = getattr(exc, "current", None)  # someone saved in between
+        if current is None:
+            st.error(f"The workshop could not be saved: {exc.for_app()}")
+            return
+        replace_state(WorkshopState.from_dict(current.state))
+        w["version"] = current.version
+        st.session_state["saved_state"] = json.dumps(state().to_dict(), sort_keys=True)
+        st.session_state["save_conflict"] = exc.for_app()
+        return
+    w["version"] = saved.version
+    st.session_state["saved_state"] = json.dumps(WorkshopState.from_dict(saved.state).to_dict(),
+                                                 sort_keys=True)  # fmt: skip
+
+
+def stop() -> None:
+    """`st.stop()`, after saving what this run changed."""
+    commit()
+    st.stop()
+
+
+def rerun() -> None:
+    """`st.rerun()`, after saving what this run changed."""
+    commit()
+    st.rerun()
+
+
+def participant_scores() -> dict[str, dict]:
+    """Every participant's saved scores in this workshop: name → {key: {criterion: score}}."""
+    w = workshop()
+    if w is None:
+        return {}
+    from northstar_lab.decisions.session import clean_scores
+
+    return {p.name: clean_scores(p.scores) for p in workshops().participant_scores(w["id"])}
+
+
+def save_my_scores(scores: dict) -> None:
+    w = workshop()
+    workshops().save_participant_scores(w["id"], w["name"], scores)
+
+
+# ---- datasets and uploads --------------------------------------------------------------------
+
+
+def save_upload(uploaded) -> dict:
+    """Stream an uploaded file to disk (chunks, content-addressed); its reference for a dataset.
+
+    The file is held for this browser session and deleted when the session ends, unless a
+    workshop keeps it; temporary uploads older than a day are swept.
+    """
+    stored = uploads.save_stream(uploaded, uploaded.name, uploads.temp_root())
+    _holds().hold(stored.sha256)
+    _sweep_now_and_then()
+    return stored.ref()
+
+
+def _holds() -> uploads.UploadHolds:
+    holds = st.session_state.get("upload_holds")
+    if holds is None:
+        holds = st.session_state["upload_holds"] = uploads.UploadHolds(uploads.temp_root())
+    return holds
+
+
+_last_sweep = [0.0]
+
+
+def _sweep_now_and_then() -> None:
+    if time.monotonic() - _last_sweep[0] > 3600:
+        _last_sweep[0] = time.monotonic()
+        uploads.sweep(uploads.temp_root(), keep_shas=uploads.held())
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _peek(kind: str, key: str, label: str, table: str | None):
+    from northstar_lab.data.sources import peek_columns
+    from northstar_lab.data.users import read_table, recognise_user_columns
+
+    if kind == "users":
+        df = read_table(key, label)
+        return list(df.columns), recognise_user_columns(df)
+    return peek_columns(key, table, label=label)
+
+
+def peek_columns(file: dict, label: str) -> list[str]:
+    """Column names of an uploaded event log (read once per file content)."""
+    path = str(uploads.find(file, [kept_root(), uploads.temp_root()]))
+    return _peek("events", path, label, None)
+
+
+def peek_users(file: dict, label: str):
+    """(column names, recognised roles) of an uploaded users table (read once per content)."""
+    path = str(uploads.find(file, [kept_root(), uploads.temp_root()]))
+    return _peek("users", path, label, None)
+
+
+def peek_source(src: str, table: str | None) -> list[str]:
+    """Column names of a source's events table."""
+    from northstar_lab.data.sources import peek_columns as peek
+
+    return peek(src, table)
+
+
+def kept_root() -> Path:
+    return uploads.kept_root(getattr(store(), "path", None))
+
+
+def keep_uploads(ref: dict) -> None:
+    """Keep the files of an uploaded dataset beside the decision database (a workshop uses it)."""
+    for role in ("events", "users"):
+        file = ref.get(role)
+        if ref.get("kind") == "upload" and isinstance(file, dict):
+            try:
+                path = uploads.find(file, [kept_root(), uploads.temp_root()])
+            except InputError:
+                continue
+            uploads.keep(uploads.StoredUpload(file["sha256"], path.name, 0, path), kept_root())
+
+
+def resolve(ref: dict) -> dict:
+    """`load_inputs` arguments for a dataset reference (server paths are found here, never
+    stored): the sample's files, uploads by content hash, or a source as typed."""
+    kw = {
+        "events_table": ref.get("events_table"),
+        "users_table": ref.get("users_table"),
+        "event_columns": ref.get("event_columns") or None,
+        "user_columns": _user_columns(ref.get("user_columns")),
+        "events_label": ref.get("events_label"),
+        "users_label": ref.get("users_label"),
+    }
+    kind = ref.get("kind")
+    if kind == "sample":
+        return {**kw, "events": str(SAMPLE_FILES["events"]), "users": str(SAMPLE_FILES["users"])}
+    roots = [kept_root(), uploads.temp_root()]
+    for role in ("events", "users"):
+        value = ref.get(role)
+        if kind == "upload" and isinstance(value, dict):
+            kw[role] = str(uploads.find(value, roots))
+        else:
+            kw[role] = value or None
+    return kw
 
 
 def _user_columns(cols: dict | None) -> dict | None:
@@ -144,17 +367,72 @@ def _user_columns(cols: dict | None) -> dict | None:
     return out
 
 
-def _analysis_keys(choice: dict, s: AnalysisSettings) -> tuple[str, str]:
-    return _choice_key(choice), json.dumps(s.to_dict(), sort_keys=True)
+def ref_key(ref: dict) -> str:
+    """A dataset reference as canonical JSON: the cache key of its loaded data and analyses."""
+    keep = {k: v for k, v in ref.items() if k != "label"}
+    return json.dumps(keep, sort_keys=True, default=str)
+
+
+# ---- process-wide caches ---------------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=MAX_CACHED, show_spinner=False)
+def _slot(kind: str, *keys: str) -> dict:
+    """A process-wide slot for one result (loaded data, an analysis), evicted least recently
+    used. The page fills it outside the cached function, so progress can be drawn while it
+    computes; the lock makes two sessions asking at once compute it once."""
+    return {"lock": threading.Lock()}
+
+
+@st.cache_resource(max_entries=MAX_DERIVED, show_spinner=False)
+def _derived_slot(*keys: str) -> dict:
+    return {"lock": threading.Lock()}
+
+
+def _cached(slot: dict, compute):
+    with slot["lock"]:
+        if "value" not in slot:
+            slot["value"] = compute()
+    return slot["value"]
+
+
+def _loaded(key: str, progress=None):
+    """Validated inputs for a dataset reference, shared by every session of this process."""
+    from northstar_lab.data.load import load_inputs
+
+    return _cached(_slot("loaded", key), lambda: load_inputs(**resolve(json.loads(key)),
+                                                               progress=progress))  # fmt: skip
+
+
+def _analysed(key: str, settings_key: str, progress=None):
+    """The analysis of a dataset with frozen settings (never mutated by a page)."""
+    from northstar_lab.analysis import analyse
+
+    def compute():
+        s = AnalysisSettings.from_dict(json.loads(settings_key))
+        return analyse(_loaded(key, progress), s, progress)
+
+    return _cached(_slot("analysis", key, settings_key), compute)
+
+
+def loaded_data(ref: dict, progress=None):
+    """Validated inputs for a dataset reference (cached per process)."""
+    return _loaded(ref_key(ref), progress)
+
+
+def _analysis_keys(ref: dict, s: AnalysisSettings) -> tuple[str, str]:
+    return ref_key(ref), json.dumps(s.to_dict(), sort_keys=True)
+
+
+def current_keys() -> tuple[str, str] | None:
+    ref = dataset()
+    return None if ref is None else _analysis_keys(ref, settings())
 
 
 def cached_analysis():
     """The current analysis if this session already ran it (no computing on other pages)."""
-    choice = dataset()
-    if choice is None:
-        return None
-    keys = _analysis_keys(choice, settings())
-    if st.session_state.get("analysed") != list(keys):
+    keys = current_keys()
+    if keys is None or st.session_state.get("analysed") != list(keys):
         return None
     return _analysed(*keys)
 
@@ -164,10 +442,9 @@ def analysis(show_progress: bool = True):
 
     Returns None (after showing the error) when the data cannot be analysed.
     """
-    choice = dataset()
-    if choice is None:
+    keys = current_keys()
+    if keys is None:
         return None
-    keys = _analysis_keys(choice, settings())
     if st.session_state.get("analysed") == list(keys):
         return _analysed(*keys)
     start = time.perf_counter()
@@ -185,8 +462,8 @@ def analysis(show_progress: bool = True):
     except InputError as exc:
         if status:
             status.update(label="The data could not be analysed", state="error", expanded=True)
-        st.error(str(exc))
-        st.session_state["load_error"] = str(exc)
+        st.error(exc.for_app())
+        st.session_state["load_error"] = exc.for_app()
         return None
     elapsed = time.perf_counter() - start
     st.session_state["analysed"] = list(keys)
@@ -197,18 +474,108 @@ def analysis(show_progress: bool = True):
     return result
 
 
+def derived(kind: str, key: str | None, compute: Callable, *extra: Any):
+    """`compute(analysis)` for the current analysis, cached per process on (analysis, kind,
+    candidate key, extra): a table or chart is computed once, whoever asks and however often
+    the page reruns."""
+    keys = current_keys()
+    slot = _derived_slot(*keys, kind, str(key), *(json.dumps(e, default=str) for e in extra))
+    return _cached(slot, lambda: compute(_analysed(*keys)))
+
+
 def adjusted(result, key: str, covariates: tuple[str, ...]):
     """The adjusted view of one candidate of the current analysis (cached per process)."""
-    keys = _analysis_keys(dataset(), result.settings)
+    from northstar_lab.stats.adjusted import adjusted_view
+
     with st.spinner("Fitting the adjusted model…"):
-        return _adjusted(*keys, key, tuple(covariates))
+        return derived(
+            "adjusted",
+            key,
+            lambda an: adjusted_view(an, key, list(covariates), seed=an.settings.seed),
+            sorted(covariates),
+        )
+
+
+# ---- the decision store ------------------------------------------------------------------------
 
 
 def store():
-    """The decision store (path from NORTHSTAR_DB or the user data dir)."""
+    """The decision store ($NORTHSTAR_DB or the user data dir), opened once per database.
+
+    A database that cannot be opened raises InputError, in words without its path."""
+    location = os.environ.get("NORTHSTAR_DB", "")
+    try:
+        return _store(location)
+    except InputError as exc:
+        LOG.warning("decision database %s: %s", location or "(default)", exc)
+        raise InputError(
+            "The decision database cannot be opened, so decisions and workshops cannot be "
+            "saved or read right now.",
+            app="Ask whoever runs this server to check it; the server log has the details.",
+        ) from exc
+
+
+def record(decision, idempotency_key: str):
+    """Record a decision once per draft: the same draft sent twice (a double click, two tabs)
+    is one decision, by its idempotency key in the store."""
+    return store().record(decision, idempotency_key=idempotency_key)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _store(location: str):
     from northstar_lab.decisions.store import DecisionStore
 
-    return DecisionStore()
+    return DecisionStore(location or None)
+
+
+# ---- containment and errors ----------------------------------------------------------------------
+
+
+def show_error(exc: InputError) -> None:
+    """An input problem as people read it: the app's hint, names shown as typed (no Markdown),
+    and no server path (the decision database's location is named, not shown)."""
+    st.error(md_lines(without_server_paths(exc.for_app())))
+
+
+def without_server_paths(message: str) -> str:
+    """`message` with the decision database's and the uploads' locations in words."""
+    places = []
+    try:
+        db = store()
+        places += [(str(db.path), "the decision database")] if db.path else []
+        places += [(str(db.location), "the decision database")]
+    except InputError:
+        places += [(os.environ.get("NORTHSTAR_DB", ""), "the decision database")]
+    places += [(str(kept_root_quiet()), "the workshop uploads folder"),
+               (str(uploads.temp_root()), "the uploads folder")]  # fmt: skip
+    for where, words in sorted(places, key=lambda p: -len(p[0])):
+        if where and len(where) > 3:
+            message = message.replace(where, words)
+    return message
+
+
+def kept_root_quiet() -> Path | None:
+    try:
+        return kept_root()
+    except InputError:
+        return None
+
+
+@contextmanager
+def contained(what: str) -> Iterator[None]:
+    """Run one tab or chart on its own: what cannot be computed for these data says why in a
+    sentence (the library's words), anything unexpected is logged with its traceback and named
+    in a sentence, and the rest of the page renders either way."""
+    try:
+        yield
+    except InputError as exc:
+        st.info(exc.for_app())
+    except Exception as exc:  # a chart that fails must not take the page with it
+        LOG.exception("%s failed", what)
+        st.warning(
+            f"{what} could not be drawn for these data ({type(exc).__name__}). The rest of the "
+            "page is not affected; the server log has the details."
+        )
 
 
 def need_analysis():
@@ -217,10 +584,14 @@ def need_analysis():
         st.info("No data loaded yet. Pick the bundled sample or upload your files first.")
         if st.button("Use the sample data", key="need_sample"):
             choose_dataset(SAMPLE)
-            st.rerun()
+            rerun()
         st.page_link("pages/data.py", label="Go to Data", icon=":material/folder_open:")
         st.stop()
-    result = analysis()
+    try:
+        result = analysis()
+    except InputError as exc:  # e.g. an uploaded file no longer on the server
+        st.error(exc.for_app())
+        result = None
     if result is None:
         st.page_link(
             "pages/data.py",

@@ -95,7 +95,7 @@ def add_settings_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--drop-duplicate-events",
         action="store_true",
-        help="count exact duplicate event rows (same user, event, time, value) once",
+        help="count exact duplicate events once (rows with the same user, event, time and value)",
     )
     g.add_argument("--seed", type=int, default=20261125)
 

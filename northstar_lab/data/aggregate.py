@@ -322,8 +322,8 @@ def _duplicates_note(n: int, window_days: int, revenue_event: str | None, droppe
         )
     return (
         f"{n:,} exact duplicate event rows (same user, event, timestamp and value) {where} are "
-        "counted as separate events. If they are double-sent events, drop them (the "
-        "drop-duplicates setting)."
+        "counted as separate events. If they are double-sent events, set the analysis to "
+        "count exact duplicate events once."
     )
 
 

@@ -8,6 +8,7 @@ combined ordering is shown with its arithmetic so nobody has to trust a black bo
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -234,9 +235,14 @@ def evidence_snapshot(
     rubric: pd.DataFrame | None = None,
     criteria_weights: dict[str, float] | None = None,
     evidence_weight: float = DEFAULT_EVIDENCE_WEIGHT,
+    participants: list[dict] | None = None,
 ) -> EvidenceSnapshot:
     """Everything a decision record needs to render without the data: settings, fingerprint,
-    the leaderboard, the data behind its charts and the workshop's scores."""
+    the leaderboard, the data behind its charts and the workshop's scores.
+
+    rubric.scores holds the scores the combined ordering used (the team's medians when people
+    scored); rubric.participants every participant's own scores ([{"name", "scores": {key:
+    {criterion: score}}}]), so the record keeps who thought what."""
     from ..evidence import snapshot as evidence
 
     ranking = analysis.ranking
@@ -251,6 +257,10 @@ def evidence_snapshot(
                 "records"
             ),
         }
+        if participants:
+            snapshot_rubric["participants"] = [
+                {"name": str(p["name"]), "scores": p["scores"]} for p in participants
+            ]
     return EvidenceSnapshot(
         settings=ranking.settings.to_dict(),
         fingerprint=ranking.data.fingerprint,
@@ -274,6 +284,8 @@ def build_decision(
     rubric: pd.DataFrame | None = None,
     criteria_weights: dict[str, float] | None = None,
     evidence_weight: float = DEFAULT_EVIDENCE_WEIGHT,
+    participants: list[dict] | None = None,
+    created_by: str = "",
 ) -> Decision:
     """The decision record from what the workshop entered: the chosen metric, its definition,
     every other shortlisted candidate as a rejected alternative with the reason given (or the
@@ -301,7 +313,9 @@ def build_decision(
             rubric=rubric,
             criteria_weights=criteria_weights,
             evidence_weight=evidence_weight,
+            participants=participants,
         ),
+        created_by=created_by,
         input_metrics=[
             InputMetric(**{k: str(m.get(k) or "") for k in ("name", "kind", "owner", "definition")})
             for m in input_metrics
@@ -311,5 +325,185 @@ def build_decision(
             SignOff(name=str(s["name"]).strip(), role=str(s.get("role") or ""))
             for s in sign_offs
             if str(s.get("name") or "").strip()
+        ],
+    )
+
+
+# ---- the rubric as people score it ------------------------------------------------------------
+
+
+def rubric_frame(
+    ranking: RankingResult, keys: list[str], scores: dict[str, dict[str, float]] | None = None
+) -> pd.DataFrame:
+    """The rubric table `combined_ordering` reads: one row per key (key, candidate, one column
+    per criterion), from {key: {criterion: score}}; criteria nobody scored are a neutral 3."""
+    df = default_rubric(ranking, keys).astype({c: float for c in CRITERIA})
+    for i, key in enumerate(df["key"]):
+        for crit, value in (scores or {}).get(key, {}).items():
+            if crit in CRITERIA:
+                df.loc[i, crit] = float(value)
+    return df
+
+
+@dataclass
+class Disagreement:
+    """One (candidate, criterion) cell where the team's scores differ most."""
+
+    key: str
+    candidate: str
+    criterion: str
+    label: str
+    low: int
+    high: int
+    spread: int
+    lowest: list[str]
+    highest: list[str]
+
+
+@dataclass
+class TeamRubric:
+    """Every participant's scores, combined: the median per cell (the combined ordering uses
+    it), the spread (highest − lowest score) and the cells with the widest disagreement.
+
+    people: participant name → {key: {criterion: score}}; median/spread: rubric frames (key,
+    candidate, criteria); n_scored: how many people scored each cell (frame of the same shape).
+    """
+
+    people: dict[str, dict[str, dict[str, int]]]
+    median: pd.DataFrame
+    spread: pd.DataFrame
+    n_scored: pd.DataFrame
+    disagreements: list[Disagreement]
+
+    def people_frame(self) -> pd.DataFrame:
+        """Long table: participant, key, candidate, then one column per criterion (blank =
+        not scored yet)."""
+        names = dict(zip(self.median["key"], self.median["candidate"], strict=True))
+        rows = []
+        for person, scores in self.people.items():
+            for key in self.median["key"]:
+                row = scores.get(key, {})
+                rows.append(
+                    {"participant": person, "key": key, "candidate": names[key],
+                     **{c: row.get(c) for c in CRITERIA}}
+                )  # fmt: skip
+        return pd.DataFrame(rows, columns=["participant", "key", "candidate", *CRITERIA])
+
+    def to_record(self) -> list[dict]:
+        """Every participant's scores as the decision record keeps them."""
+        return [{"name": n, "scores": s} for n, s in self.people.items()]
+
+
+def team_rubric(
+    ranking: RankingResult,
+    keys: list[str],
+    people: dict[str, dict[str, dict[str, float]]],
+    top: int = 3,
+) -> TeamRubric:
+    """Combine participants' rubric scores (see `TeamRubric`).
+
+    Cells no one scored are a neutral 3 with spread 0. Disagreements: cells scored by at least
+    two people whose spread is ≥ 2 points, widest first (ties: more people, then rank order),
+    at most `top`.
+    """
+    base = default_rubric(ranking, keys)
+    median, spread, count = base.copy(), base.copy(), base.copy()
+    cells = []
+    for i, key in enumerate(base["key"]):
+        for crit in CRITERIA:
+            given = {p: s[key][crit] for p, s in people.items() if crit in s.get(key, {})}
+            values = np.array(list(given.values()), dtype=float)
+            median.loc[i, crit] = float(np.median(values)) if values.size else 3.0
+            spread.loc[i, crit] = int(np.ptp(values)) if values.size else 0
+            count.loc[i, crit] = int(values.size)
+            if values.size >= 2 and np.ptp(values) >= 2:
+                lo, hi = int(values.min()), int(values.max())
+                cells.append(
+                    Disagreement(
+                        key=key,
+                        candidate=base.loc[i, "candidate"],
+                        criterion=crit,
+                        label=CRITERIA[crit][0],
+                        low=lo,
+                        high=hi,
+                        spread=hi - lo,
+                        lowest=sorted(p for p, v in given.items() if v == lo),
+                        highest=sorted(p for p, v in given.items() if v == hi),
+                    )
+                )
+    order = {k: i for i, k in enumerate(keys)}
+    cells.sort(key=lambda d: (-d.spread, -(len(d.lowest) + len(d.highest)), order[d.key]))
+    clean = {p: {k: dict(v) for k, v in s.items() if k in order} for p, s in people.items()}
+    median = median.astype({c: float for c in CRITERIA})
+    return TeamRubric(clean, median, spread, count, cells[:top])
+
+
+# ---- the record form: pre-filled words, what is required ---------------------------------------
+
+
+def prefilled_fields(analysis, chosen_key: str) -> dict[str, str]:
+    """The record form's pre-filled text for the chosen metric, from the current analysis:
+    title, the definition's words and the rationale (see `session.PREFILLED`)."""
+    ranking = analysis.ranking
+    c = ranking.candidate(chosen_key)
+    d = definition_defaults(c, analysis.settings.window_days)
+    return {
+        "title": f"North Star: {c.name}",
+        **{
+            k: d[k]
+            for k in ("name", "meaning", "numerator", "denominator", "time_window", "exclusions")
+        },  # fmt: skip
+        "rationale": evidence_summary(ranking, chosen_key),
+    }
+
+
+REQUIRED = {
+    "title": "a decision title",
+    "name": "the metric's name",
+    "owner": "an owner (who answers for the metric)",
+    "baseline": "the current baseline (where the metric is today)",
+    "target": "a target (where it should be, and by when)",
+}
+
+
+def record_problems(values: dict[str, str], sign_offs: list[dict]) -> list[str]:
+    """What is missing before a workshop decision can be recorded, in words (empty = ready).
+
+    A North Star without an owner, a baseline → target or anyone signing off is a wish, not a
+    decision: all three are required here (the store itself only checks the record's shape).
+    """
+    missing = [what for f, what in REQUIRED.items() if not str(values.get(f) or "").strip()]
+    milestone = str(values.get("milestone") or "").strip()
+    if values.get("review_cadence") == "milestone" and not milestone:
+        missing.append("the milestone that triggers the review")
+    if not any(str(s.get("name") or "").strip() for s in sign_offs):
+        missing.append("at least one sign-off (a name)")
+    half = [
+        i + 1
+        for i, s in enumerate(sign_offs)
+        if str(s.get("role") or "").strip() and not str(s.get("name") or "").strip()
+    ]
+    problems = [f"Missing: {', '.join(missing)}."] if missing else []
+    if half:
+        problems.append(f"Sign-off row {', '.join(map(str, half))} has a role but no name.")
+    return problems
+
+
+def amended(
+    decision: Decision, definition: dict[str, str], rationale: str, reasons: dict[str, str]
+) -> Decision:
+    """A recorded decision with new words: definition fields, rationale and the reasons of its
+    rejected alternatives (by key; blank keeps the old reason). Nothing else changes; the store
+    records it as the next version (`DecisionStore.amend`)."""
+    fields = {f.name for f in dataclasses.fields(MetricDefinition)}
+    return dataclasses.replace(
+        decision,
+        definition=dataclasses.replace(
+            decision.definition, **{k: str(v).strip() for k, v in definition.items() if k in fields}
+        ),
+        rationale=rationale,
+        rejected=[
+            dataclasses.replace(r, reason=str(reasons.get(r.key) or r.reason).strip())
+            for r in decision.rejected
         ],
     )

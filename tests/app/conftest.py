@@ -1,4 +1,4 @@
-"""App-test helpers: the AppTest factory, a tmp decision DB, chart and data-editor access.
+"""App-test helpers: the AppTest factory, a tmp decision DB, charts, widgets by label, tabs.
 
 The analysis cache in `pages/shared.py` is an `st.cache_resource`, so it lives for the whole
 pytest process: the first test that runs the sample pays ~5 s, later AppTests reuse it.
@@ -7,10 +7,10 @@ pytest process: the first test that runs the sample pays ~5 s, later AppTests re
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
-from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,18 +59,29 @@ def chart_titles(at: AppTest) -> list[str]:
     return out
 
 
-def run_with_editor_state(at: AppTest, editors: dict[str, dict]) -> AppTest:
-    """Rerun with `st.data_editor` edits, sent as the browser sends them.
+def shown(markdown: str) -> str:
+    """What a reader sees of Markdown the app escaped with `md_literal` / `md_lines` (the
+    backslash escapes and hard line breaks removed)."""
+    return re.sub(r"\\(.)", r"\1", str(markdown).replace("  \n", "\n"))
 
-    AppTest cannot edit a data editor (`set_value` raises), so this adds the editor's widget
-    state (the JSON `{"edited_rows": {row: {column: value}}, "added_rows": [], "deleted_rows": []}`
-    the frontend posts) to the other widgets' states and runs the script once. editors: widget
-    key → editing state. Pending clicks and values set on other widgets go along in the same run.
-    """
-    states = at._tree.get_widget_states()
-    for key, edit in editors.items():
-        editor = next(e for e in at.data_editor if e.key == key)
-        payload = {"edited_rows": {}, "added_rows": [], "deleted_rows": [], **edit}
-        payload["edited_rows"] = {str(k): v for k, v in payload["edited_rows"].items()}
-        states.widgets.append(WidgetState(id=editor.proto.id, string_value=json.dumps(payload)))
-    return at._run(states)
+
+def by_label(widgets, label: str):
+    """The one widget of a kind with this label (keys carry the analysis id, labels do not)."""
+    found = [w for w in widgets if w.label == label]
+    assert len(found) == 1, (label, [w.label for w in widgets])
+    return found[0]
+
+
+def table_with(at: AppTest, column: str):
+    """The first table (st.dataframe) on the page with this column, as a DataFrame (AppTest
+    does not expose a dataframe's key, so tables are told apart by what they show)."""
+    found = [d.value for d in at.dataframe if column in d.value.columns]
+    assert found, (column, [list(d.value.columns) for d in at.dataframe])
+    return found[0]
+
+
+def open_tab(at: AppTest, tab: str) -> AppTest:
+    """Open one of the Candidates page's "Look closer" tabs (only the open one is drawn), as
+    the browser does: the tabs' state, then a rerun."""
+    at.session_state["look_tab"] = tab
+    return at.run()

@@ -1,4 +1,5 @@
-"""AppTest of every page on the bundled sample: load, rank, look closer, bad input, workshop rubric.
+"""AppTest of every page on the bundled sample: load, rank, look closer, settings, bad input,
+hostile names, a users table without signup times, and the workshop rubric.
 
 Each test starts a fresh session (`new_app`). The analysis cache is process-wide, so only the
 ranking test (which clears it) and the settings test pay for a full analysis.
@@ -6,6 +7,9 @@ ranking test (which clears it) and the settings test pay for a full analysis.
 
 from __future__ import annotations
 
+import io
+
+import pandas as pd
 import pytest
 import streamlit as st
 
@@ -15,20 +19,25 @@ from .conftest import (
     PLANTED_KEY,
     PLANTED_NAME,
     assert_clean,
+    by_label,
     chart_titles,
     new_app,
-    run_with_editor_state,
+    open_tab,
+    shown,
+    table_with,
     texts,
 )
 
-#: Titles of the charts the Candidates page draws for one selected candidate (page order).
+#: Titles of the charts the Candidates page draws for one selected candidate, by tab.
 KM = "Retention after day 14: users who reached the threshold vs not"
-FOREST = "Which early behaviours predict staying? Hazard ratio of churn per standard deviation"
+FOREST = "Which early behaviours predict staying?"
 REVENUE = "Revenue per user: reached the threshold vs not"
-THRESHOLD = "Where is the 'aha moment'? Retention gain and reach for every threshold"
+THRESHOLD = "Where is the 'aha moment'?"
 COHORTS = "Does the metric predict retention in every signup month?"
-HEATMAP = "How similar are the candidates? Spearman correlation between them"
+HEATMAP = "How similar are the candidates?"
 SCORE = "How each candidate's score is built"
+TABS = ["Retention curves", "Hazard ratios", "Revenue", "Threshold explorer", "Stability",
+        "Redundancy", "Score", "Adjusted"]  # fmt: skip
 
 #: Timestamps that are not dates: the event log the "bad upload" tests feed the Data page.
 BAD_EVENTS = (
@@ -39,6 +48,7 @@ BAD_EVENTS = (
     "u4,yesterday,lesson_completed\n"
 )
 BAD_EVENTS_PROBLEM = "the timestamp column has 3 values that are not dates (rows 1, 2, 4)"
+PHISH = "[click me](https://evil.example/phish)"
 
 
 @pytest.fixture(autouse=True)
@@ -57,13 +67,29 @@ def with_sample():
 
 def summary(at) -> str:
     """The Candidates page's one-paragraph summary of the analysis."""
-    return next(t for t in texts(at.markdown) if "users** in the retention analysis" in t)
+    return next(t for t in texts(at.text) if "users in the retention analysis" in t)
 
 
 def leaderboard(at):
-    board = at.dataframe[0].value
-    assert {"rank", "candidate", "score", "key"} <= set(board.columns)
+    board = table_with(at, "p_first")
+    assert {"rank", "candidate", "score", "p_first", "threshold", "flags", "key"} <= set(
+        board.columns
+    )
     return board
+
+
+def selection(at):
+    return by_label(at.multiselect, "Candidates to compare")
+
+
+def every_markdown(at) -> list[str]:
+    """The body of every element Streamlit renders as Markdown, and every widget label."""
+    kinds = ("markdown", "caption", "warning", "info", "error", "success", "title", "header",
+             "subheader")  # fmt: skip
+    out = [str(e.value) for k in kinds for e in at.get(k)]
+    out += [str(getattr(w, "label", "")) for k in ("button", "selectbox", "multiselect",
+            "text_input", "number_input", "checkbox", "text_area") for w in at.get(k)]  # fmt: skip
+    return out
 
 
 # ---- Home ------------------------------------------------------------------------------------
@@ -74,9 +100,8 @@ def test_home_without_data_offers_the_sample_and_lists_no_decisions():
     assert_clean(at)
     assert at.title[0].value == "North Star Lab"
     assert at.button(key="try_sample").label == "▶ Try it with the sample data"
-    shown = texts(at.markdown)
-    assert "Nothing yet." in shown
-    assert "None yet. Record one at the end of the workshop." in shown
+    assert "Nothing yet." in texts(at.text)
+    assert "None yet. Record one at the end of the workshop." in texts(at.markdown)
     assert not at.error
 
 
@@ -89,69 +114,101 @@ def test_sample_loads_and_ranking_puts_the_planted_driver_first():
 
     assert at.title[0].value == "Candidate metrics"
     seconds = at.session_state["last_analysis_seconds"]
-    assert 0 < seconds < 120
+    assert 0 < seconds < 300
     assert f"Last analysis took {seconds:.1f} s." in summary(at)
 
     board = leaderboard(at)
     first = board.iloc[0]
-    assert (first["rank"], first["candidate"], first["key"]) == (1, PLANTED_NAME, PLANTED_KEY)
-    assert list(board["rank"]) == list(range(1, len(board) + 1))
+    assert (first["rank"], first["name"], first["key"]) == (1, PLANTED_NAME, PLANTED_KEY)
+    assert first["candidate"] == "lesson_completed: count"  # the window is said in the heading
+    assert first["p_first"] > 0.5 and first["threshold"] > 0  # Ranked 1st and k on screen
+    assert list(board["rank"]) == list(range(1, 11))  # opens on the top 10 of 43
     assert board["score"].is_monotonic_decreasing
-    noise = board.set_index("key").loc[["count:course_browsed", "count:settings_changed"], "flags"]
+    assert "Showing 10 of 43 matching candidates (43 in all)." in texts(at.caption)[0]
+
+    by_label(at.selectbox, "Rows").set_value("All").run()
+    board = leaderboard(at).set_index("key")
+    assert len(board) == 43
+    noise = board.loc[["count:course_browsed", "count:settings_changed"], "flags"]
     assert noise.str.contains("noise").all(), "pure-noise events must be flagged as noise"
 
-    # the default selection is the leader, with every evidence chart drawn
-    assert at.multiselect(key="select_candidates").value == [PLANTED_KEY]
+    # the default selection is the leader; only the open tab is drawn, each tab on its own
+    assert selection(at).value == [PLANTED_KEY]
+    assert chart_titles(at) == [KM]
+    expected = {"Hazard ratios": [FOREST], "Revenue": [REVENUE], "Threshold explorer":
+                [THRESHOLD], "Redundancy": [HEATMAP], "Score": [SCORE]}  # fmt: skip
+    for tab, titles in expected.items():
+        open_tab(at, tab)
+        assert_clean(at)
+        assert chart_titles(at) == titles, tab
+    open_tab(at, "Stability")
     titles = chart_titles(at)
-    assert titles[:5] == [KM, FOREST, REVENUE, THRESHOLD, COHORTS]
-    assert "reaching lesson_completed ≥" in titles[5]
-    assert titles[6:] == [HEATMAP, SCORE]
+    assert titles[0] == COHORTS and "reaching lesson_completed ≥" in titles[1]
     assert not at.error
 
     # Home now shows what is loaded and the current leader, from the cache (no recomputation)
     at.switch_page("pages/home.py").run()
     assert_clean(at)
-    shown = texts(at.markdown)
-    assert "**Bundled sample: Lumen Learn (education SaaS)**" in shown
-    assert f"Current leader: **{PLANTED_NAME}**" in shown
+    shown_text = texts(at.text)
+    assert "Bundled sample: Lumen Learn (education SaaS)" in shown_text
+    assert f"Current leader: {PLANTED_NAME}" in shown_text
 
 
-def test_candidate_selection_renders_its_charts():
+def test_leaderboard_filters_keep_the_rankings_own_numbers():
     at = with_sample()
-    at.multiselect(key="select_candidates").select("count:invite_sent").run()
+    by_label(at.checkbox, "Hide noise-level candidates").check()
+    by_label(at.checkbox, "Hide near-duplicates (keep the best)").check()
+    by_label(at.selectbox, "Rows").set_value("All").run()
     assert_clean(at)
-    assert at.session_state["selected_keys"] == [PLANTED_KEY, "count:invite_sent"]
+    board = leaderboard(at)
+    assert not board["flags"].str.contains("noise").any()
+    assert board["key"].iloc[0] == PLANTED_KEY
+    assert "days:lesson_completed" not in set(board["key"])  # the leader's near-duplicate
+    assert board["rank"].is_monotonic_increasing and board["rank"].iloc[1] > 2
+
+    by_label(at.multiselect, "Events or columns").set_value(["login"]).run()
+    assert_clean(at)
+    assert set(leaderboard(at)["key"]) <= {"count:login", "days:login", "atleast:days:login"}
+    assert at.download_button(key="board_csv").label == "Download the whole leaderboard (CSV)"
+
+
+def test_candidate_selection_renders_its_charts_and_survives_a_page_round_trip():
+    at = with_sample()
+    selection(at).select("count:invite_sent").run()
+    assert_clean(at)
+    assert at.session_state["ws"].selected == [PLANTED_KEY, "count:invite_sent"]
+    assert chart_titles(at) == [KM, KM]
+    for tab, title in (("Revenue", REVENUE), ("Threshold explorer", THRESHOLD)):
+        open_tab(at, tab)
+        assert chart_titles(at) == [title, title], tab
+    open_tab(at, "Stability")
     titles = chart_titles(at)
-    # per candidate: retention curves, revenue, threshold explorer, cohorts and weekly share
-    for title in (KM, REVENUE, THRESHOLD, COHORTS):
-        assert titles.count(title) == 2, title
-    assert titles.count(FOREST) == titles.count(HEATMAP) == titles.count(SCORE) == 1
+    assert titles.count(COHORTS) == 2
     weekly = [t for t in titles if t.startswith("Share of each week's new users reaching")]
     assert len(weekly) == 2
     assert "lesson_completed" in weekly[0] and "invite_sent" in weekly[1]
-    assert len(titles) == 13
 
-    # the selection survives a page round trip
     at.switch_page("pages/workshop.py").run()
     at.switch_page("pages/candidates.py").run()
-    assert at.multiselect(key="select_candidates").value == [PLANTED_KEY, "count:invite_sent"]
+    assert selection(at).value == [PLANTED_KEY, "count:invite_sent"]
 
-    at.multiselect(key="select_candidates").set_value([]).run()
+    selection(at).set_value([]).run()
     assert_clean(at)
     assert texts(at.info) == ["Pick one or more candidates to see their curves."]
     assert chart_titles(at) == []
 
 
 def test_adjusted_tab_shows_the_planted_driver_adds_over_active_days():
-    at = with_sample()
-    at.multiselect(key="adjust_widget").set_value(["plan", "signup month"]).run()
+    at = open_tab(with_sample(), "Adjusted")
+    by_label(at.multiselect, "Adjust for (optional)").set_value(["plan", "signup month"]).run()
     assert_clean(at)
-    table = next(d.value for d in at.dataframe if "gain in C (95% CI)" in d.value.columns)
+    table = table_with(at, "gain in C (95% CI)")
     row = table.iloc[0]
     assert row["candidate"] == PLANTED_NAME
     low = float(row["gain in C (95% CI)"].split("(")[1].split(" to ")[0])
     assert low > 0.03  # lessons predict churn beyond active days, plan and signup month
-    assert "Adjusted for: plan, signup month" in texts(at.caption)
+    assert "Adjusted for: plan, signup month" in texts(at.text)
+    assert at.session_state["ws"].adjust_for == ["plan", "signup month"]
 
 
 def test_candidates_without_data_offers_the_sample():
@@ -167,16 +224,30 @@ def test_candidates_without_data_offers_the_sample():
     assert leaderboard(at).iloc[0]["key"] == PLANTED_KEY
 
 
-def test_settings_sidebar_reruns_the_ranking_with_the_new_window():
-    at = with_sample()
-    at.sidebar.number_input(key="set_window").set_value(7)
+def apply_window(at, days: int):
+    at.sidebar.number_input(key="set_window").set_value(days)
     at.sidebar.button[0].click().run()  # "Apply settings" (the form's submit button)
     assert_clean(at)
-    assert at.session_state["settings"]["window_days"] == 7
-    assert "first **7 days**" in summary(at)
-    board = leaderboard(at)
-    assert board["candidate"].str.contains("in first 7 days").any()
-    assert not board["candidate"].str.contains("in first 14 days").any()
+    return at
+
+
+def test_changing_the_window_twice_relabels_everything_and_keeps_the_selection():
+    at = with_sample()
+    selection(at).select("count:quiz_taken").run()
+    for days in (7, 14, 7):
+        apply_window(at, days)
+        assert at.session_state["ws"].settings["window_days"] == days
+        assert f"first {days} days" in summary(at)
+        board = leaderboard(at)
+        assert board["name"].str.contains(f"in first {days} days").all()
+        other = 21 - days
+        assert not board["name"].str.contains(f"in first {other} days").any()
+        # the chips are the same candidates, labelled by the analysis on screen
+        chips = selection(at)
+        assert chips.value == [PLANTED_KEY, "count:quiz_taken"]
+        assert f"lesson_completed: count in first {days} days" in chips.options
+        assert all(f"in first {other} days" not in o for o in chips.options)
+        assert chart_titles(at) == [KM.replace("14", str(days))] * 2
 
 
 # ---- Data -----------------------------------------------------------------------------------
@@ -199,10 +270,22 @@ def test_data_page_loads_the_sample_and_shows_the_validation_report():
     assert chart_titles(at) == ["Retention of all users since signup"]
     assert not at.error
 
+    # who was left out, split by what they are left out of
+    shown_text = texts(at.text)
+    i = shown_text.index("943 users: churned inside the observation window")
+    j = shown_text.index("437 users: not followed for the whole revenue horizon")
+    assert i < j
+    captions = texts(at.caption)
+    assert "Left out of the retention analysis" in captions
+    assert "In the retention analysis, but left out of revenue figures" in captions
+    # words for people: no command-line flag or server path anywhere on the page
+    page = " ".join(every_markdown(at) + shown_text)
+    assert "--" not in page.replace("— none —", "") and ".streamlit" not in page
+
 
 def _assert_bad_events_error(at, filename: str) -> None:
     assert_clean(at)
-    errors = texts(at.error)
+    errors = [shown(e) for e in texts(at.error)]
     assert len(errors) == 1, errors
     assert errors[0].startswith(f"{filename}: {BAD_EVENTS_PROBLEM}")
     assert "'not a date'" in errors[0] and "Expected e.g. 2025-03-01" in errors[0]
@@ -245,7 +328,7 @@ def test_unreadable_upload_is_reported_before_mapping():
     at.file_uploader(key="up_events").upload("events.parquet", b"not parquet", "application/x")
     at.run()
     assert_clean(at)
-    [error] = texts(at.error)
+    [error] = [shown(e) for e in texts(at.error)]
     assert error.startswith("events.parquet: is not a Parquet file, or it is truncated.")
     assert at.button(key="load_upload").disabled
 
@@ -255,64 +338,161 @@ def test_missing_path_on_the_connect_tab_is_reported_once():
     at.switch_page("pages/data.py").run()
     at.text_input(key="conn_source").set_value("/nonexistent/events.parquet").run()
     assert_clean(at)
-    assert texts(at.error) == [
+    assert [shown(e) for e in texts(at.error)] == [
         "/nonexistent/events.parquet: file not found. Check the path (globs like "
         "events/*.parquet work)."
     ]
 
 
+def rossi_csv(tenure: str = "week") -> bytes:
+    """lifelines' Rossi data (tenure in weeks, arrest as churn, no signup times) with an id."""
+    from lifelines.datasets import load_rossi
+
+    df = load_rossi().rename(columns={"week": tenure})
+    df.insert(0, "person", [f"p{i}" for i in range(len(df))])
+    buf = io.StringIO()
+    df.to_csv(buf, index=False)
+    return buf.getvalue().encode()
+
+
+def upload_rossi(at, tenure: str = "week"):
+    at.switch_page("pages/data.py").run()
+    at.file_uploader(key="up_users").upload("rossi.csv", rossi_csv(tenure), "text/csv").run()
+    assert_clean(at)
+    by_label(at.selectbox, "User id").set_value("person")
+    by_label(at.selectbox, "Tenure").set_value(tenure)
+    by_label(at.selectbox, "Churn flag (with tenure)").set_value("arrest").run()
+    assert_clean(at)
+    return at
+
+
+def test_a_tenure_without_a_unit_in_its_name_needs_a_unit_before_loading():
+    at = upload_rossi(new_app().run(), tenure="tenure")
+    unit = by_label(at.selectbox, "Tenure unit")
+    assert unit.value is None
+    assert at.button(key="load_upload").disabled
+    assert "Before loading, choose the tenure's unit (days, weeks or months)." in texts(at.info)
+    unit.set_value("weeks").run()
+    assert_clean(at)
+    assert not at.button(key="load_upload").disabled
+
+    at = upload_rossi(new_app().run(), tenure="week")  # the name says it
+    assert by_label(at.selectbox, "Tenure unit").value == "weeks"
+    assert not at.button(key="load_upload").disabled
+
+
+def test_a_users_table_without_signup_times_opens_every_tab_without_an_exception():
+    at = upload_rossi(new_app().run())
+    by_label(at.multiselect, "Behaviour columns (candidates)").set_value(["fin", "age", "prio"])
+    at.button(key="load_upload").click().run()
+    assert_clean(at)
+    assert not at.error, texts(at.error)
+    at.switch_page("pages/candidates.py").run()
+    assert_clean(at)
+    assert len(leaderboard(at)) >= 3
+    for tab in TABS:
+        open_tab(at, tab)
+        assert_clean(at)
+        assert not at.error, (tab, texts(at.error))
+    open_tab(at, "Stability")
+    [note] = texts(at.info)
+    assert note.startswith("Cohorts by signup month need signup times, and these data have none")
+    assert by_label(at.selectbox, "Rows")  # the rest of the page is there
+    assert any(p.label == "Next: run the workshop" for p in at.get("page_link"))
+
+
+# ---- names from data are data ------------------------------------------------------------------
+
+
+def hostile_events(tmp_path) -> str:
+    rows = ["user_id,timestamp,event"]
+    for i in range(400):
+        day = 1 + i % 28
+        rows.append(f"u{i},2025-01-{day:02d} 10:00:00,login")
+        if i % 2:
+            rows += [f'u{i},2025-01-{day:02d} 11:00:00,"{PHISH}"'] * (1 + i % 5)
+        for later in range(0, 90 if i % 3 else 30, 5):
+            d = pd.Timestamp(f"2025-01-{day:02d}") + pd.Timedelta(days=later)
+            rows.append(f"u{i},{d:%Y-%m-%d} 12:00:00,login")
+    path = tmp_path / "hostile.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return str(path)
+
+
+def test_an_event_named_like_a_link_is_never_markdown(tmp_path):
+    at = new_app().run()
+    at.switch_page("pages/data.py").run()
+    at.text_input(key="conn_source").set_value(hostile_events(tmp_path)).run()
+    at.button(key="load_conn").click().run()
+    assert_clean(at)
+    for page in ("pages/data.py", "pages/candidates.py", "pages/workshop.py", "pages/home.py"):
+        at.switch_page(page).run()
+        assert_clean(at)
+        for body in every_markdown(at):
+            assert "](https://evil" not in body, (page, body)
+    at.switch_page("pages/candidates.py").run()
+    by_label(at.selectbox, "Rows").set_value("All").run()
+    assert leaderboard(at)["candidate"].str.contains(PHISH, regex=False).any()  # shown, as text
+
+
 # ---- Workshop -------------------------------------------------------------------------------
 
 
-def test_workshop_needs_two_shortlisted_candidates():
+def workshop_page():
     at = with_sample()
     at.switch_page("pages/workshop.py").run()
-    at.multiselect(key="shortlist_widget").set_value([PLANTED_KEY]).run()
+    assert_clean(at)
+    return at
+
+
+def test_workshop_needs_two_shortlisted_candidates():
+    at = workshop_page()
+    by_label(at.multiselect, "Shortlist").set_value([PLANTED_KEY]).run()
     assert_clean(at)
     assert texts(at.info) == ["Shortlist at least two candidates to compare."]
-    assert not at.data_editor
+    assert not at.number_input
     at.switch_page("pages/home.py").run()
     at.switch_page("pages/workshop.py").run()  # the shortlist is what the user left
-    assert at.multiselect(key="shortlist_widget").value == [PLANTED_KEY]
+    assert by_label(at.multiselect, "Shortlist").value == [PLANTED_KEY]
 
 
-def test_workshop_rubric_edits_persist_across_reruns_and_pages():
-    at = with_sample()
-    at.switch_page("pages/workshop.py").run()
-    assert_clean(at)
-    shortlist = at.session_state["shortlist"]
+def rubric_cells(at, candidate_row: int) -> list:
+    """The number inputs of one rubric row (five criteria, in CRITERIA order)."""
+    cells = [n for n in at.number_input if n.label in {v[0] for v in CRITERIA.values()}]
+    return cells[candidate_row * len(CRITERIA) : (candidate_row + 1) * len(CRITERIA)]
+
+
+def ordering(at):
+    return table_with(at, "combined")
+
+
+def test_workshop_rubric_scores_reorder_and_persist_across_reruns_and_pages():
+    at = workshop_page()
+    shortlist = at.session_state["ws"].shortlist
     assert shortlist[0] == PLANTED_KEY and len(shortlist) >= 2
-    ordering = at.dataframe[1].value  # [0] is the rubric editor
-    assert ordering["candidate"].iloc[0] == PLANTED_NAME  # all rubric scores neutral (3)
+    assert ordering(at)["candidate"].iloc[0] == PLANTED_NAME  # nobody scored: neutral
 
-    # the team rates the runner-up 5 on every criterion: the frontend's edit of row 1
+    # the team rates the runner-up 5 on every criterion, one cell at a time
     runner_up = shortlist[1]
-    run_with_editor_state(at, {"rubric_editor": {"edited_rows": {1: dict.fromkeys(CRITERIA, 5)}}})
-    assert_clean(at)
+    for i in range(len(CRITERIA)):
+        rubric_cells(at, 1)[i].set_value(5).run()
+        assert_clean(at)
 
     def check():
-        rubric = at.session_state["rubric"].set_index("key")
-        assert (rubric.loc[runner_up, list(CRITERIA)] == 5).all()
-        assert (rubric.loc[PLANTED_KEY, list(CRITERIA)] == 3).all()
-        ordering = at.dataframe[1].value
-        assert ordering["order"].tolist() == list(range(1, len(shortlist) + 1))
-        top = ordering.iloc[0]
-        assert top["rubric_mean"] == 5.0 and top["rubric"] == 1.0
-        assert (
-            top["candidate"]
-            == at.session_state["rubric"].set_index("key").loc[runner_up, "candidate"]
-        )  # the rubric lifted it above the planted driver
-        assert ordering.loc[ordering["candidate"] == PLANTED_NAME, "rubric_mean"].item() == 3.0
+        rubric = at.session_state["ws"].rubric
+        assert rubric == {runner_up: dict.fromkeys(CRITERIA, 5)}
+        o = ordering(at)
+        assert o["order"].tolist() == list(range(1, len(shortlist) + 1))
+        top = o.iloc[0]
+        assert top["key"] == runner_up and top["rubric_mean"] == 5.0 and top["rubric"] == 1.0
+        assert o.loc[o["key"] == PLANTED_KEY, "rubric_mean"].item() == 3.0
+        assert [c.value for c in rubric_cells(at, 1)] == [5] * len(CRITERIA)
+        assert [c.value for c in rubric_cells(at, 0)] == [None] * len(CRITERIA)
 
     check()
     at.run()  # a plain rerun (any other widget interaction)
-    assert_clean(at)
     check()
-
     at.switch_page("pages/candidates.py").run()
     at.switch_page("pages/workshop.py").run()
     assert_clean(at)
     check()
-    # the editor now starts from the stored scores
-    editor = at.data_editor[0].value.set_index("key")
-    assert (editor.loc[runner_up, list(CRITERIA)] == 5).all()

@@ -1,0 +1,178 @@
+"""How fast the app answers people: a real `streamlit run app.py` driven by Chromium (Playwright).
+
+Issue 12's targets, on the bundled sample: sample click → leaderboard under 5 s; after the
+first analysis, every interaction (a tab, a candidate selection, a covariate, a rubric cell)
+under 1 s. Each interaction is timed from the gesture until the app is idle again (Streamlit's
+running indicator gone) and its expected content is on screen; that is what a person waits for.
+
+    python bench/bench_app.py                 # one cold server, the whole tour, 3 repeats
+    python bench/bench_app.py --repeat 5 --warm-first   # also time a second sample click
+
+Prints one line per interaction (median and worst of the repeats) and the machine's load, and
+writes bench/out/bench_app.json. The server's first analysis of the sample is counted once
+("sample click → leaderboard, cold"); "warm" is the same click from a new browser session once
+the server has the analysis (another participant, a reload).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.benchlib import git_commit  # noqa: E402
+from tests.app.browser import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    VIEWPORT,
+    fill_number,
+    load_note,
+    settle,
+    streamlit_server,
+)
+
+TABS = ["Hazard ratios", "Revenue", "Threshold explorer", "Stability", "Redundancy", "Score",
+        "Retention curves"]  # fmt: skip
+TARGET_S = {"sample click → leaderboard, cold": 5.0, "sample click → leaderboard, warm": 5.0}
+INTERACTION_TARGET_S = 1.0
+
+
+def timed(action, done) -> float:
+    start = time.perf_counter()
+    action()
+    done()
+    return time.perf_counter() - start
+
+
+def one_round(page, record) -> None:
+    """Every tab, a selection added and removed, a covariate added and removed."""
+    from playwright.sync_api import expect
+
+    for tab in TABS:
+        record(f"tab: {tab}", timed(
+            lambda t=tab: page.get_by_role("tab", name=t).click(),
+            lambda: settle(page)))  # fmt: skip
+    box = page.get_by_label("Candidates to compare", exact=True)
+    chips = page.get_by_test_id("stMultiSelect").filter(has_text="Candidates to compare")
+
+    def select(name="quiz_taken: count in first 14 days"):
+        box.click()
+        page.keyboard.type(name)
+        page.get_by_role("option", name=name, exact=True).first.click()
+        page.keyboard.press("Escape")
+
+    record("candidate selection (add one)", timed(select, lambda: (
+        expect(chips).to_contain_text("quiz_taken: count"), settle(page))))  # fmt: skip
+    record("candidate selection (remove it)", timed(
+        lambda: chips.get_by_role("button", name="Delete").last.click()  # the chip's ×
+        if chips.get_by_role("button", name="Delete").count() else None,
+        lambda: settle(page)))  # fmt: skip
+    page.get_by_role("tab", name="Adjusted").click()
+    settle(page, 600)
+    cov = page.get_by_label("Adjust for (optional)", exact=True)
+
+    def covariate(option="plan"):
+        cov.click()
+        page.keyboard.type(option)
+        page.get_by_role("option", name=option, exact=True).first.click()
+        page.keyboard.press("Escape")
+
+    record("covariate (add 'plan'; round 1 fits a model)", timed(
+        covariate, lambda: (expect(page.get_by_text("Adjusted for: plan")).to_be_visible(
+            timeout=600_000), settle(page, 600))))  # fmt: skip
+    adj = page.get_by_test_id("stMultiSelect").filter(has_text="Adjust for")
+    record("covariate (remove it; cached)", timed(
+        lambda: adj.get_by_role("button", name="Delete").last.click(),
+        lambda: (expect(page.get_by_text("Adjusted for: nothing")).to_be_visible(
+            timeout=600_000), settle(page, 600))))  # fmt: skip
+    page.get_by_role("tab", name="Retention curves").click()
+    settle(page)
+
+
+def tour(page, url: str, repeat: int, warm_first: bool) -> dict[str, list[float]]:
+    from playwright.sync_api import expect
+
+    times: dict[str, list[float]] = {}
+
+    def record(name: str, seconds: float) -> None:
+        times.setdefault(name, []).append(seconds)
+        print(f"  {name:48s} {seconds:6.2f} s", flush=True)
+
+    def sample_click(name: str) -> None:
+        page.goto(url)
+        button = page.get_by_role("button", name="Try it with the sample data")
+        expect(button).to_be_visible(timeout=120_000)
+        board = page.get_by_test_id("stDataFrame").first.get_by_test_id("glide-cell-0-0")
+        record(name, timed(button.click, lambda: (
+            expect(board).to_have_text("lesson_completed: count", timeout=600_000),
+            settle(page))))  # fmt: skip
+
+    sample_click("sample click → leaderboard, cold")
+    if warm_first:
+        sample_click("sample click → leaderboard, warm")
+
+    for _ in range(repeat):
+        one_round(page, record)
+
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Workshop").click()
+    settle(page)
+    cells = [("Actionable by the team", i) for i in range(3)] + [
+        (label, i) for label in ("Reflects customer value", "Leads revenue",
+                                 "Understandable by everyone", "Hard to game")
+        for i in range(3)
+    ]  # fmt: skip
+    start_all = time.perf_counter()
+    for n, (label, row) in enumerate(cells[:15]):
+        value = 1 + (n % 5)
+        record("rubric cell", timed(lambda la=label, r=row, v=value: fill_number(page, la, v, r),
+                                    lambda: settle(page)))  # fmt: skip
+    record("15 rubric cells, in all", time.perf_counter() - start_all)
+    return times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeat", type=int, default=3, help="times each interaction is repeated")
+    ap.add_argument("--warm-first", action="store_true",
+                    help="also time the sample click from a second browser session")  # fmt: skip
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    print(f"bench_app: {load_note()} at start", flush=True)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        streamlit_server(Path(tmp)) as (url, _log),
+        sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            times = tour(page, url, args.repeat, args.warm_first)
+        finally:
+            browser.close()
+    load = load_note()
+    print(f"\nSummary ({load} at the end; targets: leaderboard < 5 s, interactions < 1 s)")
+    out = {}
+    for name, values in times.items():
+        target = TARGET_S.get(name, None if "in all" in name else INTERACTION_TARGET_S)
+        med, worst = statistics.median(values), max(values)
+        verdict = "" if target is None else ("ok" if med < target else "SLOW")
+        print(f"  {name:48s} median {med:6.2f} s  worst {worst:6.2f} s  (n={len(values)}) "
+              f"{verdict}")  # fmt: skip
+        out[name] = {"median_s": round(med, 3), "worst_s": round(worst, 3), "n": len(values),
+                     "target_s": target}  # fmt: skip
+    folder = ROOT / "bench" / "out"
+    folder.mkdir(exist_ok=True)
+    record = {"commit": git_commit(), "load": load, "times": out}
+    (folder / "bench_app.json").write_text(json.dumps(record, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
