@@ -249,15 +249,15 @@ def _weekly(loaded, analysis, specs, ns, evidence, n_boot: int, seed: int) -> di
     events = sorted({e for s in [*specs, ns] for e in s.events})
     counts = measure.weekly_counts(loaded, analysis.frame, events, analysis.as_of)
     first = pd.to_datetime(analysis.frame["signup_sec"].min(), unit="s").date()
-    counts = weekly.whole_weeks(counts, first, analysis.as_of)
-    if counts["week"].nunique() < weekly.MIN_WEEKS + 2:
+    counts = weekly.WeeklyCounts(weekly.whole_weeks(counts, first, analysis.as_of))
+    if len(counts) < weekly.MIN_WEEKS + 2:
         return {
             "rows": [],
             "lags": [],
             "decomposition": [],
             "note": f"fewer than {weekly.MIN_WEEKS + 2} whole weeks of data",
         }
-    ns_series = weekly.series(counts, ns)
+    ns_series = counts.series(ns)
     rows = pd.DataFrame(
         {
             "week_start": [weekly.week_start(x) for x in ns_series.index],
@@ -265,7 +265,7 @@ def _weekly(loaded, analysis, specs, ns, evidence, n_boot: int, seed: int) -> di
         },
         index=ns_series.index,
     )
-    parts = weekly.breadth_depth(counts, ns)
+    parts = counts.breadth_depth(ns)
     decomposition = []
     if parts is not None:
         rows["users"], rows["per_user"] = parts[0].to_numpy(), parts[1].to_numpy()
@@ -274,7 +274,7 @@ def _weekly(loaded, analysis, specs, ns, evidence, n_boot: int, seed: int) -> di
         decomposition = dec.to_dict("records")
     lags = []
     for s, e in zip(specs, evidence, strict=True):
-        x = weekly.series(counts, s)
+        x = counts.series(s)
         if x is None:
             e.warnings.append("it has no weekly product-level form")
             continue

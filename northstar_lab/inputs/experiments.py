@@ -34,7 +34,7 @@ from ..data.events import DAY, as_of_end_sec
 from ..data.users import read_table
 from ..errors import InputError, example_rows
 from .define import InputSpec
-from .measure import LATER, WINDOW, period_counts, values_from_counts
+from .measure import LATER, WINDOW, AnchorCounts, period_counts
 from .verdict import ALPHA, MIN_ARMS
 
 Z95 = float(stats.norm.ppf(0.975))
@@ -191,12 +191,12 @@ def assignment_values(
         window_days=window_days,
         horizon_days=horizon_days,
         as_of=as_of,
+        any_event=any(not s.event for s in [*specs, ns]),
         exclude_types=exclude_types,
     )
-    out = kept[["experiment", "variant"]].copy()
-    for s in specs:
-        out[s.key] = values_from_counts(s, per, any_, len(kept), WINDOW)
-    out["__ns"] = values_from_counts(ns, per, any_, len(kept), LATER)
+    counts = AnchorCounts(per, any_, len(kept))
+    columns = {s.key: counts.values(s, WINDOW) for s in specs} | {"__ns": counts.values(ns, LATER)}
+    out = pd.concat([kept[["experiment", "variant"]], pd.DataFrame(columns)], axis=1)
     return out, left_out
 
 

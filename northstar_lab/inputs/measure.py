@@ -38,6 +38,7 @@ from .define import (
 
 WINDOW, LATER = 0, 1
 MONDAY_OFFSET_DAYS = 4  # 1970-01-01 was a Thursday: day 4 since the epoch is a Monday
+ANY = "*"  # the event name of weekly rows that count any event
 _BASELINE_KEYS = {ACTIVE_DAYS, TOTAL_EVENTS, DISTINCT_EVENTS}
 
 
@@ -99,13 +100,15 @@ def period_counts(
     horizon_days: int,
     as_of,
     periods: tuple[int, ...] = (WINDOW, LATER),
+    any_event: bool = True,
     exclude_types: tuple[str, ...] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per (anchor, event, period): n events and active days, for `events`; and per (anchor,
-    period) over every event: n, days and distinct event types (not counting `exclude_types`).
+    """Per (anchor, event, period): n events and active days, for `events`; and (when
+    `any_event`) per (anchor, period) over every event: n, days and distinct event types (not
+    counting `exclude_types`).
 
     anchors: columns anchor (int), user_id (str), anchor_sec (epoch seconds). Only anchors with
-    at least one event in a period appear in its rows.
+    at least one event in a period appear in its rows. One scan of the log per table asked for.
     """
     a_end = as_of_end_sec(as_of)
     table = register(
@@ -118,52 +121,67 @@ def period_counts(
     d = ((j.sec - j.anchor_sec) / DAY).floor().cast("int64")
     j = j.mutate(d=d, period=(d >= window_days).cast("int8"))
     j = j.filter((j.d >= 0) & (j.d < window_days + horizon_days) & j.period.isin(periods))
-    cells = j.group_by(["anchor", "event", "period", "d"]).aggregate(n=j.count()).cache()
-    per = cells.filter(cells.event.isin(list(events)))
-    per = per.group_by(["anchor", "event", "period"]).aggregate(
-        n=per.n.sum().cast("float64"), days=per.count().cast("float64")
-    )
-    days = cells.group_by(["anchor", "period", "d"]).aggregate(n=cells.n.sum())
-    any_ = days.group_by(["anchor", "period"]).aggregate(
-        n=days.n.sum().cast("float64"), days=days.count().cast("float64")
-    )
-    typed = cells.filter(~cells.event.isin(list(exclude_types))) if exclude_types else cells
-    types = typed.group_by(["anchor", "period"]).aggregate(
-        types=typed.event.nunique().cast("float64")
-    )
-    any_ = any_.left_join(types, ["anchor", "period"]).select(
-        "anchor", "period", "n", "days", "types"
-    )
-    out = per.to_pandas(), any_.to_pandas()
-    cells.release()
-    return out
+    empty = pd.DataFrame(columns=["anchor", "event", "period", "n", "days"])
+    per = empty
+    if events:
+        named = j.filter(j.event.isin(list(events)))
+        per = (
+            named.group_by(["anchor", "event", "period"])
+            .aggregate(n=named.count().cast("float64"), days=named.d.nunique().cast("float64"))
+            .to_pandas()
+        )
+    any_ = pd.DataFrame(columns=["anchor", "period", "n", "days", "types"])
+    if any_event:
+        typed = j.event.isin(list(exclude_types)) if exclude_types else ibis.literal(False)
+        any_ = (
+            j.group_by(["anchor", "period"])
+            .aggregate(
+                n=j.count().cast("float64"),
+                days=j.d.nunique().cast("float64"),
+                types=typed.ifelse(ibis.null("string"), j.event).nunique().cast("float64"),
+            )
+            .to_pandas()
+        )
+    return per, any_
 
 
-def values_from_counts(
-    spec: InputSpec, per: pd.DataFrame, any_: pd.DataFrame, n_anchors: int, period: int
-) -> np.ndarray:
-    """A measure per anchor 0…n−1 in one period, from `period_counts`' two tables."""
+class AnchorCounts:
+    """`period_counts`' two tables as dense arrays per anchor 0…n−1, read by measure."""
 
-    def column(frame: pd.DataFrame, value: str, event: str | None = None) -> np.ndarray:
-        rows = frame[frame["period"] == period]
-        if event is not None:
-            rows = rows[rows["event"] == event]
-        out = np.zeros(n_anchors)
-        out[rows["anchor"].to_numpy(np.int64)] = rows[value].fillna(0).to_numpy(float)
-        return out
+    def __init__(self, per: pd.DataFrame, any_: pd.DataFrame, n_anchors: int) -> None:
+        self.n = n_anchors
+        self._arrays: dict[tuple, np.ndarray] = {}
+        for (event, period), rows in per.groupby(["event", "period"], sort=False):
+            self._store(("event", event, period), rows, ("n", "days"))
+        for period, rows in any_.groupby("period", sort=False):
+            self._store(("any", None, period), rows, ("n", "days", "types"))
 
-    m = spec.measure
-    if m == COUNT:
-        return column(per, "n", spec.event)
-    if m == DAYS:
-        return column(per, "days", spec.event)
-    if m == REACHED:
-        return (column(per, "n", spec.event) > 0).astype(float)
-    if m == SHARE:
-        num, den = column(per, "n", spec.event), column(per, "n", spec.denominator)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(den > 0, num / den, np.nan)
-    return column(any_, {ACTIVE_DAYS: "days", TOTAL_EVENTS: "n", DISTINCT_EVENTS: "types"}[m])
+    def _store(self, key: tuple, rows: pd.DataFrame, values: tuple[str, ...]) -> None:
+        at = rows["anchor"].to_numpy(np.int64)
+        for v in values:
+            out = np.zeros(self.n)
+            out[at] = rows[v].fillna(0).to_numpy(float)
+            self._arrays[(*key, v)] = out
+
+    def _get(self, kind: str, event, period: int, value: str) -> np.ndarray:
+        return self._arrays.get((kind, event, int(period), value), np.zeros(self.n))
+
+    def values(self, spec: InputSpec, period: int) -> np.ndarray:
+        """The measure per anchor in one period (WINDOW or LATER)."""
+        m = spec.measure
+        if m in (COUNT, REACHED, SHARE):
+            n = self._get("event", spec.event, period, "n")
+            if m == REACHED:
+                return (n > 0).astype(float)
+            if m == SHARE:
+                den = self._get("event", spec.denominator, period, "n")
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    return np.where(den > 0, n / den, np.nan)
+            return n
+        if m == DAYS:
+            return self._get("event", spec.event, period, "days")
+        value = {ACTIVE_DAYS: "days", TOTAL_EVENTS: "n", DISTINCT_EVENTS: "types"}[m]
+        return self._get("any", None, period, value)
 
 
 def signup_anchors(frame: pd.DataFrame) -> pd.DataFrame:
@@ -190,9 +208,10 @@ def later_values(analysis, loaded, spec: InputSpec, horizon_days: int, exclude_t
         horizon_days=horizon_days,
         as_of=analysis.as_of,
         periods=(LATER,),
+        any_event=spec.measure in _BASELINE_KEYS,
         exclude_types=exclude_types,
     )
-    return values_from_counts(spec, per, any_, len(analysis.frame), LATER)
+    return AnchorCounts(per, any_, len(analysis.frame)).values(spec, LATER)
 
 
 def weekly_counts(loaded, frame: pd.DataFrame, events: list[str], as_of) -> pd.DataFrame:
@@ -207,19 +226,18 @@ def weekly_counts(loaded, frame: pd.DataFrame, events: list[str], as_of) -> pd.D
     j = j.filter(j.sec >= j.signup_sec)
     cday = (j.sec / DAY).floor().cast("int64")
     j = j.mutate(cday=cday, week=((cday - MONDAY_OFFSET_DAYS) / 7).floor().cast("int64"))
-    cells = j.group_by(["user_id", "event", "week", "cday"]).aggregate(n=j.count()).cache()
-    named = cells.filter(cells.event.isin(list(events)))
-    per = named.group_by(["week", "event"]).aggregate(
-        n=named.n.sum().cast("float64"),
-        user_days=named.count().cast("float64"),
-        users=named.user_id.nunique().cast("float64"),
+    named = j.filter(j.event.isin(list(events)))
+    cells = named.group_by(["user_id", "event", "week", "cday"]).aggregate(n=named.count())
+    per = cells.group_by(["week", "event"]).aggregate(
+        n=cells.n.sum().cast("float64"),
+        user_days=cells.count().cast("float64"),
+        users=cells.user_id.nunique().cast("float64"),
     )
-    day = cells.group_by(["user_id", "week", "cday"]).aggregate(n=cells.n.sum())
+    day = j.group_by(["user_id", "week", "cday"]).aggregate(n=j.count())
     any_ = day.group_by("week").aggregate(
         n=day.n.sum().cast("float64"),
         user_days=day.count().cast("float64"),
         users=day.user_id.nunique().cast("float64"),
     )
-    out = pd.concat([per.to_pandas(), any_.to_pandas().assign(event="*")], ignore_index=True)
-    cells.release()
+    out = pd.concat([per.to_pandas(), any_.to_pandas().assign(event=ANY)], ignore_index=True)
     return out.sort_values(["week", "event"]).reset_index(drop=True)

@@ -24,13 +24,12 @@ import numpy as np
 import pandas as pd
 
 from .define import ACTIVE_DAYS, COUNT, DAYS, REACHED, SHARE, TOTAL_EVENTS, InputSpec
-from .measure import MONDAY_OFFSET_DAYS
+from .measure import ANY, MONDAY_OFFSET_DAYS
 
 MAX_LAG = 4
 LEAD_LAG = 1
 N_BOOT = 1000
 MIN_WEEKS = 12
-ANY = "*"
 
 
 @dataclass
@@ -56,45 +55,50 @@ def whole_weeks(counts: pd.DataFrame, first_day: dt.date, last_day: dt.date) -> 
     return counts[(starts >= first_day) & (ends <= last_day)]
 
 
-def _pivot(counts: pd.DataFrame, value: str) -> pd.DataFrame:
-    return counts.pivot_table(index="week", columns="event", values=value, aggfunc="sum")
+class WeeklyCounts:
+    """`measure.weekly_counts` rows as one table per value (weeks × event types)."""
 
+    def __init__(self, counts: pd.DataFrame) -> None:
+        self.weeks = pd.Index(sorted(counts["week"].unique()), name="week")
+        self.tables = {
+            v: counts.pivot_table(index="week", columns="event", values=v, aggfunc="sum")
+            .reindex(self.weeks)
+            .fillna(0.0)
+            for v in ("n", "user_days", "users")
+        }
 
-def series(counts: pd.DataFrame, spec: InputSpec) -> pd.Series | None:
-    """The weekly product-level value of a measure (None where it has no weekly form)."""
-    weeks = pd.Index(sorted(counts["week"].unique()), name="week")
+    def __len__(self) -> int:
+        return len(self.weeks)
 
-    def col(value: str, event: str) -> pd.Series:
-        table = _pivot(counts, value)
-        return table[event].reindex(weeks).fillna(0.0) if event in table else pd.Series(0.0, weeks)
+    def col(self, value: str, event: str) -> pd.Series:
+        table = self.tables[value]
+        return table[event] if event in table else pd.Series(0.0, self.weeks)
 
-    m = spec.measure
-    if m == COUNT:
-        return col("n", spec.event)
-    if m == DAYS:
-        return col("user_days", spec.event)
-    if m == REACHED:
-        return col("users", spec.event)
-    if m == SHARE:
-        den = col("n", spec.denominator)
-        return col("n", spec.event) / den.where(den > 0)
-    if m == ACTIVE_DAYS:
-        return col("user_days", ANY)
-    if m == TOTAL_EVENTS:
-        return col("n", ANY)
-    return None
-
-
-def breadth_depth(counts: pd.DataFrame, ns: InputSpec) -> tuple[pd.Series, pd.Series] | None:
-    """NS = users doing it × NS per such user, per week (None when NS is not a sum over users)."""
-    event = ANY if ns.measure in (ACTIVE_DAYS, TOTAL_EVENTS) else ns.event
-    total = series(counts, ns)
-    if total is None or ns.measure not in (COUNT, DAYS, ACTIVE_DAYS, TOTAL_EVENTS):
+    def series(self, spec: InputSpec) -> pd.Series | None:
+        """The weekly product-level value of a measure (None where it has no weekly form)."""
+        m = spec.measure
+        if m == COUNT:
+            return self.col("n", spec.event)
+        if m == DAYS:
+            return self.col("user_days", spec.event)
+        if m == REACHED:
+            return self.col("users", spec.event)
+        if m == SHARE:
+            den = self.col("n", spec.denominator)
+            return self.col("n", spec.event) / den.where(den > 0)
+        if m == ACTIVE_DAYS:
+            return self.col("user_days", ANY)
+        if m == TOTAL_EVENTS:
+            return self.col("n", ANY)
         return None
-    users = _pivot(counts, "users")
-    users = users[event].reindex(total.index).fillna(0.0) if event in users else total * 0
-    per_user = total / users.where(users > 0)
-    return users, per_user
+
+    def breadth_depth(self, ns: InputSpec) -> tuple[pd.Series, pd.Series] | None:
+        """NS = users doing it × NS per such user, per week (None unless NS sums over users)."""
+        if ns.measure not in (COUNT, DAYS, ACTIVE_DAYS, TOTAL_EVENTS):
+            return None
+        total = self.series(ns)
+        users = self.col("users", ANY if ns.measure in (ACTIVE_DAYS, TOTAL_EVENTS) else ns.event)
+        return users, total / users.where(users > 0)
 
 
 def log_changes(x: pd.Series) -> np.ndarray:
