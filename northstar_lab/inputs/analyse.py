@@ -105,6 +105,7 @@ def analyse_inputs(
     assignments=None,
     *,
     horizon_days: int | None = None,
+    weekly_series: bool = True,
     n_boot: int = weekly.N_BOOT,
     seed: int | None = None,
     progress: Progress | None = None,
@@ -113,7 +114,8 @@ def analyse_inputs(
 
     analysis: `northstar_lab.analyse(...)` of the same data; loaded: its LoadedData (the events
     are read again for the later North Star, the weekly series and the experiments);
-    assignments: an assignments file, DataFrame or `experiments.Assignments` (optional).
+    assignments: an assignments file, DataFrame or `experiments.Assignments` (optional);
+    weekly_series=False skips the product-level series (re-validation re-checks the user level).
     """
     say = progress or (lambda _m, _f: None)
     w = analysis.settings.window_days
@@ -135,8 +137,10 @@ def analyse_inputs(
     say("Fitting the lead of every input", 0.35)
     fits = lead_fits(later, X, early, _signup_months(analysis.frame)[mask])
     evidence = _evidence(specs, raw, fits)
-    say("Weekly series", 0.55)
-    weekly_part = _weekly(loaded, analysis, specs, ns, evidence, n_boot, seed)
+    weekly_part = {}
+    if weekly_series:
+        say("Weekly series", 0.55)
+        weekly_part = _weekly(loaded, analysis, specs, ns, evidence, n_boot, seed)
     experiments_part = {}
     if assignments is not None:
         say("Past experiments", 0.75)

@@ -8,10 +8,12 @@ For users in the landmark analysis with full follow-up (a_days ≥ W + H):
 z is the input's modelled value (log(1 + x) for counts and days; 0/1 and shares as they are)
 standardised to SD 1 over these users (cohorts too use this SD), so b is "log(1 + later North
 Star) per SD of the input".
-The controls are log(1 + early NS) and an indicator per level group of it (each distinct value,
-or LEVEL_GROUPS quantile groups when there are more), so the input is compared among users who
-started with the same North Star. Least squares with HC1 (heteroskedasticity-robust) standard
-errors. The *marginal* effect is the same regression without the controls.
+The controls are log(1 + early NS), an indicator per level group of it (each distinct value, or
+LEVEL_GROUPS quantile groups when there are more) and an indicator per signup month, so the input
+is compared among users who started with the same North Star and signed up in the same month
+(campaigns, seasonality and experiments running at the time move inputs and the North Star
+alike). Least squares with HC1 (heteroskedasticity-robust) standard errors. The *marginal* effect
+is the same regression without the controls.
 
 Every input is fitted at once by Frisch–Waugh–Lovell: y and each input are residualised on the
 controls once; then b = Σ r_z·r_y / Σ r_z² and the HC sandwich Σ r_z²·e² / (Σ r_z²)² are column
@@ -74,6 +76,15 @@ def level_controls(ns_early: np.ndarray, max_groups: int = LEVEL_GROUPS) -> np.n
     rows = np.flatnonzero(codes > 0)
     dummies[rows, codes[rows] - 1] = 1.0
     return np.column_stack([np.ones(x.size), np.log1p(np.maximum(x, 0)), dummies])
+
+
+def group_indicators(labels: np.ndarray) -> np.ndarray:
+    """One 0/1 column per label but the first (the intercept stands for it)."""
+    _, codes = np.unique(labels, return_inverse=True)
+    out = np.zeros((labels.size, int(codes.max(initial=0))))
+    rows = np.flatnonzero(codes > 0)
+    out[rows, codes[rows] - 1] = 1.0
+    return out
 
 
 def partial_fits(y: np.ndarray, X: np.ndarray, Z: np.ndarray) -> Fits:
@@ -141,6 +152,8 @@ def lead_fits(
     # per SD over all users analysed, so that every cohort's effect is in the same unit
     X = (X - np.nanmean(X, axis=0)) / np.where(sd > 0, sd, 1.0)
     Z = level_controls(ns_early)
+    if cohort is not None:
+        Z = np.column_stack([Z, group_indicators(np.asarray(cohort))])
     incremental = _fits(y, X, Z)
     marginal = _fits(y, X, Z[:, :1])
     rows, pooled = [], []

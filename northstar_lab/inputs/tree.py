@@ -13,11 +13,11 @@ control characters removed and long names wrapped.
 
 from __future__ import annotations
 
-import re
 import textwrap
 from collections.abc import Iterable, Mapping
 
 from ..decisions.model import INPUT_KINDS
+from ..text import plain as safe_text
 from .result import InputEvidence
 
 SLOT = 240  # px per input
@@ -43,12 +43,11 @@ KIND_FILL = {
     "frequency": "#fdf4e7",
     "efficiency": "#f5eefa",
 }
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def plain(text, width: int = 30, lines: int = 3) -> str:
-    """Text for a node: control characters removed, wrapped to `lines` lines of `width`."""
-    clean = _CONTROL.sub(" ", "" if text is None else str(text)).strip()
+    """Text for a node: control characters removed (`text.plain`), wrapped to `lines` lines."""
+    clean = safe_text(text, one_line=True).strip()
     wrapped = textwrap.wrap(clean, width) or [""]
     if len(wrapped) > lines:
         wrapped = wrapped[:lines]

@@ -79,20 +79,19 @@ MAX_CHURN_DAYS = 20_000
 # logged with a lesson completion with probability STREAK_P, and they drive nothing.
 GOAL_RATE = 0.5  # goals set in days [0, 14) by a typical user (Poisson mean)
 GOAL_ENGAGEMENT = 0.4  # engaged users set more goals (log-rate per SD of engagement)
-GOAL_LESSONS_PER_DAY = 0.015
+GOAL_LESSONS_PER_DAY = 0.02
 STREAK_P = 0.35
-ENROL_P = 0.85  # share of the signups during an experiment's run that enter it
+ENROL_P = 0.5  # share of all signups that each experiment enrols (independently of the others)
 
 
 @dataclass(frozen=True)
 class PastExperiment:
-    """An onboarding experiment: signups in [start_day, start_day + days) since the start are
-    enrolled (share ENROL_P), half to 'treatment', which multiplies the goal rate by
-    1 + goal_lift and the streak-view probability by 1 + streak_lift."""
+    """An onboarding experiment: a random ENROL_P of all signups are enrolled, half of them to
+    'treatment', which multiplies the goal rate by 1 + goal_lift and the streak-view probability
+    by 1 + streak_lift. Enrolment does not depend on the signup date, so no experiment is tied
+    to a season or to another experiment."""
 
     name: str
-    start_day: int
-    days: int
     goal_lift: float
     streak_lift: float
 
@@ -101,14 +100,14 @@ class PastExperiment:
 # user by user), and the streak lifts sum to zero, so the two lifts are uncorrelated across
 # experiments: what the North Star does across them follows the goal lift alone.
 PAST_EXPERIMENTS = (
-    PastExperiment("home_feed_refresh", 0, 120, 0.0, 0.0),
-    PastExperiment("streak_badges", 30, 120, 0.0, 0.8),
-    PastExperiment("goal_templates", 60, 120, 0.5, 0.0),
-    PastExperiment("quiet_completion_screen", 90, 120, 0.0, -0.8),
-    PastExperiment("weekly_goal_reminder", 120, 120, 1.0, 0.0),
-    PastExperiment("streak_animation", 150, 120, 0.0, 0.4),
-    PastExperiment("onboarding_goal_prompt", 180, 120, 2.0, 0.0),
-    PastExperiment("fewer_streak_prompts", 210, 120, 0.0, -0.4),
+    PastExperiment("home_feed_refresh", 0.0, 0.0),
+    PastExperiment("streak_badges", 0.0, 0.8),
+    PastExperiment("goal_templates", 0.5, 0.0),
+    PastExperiment("quiet_completion_screen", 0.0, -0.8),
+    PastExperiment("weekly_goal_reminder", 1.5, 0.0),
+    PastExperiment("streak_animation", 0.0, 0.4),
+    PastExperiment("onboarding_goal_prompt", 3.0, 0.0),
+    PastExperiment("fewer_streak_prompts", 0.0, -0.4),
 )
 
 

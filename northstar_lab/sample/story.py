@@ -42,16 +42,14 @@ MAX_STREAK_P = 0.95
 def assign_experiments(spec: Spec, b: int, signup: np.ndarray) -> np.ndarray:
     """(users, experiments) int8: -1 not enrolled, 0 control, 1 treatment.
 
-    Signups during an experiment's run are enrolled with probability ENROL_P, then split 50/50.
+    Each experiment enrols every signup with probability ENROL_P, then splits them 50/50.
     """
     rng = np.random.default_rng([spec.seed, b, 4])
-    day = (signup - spec.start_s) / DAY
     arms = np.full((len(signup), len(PAST_EXPERIMENTS)), -1, dtype=np.int8)
-    for k, e in enumerate(PAST_EXPERIMENTS):
+    for k in range(len(PAST_EXPERIMENTS)):
         enrol = rng.random(len(signup)) < ENROL_P
         treat = rng.random(len(signup)) < 0.5
-        running = (day >= e.start_day) & (day < e.start_day + e.days)
-        arms[running & enrol, k] = treat[running & enrol]
+        arms[enrol, k] = treat[enrol]
     return arms
 
 
