@@ -30,6 +30,7 @@ from .spec import (
     GOAL_RATE,
     LESSON_COMPLETED,
     PAST_EXPERIMENTS,
+    SESSION_SECONDS,
     STREAK,
     STREAK_P,
     WINDOW_DAYS,
@@ -105,7 +106,9 @@ def story_events(
     parts = [(g_user, g_off, GOAL)]
     lesson_user, lesson_off = user[code == LESSON_COMPLETED], off[code == LESSON_COMPLETED]
     if not spec.null:
-        later = ~in_window
+        # after the first session past day 14: with signup taken as the first event (which can
+        # be up to a session later than the signup), no extra lesson falls in the window
+        later = off >= WINDOW_DAYS * DAY + SESSION_SECONDS
         span = np.maximum(end / DAY - WINDOW_DAYS, 0.0)
         extra = rng.poisson(GOAL_LESSONS_PER_DAY * goals * span)
         x_user, x_off = _at_existing(rng, user[later], off[later], extra)
