@@ -159,4 +159,7 @@ def revalidate(decision: Decision, loaded, as_of=None, progress=None):
         ranking=now.to_dict(),
         overtaken_by=by,
     )
+    from ..inputs.recheck import recheck_inputs  # each recorded input edge, re-checked
+
+    reval.inputs = recheck_inputs(decision, analysis, loaded)
     return reval, analysis

@@ -31,7 +31,7 @@ from scipy import stats
 
 from ..data.columns import normalise, recognise
 from ..data.events import DAY, as_of_end_sec
-from ..data.users import read_table
+from ..data.users import parse_times, read_table
 from ..errors import InputError, example_rows
 from .define import InputSpec
 from .measure import LATER, WINDOW, AnchorCounts, period_counts
@@ -102,8 +102,8 @@ def read_assignments(source, label: str | None = None, columns: dict | None = No
 
 def _validated(df: pd.DataFrame, cols: dict, label: str) -> Assignments:
     problems, notes = [], []
-    at = pd.to_datetime(df[cols["assigned_at"]], errors="coerce", utc=True)
-    bad = np.flatnonzero(at.isna().to_numpy() & df[cols["assigned_at"]].notna().to_numpy())
+    assigned_sec, unparsable = parse_times(df[cols["assigned_at"]])
+    bad = np.flatnonzero(unparsable.to_numpy())
     if bad.size:
         problems.append(
             f"{label}: column '{cols['assigned_at']}' has {bad.size:,} values that are not times "
@@ -120,7 +120,7 @@ def _validated(df: pd.DataFrame, cols: dict, label: str) -> Assignments:
             "user_id": df[cols["user"]].astype(str).to_numpy(),
             "experiment": df[cols["experiment"]].astype(str).to_numpy(),
             "variant": df[cols["variant"]].astype(str).to_numpy(),
-            "assigned_sec": (at.dt.tz_localize(None).astype("int64") // 10**9).astype(float),
+            "assigned_sec": assigned_sec.to_numpy(float),
         }
     ).dropna(subset=["assigned_sec"])
     frame, dropped = _one_variant_per_user(frame)

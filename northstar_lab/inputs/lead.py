@@ -8,12 +8,12 @@ For users in the landmark analysis with full follow-up (a_days ≥ W + H):
 z is the input's modelled value (log(1 + x) for counts and days; 0/1 and shares as they are)
 standardised to SD 1 over these users (cohorts too use this SD), so b is "log(1 + later North
 Star) per SD of the input".
-The controls are log(1 + early NS), an indicator per level group of it (each distinct value, or
-LEVEL_GROUPS quantile groups when there are more) and an indicator per signup month, so the input
-is compared among users who started with the same North Star and signed up in the same month
-(campaigns, seasonality and experiments running at the time move inputs and the North Star
-alike). Least squares with HC1 (heteroskedasticity-robust) standard errors. The *marginal* effect
-is the same regression without the controls.
+The controls are an indicator per level of the early North Star (each distinct value; with more
+than LEVEL_GROUPS values, quantile groups plus log(1 + early NS) within them) and an indicator per
+signup month, so the input is compared among users who started with the same North Star and
+signed up in the same month (campaigns, seasonality and experiments running at the time move
+inputs and the North Star alike). Least squares with HC1 (heteroskedasticity-robust) standard
+errors. The *marginal* effect is the same regression with an intercept only.
 
 Every input is fitted at once by Frisch–Waugh–Lovell: y and each input are residualised on the
 controls once; then b = Σ r_z·r_y / Σ r_z² and the HC sandwich Σ r_z²·e² / (Σ r_z²)² are column
@@ -63,19 +63,16 @@ class LeadFits:
 
 
 def level_controls(ns_early: np.ndarray, max_groups: int = LEVEL_GROUPS) -> np.ndarray:
-    """[1, log(1 + NS early), one indicator per level group but the first] as an (n, k) matrix."""
+    """The controls for the early North Star as an (n, k) matrix: an intercept and one indicator
+    per distinct value but the first; with more than `max_groups` values, one per quantile
+    group and log(1 + NS early) for the slope within groups."""
     x = np.asarray(ns_early, dtype=float)
     values = np.unique(x)
     if values.size <= max_groups:
-        codes = np.searchsorted(values, x)
-    else:
-        edges = np.unique(np.quantile(x, np.linspace(0, 1, max_groups + 1))[1:-1])
-        codes = np.searchsorted(edges, x, side="right")
-    n_groups = int(codes.max()) + 1
-    dummies = np.zeros((x.size, max(n_groups - 1, 0)))
-    rows = np.flatnonzero(codes > 0)
-    dummies[rows, codes[rows] - 1] = 1.0
-    return np.column_stack([np.ones(x.size), np.log1p(np.maximum(x, 0)), dummies])
+        return np.column_stack([np.ones(x.size), group_indicators(x)])
+    edges = np.unique(np.quantile(x, np.linspace(0, 1, max_groups + 1))[1:-1])
+    codes = np.searchsorted(edges, x, side="right")
+    return np.column_stack([np.ones(x.size), np.log1p(np.maximum(x, 0)), group_indicators(codes)])
 
 
 def group_indicators(labels: np.ndarray) -> np.ndarray:
