@@ -107,6 +107,7 @@ chosen = st.selectbox(
     key="chosen_widget",
 )
 st.session_state["chosen_key"] = chosen
+st.page_link("pages/inputs.py", label="Next: its input metrics", icon=":material/account_tree:")
 rejected = workshop.rejected_alternatives(ranking, chosen, shortlist, ordering)
 
 # ---- record ------------------------------------------------------------------------------
