@@ -125,7 +125,7 @@ class CandidateResult:
     revenue_rho_ci_high: float | None = None
     p_first: float = float("nan")  # NaN when no bootstrap was run
     median_rank: float | None = None
-    tied_with_leader: bool = False
+    tied_with_leader: bool | None = None  # None: no stability information (bootstrap 0)
     threshold: float | None = None
     threshold_figures: ThresholdFigures | None = None
     evaluated_on: str = "all users"
@@ -144,6 +144,11 @@ class CandidateResult:
     is_guardrail: bool = False  # more of it goes with more churn: watch it, don't grow it
     flags: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: SE of the score over the rank-stability draws (None: none were made), METHODS §5.2
+    score_se: float | None = None
+    #: SE of (this score − that candidate's score) for each of the leading candidates, by key,
+    #: from the same joint draws: what re-validation needs to judge a change in an advantage
+    score_diff_se: dict[str, float] | None = None
 
     @property
     def held_out(self) -> bool:
@@ -159,6 +164,8 @@ class CandidateResult:
         if kw.get("threshold_figures"):
             kw["threshold_figures"] = ThresholdFigures.from_dict(kw["threshold_figures"])
         res = cls(**kw)
+        if not math.isfinite(res.p_first):  # no stability was measured: a tie is unknown
+            res.tied_with_leader = None
         if "is_lifetime_total" not in d or "flags" not in d:  # recorded before they existed
             from .ranking.flags import flag_words, lifetime_total_verdict
 
@@ -312,3 +319,14 @@ class RankingResult:
     @property
     def leader(self) -> CandidateResult:
         return self.candidates[0]
+
+    def score_diff_se(self, a: str, b: str) -> float | None:
+        """SE of score(a) − score(b) from this ranking's joint stability draws, when recorded
+        (one of the two is among the leading candidates whose differences are kept)."""
+        ca, cb = self.find(a), self.find(b)
+        if ca is None or cb is None:
+            return None
+        for x, y in ((ca, cb), (cb, ca)):
+            if x.score_diff_se and y.key in x.score_diff_se:
+                return x.score_diff_se[y.key]
+        return None

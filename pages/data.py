@@ -8,6 +8,7 @@ from northstar_lab.data.users import read_table, recognise_user_columns
 from northstar_lab.errors import InputError
 from northstar_lab.evidence import charts
 from northstar_lab.evidence import tables as evidence
+from northstar_lab.redact import redact_secrets
 from pages import shared
 
 st.title("Data")
@@ -107,8 +108,10 @@ with tab_upload:
         "for bigger data, connect to DuckDB or Spark instead."
     )
     up_events = st.file_uploader(
-        "Event log", type=["csv", "gz", "parquet"], key="up_events",
-        help="One row per event: user id, timestamp, event name, optional value.",
+        "Event log", type=["csv", "gz", "parquet", "json", "jsonl", "ndjson", "zip"],
+        key="up_events",
+        help="One row per event: user id, timestamp, event name, optional value. Exports from "
+        "Amplitude, Mixpanel, PostHog, Segment/RudderStack and GA4 are recognised.",
     )  # fmt: skip
     up_users = st.file_uploader(
         "Users table", type=["csv", "gz", "parquet"], key="up_users",
@@ -175,7 +178,7 @@ with tab_connect:
             }
         except InputError as exc:
             st.error(str(exc))
-    conn_choice["label"] = f"Connected: {ev_table or src.rsplit('/', 1)[-1]}"
+    conn_choice["label"] = redact_secrets(f"Connected: {ev_table or src.rsplit('/', 1)[-1]}")
     if st.button("Connect and validate", type="primary", disabled=not src, key="load_conn"):
         shared.choose_dataset(conn_choice)
 

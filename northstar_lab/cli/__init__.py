@@ -12,6 +12,7 @@ import os
 import sys
 
 from ..errors import InputError
+from ..redact import redact_secrets
 from .args import add_data_arguments, add_settings_arguments, parse_date
 from .commands import cmd_decisions, cmd_rank, cmd_revalidate, cmd_sample
 from .inputs_cmd import add_inputs_parser, cmd_inputs
@@ -39,16 +40,33 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_arguments(rev)
     rev.add_argument("--as-of", type=parse_date, help="data end for the new run (default: latest)")
     rev.add_argument("--json", dest="json_out")
-    rev.add_argument("--db", help="decision database (default: $NORTHSTAR_DB or user data dir)")
+    rev.add_argument(
+        "--db",
+        help="decision database: a SQLite file or a postgresql:// URL "
+        "(default: $NORTHSTAR_DB or the user data dir)",
+    )
     rev.add_argument("--no-save", action="store_true", help="do not record the re-validation")
     rev.add_argument("--quiet", action="store_true")
 
-    dec = sub.add_parser("decisions", help="list, show or export recorded decisions")
-    dec.add_argument("action", choices=["list", "show", "export"])
+    dec = sub.add_parser("decisions", help="list, show, export or copy recorded decisions")
+    dec.add_argument("action", choices=["list", "show", "export", "copy"])
     dec.add_argument("id", nargs="?", help="decision id (show, export)")
     dec.add_argument("--html", help="export: write a self-contained HTML file here")
     dec.add_argument("--markdown", help="export: write Markdown here")
-    dec.add_argument("--db", help="decision database (default: $NORTHSTAR_DB or user data dir)")
+    dec.add_argument(
+        "--db",
+        help="decision database: a SQLite file or a postgresql:// URL "
+        "(default: $NORTHSTAR_DB or the user data dir)",
+    )
+    dec.add_argument(
+        "--from", dest="copy_from", metavar="DB", help="copy: the database to copy from"
+    )
+    dec.add_argument(
+        "--to",
+        dest="copy_to",
+        metavar="DB",
+        help="copy: the database to copy into (e.g. postgresql://USER:PASSWORD@HOST/DATABASE)",
+    )
 
     smp = sub.add_parser("sample", help="regenerate the bundled sample data")
     smp.add_argument("--out", default="sample_data")
@@ -73,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except InputError as exc:
-        print(f"error: {exc.for_cli()}", file=sys.stderr)
+        print(f"error: {redact_secrets(exc.for_cli())}", file=sys.stderr)
         return EXIT_INPUT
     except BrokenPipeError:  # output piped into `head` and closed: not an error
         sys.stderr.close()
@@ -85,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("NORTHSTAR_DEBUG"):
             raise
         print(
-            f"internal error: {type(exc).__name__}: {exc}. This is a bug in North Star Lab, "
-            "not in your data; rerun with NORTHSTAR_DEBUG=1 for details and report it.",
+            f"internal error: {type(exc).__name__}: {redact_secrets(exc)}. This is a bug in North "
+            "Star Lab, not in your data; rerun with NORTHSTAR_DEBUG=1 for details and report it.",
             file=sys.stderr,
         )
         return 1

@@ -9,6 +9,9 @@ import sys
 import time
 
 from ..errors import InputError
+from ..redact import redact_secrets
+
+EXPORT_FORMATS = ("amplitude", "mixpanel", "posthog", "segment", "ga4", "plain")
 
 
 def parse_date(text: str) -> dt.date:
@@ -21,7 +24,11 @@ def parse_date(text: str) -> dt.date:
 def add_data_arguments(p: argparse.ArgumentParser) -> None:
     """Where the data is and what its columns mean (shared by rank and revalidate)."""
     g = p.add_argument_group("data")
-    g.add_argument("--events", help="event log: CSV, CSV.gz, Parquet or a glob of Parquet files")
+    g.add_argument(
+        "--events",
+        help="event log: CSV, CSV.gz, Parquet, a glob of Parquet files, JSON lines, or a "
+        "vendor export (see --format)",
+    )
     g.add_argument("--users", help="one-row-per-user table: CSV, CSV.gz or Parquet")
     g.add_argument(
         "--source",
@@ -30,6 +37,14 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--events-table", help="event table name in --source")
     g.add_argument("--users-table", help="users table name in --source")
+    g.add_argument(
+        "--format",
+        dest="event_format",
+        choices=EXPORT_FORMATS,
+        help="the event log is a vendor export: Amplitude (zip of gzipped JSON lines), Mixpanel "
+        "(JSON lines), PostHog (CSV/Parquet), Segment/RudderStack tracks, GA4 BigQuery export; "
+        "recognised from its columns when omitted; 'plain' reads it as it is",
+    )
     m = p.add_argument_group("column mapping (recognised from common names when omitted)")
     m.add_argument("--user-col", help="user id column (both tables)")
     m.add_argument("--timestamp-col", help="event time column")
@@ -130,12 +145,13 @@ def load_from(args, progress):
         users_table=args.users_table,
         event_columns={k: v for k, v in event_cols.items() if v},
         user_columns={k: v for k, v in user_cols.items() if v},
+        event_format=getattr(args, "event_format", None),
         progress=progress,
     )
 
 
 def progress_printer(quiet: bool):
-    """One line per step on stderr, with elapsed seconds."""
+    """One line per step on stderr, with elapsed seconds (credentials redacted)."""
     start = time.perf_counter()
     last = [""]
 
@@ -143,6 +159,7 @@ def progress_printer(quiet: bool):
         if quiet or message == last[0]:
             return
         last[0] = message
-        print(f"[{time.perf_counter() - start:6.1f}s] {message}", file=sys.stderr, flush=True)
+        line = redact_secrets(message)
+        print(f"[{time.perf_counter() - start:6.1f}s] {line}", file=sys.stderr, flush=True)
 
     return report

@@ -1,4 +1,4 @@
-"""The command line's commands: rank, revalidate, decisions list|show|export, sample.
+"""The command line's commands: rank, revalidate, decisions list|show|export|copy, sample.
 
 Each takes parsed arguments, calls the library, prints, and returns the exit code
 (0 success; re-validation 0 holds, 3 weakened, 4 overtaken). Bad input raises InputError,
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..decisions.model import Decision, Revalidation
 from ..errors import InputError
+from ..text import plain
 from .args import load_from, progress_printer, settings_from
 from .format import format_decision_list, format_history, format_leaderboard, format_revalidation
 
@@ -46,12 +47,14 @@ def cmd_revalidate(args) -> int:
 
 
 def cmd_decisions(args) -> int:
-    """list / show ID / export ID --html OUT [--markdown OUT]; InputError for bad ids or paths."""
+    """list / show ID / export ID --html OUT [--markdown OUT] / copy --from DB --to DB."""
     from ..decisions.store import DecisionStore
 
+    if args.action == "copy":
+        return _copy(getattr(args, "copy_from", None), getattr(args, "copy_to", None))
     store = DecisionStore(args.db, create=False)
     if args.action == "list":
-        print(format_decision_list(store.list_decisions(), store.path))
+        print(format_decision_list(store.list_decisions(), store.location))
         return 0
     if not args.id:
         raise InputError(
@@ -62,12 +65,28 @@ def cmd_decisions(args) -> int:
     if args.action == "show":
         from ..report.text import rationale_text
 
+        print(plain(store.verify(decision.id).message), end="\n\n")
         print(rationale_text(decision, revals))
         print(format_history(store.history(decision.id), decision.id))
         return 0
     if args.action == "export":
         return _export(decision, revals, args.html, args.markdown)
-    raise InputError(f"Unknown action {args.action!r}; use list, show or export.")
+    raise InputError(f"Unknown action {args.action!r}; use list, show, export or copy.")
+
+
+def _copy(source: str | None, target: str | None) -> int:
+    """`decisions copy --from DB --to DB`: one transaction on the target; print what moved."""
+    from ..decisions.store import DecisionStore
+    from ..decisions.transfer import copy_store
+
+    if not (source and target):
+        raise InputError(
+            "`decisions copy` needs --from DB (the database to copy, e.g. decisions.sqlite3) "
+            "and --to DB (e.g. postgresql://USER:PASSWORD@HOST/DATABASE)."
+        )
+    report = copy_store(DecisionStore(source, create=False), DecisionStore(target))
+    print(report.message)
+    return 0
 
 
 def _export(decision: Decision, revals: list[Revalidation], html_out, md_out) -> int:

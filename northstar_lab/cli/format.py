@@ -9,7 +9,7 @@ import textwrap
 
 import numpy as np
 
-from ..decisions.model import Decision, Revalidation
+from ..decisions.model import ComparisonRow, Decision, Revalidation, Standing
 from ..ranking.flags import flag_legend
 from ..results import CandidateResult, PopulationFigures, RankingResult
 from ..text import num, plain, when
@@ -118,31 +118,63 @@ def format_history(versions: list[Decision], current: int | None) -> str:
 
 
 def format_revalidation(decision: Decision, reval: Revalidation) -> str:
-    """Plain-text then-vs-now table with the verdict and its rule."""
+    """The verdict, its summary, then vs now for each compared candidate (with the change, its
+    interval and the finding in words), how the uncertainty was measured, and the rule."""
+    head = f"VERDICT: {reval.verdict.upper()}"
+    if reval.overtaken_by:
+        head += f" (by {plain(reval.overtaken_by, one_line=True)})"
+    if reval.same_data:
+        head += " — same data as the decision"
     lines = [
-        f"Decision #{decision.id} — {decision.definition.name}",
-        f"VERDICT: {reval.verdict.upper()}"
-        + (f" (by {reval.overtaken_by})" if reval.overtaken_by else ""),
-        reval.summary,
+        plain(f"Decision #{decision.id} — {decision.definition.name}", one_line=True),
+        head,
+        *textwrap.wrap(plain(reval.summary), 100),
         "",
-        f"{'role':<11} {'candidate':<48} {'rank then→now':>14} {'score then→now':>16} "
-        f"{'C then→now':>14}",
     ]
     for r in reval.comparison:
-        lines.append(
-            f"{r['role']:<11} {r['name'][:48]:<48} "
-            f"{_pair(r['then_rank'], r['now_rank'], 'd'):>14} "
-            f"{_pair(r['then_score'], r['now_score'], '.3f'):>16} "
-            f"{_pair(r['then_c_index'], r['now_c_index'], '.3f'):>14}"
-        )
-    lines += ["", "Rule: " + reval.rule]
+        lines += _comparison_lines(r, reval.level)
+    if reval.uncertainty:
+        lines += ["", *textwrap.wrap("Uncertainty: " + plain(reval.uncertainty), 100)]
+    lines += ["", *textwrap.wrap("Rule: " + plain(reval.rule), 100)]
     return "\n".join(lines)
 
 
-def _pair(a, b, fmt: str) -> str:
-    def f(v):
-        if v is None or (isinstance(v, float) and not np.isfinite(v)):
-            return "—"
-        return format(int(v) if fmt == "d" else v, fmt)
+def _comparison_lines(r: ComparisonRow, level: float | None) -> list[str]:
+    """Two lines: who, rank and score then → now; what was compared, its change and finding."""
+    then, now = r.then or Standing(), r.now or Standing()
+    first = (
+        f"  {plain(r.role, 11):<11} {plain(r.name, 46, one_line=True):<46} "
+        f"rank {_then_now(then.rank, now.rank, 'd')}   "
+        f"score {_then_now(then.score, now.score, '.3f')}"
+    )
+    if r.quantity == "score":
+        what = "its score"
+    else:
+        what = f"advantage over the chosen metric {_then_now(r.value_then, r.value_now, '+.3f')}"
+    if r.change is not None:
+        what += f", {_arrow(r.change)}"
+    if r.change_ci_low is not None:
+        kind = "" if r.quantity == "score" else "simultaneous "
+        what += (
+            f" ({kind}{level or r.ci_level:.0%} CI {r.change_ci_low:+.3f} to "
+            f"{r.change_ci_high:+.3f})"
+        )
+    second = f"{what} — {plain(r.finding, one_line=True)}"
+    return [first, *textwrap.wrap(second, 100, initial_indent=" " * 14, subsequent_indent=" " * 16)]
 
-    return f"{f(a)}→{f(b)}"
+
+def _then_now(a, b, fmt: str) -> str:
+    return f"{_fmt(a, fmt)} → {_fmt(b, fmt)}"
+
+
+def _fmt(v, fmt: str) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "—"
+    return format(int(v) if fmt == "d" else v, fmt)
+
+
+def _arrow(change: float) -> str:
+    """'↑ 0.012', '↓ 0.034' or '= 0.000' (rounded to 3 decimals)."""
+    if round(change, 3) == 0:
+        return "= 0.000"
+    return f"{'↑' if change > 0 else '↓'} {abs(change):.3f}"

@@ -82,8 +82,8 @@ class EventColumns:
             if not col:
                 problems.append(
                     f"{label}: no {role} column found. Columns present: {_show(columns)}. "
-                    f"Name it (e.g. --{role}-col NAME) or rename it to one of "
-                    f"{', '.join(EVENT_NAMES[role][:4])}."
+                    f"Say which column holds the {ROLE_WORDS[role]} in the column mapping, or "
+                    f"rename it to one of {', '.join(EVENT_NAMES[role][:4])}."
                 )
         for role in ("user", "timestamp", "event", "value"):
             col = getattr(self, role)
@@ -128,6 +128,19 @@ class UserColumns:
         return replace(self, **kw)
 
 
+#: What each event-log role means, for messages (the app and the CLI name the mapping
+#: differently, so messages name the role, not a flag).
+ROLE_WORDS = {"user": "user id", "timestamp": "event time", "event": "event name"}
+SHOWN_NAME_CHARS = 40
+
+
 def _show(columns: list[str], limit: int = 12) -> str:
-    shown = ", ".join(f"'{c}'" for c in list(columns)[:limit])
+    """Column names for a message: at most `limit`, each cut to 40 characters (a header of
+    5,000 NULs or a 10 MB line must not become the message)."""
+    shown = ", ".join(f"'{_cut(c)}'" for c in list(columns)[:limit])
     return shown + (", …" if len(columns) > limit else "") if columns else "(none)"
+
+
+def _cut(name: object) -> str:
+    s = str(name)
+    return s if len(s) <= SHOWN_NAME_CHARS else s[: SHOWN_NAME_CHARS - 1] + "…"

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .columns import EventColumns
+from .formats import epoch_to_timestamp, epoch_unit
 
 DAY = 86_400
 
@@ -63,21 +64,15 @@ def standard_events(table: ibis.Table, cols: EventColumns, label: str) -> ibis.T
 
 
 def _epoch_to_timestamp(col: ibis.Value) -> ibis.Value:
-    """Numbers as Unix time, the unit read from their size (s, ms, µs or ns since 1970).
+    """Numbers as Unix time, the unit read from their size (s, ms, µs or ns since 1970; the
+    rule is `formats.epoch_unit`).
 
     Spark reads Parquet nanosecond timestamps as integers (spark.sql.legacy.parquet.nanosAsLong),
     so this also makes such files portable.
     """
     biggest = col.abs().max().to_pandas()
     biggest = 0 if biggest is None or pd.isna(biggest) else float(biggest)
-    col = col.cast("int64")
-    if biggest > 1e17:
-        return (col // 1000).as_timestamp("us")
-    if biggest > 1e14:
-        return col.as_timestamp("us")
-    if biggest > 1e11:
-        return col.as_timestamp("ms")
-    return col.as_timestamp("s")
+    return epoch_to_timestamp(col, epoch_unit(biggest))
 
 
 def check_events(std: ibis.Table, label: str, row_numbers: bool = True) -> EventCheck:

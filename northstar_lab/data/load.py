@@ -1,6 +1,8 @@
-"""Read and validate the inputs of an analysis: an event log (file, glob or engine table) and/or a
-one-row-per-user table. `load_inputs` collects problems and fingerprints the data; nothing big
-comes into Python (the events stay an Ibis table in their engine).
+"""Read and validate the inputs of an analysis: an event log (file, glob or engine table, or a
+vendor's export) and/or a one-row-per-user table. `load_inputs` collects problems and
+fingerprints the data; nothing big comes into Python (the events stay an Ibis table in their
+engine). This is the edge where names enter, so names are cleaned here (`names`) and every label
+and fingerprint is free of credentials (`redact_secrets`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import ibis
 import pandas as pd
 
 from ..errors import InputError
+from ..redact import redact_secrets
 from ..settings import AnalysisSettings
-from . import sources
+from . import formats, names, sources
 from .columns import EventColumns
 from .events import EventCheck, check_events, standard_events
 from .users import UsersTable, prepare_users, read_table, recognise_user_columns
@@ -41,6 +44,8 @@ class LoadedData:
     source: sources.Source | None
     fingerprint: dict
     warnings: list[str] = field(default_factory=list)
+    event_format: formats.FormatReport | None = None  # a recognised vendor export
+    notes: list[str] = field(default_factory=list)  # how the data was read (not warnings)
 
     @property
     def has_values(self) -> bool:
@@ -48,13 +53,18 @@ class LoadedData:
 
 
 def file_sha256(path: str | Path) -> str:
-    """Content hash of a file (or of every file in a glob, in name order)."""
+    """Content hash of a file (or of every data file in a glob or folder, in name order; a
+    folder's bookkeeping files such as _SUCCESS and .crc are not data)."""
     h = hashlib.sha256()
     pattern = str(path)
-    if Path(pattern).is_dir():
-        pattern = str(Path(pattern) / "**" / "*.parquet")
+    folder = Path(pattern).is_dir()
+    if folder:
+        pattern = str(Path(pattern) / "**" / "*")
     paths = sorted(glob.glob(pattern, recursive=True)) if any(c in pattern for c in "*?[") \
         else [pattern]  # fmt: skip
+    paths = [p for p in paths if Path(p).is_file()]
+    if folder:
+        paths = [p for p in paths if p.lower().endswith(sources.FILE_SUFFIXES)]
     for p in paths:
         with open(p, "rb") as f:
             for block in iter(lambda f=f: f.read(1 << 20), b""):
@@ -72,36 +82,45 @@ def load_inputs(
     user_columns: dict | None = None,
     events_label: str | None = None,
     users_label: str | None = None,
+    event_format: str | None = None,
     progress: Progress | None = None,
 ) -> LoadedData:
     """Read and validate an event log (file, glob or engine source) and/or a users table.
 
     events: a file path/glob, or a source string (duckdb:///…, spark://…, sc://…) with
     events_table naming the table. users: a file path, a DataFrame, or (with a database or Spark
-    source) None plus users_table. Explicit column mappings override recognised names.
+    source) None plus users_table. event_format: a vendor export ('amplitude', 'mixpanel',
+    'posthog', 'segment', 'ga4'), 'plain' for none, or None to recognise it from the columns.
+    Explicit column mappings override recognised names (after a vendor export is mapped).
     """
     say = progress or (lambda _m, _f: None)
     if events is None and users is None and users_table is None:
         raise InputError("Nothing to analyse: give an event log, a users table, or both.")
     fingerprint: dict = {}
-    source = std = check = cols = None
+    source = std = check = cols = report = None
     counts: dict[str, int] = {}
     warnings: list[str] = []
     if events is not None:
         say("Opening the event log", 0.02)
         source = sources.parse_source(events)
-        label = events_label or (
-            Path(source.location).name if source.kind == "file" else (events_table or "events")
+        label = sources.source_label(source, events_table, events_label)
+        with sources.reading(source, label):
+            table, report, read_warnings = open_event_table(
+                source, events_table, label, event_format
+            )
+            for sentence in report.sentences() if report else []:
+                say(sentence, 0.03)
+            cols = EventColumns.recognise(list(table.columns), label, **(event_columns or {}))
+            std = standard_events(table, cols, label)
+            say("Validating the event log", 0.05)
+            check = check_events(std, label, row_numbers=source.engine == "duckdb")
+        has_tail = getattr(check, "n_event_types", 0) > len(check.event_counts)
+        std, check.event_counts, name_warnings = names.clean_event_names(
+            std, check.event_counts, label, has_tail
         )
-        con = sources.connect(source)
-        table = sources.open_table(con, source, events_table, label)
-        cols = EventColumns.recognise(list(table.columns), label, **(event_columns or {}))
-        std = standard_events(table, cols, label)
-        say("Validating the event log", 0.05)
-        check = check_events(std, label, row_numbers=source.engine == "duckdb")
         counts = check.event_counts
-        warnings += check.warnings
-        fingerprint["events"] = _events_fingerprint(source, events_table, check, counts)
+        warnings += read_warnings + name_warnings + check.warnings
+        fingerprint["events"] = _events_fingerprint(source, events_table, check, counts, report)
     users_obj = None
     if users is not None or users_table is not None:
         say("Reading the users table", 0.08)
@@ -117,44 +136,81 @@ def load_inputs(
         source=source,
         fingerprint=fingerprint,
         warnings=warnings,
+        event_format=report,
+        notes=report.sentences() if report else [],
     )
 
 
+def open_event_table(
+    source: sources.Source, table_name: str | None, label: str, event_format: str | None
+) -> tuple[ibis.Table, formats.FormatReport | None, list[str]]:
+    """The event table with clean column names, mapped from a vendor export when one is asked
+    for or recognised; the export's report; warnings about renamed columns."""
+    con = sources.connect(source)
+    table = sources.open_table(con, source, table_name, label)
+    table, warnings = names.clean_table_columns(table, label)
+    name = formats.check_format_name(event_format)
+    asked = name is not None
+    if not asked and str(event_format or "").lower() != "plain":
+        name = formats.recognise(table.columns)
+    if name is None:
+        return table, None, warnings
+    if source.engine != "duckdb":
+        raise InputError(
+            f"{label}: {formats.FORMATS[name].title} exports are read by DuckDB. Give the export "
+            "as a file (or a DuckDB database table), or map its columns yourself."
+        )
+    layout = formats.json_columns(name)
+    if sources.is_json_source(source):  # parsed once (the mapping scans it several times)
+        table = sources.open_table(con, source, table_name, label, json_columns=layout).cache()
+    table, report = formats.event_log_from_export(table, name, label, recognised=not asked)
+    return table, report, warnings
+
+
 def _load_users(users, users_table, source, label, user_columns) -> UsersTable:
+    """The users table from a frame, a file or an engine table, with clean column names."""
     if isinstance(users, pd.DataFrame):
-        df, label = users, label or "users"
+        df, label = users, redact_secrets(label or "users")
     elif users is not None:
-        label = label or Path(users).name
+        label = redact_secrets(label or Path(users).name)
         df = read_table(users, label)
     else:
         if source is None or source.kind == "file":
             raise InputError("A users table name needs a database or Spark source (--source).")
+        label = redact_secrets(label or users_table)
         con = sources.connect(source)
-        df = sources.open_table(con, source, users_table, users_table).to_pandas()
-        label = label or users_table
+        df = sources.open_table(con, source, users_table, label).to_pandas()
+    df, renamed = names.clean_frame_columns(df, label)
     explicit = dict(user_columns or {})
     cols = recognise_user_columns(df, **explicit)
-    return prepare_users(df, cols, label)
+    table = prepare_users(df, cols, label)
+    table.notes[:0] = renamed
+    return table
 
 
-def _events_fingerprint(source, table, check: EventCheck, counts) -> dict:
+def _events_fingerprint(source, table, check: EventCheck, counts, report=None) -> dict:
+    """What was read, for the record: engine, credential-free names, sizes, dates, hashes."""
     fp = {
         "engine": source.engine,
         "source": source.describe(),
-        "table": table,
+        "table": redact_secrets(table) if table else table,
         "rows": check.n_rows,
         "users": check.n_users,
         "event_types": len(counts),
         "min_ts": check.min_ts.isoformat() if check.min_ts is not None else None,
         "max_ts": check.max_ts.isoformat() if check.max_ts is not None else None,
     }
+    if report is not None:
+        fp["format"] = report.name
+        fp["read_as"] = " ".join(report.sentences())
     if source.kind == "file":
         fp["sha256"] = file_sha256(source.location)
     return fp
 
 
 def _users_fingerprint(users, users_table, table: UsersTable) -> dict:
-    fp = {"label": table.label, "rows": len(table.frame), "table": users_table}
+    shown = redact_secrets(users_table) if users_table else users_table
+    fp = {"label": redact_secrets(table.label), "rows": len(table.frame), "table": shown}
     if isinstance(users, (str, Path)):
         fp["sha256"] = file_sha256(users)
     elif isinstance(users, pd.DataFrame):

@@ -6,6 +6,7 @@ Times become epoch seconds (UTC) so that they meet event-log times on any engine
 
 from __future__ import annotations
 
+import gzip
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, example_rows
+from . import diagnose
 from .columns import USER_NAMES, UserColumns, _show, normalise, recognise
+from .names import changed_names_warning, clean_values
 
 TRUE_WORDS = {"1", "true", "t", "yes", "y", "churned", "cancelled", "canceled"}
 FALSE_WORDS = {"0", "false", "f", "no", "n", "active", "retained", ""}
@@ -38,7 +41,12 @@ class UsersTable:
 
 
 def read_table(path: str | Path, label: str | None = None) -> pd.DataFrame:
-    """Read a CSV, CSV.gz or Parquet file into pandas with a clear error for unreadable files."""
+    """Read a CSV, CSV.gz or Parquet file into pandas with a clear error for unreadable files.
+
+    A CSV is checked first (Excel workbook, UTF-16, NUL bytes, a truncated gzip) and its
+    delimiter (comma, semicolon, tab or '|') read from the header line; a failure gets its cause
+    from `diagnose`.
+    """
     path = Path(path)
     label = label or path.name
     if not path.exists():
@@ -46,28 +54,38 @@ def read_table(path: str | Path, label: str | None = None) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise InputError(f"{label}: the file is empty (0 bytes). Export it again with its header.")
     low = path.name.lower()
+    is_parquet = low.endswith((".parquet", ".pq")) or diagnose.sniff(path) == "parquet"
+    if not is_parquet and not low.endswith((".csv", ".csv.gz", ".txt", ".tsv", ".gz")):
+        raise InputError(f"{label}: unsupported file type; use CSV (.csv, .csv.gz) or Parquet.")
+    if not is_parquet:
+        problem = diagnose.csv_problem(path)
+        if problem:
+            raise InputError(f"{label}: {problem}")
     try:
-        if low.endswith((".parquet", ".pq")):
+        if is_parquet:
             df = pd.read_parquet(path)
-        elif low.endswith((".csv", ".csv.gz", ".txt", ".tsv", ".gz")):
-            df = pd.read_csv(
-                path,
-                sep=None if low.endswith(".tsv") else ",",
-                engine="python" if low.endswith(".tsv") else "c",
-                low_memory=False,
-            )
         else:
-            raise InputError(f"{label}: unsupported file type; use CSV (.csv, .csv.gz) or Parquet.")
-    except InputError:
-        raise
+            df = pd.read_csv(path, sep=_delimiter(path), low_memory=False)
     except pd.errors.EmptyDataError as exc:
         raise InputError(f"{label}: the file has no header and no rows.") from exc
     except Exception as exc:
-        first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise InputError(f"{label}: could not be read: {first[:300]}") from exc
+        raise diagnose.read_error(exc, path, label, "parquet" if is_parquet else "csv") from exc
+    problem = None if is_parquet else diagnose.single_column_problem(list(df.columns), label)
+    if problem:
+        raise problem
     if df.shape[0] == 0:
         raise InputError(f"{label}: the file has a header but no rows.")
     return df
+
+
+def _delimiter(path: Path) -> str:
+    """The most frequent of , ; tab | in the header line (a comma when none is there)."""
+    opener = gzip.open if diagnose.sniff(path) == "gzip" else open
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as f:
+        header = f.readline(diagnose.HEAD_BYTES)
+    counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
 
 
 def recognise_user_columns(df: pd.DataFrame, **explicit) -> UserColumns:
@@ -160,8 +178,8 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
     cols = list(df.columns)
     if not columns.user:
         raise InputError(
-            f"{label}: no user id column found. Columns present: {_show(cols)}. Name it "
-            "(--user-col) or rename it to user_id."
+            f"{label}: no user id column found. Columns present: {_show(cols)}. Say which "
+            "column holds the user id in the column mapping, or rename it to user_id."
         )
     mapped = list(columns.roles().items())
     mapped += [("behaviour", c) for c in columns.behaviour]
@@ -176,35 +194,7 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
     df = df.reset_index(drop=True)
     out = pd.DataFrame({"user_id": user_ids_as_text(df[columns.user])})
     _check_ids(out["user_id"], df[columns.user], label, columns.user, problems)
-    unparsable = {}
-    for role in ("signup", "cancel", "last_active"):
-        col = getattr(columns, role)
-        if col:
-            secs, bad = parse_times(df[col])
-            unparsable[role] = bad
-            if bad.any():
-                idx = np.flatnonzero(bad.to_numpy())
-                ex = df[col][bad].astype(str).head(3).tolist()
-                problems.append(
-                    f"{label}: column '{col}' has {bad.sum()} values that are not dates "
-                    f"({example_rows(idx)}; e.g. {', '.join(repr(e) for e in ex)}). "
-                    "Expected e.g. 2025-03-01 or 2025-03-01T14:30:00."
-                )
-            out[f"{role}_sec"] = secs.to_numpy()
-    if columns.signup and "signup_sec" in out:
-        missing_signup = out["signup_sec"].isna() & ~unparsable["signup"]
-        if missing_signup.any():
-            problems.append(
-                f"{label}: column '{columns.signup}' is empty in {missing_signup.sum()} rows "
-                f"({example_rows(np.flatnonzero(missing_signup))}). Every user needs a signup time."
-            )
-    if columns.signup and columns.cancel and "cancel_sec" in out:
-        before = out["cancel_sec"] < out["signup_sec"]
-        if before.any():
-            problems.append(
-                f"{label}: '{columns.cancel}' is before '{columns.signup}' in {before.sum()} rows "
-                f"({example_rows(np.flatnonzero(before))}). Fix those dates."
-            )
+    _times(df, columns, label, out, problems)
     if columns.duration:
         dur = pd.to_numeric(df[columns.duration], errors="coerce")
         bad = dur.isna() | (dur < 0)
@@ -243,11 +233,49 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
             )
         else:
             out[col] = values.to_numpy()
+    n_cleaned = 0
     for col in columns.segments:
-        out[col] = df[col].astype("string").fillna("(missing)").to_numpy()
+        values, n = clean_values(df[col])
+        out[col] = values.fillna("(missing)").to_numpy()
+        n_cleaned += n
     if problems:
         raise InputError.collect(problems)
-    return UsersTable(frame=out, columns=columns, label=label)
+    notes = [changed_names_warning(label, "segment values", n_cleaned)] if n_cleaned else []
+    return UsersTable(frame=out, columns=columns, label=label, notes=notes)
+
+
+def _times(df, columns: UserColumns, label: str, out: pd.DataFrame, problems: list[str]) -> None:
+    """signup_sec, cancel_sec, last_active_sec into `out` (epoch seconds, NaN = none), and the
+    problems with them: values that are not dates, missing signups, cancels before signup."""
+    unparsable = {}
+    for role in ("signup", "cancel", "last_active"):
+        col = getattr(columns, role)
+        if col:
+            secs, bad = parse_times(df[col])
+            unparsable[role] = bad
+            if bad.any():
+                idx = np.flatnonzero(bad.to_numpy())
+                ex = df[col][bad].astype(str).head(3).tolist()
+                problems.append(
+                    f"{label}: column '{col}' has {bad.sum()} values that are not dates "
+                    f"({example_rows(idx)}; e.g. {', '.join(repr(e) for e in ex)}). "
+                    "Expected e.g. 2025-03-01 or 2025-03-01T14:30:00."
+                )
+            out[f"{role}_sec"] = secs.to_numpy()
+    if columns.signup and "signup_sec" in out:
+        missing_signup = out["signup_sec"].isna() & ~unparsable["signup"]
+        if missing_signup.any():
+            problems.append(
+                f"{label}: column '{columns.signup}' is empty in {missing_signup.sum()} rows "
+                f"({example_rows(np.flatnonzero(missing_signup))}). Every user needs a signup time."
+            )
+    if columns.signup and columns.cancel and "cancel_sec" in out:
+        before = out["cancel_sec"] < out["signup_sec"]
+        if before.any():
+            problems.append(
+                f"{label}: '{columns.cancel}' is before '{columns.signup}' in {before.sum()} rows "
+                f"({example_rows(np.flatnonzero(before))}). Fix those dates."
+            )
 
 
 def _behaviour_values(s: pd.Series) -> pd.Series | None:

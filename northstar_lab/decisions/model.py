@@ -137,21 +137,106 @@ class Decision:
 
 
 @dataclass
+class Standing:
+    """Where one candidate stood in one ranking (the decision's, or the re-run's)."""
+
+    rank: int | None = None
+    score: float | None = None
+    c_index: float | None = None
+    hazard_ratio: float | None = None
+    hr_ci_low: float | None = None
+    hr_ci_high: float | None = None
+    revenue_rho: float | None = None
+    p_first: float | None = None  # None: no stability resamples
+    tied_with_leader: bool | None = None  # None: unknown (no stability resamples)
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> Standing | None:
+        return None if d is None else cls(**_known(cls, d))
+
+
+@dataclass
+class ComparisonRow:
+    """One candidate then (at the decision) vs now, as the re-validation judged it (METHODS §5.6).
+
+    then / now: where it stood in each ranking (None: not in that ranking). What the verdict
+    compares is `quantity`: for the chosen metric its "score"; for any other candidate its
+    "advantage", its score minus the chosen metric's in the same ranking (> 0 = ahead of it).
+    value_then / value_now are that quantity, `change` = value_now − value_then, with its standard
+    error and the interval the rule used (`ci_level`: 0.99 for the chosen metric; for
+    alternatives the Bonferroni per-comparison level, so their intervals hold simultaneously at
+    99%). `significant` is None when no uncertainty was measured; `finding` says the judgement
+    in words; `uncertainty` names any approximation behind the SE.
+    """
+
+    key: str
+    name: str = ""
+    role: str = ""  # chosen | twin | rejected | new leader | then leader | alternative
+    then: Standing | None = None
+    now: Standing | None = None
+    quantity: str = "score"  # score | advantage
+    value_then: float | None = None
+    value_now: float | None = None
+    change: float | None = None
+    change_se: float | None = None
+    change_ci_low: float | None = None
+    change_ci_high: float | None = None
+    ci_level: float | None = None
+    significant: bool | None = None
+    finding: str = ""
+    uncertainty: str = ""
+
+    def to_dict(self) -> dict:
+        return jsonable(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ComparisonRow:
+        kw = _known(cls, d)
+        for side in ("then", "now"):
+            if isinstance(kw.get(side), dict) or kw.get(side) is None:
+                kw[side] = Standing.from_dict(kw.get(side) or _legacy_side(d, side))
+        return cls(**kw)
+
+
+def _legacy_side(d: dict, side: str) -> dict | None:
+    """A row recorded before `ComparisonRow` existed kept {"then_rank": …, "now_score": …}."""
+    prefix = f"{side}_"
+    kw = {k[len(prefix) :]: v for k, v in d.items() if k.startswith(prefix)}
+    return kw if any(v is not None for v in kw.values()) else None
+
+
+@dataclass
 class Revalidation:
-    """One re-run of a decision's analysis on newer data, with its verdict and the rule used."""
+    """One re-run of a decision's analysis on newer data, with its verdict and the rule used.
+
+    comparison: the chosen metric, its near-duplicates, the rejected alternatives and the
+    leaders, then vs now (`ComparisonRow`). same_data: the data fingerprint and as-of date equal
+    the decision's (None: recorded before this was checked). twins: keys of the chosen metric's
+    redundancy group (never said to overtake it). level: the verdict's interval level.
+    uncertainty: how the standard errors of the changes were obtained, in words.
+    """
 
     decision_id: int
     verdict: str  # holds | weakened | overtaken
     rule: str
     summary: str
-    comparison: list[dict]  # one row per candidate: key, name, then/now score, C, HR CI, rank
+    comparison: list[ComparisonRow]
     fingerprint: dict
     settings: dict
     ranking: dict
     overtaken_by: str | None = None
     id: int | None = None
     run_at: str | None = None
+    same_data: bool | None = None
+    twins: list[str] = field(default_factory=list)
+    level: float | None = None
+    uncertainty: str = ""
     inputs: list[dict] = field(default_factory=list)  # inputs.recheck: one row per input edge
+
+    def __post_init__(self) -> None:
+        self.comparison = [
+            ComparisonRow.from_dict(r) if isinstance(r, dict) else r for r in self.comparison
+        ]
 
     def to_dict(self) -> dict:
         return jsonable(dataclasses.asdict(self))

@@ -1,50 +1,51 @@
-"""The decision store: North Star decisions and their re-validations in one SQLite file.
+"""The decision store: North Star decisions, their re-validations and the workshops that make them.
 
-Why SQLite: one file a team can back up, opened by the app, the CLI and scheduled
-re-validations at the same time. WAL journal mode lets readers work while one process writes;
-every write is a `BEGIN IMMEDIATE` transaction (it takes the write lock up front, waits up to
-`BUSY_TIMEOUT_S` for another writer, and either lands completely or not at all), with
-`synchronous=FULL` so a committed decision survives a power cut.
+Where: a SQLite file (the embedded default: `$NORTHSTAR_DB`, else `decisions.sqlite3` in the
+user data directory) or, for a team, a PostgreSQL server (`NORTHSTAR_DB=postgresql://…`);
+`engines.py` hides the difference. Why SQLite by default: one file a team can back up, opened by
+the app, the CLI and scheduled re-validations at the same time (WAL; `synchronous=FULL`, so a
+committed decision survives a power cut). Why PostgreSQL: a deployment without a durable local
+disk (Streamlit Community Cloud, a container with several replicas).
+
+Every write is one transaction under the store's write lock: it waits up to `BUSY_TIMEOUT_S` for
+another writer and either lands completely or not at all, so concurrent writers are safe and a
+writer killed mid-write loses nothing that was committed.
 
 Records are immutable: an amendment is a new row (version + 1) that supersedes the old one in
-the same lineage, and SQLite triggers refuse UPDATE and DELETE, so history cannot be rewritten
-by this code or anyone else's. The full record is stored as JSON (`Decision.to_dict()`); a few
-columns are copied out of it for listing and linking, and they are the authority for id,
-version, lineage and dates.
+the same lineage, and triggers refuse UPDATE, DELETE and REPLACE on both engines, so history
+cannot be rewritten by this code or anyone else's SQL. Each record carries a content hash;
+`verify` says whether it is still what was recorded (`integrity.py`). The full record is stored as
+JSON (`Decision.to_dict()`); a few columns are copied out of it for listing and linking, and they
+are the authority for id, version, lineage and dates. `record(..., idempotency_key=K)` records
+once per key: the same key again returns the decision already recorded (a double click records
+one decision).
 
-The schema is versioned with `PRAGMA user_version` and upgraded by the ordered `MIGRATIONS`
-in one transaction when a store is opened. A file written by a newer release is refused,
-never changed.
+Workshop sessions and participants' scores (`sessions.py`) are mutable working state in the same
+database: `create_workshop`, `get_workshop`, `save_workshop_state` (optimistic concurrency),
+`list_workshops`, `save_participant_scores`, `participant_scores`.
+
+The schema is versioned and upgraded by `migrations.py` when a store is opened; a database written
+by a newer release is refused, never changed.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import InputError
 from ..text import utc_now
-from .migrations import SCHEMA_VERSION, migrate, refuse_foreign, refuse_newer, user_version
+from . import sessions
+from .engines import BUSY_TIMEOUT_S, default_db_path, default_location, open_engine
+from .integrity import IntegrityReport, check_record, content_hash
+from .migrations import SCHEMA_VERSION, open_schema
 from .model import CADENCES, INPUT_KINDS, VERDICTS, Decision, Revalidation
+from .sessions import ParticipantScores, WorkshopSession
 
-BUSY_TIMEOUT_S = 10.0
-APP_NAME = "northstar-lab"
-DB_FILENAME = "decisions.sqlite3"
-
-
-def default_db_path() -> Path:
-    """$NORTHSTAR_DB, else decisions.sqlite3 in the user's data directory (per platformdirs)."""
-    env = os.environ.get("NORTHSTAR_DB", "").strip()
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir(APP_NAME, appauthor=False)) / DB_FILENAME
+#: Fields the store assigns; two drafts are "the same decision" when everything else is equal.
+STORE_FIELDS = ("id", "version", "supersedes", "created_at", "amendment_note")
+MAX_IDEMPOTENCY_KEY = 200
 
 
 def validate_decision(decision: Decision) -> None:
@@ -97,116 +98,38 @@ def validate_revalidation(reval: Revalidation) -> None:
 
 
 class DecisionStore:
-    """Decisions and re-validations in one SQLite file (see the module docstring).
+    """Decisions, re-validations and workshop sessions in one database (see the module docstring).
 
-    path: the database file (None → `default_db_path()`); parent folders are created.
-    create=False refuses a file that does not exist yet (the CLI's read commands use it, so a
-    mistyped --db is reported instead of silently creating an empty database).
-    Each call opens its own short-lived connection, so one store can be shared by threads.
+    path: a SQLite file path or a PostgreSQL URL (None → `$NORTHSTAR_DB`, else the user data
+    dir); a SQLite file's parent folders are created. create=False refuses a database that does
+    not exist yet (the CLI's read commands use it, so a mistyped path is reported instead of
+    silently creating an empty database). `location` names the database for people (a
+    PostgreSQL URL with its password as `***`); `path` is the SQLite file (None on PostgreSQL).
+    Each call runs its own short transaction, so one store can be shared by threads.
     """
 
     def __init__(self, path: str | Path | None = None, *, create: bool = True) -> None:
-        self.path = Path(path).expanduser() if path else default_db_path()
-        if self.path.is_dir():
-            raise InputError(
-                f"{self.path} is a folder; give a file path for the decision "
-                "database, e.g. decisions.sqlite3"
-            )
-        if not self.path.exists():
-            if not create:
-                raise InputError(
-                    f"No decision database at {self.path}. Record a decision in the app first, "
-                    "or point --db (or NORTHSTAR_DB) at an existing file."
-                )
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise InputError(
-                    f"Cannot create the folder for {self.path}: {exc.strerror}. "
-                    "Choose another --db path."
-                ) from exc
-        self._open_and_migrate()
+        self.engine = open_engine(path, create=create)
+        self.path: Path | None = self.engine.path
+        self.location: str = self.engine.location
+        open_schema(self.engine, create=create)
 
     def __repr__(self) -> str:
-        return f"DecisionStore({str(self.path)!r})"
+        return f"DecisionStore({self.location!r})"
 
-    # -- connections ---------------------------------------------------------------------
-
-    def _connect(self) -> sqlite3.Connection:
-        try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = FULL")
-        except sqlite3.DatabaseError as exc:
-            raise self._unusable(exc) from exc
-        return conn
-
-    def _unusable(self, exc: sqlite3.DatabaseError) -> InputError:
-        if "locked" in str(exc) or "busy" in str(exc):
-            return InputError(
-                f"{self.path} is busy: another process held the write lock for more than "
-                f"{BUSY_TIMEOUT_S:g} s. Try again; nothing was written."
-            )
-        return InputError(
-            f"{self.path} cannot be used as a decision database ({exc}). Check that it is a "
-            "North Star Lab database you can write to, or choose another --db path."
-        )
-
-    def _open_and_migrate(self) -> None:
-        conn = self._connect()
-        try:
-            version = user_version(conn)  # also fails here on a file that is not SQLite
-            refuse_newer(version, self.path)
-            if version < SCHEMA_VERSION:
-                if version == 0:
-                    refuse_foreign(conn, self.path)
-                conn.execute("PRAGMA journal_mode = WAL")
-                migrate(conn, path=self.path)
-            else:
-                conn.execute("PRAGMA journal_mode = WAL")
-        except sqlite3.DatabaseError as exc:
-            raise self._unusable(exc) from exc
-        finally:
-            conn.close()
-
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN")  # one consistent snapshot for several SELECTs
-            yield conn
-        finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            conn.close()
-
-    @contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: all of it lands, or (on any exception) none of it."""
-        conn = self._connect()
-        try:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise self._unusable(exc) from exc
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        finally:
-            conn.close()
+    def close(self) -> None:
+        """Close pooled connections (PostgreSQL); the store reconnects if used again."""
+        self.engine.close()
 
     # -- decisions -----------------------------------------------------------------------
 
-    def record(self, decision: Decision) -> Decision:
+    def record(self, decision: Decision, *, idempotency_key: str | None = None) -> Decision:
         """Store a new decision as version 1 of a new lineage; return the stored copy.
 
         The argument is not modified. id, version, supersedes and created_at are assigned here.
+        idempotency_key: when a decision was already recorded with this key, return it instead
+        of recording another (the same draft sent twice); a different draft with the same key is
+        refused, so neither is silently lost.
         """
         if decision.id is not None:
             raise InputError(
@@ -214,69 +137,84 @@ class DecisionStore:
                 "(a new version keeps the old one in the history)."
             )
         validate_decision(decision)
-        with self._writing() as conn:
-            new_id = _next_id(conn, "decisions")
-            return _insert_decision(conn, decision, new_id, new_id, 1, None, "")
+        key = _idempotency_key(idempotency_key)
+        with self.engine.writing() as tx:
+            already = _already_recorded(tx, key, decision)
+            if already is not None:
+                return already
+            new_id = _next_id(tx, "decisions")
+            return _insert_decision(tx, decision, new_id, new_id, 1, None, "", key)
 
-    def amend(self, decision_id: int | str, decision: Decision, note: str) -> Decision:
+    def amend(
+        self,
+        decision_id: int | str,
+        decision: Decision,
+        note: str,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Decision:
         """Record `decision` as the next version of `decision_id`'s lineage; the old row stays.
 
         `decision_id` must be the latest version (amending an old one would fork the history).
-        `note` says what changed and why; it is required.
+        `note` says what changed and why; it is required. idempotency_key: as in `record`.
         """
         did = _parse_id(decision_id)
         validate_decision(decision)
         if not note.strip():
             raise InputError("note: say what the amendment changes and why")
-        with self._writing() as conn:
-            old = _row(conn, did, self.path)
-            newest = conn.execute(
+        key = _idempotency_key(idempotency_key)
+        with self.engine.writing() as tx:
+            already = _already_recorded(tx, key, decision)
+            if already is not None:
+                return already
+            old = _row(tx, did)
+            newest = tx.one(
                 "SELECT id, version FROM decisions WHERE lineage_id = ? "
                 "ORDER BY version DESC LIMIT 1",
                 (old["lineage_id"],),
-            ).fetchone()
+            )
             if newest["id"] != did:
                 raise InputError(
                     f"Decision #{did} is version {old['version']}, but version "
                     f"{newest['version']} (#{newest['id']}) already supersedes it. Amend the "
                     f"latest version, #{newest['id']}."
                 )
-            new_id = _next_id(conn, "decisions")
+            new_id = _next_id(tx, "decisions")
             return _insert_decision(
-                conn, decision, new_id, old["lineage_id"], old["version"] + 1, did, note.strip()
+                tx, decision, new_id, old["lineage_id"], old["version"] + 1, did, note.strip(), key
             )
 
     def get(self, decision_id: int | str) -> Decision:
         """One decision version by id (InputError if there is none)."""
         did = _parse_id(decision_id)
-        with self._reading() as conn:
-            return _decision(_row(conn, did, self.path))
+        with self.engine.reading() as tx:
+            return _decision(_row(tx, did))
 
     def latest(self) -> Decision | None:
         """The most recently recorded decision version (None in an empty database)."""
-        with self._reading() as conn:
-            row = conn.execute("SELECT * FROM decisions ORDER BY id DESC LIMIT 1").fetchone()
+        with self.engine.reading() as tx:
+            row = tx.one("SELECT * FROM decisions ORDER BY id DESC LIMIT 1")
         return _decision(row) if row else None
 
     def latest_version(self, decision_id: int | str) -> Decision:
         """The newest version in `decision_id`'s lineage (itself if nothing amends it)."""
         did = _parse_id(decision_id)
-        with self._reading() as conn:
-            lineage = _row(conn, did, self.path)["lineage_id"]
-            row = conn.execute(
+        with self.engine.reading() as tx:
+            lineage = _row(tx, did)["lineage_id"]
+            row = tx.one(
                 "SELECT * FROM decisions WHERE lineage_id = ? ORDER BY version DESC LIMIT 1",
                 (lineage,),
-            ).fetchone()
+            )
         return _decision(row)
 
     def history(self, decision_id: int | str) -> list[Decision]:
         """Every version of `decision_id`'s lineage, oldest first."""
         did = _parse_id(decision_id)
-        with self._reading() as conn:
-            lineage = _row(conn, did, self.path)["lineage_id"]
-            rows = conn.execute(
+        with self.engine.reading() as tx:
+            lineage = _row(tx, did)["lineage_id"]
+            rows = tx.all(
                 "SELECT * FROM decisions WHERE lineage_id = ? ORDER BY version", (lineage,)
-            ).fetchall()
+            )
         return [_decision(r) for r in rows]
 
     def list_decisions(self, all_versions: bool = False) -> list[dict]:
@@ -286,20 +224,36 @@ class DecisionStore:
         definition's name), created_at, created_by, latest_verdict and revalidated_at (the
         newest re-validation of this very version; None if it has not been re-validated).
         """
-        where = "" if all_versions else "WHERE is_latest"
+        is_latest = "NOT EXISTS (SELECT 1 FROM decisions n WHERE n.supersedes = d.id)"
+        where = "" if all_versions else f"WHERE {is_latest}"
         sql = f"""
             SELECT d.id, d.lineage_id, d.version, d.title, d.chosen_key,
                    d.metric_name AS chosen_name, d.created_at, d.created_by,
-                   NOT EXISTS (SELECT 1 FROM decisions n WHERE n.supersedes = d.id) AS is_latest,
+                   {is_latest} AS is_latest,
                    r.verdict AS latest_verdict, r.run_at AS revalidated_at
             FROM decisions d
             LEFT JOIN revalidations r ON r.id = (
                 SELECT max(id) FROM revalidations WHERE decision_id = d.id)
             {where}
             ORDER BY d.id DESC"""
-        with self._reading() as conn:
-            rows = conn.execute(sql).fetchall()
-        return [{**dict(r), "is_latest": bool(r["is_latest"])} for r in rows]
+        with self.engine.reading() as tx:
+            rows = tx.all(sql)
+        return [{**r, "is_latest": bool(r["is_latest"])} for r in rows]
+
+    def verify(self, decision_id: int | str) -> IntegrityReport:
+        """Is this decision version, and every re-validation of its lineage, as recorded?
+
+        Recomputes each content hash from what is stored now (see `integrity.py`); the
+        rationale page and `decisions show` print `report.message`.
+        """
+        did = _parse_id(decision_id)
+        with self.engine.reading() as tx:
+            row = _row(tx, did)
+            revals = tx.all(
+                "SELECT * FROM revalidations WHERE lineage_id = ? ORDER BY id", (row["lineage_id"],)
+            )
+        checks = [check_decision_row(row), *(check_revalidation_row(r) for r in revals)]
+        return IntegrityReport(did, checks)
 
     # -- re-validations ------------------------------------------------------------------
 
@@ -311,19 +265,20 @@ class DecisionStore:
         """
         did = _parse_id(decision_id)
         validate_revalidation(reval)
-        with self._writing() as conn:
-            lineage = _row(conn, did, self.path)["lineage_id"]
+        with self.engine.writing() as tx:
+            lineage = _row(tx, did)["lineage_id"]
             stored = Revalidation.from_dict(
                 {
                     **reval.to_dict(),
                     "decision_id": did,
-                    "id": _next_id(conn, "revalidations"),
+                    "id": _next_id(tx, "revalidations"),
                     "run_at": utc_now(),
                 }
             )
-            conn.execute(
+            record = stored.to_dict()
+            tx.run(
                 "INSERT INTO revalidations (id, decision_id, lineage_id, verdict, overtaken_by, "
-                "run_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "run_at, payload, content_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     stored.id,
                     did,
@@ -331,7 +286,8 @@ class DecisionStore:
                     stored.verdict,
                     stored.overtaken_by,
                     stored.run_at,
-                    _dumps(stored.to_dict()),
+                    _dumps(record),
+                    content_hash("revalidation", lineage, record),
                 ),
             )
         return stored
@@ -339,16 +295,60 @@ class DecisionStore:
     def revalidations(self, decision_id: int | str) -> list[Revalidation]:
         """Every re-validation of `decision_id`'s lineage (all versions), newest first."""
         did = _parse_id(decision_id)
-        with self._reading() as conn:
-            lineage = _row(conn, did, self.path)["lineage_id"]
-            rows = conn.execute(
+        with self.engine.reading() as tx:
+            lineage = _row(tx, did)["lineage_id"]
+            rows = tx.all(
                 "SELECT * FROM revalidations WHERE lineage_id = ? ORDER BY id DESC", (lineage,)
-            ).fetchall()
+            )
         return [_revalidation(r) for r in rows]
 
     def schema_version(self) -> int:
-        with self._reading() as conn:
-            return user_version(conn)
+        with self.engine.reading() as tx:
+            return self.engine.schema_version(tx)
+
+    # -- workshop sessions (mutable; see sessions.py) ------------------------------------
+
+    def create_workshop(
+        self, title: str, facilitator: str, state: dict | None = None
+    ) -> WorkshopSession:
+        """A new workshop session at version 1, with a random id for its link (?workshop=ID)."""
+        with self.engine.writing() as tx:
+            return sessions.insert_workshop(tx, title, facilitator, state or {})
+
+    def get_workshop(self, workshop_id: str) -> WorkshopSession:
+        """The workshop's current state and version (InputError if there is none)."""
+        with self.engine.reading() as tx:
+            return sessions.fetch_workshop(tx, workshop_id)
+
+    def save_workshop_state(
+        self, workshop_id: str, state: dict, *, base_version: int, saved_by: str = ""
+    ) -> WorkshopSession:
+        """Save `state`, edited from version `base_version`; return the new current session.
+
+        If someone saved since `base_version`, their changes and these are merged key by key
+        (`sessions.merge_states`); when both changed the same value, `WorkshopConflict` (an
+        InputError carrying the current session) is raised and nothing is written. The returned
+        version is base_version + 1 exactly when nothing had to be merged.
+        """
+        with self.engine.writing() as tx:
+            return sessions.write_state(tx, workshop_id, state, base_version, saved_by)
+
+    def list_workshops(self) -> list[WorkshopSession]:
+        """Every workshop session, most recently saved first."""
+        with self.engine.reading() as tx:
+            return sessions.fetch_workshops(tx)
+
+    def save_participant_scores(
+        self, workshop_id: str, name: str, scores: dict
+    ) -> ParticipantScores:
+        """Save one participant's rubric scores (replacing only their own earlier scores)."""
+        with self.engine.writing() as tx:
+            return sessions.upsert_scores(tx, workshop_id, name, scores)
+
+    def participant_scores(self, workshop_id: str) -> list[ParticipantScores]:
+        """Every participant's latest scores in a workshop, by name."""
+        with self.engine.reading() as tx:
+            return sessions.fetch_scores(tx, workshop_id)
 
 
 def _dumps(payload: dict) -> str:
@@ -357,42 +357,78 @@ def _dumps(payload: dict) -> str:
 
 def _parse_id(value: int | str) -> int:
     text = str(value).strip().lstrip("#")
-    if not re.fullmatch(r"\d+", text):
+    if not re.fullmatch(r"\d{1,18}", text):
         raise InputError(f"A decision id is a number like 3, got {value!r}.")
     return int(text)
 
 
-def _next_id(conn: sqlite3.Connection, table: str) -> int:
+def _idempotency_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    if not isinstance(key, str) or not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY:
+        raise InputError(
+            f"idempotency_key must be a non-empty text of at most {MAX_IDEMPOTENCY_KEY} "
+            f"characters, got {key!r:.60}"
+        )
+    return key
+
+
+def _next_id(tx, table: str) -> int:
     """max(id) + 1, read under the write lock; rows are never deleted, so ids are never reused."""
-    return int(conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
+    return int(tx.one(f"SELECT coalesce(max(id), 0) + 1 AS n FROM {table}")["n"])
 
 
-def _row(conn: sqlite3.Connection, decision_id: int, path: object) -> sqlite3.Row:
-    row = conn.execute("SELECT * FROM decisions WHERE id = ?", (decision_id,)).fetchone()
+def _row(tx, decision_id: int) -> dict:
+    row = tx.one("SELECT * FROM decisions WHERE id = ?", (decision_id,))
     if row is None:
         raise InputError(
-            f"No decision #{decision_id} in {path}. `python -m northstar_lab decisions list` "
+            f"No decision #{decision_id} in this decision database; the list of decisions "
             "shows the recorded ids."
         )
     return row
 
 
+def _content(d: Decision) -> dict:
+    return {k: v for k, v in d.to_dict().items() if k not in STORE_FIELDS}
+
+
+def _already_recorded(tx, key: str | None, decision: Decision) -> Decision | None:
+    """The decision recorded earlier with `key` if it is this same draft; refuse another."""
+    if key is None:
+        return None
+    row = tx.one("SELECT * FROM decisions WHERE idempotency_key = ?", (key,))
+    if row is None:
+        return None
+    existing = _decision(row)
+    if _content(existing) != _content(decision):
+        raise InputError(
+            f"This draft's key was already used to record decision #{existing.id}, with "
+            "different content. Open that decision to amend it, or start a new draft to "
+            "record another decision."
+        )
+    return existing
+
+
 def _insert_decision(
-    conn: sqlite3.Connection,
+    tx,
     decision: Decision,
     new_id: int,
     lineage_id: int,
     version: int,
     supersedes: int | None,
     note: str,
+    idempotency_key: str | None,
 ) -> Decision:
     payload = decision.to_dict()
     payload.update(
         id=new_id, version=version, supersedes=supersedes, created_at=utc_now(), amendment_note=note
     )
-    conn.execute(
+    stored = Decision.from_dict(payload)
+    record = stored.to_dict()
+    tx.run(
         "INSERT INTO decisions (id, lineage_id, version, supersedes, title, chosen_key, "
-        "metric_name, created_at, created_by, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "metric_name, created_at, created_by, payload, content_sha256, idempotency_key) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             new_id,
             lineage_id,
@@ -401,15 +437,17 @@ def _insert_decision(
             decision.title.strip(),
             decision.chosen_key,
             decision.definition.name.strip(),
-            payload["created_at"],
+            record["created_at"],
             decision.created_by or "",
-            _dumps(payload),
+            _dumps(record),
+            content_hash("decision", lineage_id, record),
+            idempotency_key,
         ),
     )
-    return Decision.from_dict(payload)
+    return stored
 
 
-def _decision(row: sqlite3.Row) -> Decision:
+def _decision(row: dict) -> Decision:
     payload = json.loads(row["payload"])
     payload.update(
         id=row["id"],
@@ -420,7 +458,48 @@ def _decision(row: sqlite3.Row) -> Decision:
     return Decision.from_dict(payload)
 
 
-def _revalidation(row: sqlite3.Row) -> Revalidation:
+def _revalidation(row: dict) -> Revalidation:
     payload = json.loads(row["payload"])
     payload.update(id=row["id"], decision_id=row["decision_id"], run_at=row["run_at"])
     return Revalidation.from_dict(payload)
+
+
+def check_decision_row(row: dict):
+    """A decision row's hash check, plus its listing columns against the record itself."""
+    try:
+        d = _decision(row)
+    except (ValueError, KeyError, TypeError):
+        return check_record("decision", row["id"], row["content_sha256"], 0, {}, ["payload"])
+    copies = {
+        "title": d.title.strip(),
+        "chosen_key": d.chosen_key,
+        "metric_name": d.definition.name.strip(),
+        "created_by": d.created_by or "",
+    }
+    mismatches = [col for col, value in copies.items() if row[col] != value]
+    return check_record(
+        "decision", d.id, row["content_sha256"], row["lineage_id"], d.to_dict(), mismatches
+    )
+
+
+def check_revalidation_row(row: dict):
+    try:
+        r = _revalidation(row)
+    except (ValueError, KeyError, TypeError):
+        return check_record("revalidation", row["id"], row["content_sha256"], 0, {}, ["payload"])
+    copies = {"verdict": r.verdict, "overtaken_by": r.overtaken_by}
+    mismatches = [col for col, value in copies.items() if row[col] != value]
+    return check_record(
+        "revalidation", r.id, row["content_sha256"], row["lineage_id"], r.to_dict(), mismatches
+    )
+
+
+__all__ = [
+    "check_decision_row",
+    "check_revalidation_row",
+    "BUSY_TIMEOUT_S",
+    "SCHEMA_VERSION",
+    "DecisionStore",
+    "default_db_path",
+    "default_location",
+]

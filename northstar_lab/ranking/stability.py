@@ -15,6 +15,7 @@ EXACT_BOOTSTRAP_MAX_USERS = 20_000  # above: influence-function stability (see i
 
 
 INFLUENCE_DRAWS = 4000
+DIFF_SE_TOP = 10  # leading candidates whose score difference to every candidate is recorded
 
 
 def rank_stability(results, infl: dict[str, Influence], pop: Population, settings, n_boot: int):
@@ -36,6 +37,7 @@ def rank_stability(results, infl: dict[str, Influence], pop: Population, setting
     else:
         scores, rho_ci = _influence_draws(results, infl, pop, settings)
         method = f"influence functions (first-order bootstrap), {INFLUENCE_DRAWS} draws"
+    record_score_uncertainty(results, scores)
     trap = np.array([r.is_lifetime_total for r in results])
     scores[:, trap] = -np.inf
     ranks = (-scores).argsort(axis=1).argsort(axis=1) + 1
@@ -50,6 +52,42 @@ def rank_stability(results, infl: dict[str, Influence], pop: Population, setting
             r.revenue_rho_ci_low = float(max(rho_ci[j][0], -1.0))
             r.revenue_rho_ci_high = float(min(rho_ci[j][1], 1.0))
     return method
+
+
+def record_score_uncertainty(results, scores: np.ndarray) -> None:
+    """Each candidate's `score_se`, and the SE of its score difference to each of the
+    `DIFF_SE_TOP` leading candidates (`score_diff_se`), from the joint draws (n_draws, k).
+
+    Differences are taken within a draw, so their SEs keep the candidates' correlation (two
+    near-duplicates differ far less than their separate SEs suggest). Re-validation reads them
+    to put an uncertainty on a change in an advantage (METHODS §5.6). Undefined draws are left
+    out; four significant digits are kept.
+    """
+    s = np.where(np.isfinite(scores), scores, np.nan)
+    se = _draw_sd(s)
+    top = min(DIFF_SE_TOP, len(results))
+    diff = np.column_stack([_draw_sd(s - s[:, [i]]) for i in range(top)])
+    for j, r in enumerate(results):
+        r.score_se = _sig4(se[j])
+        r.score_diff_se = {
+            results[i].key: _sig4(diff[j, i])
+            for i in range(top)
+            if i != j and np.isfinite(diff[j, i])
+        }
+
+
+def _draw_sd(x: np.ndarray) -> np.ndarray:
+    """Column SDs over the finite draws (NaN where fewer than 2)."""
+    ok = np.isfinite(x)
+    n = ok.sum(axis=0)
+    xz = np.where(ok, x, 0.0)
+    mean = xz.sum(axis=0) / np.maximum(n, 1)
+    ss = (np.where(ok, x - mean, 0.0) ** 2).sum(axis=0)
+    return np.where(n >= 2, np.sqrt(ss / np.maximum(n - 1, 1)), np.nan)
+
+
+def _sig4(x: float) -> float | None:
+    return float(f"{x:.4g}") if np.isfinite(x) else None
 
 
 def _bootstrap_draws(results, pop: Population, settings, n_boot: int):

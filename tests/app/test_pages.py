@@ -246,7 +246,7 @@ def test_unreadable_upload_is_reported_before_mapping():
     at.run()
     assert_clean(at)
     [error] = texts(at.error)
-    assert error.startswith("events.parquet: could not be read as PARQUET")
+    assert error.startswith("events.parquet: is not a Parquet file, or it is truncated.")
     assert at.button(key="load_upload").disabled
 
 

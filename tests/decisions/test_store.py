@@ -1,12 +1,18 @@
-"""The decision store: round trip, immutability, amendments, concurrency, crashes, migrations."""
+"""The decision store on both engines: round trip, amendments, concurrency, crashes, migrations.
+
+Every test taking `store`, `location` or `raw` runs twice: on a SQLite file and on a database
+of a real PostgreSQL server (see conftest.py).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -14,141 +20,21 @@ from pathlib import Path
 import pytest
 
 from northstar_lab.cli.commands import cmd_decisions
-from northstar_lab.decisions import migrations
+from northstar_lab.decisions import engines, migrations
 from northstar_lab.decisions import store as store_mod
-from northstar_lab.decisions.migrations import SCHEMA_VERSION, migrate
-from northstar_lab.decisions.model import (
-    Decision,
-    EvidenceSnapshot,
-    InputMetric,
-    MetricDefinition,
-    RejectedAlternative,
-    Revalidation,
-    SignOff,
-)
+from northstar_lab.decisions.engines import open_engine
+from northstar_lab.decisions.migrations import SCHEMA_VERSION, Migration, migrate
+from northstar_lab.decisions.model import SignOff
 from northstar_lab.decisions.store import DecisionStore
 from northstar_lab.errors import InputError
+from northstar_lab.redact import redact_url
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-#: The key numbers of a candidate, in the order of the strings given to `candidate`.
-NUMBERS = ("rank", "score", "c_index", "hazard_ratio", "hr_ci_low", "hr_ci_high", "revenue_rho",
-           "q_value", "p_first")  # fmt: skip
-
-
-def candidate(key: str, name: str, numbers: str, warnings=()) -> dict:
-    """A candidate as `CandidateResult.to_dict()` writes it; numbers in NUMBERS order."""
-    values = dict(zip(NUMBERS, map(float, numbers.split()), strict=True))
-    return {"key": key, "name": name, "kind": "count", "event": key, "column": None,
-            "transform": "log1p", **values, "rank": int(values["rank"]), "median_rank": 1.0,
-            "revenue_rho_ci_low": None, "revenue_rho_ci_high": None, "n": 4000,
-            "n_events": 1300, "warnings": list(warnings)}  # fmt: skip
-
-
-def make_decision(title: str = "North Star for 2027", **changes) -> Decision:
-    """A realistic decision: three candidates ranked, one chosen, two rejected with reasons."""
-    ranking = {
-        "n_users": 4000,
-        "n_churned": 1300,
-        "excluded": {"signed_up_too_late": 120},
-        "settings": {"window_days": 14, "n_bootstrap": 200},
-        "data": {},
-        "candidates": [  # numbers: rank, score, C, HR [lo, hi], revenue ρ, q, P(first)
-            candidate(
-                "invites",
-                "invite_sent count in first 14 days",
-                "1 0.61 0.68 0.62 0.57 0.68 0.31 1e-9 0.71",
-            ),
-            candidate(
-                "lessons",
-                "lesson_completed count in first 14 days",
-                "2 0.52 0.64 0.71 0.66 0.77 0.22 1e-6 0.24",
-                ["hazard ratio drifts over follow-up"],
-            ),
-            candidate(
-                "logins",
-                "login count in first 14 days",
-                "3 0.30 0.57 0.88 0.82 0.95 0.04 0.003 0.05",
-            ),
-        ],
-        "warnings": [],
-    }
-    decision = Decision(
-        title=title,
-        chosen_key="invites",
-        definition=MetricDefinition(
-            name="Teams inviting a colleague in week 1",
-            meaning="Share of new teams where someone invites a colleague in 14 days.",
-            numerator="New teams with ≥ 2 invites in their first 14 days",
-            denominator="New teams that signed up at least 14 days ago",
-            time_window="First 14 days after signup",
-            owner="Growth PM",
-            baseline="31%",
-            target="40% by Q4",
-        ),
-        rationale="Invites predict retention best and lead revenue.",
-        rejected=[
-            RejectedAlternative(
-                "lessons", "Lessons completed", "Weaker retention signal: C 0.64", {"score": 0.52}
-            ),
-            RejectedAlternative("logins", "Logins", "No revenue association (ρ 0.04)"),
-        ],
-        evidence=EvidenceSnapshot(
-            settings={"window_days": 14, "horizon_days": 90, "n_bootstrap": 200},
-            fingerprint={"events": {"sha256": "ab" * 32, "rows": 123456}},
-            ranking=ranking,
-            charts={"forest": [{"key": "invites", "hazard_ratio": 0.62}]},
-            rubric={"invites": {"actionable": 4}},
-        ),
-        input_metrics=[InputMetric("Invite prompts shown", "breadth", "Onboarding team")],
-        sign_offs=[SignOff("Ada", "CEO"), SignOff("Grace", "VP Product")],
-        created_by="facilitator",
-    )
-    for k, v in changes.items():
-        setattr(decision, k, v)
-    return decision
-
-
-def make_revalidation(verdict: str = "holds") -> Revalidation:
-    return Revalidation(
-        decision_id=0,
-        verdict=verdict,
-        rule="Overtaken if another metric ranks first and is not tied; weakened if HR CI has 1.",
-        summary=f"Verdict {verdict}.",
-        comparison=[{"key": "invites", "then_rank": 1, "now_rank": 1}],
-        fingerprint={"events": {"sha256": "cd" * 32}},
-        settings={"window_days": 14},
-        ranking={"candidates": []},
-    )
+from .pg_cluster import PASSWORD
+from .storekit import RawDB, child_script, is_postgres, make_decision, make_revalidation
 
 
 def without_store_fields(d: dict) -> dict:
     return {k: v for k, v in d.items() if k not in ("id", "version", "supersedes", "created_at")}
-
-
-@pytest.fixture
-def db(tmp_path) -> Path:
-    return tmp_path / "decisions.sqlite3"
-
-
-@pytest.fixture
-def store(db) -> DecisionStore:
-    return DecisionStore(db)
-
-
-def raw(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(path, isolation_level=None)
-
-
-def count(path: Path, table: str = "decisions") -> int:
-    with raw(path) as conn:
-        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-
-
-def integrity(path: Path) -> str:
-    with raw(path) as conn:
-        return conn.execute("PRAGMA integrity_check").fetchone()[0]
 
 
 # --- round trip, amendments, immutability ------------------------------------------------------
@@ -175,16 +61,46 @@ def test_default_path_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("NORTHSTAR_DB", str(target))
     assert store_mod.default_db_path() == target
     s = DecisionStore()
-    assert s.path == target and target.exists()
+    assert s.path == target and target.exists() and s.location == str(target)
     monkeypatch.delenv("NORTHSTAR_DB")
     assert store_mod.default_db_path().name == "decisions.sqlite3"
 
 
-def test_database_settings(store, db):
-    with raw(db) as conn:
+def test_default_location_takes_a_postgres_url(pg_cluster, monkeypatch):
+    url = pg_cluster.new_database()
+    monkeypatch.setenv("NORTHSTAR_DB", url)
+    s = DecisionStore()
+    assert s.path is None and s.engine.dialect == "postgresql"
+    assert PASSWORD not in str(store_mod.default_db_path())  # a URL is never taken for a path
+    assert s.location == redact_url(url) and "***@" in s.location and PASSWORD not in repr(s)
+    assert s.record(make_decision()).id == 1
+
+
+def test_sqlite_database_settings(tmp_path):
+    db = tmp_path / "d.sqlite3"
+    store = DecisionStore(db)
+    with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert store.schema_version() == SCHEMA_VERSION
+
+
+def test_postgres_keeps_to_its_own_schema(pg_cluster):
+    url = pg_cluster.new_database()
+    raw = RawDB(url)
+    raw.execute("CREATE TABLE public.invoices (id integer, amount integer)")
+    raw.execute("INSERT INTO public.invoices VALUES (1, 100)")
+    store = DecisionStore(url)
+    store.record(make_decision())
+    assert store.schema_version() == SCHEMA_VERSION
+    assert raw.execute("SELECT * FROM public.invoices") == [(1, 100)]
+    tables = raw.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_schema IN ('public', 'northstar_lab') ORDER BY 1, 2"
+    )
+    assert ("public", "invoices") in tables and ("northstar_lab", "decisions") in tables
+    assert {s for s, _ in tables} == {"public", "northstar_lab"}
+    assert not [t for s, t in tables if s == "public" and t != "invoices"]
 
 
 def test_amend_creates_linked_version_and_keeps_history(store):
@@ -206,40 +122,35 @@ def test_amend_creates_linked_version_and_keeps_history(store):
     listed = store.list_decisions()
     assert [r["id"] for r in listed] == [v3.id]
     assert listed[0]["version"] == 3 and listed[0]["title"] == "North Star 2027 (final)"
-    assert len(store.list_decisions(all_versions=True)) == 3
+    assert listed[0]["is_latest"] is True
+    everything = store.list_decisions(all_versions=True)
+    assert [r["is_latest"] for r in everything] == [True, False, False]
 
 
-def test_amending_an_old_version_is_refused(store):
+def test_amending_an_old_version_is_refused(store, raw):
     v1 = store.record(make_decision())
     store.amend(v1.id, make_decision(), note="first change")
     with pytest.raises(InputError, match="Amend the latest version"):
         store.amend(v1.id, make_decision(), note="fork")
     with pytest.raises(InputError, match="note"):
         store.amend(store.latest().id, make_decision(), note="  ")
-    assert count(store.path) == 2
+    assert raw.count() == 2
 
 
-def test_database_refuses_update_and_delete(store, db):
-    d = store.record(make_decision())
-    store.add_revalidation(d.id, make_revalidation())
-    with raw(db) as conn:
-        with pytest.raises(sqlite3.IntegrityError, match="immutable"):
-            conn.execute("UPDATE decisions SET title = 'rewritten' WHERE id = ?", (d.id,))
-        with pytest.raises(sqlite3.IntegrityError, match="immutable"):
-            conn.execute("DELETE FROM decisions WHERE id = ?", (d.id,))
-        with pytest.raises(sqlite3.IntegrityError, match="immutable"):
-            conn.execute("DELETE FROM revalidations")
-    assert store.get(d.id).title == "North Star for 2027"
-
-
-def test_database_refuses_a_forked_amendment(store, db):
+def test_database_refuses_a_forked_amendment(store, raw):
     v1 = store.record(make_decision())
     store.amend(v1.id, make_decision(), note="v2")
-    with raw(db) as conn, pytest.raises(sqlite3.IntegrityError):
-        conn.execute(
+    with pytest.raises(raw.IntegrityError):
+        raw.execute(
             "INSERT INTO decisions (id, lineage_id, version, supersedes, title, chosen_key, "
             "metric_name, created_at, payload) VALUES (99, 1, 2, 1, 't', 'k', 'n', 'now', '{}')"
         )
+    with pytest.raises(raw.IntegrityError):  # skips a version: v3 must follow v2
+        raw.execute(
+            "INSERT INTO decisions (id, lineage_id, version, supersedes, title, chosen_key, "
+            "metric_name, created_at, payload) VALUES (99, 1, 4, 2, 't', 'k', 'n', 'now', '{}')"
+        )
+    assert raw.count() == 2
 
 
 def test_latest_and_listing(store):
@@ -265,7 +176,7 @@ def test_record_refuses_an_already_recorded_decision(store):
 # --- validation -------------------------------------------------------------------------------
 
 
-def test_validation_names_every_bad_field(store):
+def test_validation_names_every_bad_field(store, raw):
     bad = make_decision(title=" ", chosen_key="")
     bad.definition.name = ""
     bad.definition.review_cadence = "weekly"
@@ -286,7 +197,7 @@ def test_validation_names_every_bad_field(store):
     ):
         assert field in text
     assert len(err.value.problems) == 7
-    assert count(store.path) == 0
+    assert raw.count() == 0
 
 
 def test_milestone_cadence_needs_a_milestone(store):
@@ -298,11 +209,11 @@ def test_milestone_cadence_needs_a_milestone(store):
     assert store.record(d).definition.milestone == "Series B close"
 
 
-def test_revalidation_verdict_is_validated(store):
+def test_revalidation_verdict_is_validated(store, raw):
     d = store.record(make_decision())
     with pytest.raises(InputError, match="verdict must be one of"):
         store.add_revalidation(d.id, make_revalidation("fine"))
-    assert count(store.path, "revalidations") == 0
+    assert raw.count("revalidations") == 0
 
 
 # --- re-validations ---------------------------------------------------------------------------
@@ -327,56 +238,64 @@ def test_revalidations_attach_to_the_lineage_newest_first(store):
 
 
 def test_unknown_and_malformed_ids(store):
-    with pytest.raises(InputError, match="No decision #7"):
+    with pytest.raises(InputError, match="No decision #7 in this decision database"):
         store.get(7)
     with pytest.raises(InputError, match="number like 3"):
         store.get("abc")
+    with pytest.raises(InputError, match="number like 3"):
+        store.get("9" * 40)  # beyond any integer column: refused, not an overflow
     d = store.record(make_decision())
     assert store.get(str(d.id)).id == d.id
+    assert store.get(f"#{d.id}").id == d.id
 
 
 # --- concurrency ------------------------------------------------------------------------------
 
-WRITER = textwrap.dedent(
+WRITER = child_script(
     """
-    import sys, time
+    import time
     from pathlib import Path
-    sys.path[:0] = [{root!r}, {tests!r}]
     from northstar_lab.decisions.store import DecisionStore
-    from test_store import make_decision
+    from storekit import make_decision
     db, tag, n, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
     store = DecisionStore(db)
     Path(str(go) + "." + tag).touch()
     while not go.exists():
         time.sleep(0.005)
     for i in range(n):
-        store.record(make_decision(f"{{tag}}-{{i}}"))
+        store.record(make_decision(f"{tag}-{i}"))
     """
-).format(root=str(ROOT), tests=str(ROOT / "tests" / "decisions"))
+)
 
 
-def test_two_processes_writing_at_once_both_land(tmp_path, db):
-    n = 25
+def start_together(tmp_path, script: str, argv_per_child: list[list[str]]) -> list:
+    """Start children, wait until each is ready (imports done), then release them at once."""
     go = tmp_path / "go"
     procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, str(db), tag, str(n), str(go)])
-        for tag in ("a", "b")
+        subprocess.Popen([sys.executable, "-c", script, *argv, str(go)]) for argv in argv_per_child
     ]
-    # generous timeouts: on a loaded 2-core machine importing pandas alone can take seconds
+    tags = [argv[1] for argv in argv_per_child]
+    # generous: on a loaded 2-core machine importing pandas alone can take seconds
     deadline = time.monotonic() + 90
-    while not all(Path(f"{go}.{t}").exists() for t in "ab") and time.monotonic() < deadline:
+    while not all(Path(f"{go}.{t}").exists() for t in tags) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert all(Path(f"{go}.{t}").exists() for t in "ab"), "writers never became ready"
+    assert all(Path(f"{go}.{t}").exists() for t in tags), "children never became ready"
     go.touch()
+    return procs
+
+
+def test_two_processes_writing_at_once_both_land(tmp_path, location, raw):
+    n = 25
+    procs = start_together(tmp_path, WRITER, [[location, tag, str(n)] for tag in ("a", "b")])
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
-    rows = DecisionStore(db).list_decisions()
+    rows = DecisionStore(location).list_decisions()
     assert len(rows) == 2 * n
     assert len({r["id"] for r in rows}) == 2 * n
     assert sorted(r["title"] for r in rows) == sorted(f"{t}-{i}" for t in "ab" for i in range(n))
-    assert integrity(db) == "ok"
+    assert raw.integrity() == "ok"
 
 
-def test_threads_with_their_own_writes_both_land(store):
+def test_threads_with_their_own_writes_both_land(store, raw):
     n, errors = 20, []
     barrier = threading.Barrier(2)
 
@@ -384,8 +303,8 @@ def test_threads_with_their_own_writes_both_land(store):
         try:
             barrier.wait()
             for i in range(n):
-                store.record(make_decision(f"{tag}-{i}"))
-                store.add_revalidation(store.latest().id, make_revalidation())
+                d = store.record(make_decision(f"{tag}-{i}"))
+                store.add_revalidation(d.id, make_revalidation())
         except Exception as exc:  # surfaced below
             errors.append(exc)
 
@@ -395,26 +314,38 @@ def test_threads_with_their_own_writes_both_land(store):
     for t in threads:
         t.join()
     assert errors == []
-    assert count(store.path) == 2 * n and count(store.path, "revalidations") == 2 * n
+    assert raw.count() == 2 * n and raw.count("revalidations") == 2 * n
+
+
+def test_concurrent_first_open_migrates_once(location, raw):
+    errors = []
+
+    def open_store():
+        try:
+            DecisionStore(location).record(make_decision())
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert raw.scalar("SELECT count(*) FROM schema_history") == SCHEMA_VERSION
+    assert raw.count() == 4
 
 
 # --- crashes ----------------------------------------------------------------------------------
 
 
-class FailingCommit(sqlite3.Connection):
-    """A connection that fails at COMMIT: the row is inserted, the transaction never lands."""
-
-    def execute(self, sql, *args):
-        if sql.strip().upper() == "COMMIT":
-            raise RuntimeError("simulated crash before commit")
-        return super().execute(sql, *args)
-
-
-def test_failure_inside_the_transaction_leaves_no_partial_record(store, db, monkeypatch):
+def test_failure_inside_the_transaction_leaves_no_partial_record(store, raw, monkeypatch):
     kept = store.record(make_decision("kept"))
-    real_connect = sqlite3.connect
-    failing = lambda *a, **k: real_connect(*a, **k, factory=FailingCommit)  # noqa: E731
-    monkeypatch.setattr(sqlite3, "connect", failing)
+
+    def failing_commit(self, conn):
+        raise RuntimeError("simulated crash before commit")
+
+    monkeypatch.setattr(type(store.engine), "_commit", failing_commit)
     with pytest.raises(RuntimeError, match="simulated crash"):
         store.record(make_decision("lost"))
     with pytest.raises(RuntimeError, match="simulated crash"):
@@ -423,101 +354,144 @@ def test_failure_inside_the_transaction_leaves_no_partial_record(store, db, monk
         store.add_revalidation(kept.id, make_revalidation())
     monkeypatch.undo()
     assert [d.title for d in store.history(kept.id)] == ["kept"]
-    assert count(db) == 1 and count(db, "revalidations") == 0
-    assert integrity(db) == "ok"
+    assert raw.count() == 1 and raw.count("revalidations") == 0
+    assert raw.integrity() == "ok"
     again = store.amend(kept.id, make_decision("amended"), note="after the crash")
     assert (again.id, again.version) == (2, 2)
 
 
-CRASHER = textwrap.dedent(
+CRASHER = child_script(
     """
-    import os, sqlite3, sys
-    sys.path[:0] = [{root!r}, {tests!r}]
+    import os
     from northstar_lab.decisions.store import DecisionStore
-    from test_store import make_decision
+    from storekit import make_decision
     store = DecisionStore(sys.argv[1])
     store.record(make_decision("committed before the crash"))
 
-    class DiesAtCommit(sqlite3.Connection):
-        def execute(self, sql, *args):
-            if sql.strip().upper() == "COMMIT":
-                os._exit(17)  # the process dies inside the transaction, after the INSERT
-            return super().execute(sql, *args)
+    def dies_at_commit(self, conn):
+        os._exit(17)  # the process dies inside the transaction, after the INSERT
 
-    real = sqlite3.connect
-    sqlite3.connect = lambda *a, **k: real(*a, **k, factory=DiesAtCommit)
+    type(store.engine)._commit = dies_at_commit
     store.record(make_decision("in flight when the process died"))
     sys.exit(0)
     """
-).format(root=str(ROOT), tests=str(ROOT / "tests" / "decisions"))
+)
 
 
-def test_process_killed_mid_write_leaves_the_database_consistent(db):
-    result = subprocess.run([sys.executable, "-c", CRASHER, str(db)], capture_output=True)
+def test_process_dying_mid_write_leaves_the_database_consistent(location, raw):
+    result = subprocess.run([sys.executable, "-c", CRASHER, location], capture_output=True)
     assert result.returncode == 17, result.stderr.decode()
-    assert integrity(db) == "ok"
-    store = DecisionStore(db)
+    assert raw.integrity() == "ok"
+    store = DecisionStore(location)
     assert [r["title"] for r in store.list_decisions()] == ["committed before the crash"]
     assert store.record(make_decision("after recovery")).id == 2
+
+
+LOOPER = child_script(
+    """
+    from northstar_lab.decisions.store import DecisionStore
+    from storekit import make_decision, make_revalidation
+    store = DecisionStore(sys.argv[1])
+    i = 0
+    while True:
+        d = store.record(make_decision(f"loop-{i}"))
+        r = store.add_revalidation(d.id, make_revalidation())
+        print(d.id, r.id, flush=True)
+        i += 1
+    """
+)
+
+
+def test_kill_9_mid_write_loses_nothing_committed(location, raw):
+    """SIGKILL a writer at an arbitrary point: every write it saw return is there, intact."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", LOOPER, location], stdout=subprocess.PIPE, text=True
+    )
+    seen = []
+    try:
+        for line in proc.stdout:
+            seen.append(tuple(map(int, line.split())))
+            if len(seen) == 12:
+                break
+        time.sleep(0.013)  # land the signal somewhere inside a later write
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    seen += [tuple(map(int, line.split())) for line in proc.stdout.read().splitlines()]
+    assert proc.returncode == -signal.SIGKILL and len(seen) >= 12
+    assert raw.integrity() == "ok"
+    store = DecisionStore(location)
+    ids = {r["id"] for r in store.list_decisions()}
+    assert {d for d, _ in seen} <= ids
+    for d, r in seen:
+        assert store.get(d).title == f"loop-{d - 1}"
+        assert [x.id for x in store.revalidations(d)] == [r]
+    assert store.verify(max(ids)).ok
+    assert store.record(make_decision("after the kill")).id == max(ids) + 1
 
 
 # --- migrations -------------------------------------------------------------------------------
 
 
-def test_migrates_an_empty_file(db):
+def test_migrates_an_empty_sqlite_file(tmp_path):
+    db = tmp_path / "empty.sqlite3"
     db.write_bytes(b"")
     store = DecisionStore(db)
     assert store.schema_version() == SCHEMA_VERSION
-    with raw(db) as conn:
+    with sqlite3.connect(db) as conn:
         versions = [r[0] for r in conn.execute("SELECT version FROM schema_history")]
     assert versions == list(range(1, SCHEMA_VERSION + 1))
     assert store.record(make_decision()).id == 1
 
 
-def test_migrates_a_version_1_database_keeping_its_rows(db):
-    conn = raw(db)
-    migrate(conn, target=1)
+def test_migrates_a_version_1_database_keeping_its_rows(location, raw):
+    assert migrate(open_engine(location), target=1) == 1
     payload = make_decision("written by v1").to_dict()
-    conn.execute(
+    raw.execute(
         "INSERT INTO decisions (id, lineage_id, version, supersedes, title, chosen_key, "
-        "metric_name, created_at, payload) VALUES (1, 1, 1, NULL, ?, 'invites', ?, "
-        "'2026-01-05T10:00:00+00:00', ?)",
-        (payload["title"], payload["definition"]["name"], __import__("json").dumps(payload)),
+        "metric_name, created_at, created_by, payload) VALUES (1, 1, 1, NULL, ?, 'invites', ?, "
+        "'2026-01-05T10:00:00+00:00', 'facilitator', ?)",
+        (payload["title"], payload["definition"]["name"], json.dumps(payload)),
     )
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
-    assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'revalidations'").fetchone()
-    conn.close()
-
-    store = DecisionStore(db)
-    assert store.schema_version() == SCHEMA_VERSION == 2
+    assert raw.scalar("SELECT max(version) FROM schema_history") == 1
+    store = DecisionStore(location)
+    assert store.schema_version() == SCHEMA_VERSION == 4
     old = store.get(1)
     assert old.title == "written by v1" and old.created_at == "2026-01-05T10:00:00+00:00"
+    assert store.verify(1).status == "unverifiable"  # never vouched for after the fact
     store.add_revalidation(1, make_revalidation())
     assert len(store.revalidations(1)) == 1
-    assert store.amend(1, make_decision("v2"), note="after upgrade").version == 2
+    v2 = store.amend(1, make_decision("v2"), note="after upgrade")
+    assert v2.version == 2 and store.verify(v2.id).status == "verified"  # written with hashes
+    assert store.verify(1).status == "unverifiable"
 
 
-def test_failing_migration_rolls_back_to_the_old_version(db, monkeypatch):
-    conn = raw(db)
-    migrate(conn, target=1)
-    conn.close()
-
-    def broken(conn):
-        migrations._migration_2_revalidations(conn)
-        raise RuntimeError("disk full halfway through the migration")
-
-    monkeypatch.setattr(migrations, "MIGRATIONS", [migrations.MIGRATIONS[0], broken])
-    with pytest.raises(RuntimeError, match="disk full"):
-        DecisionStore(db)
+def test_failing_migration_rolls_back_to_the_old_version(location, raw, monkeypatch):
+    migrate(open_engine(location), target=2)
+    m3 = migrations.MIGRATIONS[2]
+    duplicate = "INSERT INTO schema_history (version, applied_at) VALUES (1, 'again')"
+    broken = Migration("half-done", (m3.sqlite[0], duplicate), (m3.postgresql[0], duplicate))
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS[:2], broken])
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 3)
+    with pytest.raises(raw.IntegrityError):
+        DecisionStore(location)
     monkeypatch.undo()
-    with raw(db) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
-        assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name='revalidations'").fetchone()
-    assert DecisionStore(db).schema_version() == SCHEMA_VERSION
+    assert raw.scalar("SELECT max(version) FROM schema_history") == 2
+    if raw.pg:
+        columns = raw.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'northstar_lab' AND table_name = 'decisions'"
+        )
+        assert ("content_sha256",) not in columns
+    else:
+        assert raw.scalar("PRAGMA user_version") == 2
+        assert "content_sha256" not in [r[1] for r in raw.execute("PRAGMA table_info(decisions)")]
+    assert DecisionStore(location).schema_version() == SCHEMA_VERSION
 
 
-def test_database_from_the_future_is_refused_and_left_alone(db):
-    with raw(db) as conn:
+def test_sqlite_database_from_the_future_is_refused_and_left_alone(tmp_path):
+    db = tmp_path / "future.sqlite3"
+    with sqlite3.connect(db) as conn:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
     before = db.read_bytes()
     with pytest.raises(InputError, match=f"schema version {SCHEMA_VERSION + 5}.*newer release"):
@@ -525,18 +499,59 @@ def test_database_from_the_future_is_refused_and_left_alone(db):
     assert db.read_bytes() == before
 
 
+def test_postgres_database_from_the_future_is_refused_and_left_alone(pg_cluster):
+    url = pg_cluster.new_database()
+    DecisionStore(url).record(make_decision())
+    raw = RawDB(url)
+    raw.execute("INSERT INTO schema_history VALUES (?, 'later')", (SCHEMA_VERSION + 5,))
+    before = raw.execute("SELECT * FROM schema_history ORDER BY version")
+    with pytest.raises(InputError, match=f"schema version {SCHEMA_VERSION + 5}.*newer release"):
+        DecisionStore(url)
+    assert raw.execute("SELECT * FROM schema_history ORDER BY version") == before
+    assert raw.count() == 1
+
+
 def test_foreign_sqlite_file_and_non_database_are_refused(tmp_path):
     foreign = tmp_path / "other.sqlite3"
-    with raw(foreign) as conn:
+    with sqlite3.connect(foreign) as conn:
         conn.execute("CREATE TABLE invoices (id INTEGER)")
+    before = foreign.read_bytes()
     with pytest.raises(InputError, match="not a North Star Lab decision database"):
         DecisionStore(foreign)
+    assert foreign.read_bytes() == before
     junk = tmp_path / "notes.txt"
     junk.write_text("this is not sqlite " * 100)
     with pytest.raises(InputError, match="cannot be used as a decision database"):
         DecisionStore(junk)
     with pytest.raises(InputError, match="is a folder"):
         DecisionStore(tmp_path)
+
+
+def test_foreign_postgres_schema_is_refused_and_left_alone(pg_cluster):
+    url = pg_cluster.new_database()
+    raw = RawDB(url)
+    raw.execute("CREATE SCHEMA northstar_lab")
+    raw.execute("CREATE TABLE northstar_lab.invoices (id integer)")
+    with pytest.raises(InputError, match=r"not a North Star Lab decision database.*invoices"):
+        DecisionStore(url)
+    tables = raw.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'northstar_lab'"
+    )
+    assert tables == [("invoices",)]
+
+
+def test_read_commands_refuse_a_database_that_does_not_exist(location, raw):
+    with pytest.raises(InputError, match="No decision database at"):
+        DecisionStore(location, create=False)
+    if raw.pg:
+        assert raw.scalar("SELECT count(*) FROM pg_namespace WHERE nspname = 'northstar_lab'") == 0
+    else:
+        assert not Path(location).exists()
+
+
+def test_unknown_url_schemes_are_refused(tmp_path):
+    with pytest.raises(InputError, match=r"mysql://\*\*\*@db/x is neither a SQLite file"):
+        DecisionStore("mysql://root:hunter2@db/x")
 
 
 # --- CLI --------------------------------------------------------------------------------------
@@ -546,19 +561,21 @@ def cli_args(action, id=None, db=None, html=None, markdown=None):
     return argparse.Namespace(action=action, id=id, db=str(db), html=html, markdown=markdown)
 
 
-def test_cli_list_show_export(store, db, tmp_path, capsys):
+def test_cli_list_show_export(store, location, tmp_path, capsys):
     v1 = store.record(make_decision())
     v2 = store.amend(v1.id, make_decision(), note="Target raised to 45%")
     store.add_revalidation(v2.id, make_revalidation("weakened"))
 
-    assert cmd_decisions(cli_args("list", db=db)) == 0
+    assert cmd_decisions(cli_args("list", db=location)) == 0
     out = capsys.readouterr().out
     assert "Teams inviting a colleague in week 1" in out and "weakened" in out
     assert out.count("North Star for 2027") == 1  # latest version only
+    assert store.location in out
 
-    assert cmd_decisions(cli_args("show", str(v2.id), db=db)) == 0
+    assert cmd_decisions(cli_args("show", str(v2.id), db=location)) == 0
     out = capsys.readouterr().out
     for text in (
+        "Content hash verified: decision #2 and its 1 re-validation are exactly as recorded.",
         "NORTH STAR: Teams inviting a colleague in week 1",
         "Lessons completed",
         "Weaker retention signal: C 0.64",
@@ -571,60 +588,56 @@ def test_cli_list_show_export(store, db, tmp_path, capsys):
         assert text in out
 
     html_out, md_out = tmp_path / "r.html", tmp_path / "r.md"
-    assert (
-        cmd_decisions(cli_args("export", "2", db=db, html=str(html_out), markdown=str(md_out))) == 0
-    )
+    args = cli_args("export", "2", db=location, html=str(html_out), markdown=str(md_out))
+    assert cmd_decisions(args) == 0
     out = capsys.readouterr().out
     assert str(html_out) in out and str(md_out) in out
     assert html_out.read_text().startswith("<!DOCTYPE html>")
     assert "Teams inviting a colleague in week 1" in md_out.read_text()
 
 
-def test_cli_errors(store, db, tmp_path):
+def test_cli_errors(store, location, tmp_path):
     store.record(make_decision())
     with pytest.raises(InputError, match="No decision #9"):
-        cmd_decisions(cli_args("show", "9", db=db))
+        cmd_decisions(cli_args("show", "9", db=location))
     with pytest.raises(InputError, match="needs a decision id"):
-        cmd_decisions(cli_args("export", None, db=db, html="x.html"))
+        cmd_decisions(cli_args("export", None, db=location, html="x.html"))
     with pytest.raises(InputError, match="--html"):
-        cmd_decisions(cli_args("export", "1", db=db))
+        cmd_decisions(cli_args("export", "1", db=location))
     with pytest.raises(InputError, match="No decision database"):
         cmd_decisions(cli_args("list", db=tmp_path / "missing.sqlite3"))
     assert not (tmp_path / "missing.sqlite3").exists()
+    out = str(tmp_path / "no" / "dir" / "x.html")
     with pytest.raises(InputError, match="Cannot write"):
-        cmd_decisions(cli_args("export", "1", db=db, html=str(tmp_path / "no" / "dir" / "x.html")))
+        cmd_decisions(cli_args("export", "1", db=location, html=out))
 
 
-def test_cli_main_exits_2_on_unknown_id(store, db, capsys):
+def test_cli_main_exits_2_on_unknown_id(store, location, capsys):
     from northstar_lab.cli import main
 
     store.record(make_decision())
-    assert main(["decisions", "show", "5", "--db", str(db)]) == 2
+    assert main(["decisions", "show", "5", "--db", location]) == 2
     assert "No decision #5" in capsys.readouterr().err
 
 
-def test_show_strips_terminal_escape_sequences(store, db, capsys):
+def test_show_strips_terminal_escape_sequences(store, location, capsys):
     d = store.record(make_decision(title="evil \x1b[2J\x1b]0;pwned\x07 title"))
-    cmd_decisions(cli_args("show", str(d.id), db=db))
+    cmd_decisions(cli_args("show", str(d.id), db=location))
     assert "\x1b" not in capsys.readouterr().out
 
 
-def test_concurrent_first_open_migrates_once(tmp_path):
-    path = tmp_path / "fresh.sqlite3"
-    errors = []
-
-    def open_store():
-        try:
-            DecisionStore(path).record(make_decision())
-        except Exception as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=open_store) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    with raw(path) as conn:
-        assert conn.execute("SELECT count(*) FROM schema_history").fetchone()[0] == SCHEMA_VERSION
-    assert count(path) == 4
+def test_messages_the_app_shows_name_the_setting_not_a_flag(tmp_path):
+    """The app shows store messages too: they name NORTHSTAR_DB, never a CLI flag."""
+    messages = []
+    for attempt in (
+        lambda: DecisionStore(tmp_path / "missing.sqlite3", create=False),
+        lambda: DecisionStore(tmp_path),
+        lambda: DecisionStore(tmp_path / "junk.txt"),
+    ):
+        (tmp_path / "junk.txt").write_text("not sqlite " * 500)
+        with pytest.raises(InputError) as err:
+            attempt()
+        messages.append(str(err.value))
+    assert all("NORTHSTAR_DB" in m and "--db" not in m for m in messages), messages
+    assert engines.SETTING == "NORTHSTAR_DB"
+    assert is_postgres("postgresql://x") and not is_postgres(str(tmp_path))
