@@ -94,101 +94,55 @@ def _node_label(e: Mapping) -> str:
     return "\n".join(x for x in (plain(e.get("name"), 30, 2), who, level) if x)
 
 
+def _box(role: str, cx: float, top: float, w: float, h: float, fill: str, label: str, key: str):
+    return {"role": role, "x": cx - w / 2, "x2": cx + w / 2, "y": top, "y2": top + h, "cx": cx,
+            "cy": top + h / 2, "fill": fill, "label": label, "key": key}  # fmt: skip
+
+
+def _style(edge: str) -> dict:
+    style = EDGE_STYLE.get(edge, EDGE_STYLE["none"])
+    return {"edge": edge, "color": style["color"], "width": style["width"], "dash": style["dash"]}
+
+
+def _drop(e: Mapping, cx: float, bus: float, top: float) -> dict:
+    """The styled vertical edge from the bus down to an input, with its label beside it."""
+    edge = (e.get("edge") or "none") if e.get("n_users") else "unmeasured"
+    return {"x": cx, "y": bus, "x2": cx, "y2": top, **_style(edge), "lx": cx + 8,
+            "ly": (bus + top) / 2, "label": _edge_label(e), "key": str(e.get("key") or ""),
+            "verdict": str(e.get("verdict_text") or "")}  # fmt: skip
+
+
 def tree_rows(north_star_name: str, inputs: Iterable[InputEvidence | Mapping]) -> dict:
     """Nodes, edges and legend rows of the tree, laid out in pixels (see the module docstring).
 
     inputs: InputEvidence objects or their dicts (a record's `InputMetric.evidence`, or any
     mapping with at least name, kind and owner; without `n_users` the edge is "not measured").
-    Inputs are ordered by kind (breadth, depth, frequency, efficiency), then as given.
+    Inputs are ordered by kind (breadth, depth, frequency, efficiency), then as given. An
+    org-chart layout: a neutral trunk from the North Star to a bus, one styled drop per input.
     """
     items = [e.to_dict() if isinstance(e, InputEvidence) else dict(e) for e in inputs]
     order = {k: i for i, k in enumerate(INPUT_KINDS)}
     items = sorted(items, key=lambda e: order.get(str(e.get("kind")), len(order)))
     span = max(SLOT * max(len(items), 1), NS_W + 40)
-    width = MARGIN + span + LABEL_ROOM
-    ns_x, ns_y = MARGIN + span / 2, TOP
-    y = TOP + NS_H + GAP
-    nodes = [
-        {
-            "role": "north_star",
-            "x": ns_x - NS_W / 2,
-            "x2": ns_x + NS_W / 2,
-            "y": ns_y,
-            "y2": ns_y + NS_H,
-            "cx": ns_x,
-            "cy": ns_y + NS_H / 2,
-            "fill": "#fff7d6",
-            "label": "North Star\n" + plain(north_star_name, 44, 2),
-            "key": "",
-        }
-    ]
+    ns_x, top, bus = MARGIN + span / 2, TOP + NS_H + GAP, TOP + NS_H + GAP / 3
+    label = "North Star\n" + plain(north_star_name, 44, 2)
+    nodes = [_box("north_star", ns_x, TOP, NS_W, NS_H, "#fff7d6", label, "")]
     edges = []
     for i, e in enumerate(items):
         cx = MARGIN + SLOT * (i + 0.5) + (span - SLOT * len(items)) / 2
-        edge = e.get("edge") if e.get("n_users") else "unmeasured"
-        style = EDGE_STYLE.get(edge or "none", EDGE_STYLE["none"])
-        nodes.append(
-            {
-                "role": "input",
-                "x": cx - NODE_W / 2,
-                "x2": cx + NODE_W / 2,
-                "y": y,
-                "y2": y + NODE_H,
-                "cx": cx,
-                "cy": y + NODE_H / 2,
-                "fill": KIND_FILL.get(str(e.get("kind")), "#f5f5f5"),
-                "label": _node_label(e),
-                "key": str(e.get("key") or ""),
-            }
-        )
-        bus = ns_y + NS_H + GAP / 3
-        edges.append(
-            {
-                "x": cx,
-                "y": bus,
-                "x2": cx,
-                "y2": y,
-                "edge": edge or "none",
-                "color": style["color"],
-                "width": style["width"],
-                "dash": style["dash"],
-                "lx": cx + 8,
-                "ly": (bus + y) / 2,
-                "label": _edge_label(e),
-                "key": str(e.get("key") or ""),
-                "verdict": str(e.get("verdict_text") or ""),
-            }
-        )
-    # the neutral part of an org-chart tree: the North Star's trunk and the bus to every drop
-    bus = ns_y + NS_H + GAP / 3
-    xs = [e["x"] for e in edges] or [ns_x]
-    trunk = [
-        {"x": ns_x, "y": ns_y + NS_H, "x2": ns_x, "y2": bus},
-        {"x": min(xs + [ns_x]), "y": bus, "x2": max(xs + [ns_x]), "y2": bus},
-    ]
+        fill = KIND_FILL.get(str(e.get("kind")), "#f5f5f5")
+        nodes.append(_box("input", cx, top, NODE_W, NODE_H, fill, _node_label(e),
+                          str(e.get("key") or "")))  # fmt: skip
+        edges.append(_drop(e, cx, bus, top))
+    xs = [ns_x] + [e["x"] for e in edges]
+    trunk = [{"x": ns_x, "y": TOP + NS_H, "x2": ns_x, "y2": bus},
+             {"x": min(xs), "y": bus, "x2": max(xs), "y2": bus}]  # fmt: skip
+    ly = top + NODE_H + 30
     used = list(dict.fromkeys(e["edge"] for e in edges)) or ["none"]
-    ly = y + NODE_H + 30
-    legend = [
-        {
-            "x": 10 + 210 * i,
-            "x2": 50 + 210 * i,
-            "y": ly,
-            "edge": k,
-            "color": EDGE_STYLE[k]["color"],
-            "width": EDGE_STYLE[k]["width"],
-            "dash": EDGE_STYLE[k]["dash"],
-            "label": EDGE_STYLE[k]["label"],
-        }
-        for i, k in enumerate(used)
-    ]
-    return {
-        "nodes": nodes,
-        "edges": edges,
-        "trunk": trunk,
-        "legend": legend,
-        "width": width,
-        "height": ly + 20,
-    }
+    legend = [{"x": 10 + 210 * i, "x2": 50 + 210 * i, "y": ly, **_style(k),
+               "label": EDGE_STYLE[k]["label"]} for i, k in enumerate(used)]  # fmt: skip
+    return {"nodes": nodes, "edges": edges, "trunk": trunk, "legend": legend,
+            "width": MARGIN + span + LABEL_ROOM, "height": ly + 20}  # fmt: skip
 
 
 def _xy(field: str, field2: str | None = None, axis: str = "x", top: float = 0.0) -> dict:
@@ -201,89 +155,46 @@ def _xy(field: str, field2: str | None = None, axis: str = "x", top: float = 0.0
     return enc
 
 
+_RAW = {"scale": None}  # colours, widths and dashes are given in the rows
+_STYLED = {"color": {"field": "color", **_RAW}, "strokeWidth": {"field": "width", **_RAW},
+           "strokeDash": {"field": "dash", **_RAW}}  # fmt: skip
+
+
+def _layer(values: list, mark: dict, *encodings: dict) -> dict:
+    encoding = {}
+    for part in encodings:
+        encoding.update(part)
+    return {"data": {"values": values}, "mark": mark, "encoding": encoding}
+
+
+def _text(size: int, align: str, color: str, **extra) -> dict:
+    return {"type": "text", "lineBreak": "\n", "fontSize": size, "align": align,
+            "baseline": "middle", "color": color, **extra}  # fmt: skip
+
+
 def tree_spec(rows: dict, title: str = "") -> dict:
     """A Vega-Lite spec of `tree_rows` (pixel positions; no axes; colours from the rows)."""
     w, h = rows["width"], rows["height"]
 
-    def enc(*parts: dict, **extra) -> dict:
-        out = {}
-        for p in parts:
-            out.update(p)
-        return {**out, **extra}
+    def x(f, f2=None):
+        return _xy(f, f2, "x", w)
 
-    x, y = (lambda f, f2=None: _xy(f, f2, "x", w)), (lambda f, f2=None: _xy(f, f2, "y", h))
-    raw = {"scale": None}
+    def y(f, f2=None):
+        return _xy(f, f2, "y", h)
+
+    label = {"text": {"field": "label"}}
     layers = [
-        {
-            "data": {"values": rows.get("trunk", [])},
-            "mark": {"type": "rule", "color": "#757575", "strokeWidth": 1.5},
-            "encoding": enc(x("x", "x2"), y("y", "y2")),
-        },
-        {
-            "data": {"values": rows["edges"]},
-            "mark": {"type": "rule"},
-            "encoding": enc(
-                x("x", "x2"),
-                y("y", "y2"),
-                color={"field": "color", **raw},
-                strokeWidth={"field": "width", **raw},
-                strokeDash={"field": "dash", **raw},
-                tooltip=[{"field": "verdict"}],
-            ),
-        },
-        {
-            "data": {"values": rows["nodes"]},
-            "mark": {"type": "rect", "stroke": "#616161", "cornerRadius": 6},
-            "encoding": enc(x("x", "x2"), y("y", "y2"), fill={"field": "fill", **raw}),
-        },
-        {
-            "data": {"values": rows["nodes"]},
-            "mark": {
-                "type": "text",
-                "lineBreak": "\n",
-                "fontSize": 11,
-                "align": "center",
-                "baseline": "middle",
-                "color": "#212121",
-            },
-            "encoding": enc(x("cx"), y("cy"), text={"field": "label"}),
-        },
-        {
-            "data": {"values": rows["edges"]},
-            "mark": {
-                "type": "text",
-                "lineBreak": "\n",
-                "fontSize": 10,
-                "align": "left",
-                "baseline": "middle",
-                "color": "#424242",
-            },
-            "encoding": enc(x("lx"), y("ly"), text={"field": "label"}),
-        },
-        {
-            "data": {"values": rows["legend"]},
-            "mark": {"type": "rule"},
-            "encoding": enc(
-                x("x", "x2"),
-                y("y"),
-                color={"field": "color", **raw},
-                strokeWidth={"field": "width", **raw},
-                strokeDash={"field": "dash", **raw},
-            ),
-        },
-        {
-            "data": {"values": rows["legend"]},
-            "mark": {
-                "type": "text",
-                "align": "left",
-                "baseline": "middle",
-                "dx": 6,
-                "fontSize": 10,
-                "color": "#424242",
-            },
-            "encoding": enc(x("x2"), y("y"), text={"field": "label"}),
-        },
-    ]
+        _layer(rows.get("trunk", []), {"type": "rule", "color": "#757575", "strokeWidth": 1.5},
+               x("x", "x2"), y("y", "y2")),
+        _layer(rows["edges"], {"type": "rule"}, x("x", "x2"), y("y", "y2"), _STYLED,
+               {"tooltip": [{"field": "verdict"}]}),
+        _layer(rows["nodes"], {"type": "rect", "stroke": "#616161", "cornerRadius": 6},
+               x("x", "x2"), y("y", "y2"), {"fill": {"field": "fill", **_RAW}}),
+        _layer(rows["nodes"], _text(11, "center", "#212121"), x("cx"), y("cy"), label),
+        _layer(rows["edges"], _text(10, "left", "#424242"), x("lx"), y("ly"), label),
+        _layer(rows["legend"], {"type": "rule"}, x("x", "x2"), y("y"), _STYLED),
+        _layer(rows["legend"], _text(10, "left", "#424242", dx=6), x("x2"), y("y"), label),
+    ]  # fmt: skip
     spec = {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         "width": w,
