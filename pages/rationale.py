@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from northstar_lab.errors import InputError
+from northstar_lab.inputs.tree import decision_tree_spec, input_rows
 from northstar_lab.report.charts import charts_for
 from northstar_lab.report.html import rationale_html
 from northstar_lab.report.markdown import md_escape as esc  # everything a user typed renders inert
@@ -112,7 +113,8 @@ if decision.rejected:
 
 st.subheader("Input metrics")
 if decision.input_metrics:
-    st.dataframe(pd.DataFrame([vars(m) for m in decision.input_metrics]), hide_index=True)
+    st.dataframe(pd.DataFrame(input_rows(decision)), hide_index=True)  # evidence in words
+    st.vega_lite_chart(decision_tree_spec(decision), width="content")
 else:
     st.write("None recorded.")
 if decision.sign_offs:

@@ -95,8 +95,18 @@ def _node_label(e: Mapping) -> str:
 
 
 def _box(role: str, cx: float, top: float, w: float, h: float, fill: str, label: str, key: str):
-    return {"role": role, "x": cx - w / 2, "x2": cx + w / 2, "y": top, "y2": top + h, "cx": cx,
-            "cy": top + h / 2, "fill": fill, "label": label, "key": key}  # fmt: skip
+    return {
+        "role": role,
+        "x": cx - w / 2,
+        "x2": cx + w / 2,
+        "y": top,
+        "y2": top + h,
+        "cx": cx,
+        "cy": top + h / 2,
+        "fill": fill,
+        "label": label,
+        "key": key,
+    }
 
 
 def _style(edge: str) -> dict:
@@ -107,9 +117,18 @@ def _style(edge: str) -> dict:
 def _drop(e: Mapping, cx: float, bus: float, top: float) -> dict:
     """The styled vertical edge from the bus down to an input, with its label beside it."""
     edge = (e.get("edge") or "none") if e.get("n_users") else "unmeasured"
-    return {"x": cx, "y": bus, "x2": cx, "y2": top, **_style(edge), "lx": cx + 8,
-            "ly": (bus + top) / 2, "label": _edge_label(e), "key": str(e.get("key") or ""),
-            "verdict": str(e.get("verdict_text") or "")}  # fmt: skip
+    return {
+        "x": cx,
+        "y": bus,
+        "x2": cx,
+        "y2": top,
+        **_style(edge),
+        "lx": cx + 8,
+        "ly": (bus + top) / 2,
+        "label": _edge_label(e),
+        "key": str(e.get("key") or ""),
+        "verdict": str(e.get("verdict_text") or ""),
+    }
 
 
 def tree_rows(north_star_name: str, inputs: Iterable[InputEvidence | Mapping]) -> dict:
@@ -131,18 +150,35 @@ def tree_rows(north_star_name: str, inputs: Iterable[InputEvidence | Mapping]) -
     for i, e in enumerate(items):
         cx = MARGIN + SLOT * (i + 0.5) + (span - SLOT * len(items)) / 2
         fill = KIND_FILL.get(str(e.get("kind")), "#f5f5f5")
-        nodes.append(_box("input", cx, top, NODE_W, NODE_H, fill, _node_label(e),
-                          str(e.get("key") or "")))  # fmt: skip
+        nodes.append(
+            _box("input", cx, top, NODE_W, NODE_H, fill, _node_label(e), str(e.get("key") or ""))
+        )
         edges.append(_drop(e, cx, bus, top))
     xs = [ns_x] + [e["x"] for e in edges]
-    trunk = [{"x": ns_x, "y": TOP + NS_H, "x2": ns_x, "y2": bus},
-             {"x": min(xs), "y": bus, "x2": max(xs), "y2": bus}]  # fmt: skip
+    trunk = [
+        {"x": ns_x, "y": TOP + NS_H, "x2": ns_x, "y2": bus},
+        {"x": min(xs), "y": bus, "x2": max(xs), "y2": bus},
+    ]
     ly = top + NODE_H + 30
     used = list(dict.fromkeys(e["edge"] for e in edges)) or ["none"]
-    legend = [{"x": 10 + 210 * i, "x2": 50 + 210 * i, "y": ly, **_style(k),
-               "label": EDGE_STYLE[k]["label"]} for i, k in enumerate(used)]  # fmt: skip
-    return {"nodes": nodes, "edges": edges, "trunk": trunk, "legend": legend,
-            "width": MARGIN + span + LABEL_ROOM, "height": ly + 20}  # fmt: skip
+    legend = [
+        {
+            "x": 10 + 210 * i,
+            "x2": 50 + 210 * i,
+            "y": ly,
+            **_style(k),
+            "label": EDGE_STYLE[k]["label"],
+        }
+        for i, k in enumerate(used)
+    ]
+    return {
+        "nodes": nodes,
+        "edges": edges,
+        "trunk": trunk,
+        "legend": legend,
+        "width": MARGIN + span + LABEL_ROOM,
+        "height": ly + 20,
+    }
 
 
 def _xy(field: str, field2: str | None = None, axis: str = "x", top: float = 0.0) -> dict:
@@ -156,8 +192,11 @@ def _xy(field: str, field2: str | None = None, axis: str = "x", top: float = 0.0
 
 
 _RAW = {"scale": None}  # colours, widths and dashes are given in the rows
-_STYLED = {"color": {"field": "color", **_RAW}, "strokeWidth": {"field": "width", **_RAW},
-           "strokeDash": {"field": "dash", **_RAW}}  # fmt: skip
+_STYLED = {
+    "color": {"field": "color", **_RAW},
+    "strokeWidth": {"field": "width", **_RAW},
+    "strokeDash": {"field": "dash", **_RAW},
+}
 
 
 def _layer(values: list, mark: dict, *encodings: dict) -> dict:
@@ -168,8 +207,15 @@ def _layer(values: list, mark: dict, *encodings: dict) -> dict:
 
 
 def _text(size: int, align: str, color: str, **extra) -> dict:
-    return {"type": "text", "lineBreak": "\n", "fontSize": size, "align": align,
-            "baseline": "middle", "color": color, **extra}  # fmt: skip
+    return {
+        "type": "text",
+        "lineBreak": "\n",
+        "fontSize": size,
+        "align": align,
+        "baseline": "middle",
+        "color": color,
+        **extra,
+    }
 
 
 def tree_spec(rows: dict, title: str = "") -> dict:
@@ -184,17 +230,32 @@ def tree_spec(rows: dict, title: str = "") -> dict:
 
     label = {"text": {"field": "label"}}
     layers = [
-        _layer(rows.get("trunk", []), {"type": "rule", "color": "#757575", "strokeWidth": 1.5},
-               x("x", "x2"), y("y", "y2")),
-        _layer(rows["edges"], {"type": "rule"}, x("x", "x2"), y("y", "y2"), _STYLED,
-               {"tooltip": [{"field": "verdict"}]}),
-        _layer(rows["nodes"], {"type": "rect", "stroke": "#616161", "cornerRadius": 6},
-               x("x", "x2"), y("y", "y2"), {"fill": {"field": "fill", **_RAW}}),
+        _layer(
+            rows.get("trunk", []),
+            {"type": "rule", "color": "#757575", "strokeWidth": 1.5},
+            x("x", "x2"),
+            y("y", "y2"),
+        ),
+        _layer(
+            rows["edges"],
+            {"type": "rule"},
+            x("x", "x2"),
+            y("y", "y2"),
+            _STYLED,
+            {"tooltip": [{"field": "verdict"}]},
+        ),
+        _layer(
+            rows["nodes"],
+            {"type": "rect", "stroke": "#616161", "cornerRadius": 6},
+            x("x", "x2"),
+            y("y", "y2"),
+            {"fill": {"field": "fill", **_RAW}},
+        ),
         _layer(rows["nodes"], _text(11, "center", "#212121"), x("cx"), y("cy"), label),
         _layer(rows["edges"], _text(10, "left", "#424242"), x("lx"), y("ly"), label),
         _layer(rows["legend"], {"type": "rule"}, x("x", "x2"), y("y"), _STYLED),
         _layer(rows["legend"], _text(10, "left", "#424242", dx=6), x("x2"), y("y"), label),
-    ]  # fmt: skip
+    ]
     spec = {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         "width": w,
@@ -231,3 +292,47 @@ def decision_tree_rows(decision) -> dict:
         )
         items.append(e)
     return tree_rows(decision.definition.name or decision.chosen_key, items)
+
+
+def decision_tree_spec(decision) -> dict | None:
+    """The Vega-Lite tree of a record, or None when it records no input metrics."""
+    if not decision.input_metrics:
+        return None
+    return tree_spec(decision_tree_rows(decision))
+
+
+def decision_tree_svg(decision) -> str | None:
+    """The tree of a record as inline SVG (for exports), or None without input metrics."""
+    if not decision.input_metrics:
+        return None
+    return tree_svg(decision_tree_rows(decision))
+
+
+def input_rows(decision) -> list[dict]:
+    """One plain row per recorded input: name, kind, owner, definition, target, and the
+    evidence in words (what a table in the page or an export shows beside the tree)."""
+    out = []
+    for m in decision.input_metrics:
+        e = InputEvidence.from_dict(m.evidence) if m.evidence else None
+        target = ""
+        if m.target_low is not None or m.target_high is not None:
+            target = f"{_num(m.target_low, '.3g')}–{_num(m.target_high, '.3g')}"
+        lead = ""
+        if e is not None:
+            lead = f"{_num(e.lead_effect)} [{_num(e.lead_ci_low)}, {_num(e.lead_ci_high)}]"
+        out.append(
+            {
+                "input": m.name,
+                "kind": m.kind,
+                "owner": m.owner,
+                "definition": m.definition,
+                "target": target,
+                "lead per SD [95% CI]": lead,
+                "q": _num(e.q_value, ".2g") if e else "",
+                "experiments ρ (arms)": f"{_num(e.experiment_corr)} ({e.experiments_n})"
+                if e and e.experiments_n
+                else "",
+                "verdict": e.verdict_text if e else "not measured",
+            }
+        )
+    return out

@@ -9,8 +9,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from northstar_lab.decisions.model import Decision, EvidenceSnapshot, MetricDefinition
+from northstar_lab.analysis import analyse
+from northstar_lab.data.load import load_inputs
+from northstar_lab.decisions.model import Decision, MetricDefinition
 from northstar_lab.decisions.store import DecisionStore
+from northstar_lab.decisions.workshop import evidence_snapshot
+from northstar_lab.settings import AnalysisSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 NORTH_STAR = "count:lesson_completed"
@@ -33,12 +37,17 @@ def _on_inputs_page() -> AppTest:
 
 def test_the_page_shows_the_evidence_and_the_tree_and_records_the_inputs(db):
     store = DecisionStore(db)
+    sample = ROOT / "sample_data"
+    analysis = analyse(
+        load_inputs(str(sample / "events.parquet"), str(sample / "users.csv")),
+        AnalysisSettings(n_bootstrap=0),
+    )
     decision = store.record(
         Decision(
             title="North Star", chosen_key=NORTH_STAR,
             definition=MetricDefinition(name="Lessons completed in the first 14 days"),
             rationale="r", rejected=[],
-            evidence=EvidenceSnapshot(settings={}, fingerprint={}, ranking={}),
+            evidence=evidence_snapshot(analysis, NORTH_STAR, []),
         )
     )  # fmt: skip
     at = _on_inputs_page()
@@ -61,3 +70,10 @@ def test_the_page_shows_the_evidence_and_the_tree_and_records_the_inputs(db):
     assert saved.version == 2 and saved.input_metrics
     assert all(m.evidence and m.key for m in saved.input_metrics)
     assert "count:goal_set" in [m.key for m in saved.input_metrics]
+    # the rationale page shows the recorded inputs with their evidence, and the tree
+    at.switch_page("pages/rationale.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    inputs = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
+    assert "count:goal_set" not in inputs.columns and "goal_set" in " ".join(inputs["input"])
+    trees = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    assert any(len(s.get("layer", [])) == 7 for s in trees)
