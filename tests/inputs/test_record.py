@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from northstar_lab.cli.format import format_revalidation
 from northstar_lab.decisions import workshop
 from northstar_lab.decisions.model import Decision, InputMetric, MetricDefinition, Revalidation
 from northstar_lab.decisions.revalidate import revalidate
@@ -107,6 +108,8 @@ def test_revalidation_rechecks_the_edges_and_the_store_keeps_them(recorded, smal
     stored = recorded["store"].add_revalidation(recorded["decision"].id, reval)
     back = recorded["store"].revalidations(recorded["decision"].id)[0]
     assert back.id == stored.id and back.inputs == stored.inputs and len(back.inputs) == 2
+    printed = format_revalidation(recorded["decision"], back)
+    assert "Input metrics:" in printed and "still leads" in printed
 
 
 def test_the_tree_of_a_record_draws_each_edge_by_its_evidence(recorded):
