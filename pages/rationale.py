@@ -114,7 +114,8 @@ if decision.rejected:
 st.subheader("Input metrics")
 if decision.input_metrics:
     st.dataframe(pd.DataFrame(input_rows(decision)), hide_index=True)  # evidence in words
-    st.vega_lite_chart(decision_tree_spec(decision), width="content")
+    if tree := decision_tree_spec(decision):  # drawn when some input carries evidence
+        st.vega_lite_chart(tree, width="content")
 else:
     st.write("None recorded.")
 if decision.sign_offs:

@@ -295,15 +295,16 @@ def decision_tree_rows(decision) -> dict:
 
 
 def decision_tree_spec(decision) -> dict | None:
-    """The Vega-Lite tree of a record, or None when it records no input metrics."""
-    if not decision.input_metrics:
+    """The Vega-Lite tree of a record, or None when no input metric was measured (inputs
+    written in words only are listed, not drawn)."""
+    if not any(m.evidence for m in decision.input_metrics):
         return None
     return tree_spec(decision_tree_rows(decision))
 
 
 def decision_tree_svg(decision) -> str | None:
-    """The tree of a record as inline SVG (for exports), or None without input metrics."""
-    if not decision.input_metrics:
+    """The tree of a record as inline SVG (for exports), or None when no input was measured."""
+    if not any(m.evidence for m in decision.input_metrics):
         return None
     return tree_svg(decision_tree_rows(decision))
 
@@ -322,7 +323,7 @@ def input_rows(decision) -> list[dict]:
             lead = f"{_num(e.lead_effect)} [{_num(e.lead_ci_low)}, {_num(e.lead_ci_high)}]"
         out.append(
             {
-                "input": m.name,
+                "name": m.name,
                 "kind": m.kind,
                 "owner": m.owner,
                 "definition": m.definition,

@@ -74,6 +74,6 @@ def test_the_page_shows_the_evidence_and_the_tree_and_records_the_inputs(db):
     at.switch_page("pages/rationale.py").run()
     assert not at.exception, [e.value for e in at.exception]
     inputs = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
-    assert "count:goal_set" not in inputs.columns and "goal_set" in " ".join(inputs["input"])
+    assert "count:goal_set" not in inputs.columns and "goal_set" in " ".join(inputs["name"])
     trees = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     assert any(len(s.get("layer", [])) == 7 for s in trees)
