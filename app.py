@@ -18,6 +18,7 @@ PAGES = {
         st.Page("pages/data.py", title="Data", icon=":material/folder_open:"),
         st.Page("pages/candidates.py", title="Candidates", icon=":material/leaderboard:"),
         st.Page("pages/workshop.py", title="Workshop", icon=":material/how_to_vote:"),
+        st.Page("pages/inputs.py", title="Input metrics", icon=":material/account_tree:"),
     ],
     "Decide and share": [
         st.Page("pages/rationale.py", title="Rationale", icon=":material/description:"),

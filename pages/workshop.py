@@ -339,6 +339,7 @@ chosen = st.selectbox(
     key=shared.wkey("chosen", aid),
 )
 ws.chosen_key = chosen
+st.page_link("pages/inputs.py", label="Next: its input metrics", icon=":material/account_tree:")
 
 # ---- record ------------------------------------------------------------------------------
 st.subheader("Record the decision")

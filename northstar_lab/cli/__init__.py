@@ -1,4 +1,4 @@
-"""Command line: `python -m northstar_lab rank|revalidate|decisions|sample`.
+"""Command line: `python -m northstar_lab rank|revalidate|decisions|sample|inputs`.
 
 A stable contract for scripts and scheduled pipelines. Bad input prints one paragraph on
 stderr and exits 2 (never a traceback); re-validation exits 0 holds, 3 weakened, 4 overtaken.
@@ -15,6 +15,7 @@ from ..errors import InputError
 from ..redact import redact_secrets
 from .args import add_data_arguments, add_settings_arguments, parse_date
 from .commands import cmd_decisions, cmd_rank, cmd_revalidate, cmd_sample
+from .inputs_cmd import add_inputs_parser, cmd_inputs
 
 EXIT_INPUT = 2
 
@@ -71,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     smp.add_argument("--out", default="sample_data")
     smp.add_argument("--users", type=int, default=None)
     smp.add_argument("--seed", type=int, default=None)
+
+    add_inputs_parser(sub)
     return parser
 
 
@@ -79,6 +82,7 @@ COMMANDS = {
     "revalidate": cmd_revalidate,
     "decisions": cmd_decisions,
     "sample": cmd_sample,
+    "inputs": cmd_inputs,
 }
 
 

@@ -194,6 +194,11 @@ def format_revalidation(decision: Decision, reval: Revalidation) -> str:
         lines += _comparison_lines(r, reval.level)
     if reval.uncertainty:
         lines += ["", *textwrap.wrap("Uncertainty: " + plain(reval.uncertainty), 100)]
+    if reval.inputs:  # inputs.recheck: does each recorded input still lead the North Star?
+        lines += ["", "Input metrics:"]
+        lines += [
+            f"  {plain(r['name'], 46, one_line=True):<46} {r['status']}" for r in reval.inputs
+        ]
     lines += ["", *textwrap.wrap("Rule: " + plain(reval.rule), 100)]
     return "\n".join(lines)
 

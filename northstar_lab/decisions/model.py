@@ -36,12 +36,37 @@ class MetricDefinition:
 
 @dataclass
 class InputMetric:
-    """A driver of the North Star the teams can move (breadth, depth, frequency, efficiency)."""
+    """A driver of the North Star the teams can move (breadth, depth, frequency, efficiency).
+
+    key: the measured input (`northstar_lab.inputs`: 'count:goal_set', 'share:a/b', …); empty
+    for an input written in words only (every record before input evidence existed).
+    target_low / target_high: the target range, in the input's own units (per new user in the
+    window). evidence: `InputEvidence.to_dict()` — the lead of this input on the North Star as
+    measured when it was recorded (empty when it was not measured).
+    """
 
     name: str
     kind: str = "depth"
     owner: str = ""
     definition: str = ""
+    key: str = ""
+    target_low: float | None = None
+    target_high: float | None = None
+    evidence: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> InputMetric:
+        """From a record or a table row: text fields as text, targets as numbers or None."""
+        kw = _known(cls, d)
+        for k in ("name", "kind", "owner", "definition", "key"):
+            if k in kw:
+                kw[k] = "" if kw[k] is None or kw[k] != kw[k] else str(kw[k])
+        if not kw.get("kind"):
+            kw.pop("kind", None)  # a blank kind takes the default
+        for k in ("target_low", "target_high"):
+            kw[k] = _number_or_none(kw.get(k))
+        kw["evidence"] = dict(kw.get("evidence") or {})
+        return cls(**kw)
 
 
 @dataclass
@@ -73,6 +98,7 @@ class EvidenceSnapshot:
     ranking: dict
     charts: dict = field(default_factory=dict)
     rubric: dict = field(default_factory=dict)
+    inputs: dict = field(default_factory=dict)  # InputsResult.summary_dict(): the inputs analysis
 
 
 @dataclass
@@ -105,9 +131,7 @@ class Decision:
             RejectedAlternative(**_known(RejectedAlternative, r)) for r in d["rejected"]
         ]
         d["evidence"] = EvidenceSnapshot(**_known(EvidenceSnapshot, d["evidence"]))
-        d["input_metrics"] = [
-            InputMetric(**_known(InputMetric, m)) for m in d.get("input_metrics", [])
-        ]
+        d["input_metrics"] = [InputMetric.from_dict(m) for m in d.get("input_metrics", [])]
         d["sign_offs"] = [SignOff(**_known(SignOff, s)) for s in d.get("sign_offs", [])]
         return cls(**_known(cls, d))
 
@@ -207,6 +231,7 @@ class Revalidation:
     twins: list[str] = field(default_factory=list)
     level: float | None = None
     uncertainty: str = ""
+    inputs: list[dict] = field(default_factory=list)  # inputs.recheck: one row per input edge
 
     def __post_init__(self) -> None:
         self.comparison = [
@@ -219,6 +244,15 @@ class Revalidation:
     @classmethod
     def from_dict(cls, d: dict) -> Revalidation:
         return cls(**_known(cls, d))
+
+
+def _number_or_none(value) -> float | None:
+    """A finite number, or None for blanks, NaN and text that is not a number."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if x == x and abs(x) != float("inf") else None
 
 
 def _known(cls, d: dict) -> dict:

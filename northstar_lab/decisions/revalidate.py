@@ -435,4 +435,7 @@ def revalidate(decision: Decision, loaded, as_of=None, progress=None):
         level=LEVEL,
         uncertainty=j.uncertainty,
     )
+    from ..inputs.recheck import recheck_inputs  # each recorded input edge, re-checked
+
+    reval.inputs = recheck_inputs(decision, analysis, loaded)
     return reval, analysis

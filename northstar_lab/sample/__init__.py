@@ -10,13 +10,17 @@ Lumen Learn is a fictional education SaaS. The story a workshop demo tells:
 - `invite_sent` has a weak real effect; `quiz_taken`, `note_created`, `video_watched` and
   `certificate_downloaded` only ride along with lessons or engagement; `course_browsed`,
   `settings_changed` and the optional `noise_XX` events are pure noise;
-- the users table's `total_logins` is a lifetime total, so it "predicts" tenure by construction.
+- the users table's `total_logins` is a lifetime total, so it "predicts" tenure by construction;
+- input metrics under the North Star (`story.py`): setting a weekly study goal (`goal_set`) in the
+  first 14 days drives lessons completed later; `streak_viewed` only rides along with lessons; and
+  eight past onboarding experiments (`assignments`) moved the two by different amounts.
 
 The simulation is in `simulate.py`, its constants and planted coefficients in `spec.py`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,8 +29,10 @@ import pandas as pd
 
 from .simulate import events_frame, simulate_block
 from .spec import (
+    GOAL_LESSONS_PER_DAY,
     INVITE_COEF,
     LESSON_COEF,
+    PAST_EXPERIMENTS,
     PRODUCT,
     WEIBULL_SCALE_DAYS,
     WEIBULL_SHAPE,
@@ -60,7 +66,11 @@ def generate_product(
     users = pd.concat([bl.users for bl in blocks], ignore_index=True)
     summary = pd.concat([bl.summary for bl in blocks], ignore_index=True)
     per_user = pd.concat([bl.truth for bl in blocks], ignore_index=True)
-    return SampleData(events, users, summary, _truth(spec, per_user))
+    assignments = pd.concat([bl.assignments for bl in blocks], ignore_index=True)
+    assignments = assignments.sort_values(["assigned_at", "experiment"], kind="stable")
+    return SampleData(
+        events, users, summary, _truth(spec, per_user), assignments.reset_index(drop=True)
+    )
 
 
 def _truth(spec: Spec, per_user: pd.DataFrame) -> dict:
@@ -106,6 +116,10 @@ def _truth(spec: Spec, per_user: pd.DataFrame) -> dict:
         + [f"noise_{k + 1:02d}" for k in range(spec.n_noise_events)],
         "campaign_event": "login",
         "trap_column": "total_logins",
+        "input_driver_event": "goal_set",
+        "input_rider_event": "streak_viewed",
+        "goal_lessons_per_day": 0.0 if spec.null else GOAL_LESSONS_PER_DAY,
+        "experiments": [dataclasses.asdict(e) for e in PAST_EXPERIMENTS],
         "revenue_event": "payment",
         "baseline_hazard": {
             "distribution": "weibull",
@@ -153,7 +167,8 @@ def iter_event_chunks(
 
 
 def write_sample(directory, n_users: int = 8000, seed: int = 7) -> dict[str, Path]:
-    """Write events.parquet (zstd, dictionary-encoded), users.csv and users_summary.csv."""
+    """Write events.parquet (zstd, dictionary-encoded), users.csv, users_summary.csv and
+    assignments.csv (past experiments)."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     data = generate_product(n_users, seed)
@@ -161,6 +176,7 @@ def write_sample(directory, n_users: int = 8000, seed: int = 7) -> dict[str, Pat
         "events": out / "events.parquet",
         "users": out / "users.csv",
         "users_summary": out / "users_summary.csv",
+        "assignments": out / "assignments.csv",
     }
     # Microsecond timestamps: Spark cannot read Parquet's nanosecond TIMESTAMP type.
     data.events.to_parquet(
@@ -172,4 +188,5 @@ def write_sample(directory, n_users: int = 8000, seed: int = 7) -> dict[str, Pat
     )
     data.users.to_csv(paths["users"], index=False, date_format="%Y-%m-%d %H:%M:%S")
     data.users_summary.to_csv(paths["users_summary"], index=False, date_format="%Y-%m-%d %H:%M:%S")
+    data.assignments.to_csv(paths["assignments"], index=False, date_format="%Y-%m-%d %H:%M:%S")
     return paths

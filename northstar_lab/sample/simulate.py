@@ -18,18 +18,24 @@ How a user is simulated (all vectorised over users; loops run over event types a
    session's 45 minutes), extra sessions at the user's propensity, notification logins, noise;
 6. payments: pro (19) and team (49) bill monthly after a 14-day trial (no payment falls inside the
    window); free users upgrade after day 14 with a probability rising with window lessons, then
-   bill monthly; nobody pays after churn.
+   bill monthly; nobody pays after churn;
+7. the input-metrics chapter (`story.py`, its own streams): weekly study goals set in days [0, 14)
+   add lesson completions after day 14, streak views ride along with lessons, and eight past
+   onboarding experiments moved goals and streak views by different amounts.
 
 Randomness comes in blocks of `BLOCK_USERS` users, each with its own generator seeded by
 `(seed, block)`, so `generate_product` and `iter_event_chunks` produce the same events whatever the
 chunk size, and noise event types come from a separate stream so adding them leaves the rest alone.
 `null=True` keeps every mechanism but cuts all links from window behaviour to churn and revenue:
 churn after day 14 and upgrades are drawn independently of everything, and nobody churns inside
-the window (such churn truncates the window's counts, itself a link to every outcome).
+the window (such churn truncates the window's counts, itself a link to every outcome); the traits
+that set behaviour after day 14 are shuffled across users, so that later lessons are unrelated to
+anything done in the first 14 days, and goals add no lessons.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,6 +81,7 @@ from .spec import (
     sigmoid,
     signup_seconds,
 )
+from .story import assign_experiments, assignments_frame, story_events
 
 
 def _group_rank(counts: np.ndarray) -> np.ndarray:
@@ -179,6 +186,7 @@ class _Cohort:
     habit: np.ndarray  # notification login visits per day (before the campaign multiplier)
     pre: np.ndarray  # churns inside the window
     d_pre: np.ndarray  # that churn time
+    engagement: np.ndarray  # the engagement trait (sets goal-setting in story.py)
 
     @property
     def m(self) -> int:
@@ -221,6 +229,7 @@ def _draw_cohort(spec: Spec, rng: np.random.Generator, gidx: np.ndarray) -> _Coh
         habit=0.09 * np.exp(0.7 * z[:, 2] - 0.25),
         pre=pre,
         d_pre=d_pre,
+        engagement=z_e,
     )
 
 
@@ -355,8 +364,16 @@ def simulate_block(spec: Spec, b: int) -> Block:
     x = np.log1p(lessons14)
     churn = _churn_offsets(spec, rng, c, x, np.log1p(invites14))
     end = np.minimum(churn, c.horizon)
-    _post_window_events(spec, rng, ev, c, churn)
+    _post_window_events(spec, rng, ev, _later_self(spec, b, c), churn)
     upgrade = _payment_events(spec, rng, ev, c, x, end)
+    arms = assign_experiments(spec, b, c.signup) if spec.input_story else None
+    goals = np.zeros(c.m, dtype=np.int64)
+    if spec.input_story:  # before the noise events, so that adding those leaves this alone
+        s_user, s_off, s_code, _ = ev.arrays()
+        new_user, new_off, new_code, goals = story_events(
+            spec, b, c.engagement, arms, s_user, s_off, s_code, end
+        )
+        ev.parts.append((new_user, new_off, new_code, None))
     if spec.n_noise_events:
         _noise_events(spec, b, ev, end_w, end)
 
@@ -385,11 +402,30 @@ def simulate_block(spec: Spec, b: int) -> Block:
             "churned": churned,
             "lessons_first_14d": lessons14,
             "invites_first_14d": invites14,
+            "goals_first_14d": goals,
             "upgraded_at": _datetimes(np.where(upgrade >= 0, c.signup + upgrade, -1)),
         }
     )
     summary = _summary(users, user, ts, code, value, c.signup, end, churned)
-    return Block(users, truth, summary, (user + lo_u).astype(np.int32), ts, code, value)
+    assignments = assignments_frame(ids, signup_at, arms) if arms is not None else None
+    return Block(
+        users, truth, summary, (user + lo_u).astype(np.int32), ts, code, value, assignments
+    )
+
+
+def _later_self(spec: Spec, b: int, c: _Cohort) -> _Cohort:
+    """The cohort whose traits set behaviour after day 14: the users themselves, except under
+    null, where the traits are shuffled across users (from their own stream), so that nothing a
+    user does after day 14 depends on what they did before it."""
+    if not spec.null:
+        return c
+    perm = np.random.default_rng([spec.seed, b, 3]).permutation(c.m)
+    return dataclasses.replace(
+        c,
+        traits={k: v[perm] for k, v in c.traits.items()},
+        q_extra=c.q_extra[perm],
+        habit=c.habit[perm],
+    )
 
 
 def _summary(users, user, ts, code, value, signup, end, churned) -> pd.DataFrame:

@@ -27,6 +27,8 @@ EVENT_TYPES = (
     "certificate_downloaded",
     "settings_changed",
     "payment",
+    "goal_set",
+    "streak_viewed",
 )
 
 
@@ -42,6 +44,8 @@ EVENT_TYPES = (
     CERTIFICATE,
     SETTINGS,
     PAYMENT,
+    GOAL,
+    STREAK,
 ) = range(len(EVENT_TYPES))
 
 
@@ -69,6 +73,43 @@ UPGRADE_LESSON_SLOPE = 1.5
 CAMPAIGN_LIFT = 2.5  # notification campaign: login visits ramp up to (1 + lift)x by as_of
 MAX_CHURN_DAYS = 20_000
 
+# The input-metrics chapter (story.py), drawn from its own random streams. Setting a weekly study
+# goal in the first 14 days drives later lessons: each goal adds GOAL_LESSONS_PER_DAY lesson
+# completions a day, during the user's own visits after day 14. Streak views ride along: one is
+# logged with a lesson completion with probability STREAK_P, and they drive nothing.
+GOAL_RATE = 0.5  # goals set in days [0, 14) by a typical user (Poisson mean)
+GOAL_ENGAGEMENT = 0.4  # engaged users set more goals (log-rate per SD of engagement)
+GOAL_LESSONS_PER_DAY = 0.02
+STREAK_P = 0.35
+ENROL_P = 0.5  # share of all signups that each experiment enrols (independently of the others)
+
+
+@dataclass(frozen=True)
+class PastExperiment:
+    """An onboarding experiment: a random ENROL_P of all signups are enrolled, half of them to
+    'treatment', which multiplies the goal rate by 1 + goal_lift and the streak-view probability
+    by 1 + streak_lift. Enrolment does not depend on the signup date, so no experiment is tied
+    to a season or to another experiment."""
+
+    name: str
+    goal_lift: float
+    streak_lift: float
+
+
+# No experiment moves both goals and streak views (a treatment moving both would tie them together
+# user by user), and the streak lifts sum to zero, so the two lifts are uncorrelated across
+# experiments: what the North Star does across them follows the goal lift alone.
+PAST_EXPERIMENTS = (
+    PastExperiment("home_feed_refresh", 0.0, 0.0),
+    PastExperiment("streak_badges", 0.0, 0.8),
+    PastExperiment("goal_templates", 0.5, 0.0),
+    PastExperiment("quiet_completion_screen", 0.0, -0.8),
+    PastExperiment("weekly_goal_reminder", 1.5, 0.0),
+    PastExperiment("streak_animation", 0.0, 0.4),
+    PastExperiment("onboarding_goal_prompt", 3.0, 0.0),
+    PastExperiment("fewer_streak_prompts", 0.0, -0.4),
+)
+
 
 @dataclass(frozen=True)
 class SampleData:
@@ -79,12 +120,15 @@ class SampleData:
     users: user_id, signup_at, plan (at signup), channel, country.
     users_summary: one row per user as a CRM export would have it (see `users_summary`).
     truth: the planted story; truth['users'] holds each user's latent churn time.
+    assignments: past experiments: user_id, experiment, variant ('control' / 'treatment'),
+        assigned_at (the signup time: onboarding experiments).
     """
 
     events: pd.DataFrame
     users: pd.DataFrame
     users_summary: pd.DataFrame
     truth: dict
+    assignments: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +142,7 @@ class Spec:
     n_noise_events: int
     signup_cdf: np.ndarray  # hourly CDF of signup intensity, length signup_days*24 + 1
     block_users: int = BLOCK_USERS  # users per random stream (tests shrink it)
+    input_story: bool = True  # goals, streak views, past experiments (tests turn it off)
 
     @property
     def n_blocks(self) -> int:
@@ -123,6 +168,7 @@ class Block:
     ev_ts: np.ndarray  # seconds since epoch
     ev_code: np.ndarray
     ev_value: np.ndarray
+    assignments: pd.DataFrame | None = None
 
 
 def to_seconds(x: str) -> int:

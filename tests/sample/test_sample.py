@@ -235,7 +235,7 @@ def test_noise_events_add_types_and_leave_the_rest_alone():
 def test_write_sample_and_cli_round_trip(tmp_path):
     pq = pytest.importorskip("pyarrow.parquet")
     paths = write_sample(tmp_path / "a", n_users=800, seed=2)
-    assert set(paths) == {"events", "users", "users_summary"}
+    assert set(paths) == {"events", "users", "users_summary", "assignments"}
     data = generate_product(800, seed=2)
     # stored with microsecond timestamps (Spark cannot read nanoseconds); values are identical
     pd.testing.assert_frame_equal(pd.read_parquet(paths["events"]), data.events, check_dtype=False)
@@ -255,7 +255,8 @@ def test_rejects_signups_past_as_of():
 
 @pytest.mark.skipif(not (SAMPLE_DIR / "events.parquet").exists(), reason="sample not generated")
 def test_committed_sample_is_small_and_big_enough():
-    files = [SAMPLE_DIR / n for n in ("events.parquet", "users.csv", "users_summary.csv")]
+    names = ("events.parquet", "users.csv", "users_summary.csv", "assignments.csv")
+    files = [SAMPLE_DIR / n for n in names]
     assert sum(f.stat().st_size for f in files) < 10_000_000
     assert len(pd.read_csv(SAMPLE_DIR / "users.csv")) >= 6000
     assert len(pd.read_parquet(SAMPLE_DIR / "events.parquet", columns=["event"])) >= 300_000

@@ -1,0 +1,60 @@
+"""Measuring (inputs/measure.py): window values are the ranking's own candidates, and the later
+North Star, counted in the engine, equals pandas over the raw events."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from northstar_lab.inputs import measure
+from northstar_lab.inputs.define import parse_input
+
+from .conftest import NORTH_STAR
+
+
+def test_window_values_are_the_candidates_and_the_engine_agrees(small):
+    a = small.analysis
+    names = measure.event_names(a)
+    assert {"goal_set", "streak_viewed", "lesson_completed"} <= set(names)
+    per, any_ = measure.period_counts(
+        small.loaded.events, measure.signup_anchors(a.frame), names, window_days=14,
+        horizon_days=90, as_of=a.as_of, exclude_types=("payment",),
+    )  # fmt: skip
+    counts = measure.AnchorCounts(per, any_, len(a.frame))
+    for key in ("count:goal_set", "days:login", "reached:invite_sent",
+                "share:lesson_completed/lesson_started", "baseline:active_days",
+                "baseline:total_events", "baseline:distinct_events"):  # fmt: skip
+        spec = parse_input(key, 14, names)
+        want = measure.window_values(a, spec)
+        got = counts.values(spec, measure.WINDOW)
+        np.testing.assert_array_equal(np.nan_to_num(got, nan=-1), np.nan_to_num(want, nan=-1))
+    np.testing.assert_array_equal(
+        measure.window_values(a, parse_input("count:goal_set", 14, names)),
+        a.candidate("count:goal_set").raw,
+    )
+
+
+def test_the_later_north_star_equals_pandas_over_the_events(small):
+    a = small.analysis
+    spec = parse_input(NORTH_STAR, 14, measure.event_names(a))
+    later = measure.later_values(a, small.loaded, spec, 90)
+    e = small.data.events.merge(small.data.users[["user_id", "signup_at"]], on="user_id")
+    day = (e.timestamp - e.signup_at).dt.total_seconds() // 86400
+    sel = (e.event == "lesson_completed") & (day >= 14) & (day < 104)
+    want = e[sel].groupby("user_id").size().reindex(a.frame["user_id"], fill_value=0)
+    np.testing.assert_array_equal(later, want.to_numpy(float))
+
+
+def test_weekly_counts_equal_pandas(small):
+    a = small.analysis
+    rows = measure.weekly_counts(small.loaded, a.frame, ["goal_set"], a.as_of)
+    e = small.data.events
+    days = e.timestamp.astype("int64") // 86_400_000_000_000
+    week = (days - measure.MONDAY_OFFSET_DAYS) // 7
+    goal = e[e.event == "goal_set"].assign(week=week, day=days)
+    want = goal.groupby("week").agg(n=("user_id", "size"), users=("user_id", "nunique"))
+    got = rows[rows.event == "goal_set"].set_index("week")
+    pd.testing.assert_series_equal(got.n, want.n.astype(float), check_names=False)
+    pd.testing.assert_series_equal(got.users, want.users.astype(float), check_names=False)
+    any_rows = rows[rows.event == measure.ANY].set_index("week")
+    assert any_rows.n.sum() == len(e)
