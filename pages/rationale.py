@@ -13,7 +13,6 @@ import pandas as pd
 import streamlit as st
 
 from northstar_lab.errors import InputError
-from northstar_lab.inputs.tree import decision_tree_spec, input_rows
 from northstar_lab.report.charts import charts_for
 from northstar_lab.report.facts import SECTIONS, stored_facts
 from northstar_lab.report.html import facts_html
