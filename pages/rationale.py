@@ -144,6 +144,14 @@ def confidence(f, decision) -> None:
         st.text(f"• {line}")
 
 
+def inputs(f, decision) -> None:
+    """The recorded inputs with their evidence, then the tree drawn from it (when measured)."""
+    table(f.inputs, lines=2)
+    if f.tree:
+        st.vega_lite_chart(f.tree, width="content", key="rationale_input_tree")
+        st.text(f.tree_caption)
+
+
 def data(f, decision) -> None:
     if f.population:
         st.text(f.population)
@@ -182,7 +190,7 @@ SECTION_VIEWS = {
     "guardrails": lambda f, d: table(f.guardrails),
     "gaps": lambda f, d: table(f.gaps),
     "confidence": confidence,
-    "inputs": lambda f, d: table(f.inputs),
+    "inputs": inputs,
     "signoffs": lambda f, d: table(f.signoffs),
     "data": data,
     "revalidations": revalidations,

@@ -93,6 +93,82 @@ def per_user_frame(
         counts["events_implausibly_late"] = check.n_implausible
 
     say("Finding each user's signup")
+    signups, all_signups, fraction = _population(
+        ev, users, a_end, as_of, max_users, counts, warnings
+    )
+
+    say("Counting events per user, event type and day since signup (one pass)")
+    _require_revenue_event(check, revenue_event)
+    spec = dict(a_end=a_end, window_days=window_days, revenue_event=revenue_event)
+    all_cells = _cells(ev, all_signups, drop_duplicates=drop_duplicates, **spec)
+    cells = all_cells
+    if fraction < 1.0:
+        cells = all_cells.semi_join(signups, "uid")
+    duplicates = _left_out(
+        ev, all_cells, all_signups, check, as_of, spec, users is not None, drop_duplicates,
+        counts, warnings, say,
+    )  # fmt: skip
+    kept = cells.filter((cells.d >= 0) & ~cells.late)
+
+    say("Counting event types")
+    type_counts, names = _candidate_names(kept, revenue_event, include_revenue_event, warnings)
+
+    say(f"Measuring {len(names)} event types in the first {window_days} days, churn, revenue")
+    spec = dict(names=names, window_days=window_days, horizon_days=horizon_days,
+                revenue_event=revenue_event, gaps=gaps)  # fmt: skip
+    population = None
+    if fraction < 1.0:
+        all_kept = all_cells.filter((all_cells.d >= 0) & ~all_cells.late)
+        population = _user_expr(all_kept, all_signups, **spec)
+    say("Collecting one row per user")
+    data = collect_users(kept, signups, **spec)
+    if population is None:  # the engine's copies are no longer needed: give the memory back
+        all_cells.release()
+        all_signups.release()
+    return UserFrame(
+        data=data,
+        as_of=as_of,
+        event_columns=_event_columns(names),
+        event_counts=type_counts,
+        counts=counts,
+        gaps=tuple(gaps),
+        sample_fraction=fraction,
+        warnings=check.warnings + warnings,
+        population=population,
+        duplicates=duplicates,
+    )
+
+
+def _require_revenue_event(check: EventCheck, revenue_event: str | None) -> None:
+    """A revenue event that never occurs is a typo, not zero revenue: say so."""
+    if revenue_event and revenue_event not in check.event_counts:
+        raise InputError(
+            f"{check.label}: revenue event '{revenue_event}' does not occur in the event log. "
+            f"Event names present: {', '.join(list(check.event_counts)[:10])}."
+        )
+
+
+def _event_columns(names: list[str]) -> dict[str, str]:
+    """The frame's column for each event's window count and active days (names as columns
+    would collide after sanitising; positions do not)."""
+    out = {}
+    for i, name in enumerate(names):
+        out[f"count__{i}"] = name
+        out[f"days__{i}"] = name
+    return out
+
+
+def _population(
+    ev: ibis.Table,
+    users: pd.DataFrame | None,
+    a_end: int,
+    as_of: dt.date,
+    max_users: int,
+    counts: dict[str, int],
+    warnings: list[str],
+) -> tuple[ibis.Table, ibis.Table, float]:
+    """Signups up to the as-of date (cached), and the deterministic sample the statistics use
+    when there are more than `max_users`: (sample, all signups, sampled fraction)."""
     signups = _signups(ev, users)
     signups = signups.mutate(a_days=((a_end - signups.signup_sec) / DAY).floor().cast("int64"))
     n_after = int(signups.filter(signups.a_days < 0).count().to_pandas())
@@ -113,19 +189,25 @@ def per_user_frame(
             f"{fraction:.1%} sample chosen by a hash of the user id; population counts and "
             "retention by threshold are computed on all users in the engine."
         )
+    return signups, all_signups, fraction
 
-    say("Counting events per user, event type and day since signup (one pass)")
-    if revenue_event and revenue_event not in check.event_counts:
-        raise InputError(
-            f"{check.label}: revenue event '{revenue_event}' does not occur in the event log. "
-            f"Event names present: {', '.join(list(check.event_counts)[:10])}."
-        )
-    spec = dict(a_end=a_end, window_days=window_days, revenue_event=revenue_event)
-    all_cells = _cells(ev, all_signups, drop_duplicates=drop_duplicates, **spec)
-    cells = all_cells
-    if fraction < 1.0:
-        cells = all_cells.semi_join(signups, "uid")
-    drops = _drop_counts(ev, all_cells, all_signups, users is not None)
+
+def _left_out(
+    ev: ibis.Table,
+    all_cells: ibis.Table,
+    all_signups: ibis.Table,
+    check: EventCheck,
+    as_of: dt.date,
+    spec: dict,
+    with_users: bool,
+    drop_duplicates: bool,
+    counts: dict[str, int],
+    warnings: list[str],
+    say,
+) -> int:
+    """Count what is left out (before signup, after the as-of date, unknown users) and the
+    exact duplicate rows, with a warning for each; the number of duplicates."""
+    drops = _drop_counts(ev, all_cells, all_signups, with_users)
     check.n_users = drops.pop("users_with_events")
     duplicates = drops.pop("duplicate_events")
     if not drop_duplicates:
@@ -140,12 +222,21 @@ def per_user_frame(
         if counts.get(reason):
             warnings.append(f"{counts[reason]:,} {label}.")
     if duplicates:
-        warnings.append(_duplicates_note(duplicates, window_days, revenue_event, drop_duplicates))
+        warnings.append(
+            _duplicates_note(
+                duplicates, spec["window_days"], spec["revenue_event"], drop_duplicates
+            )
+        )
         if drop_duplicates:  # dropped rows are counted with the others left out
             counts["duplicate_events_dropped"] = duplicates
-    kept = cells.filter((cells.d >= 0) & ~cells.late)
+    return duplicates
 
-    say("Counting event types")
+
+def _candidate_names(
+    kept: ibis.Table, revenue_event: str | None, include_revenue_event: bool, warnings: list[str]
+) -> tuple[dict, list[str]]:
+    """Window counts per event type, and the (at most MAX_EVENT_TYPES) most frequent names
+    that become candidates; the revenue event only when asked for."""
     type_counts, n_types = _cell_type_counts(kept, revenue_event)
     names = [e for e in type_counts if include_revenue_event or e != revenue_event]
     names = names[:MAX_EVENT_TYPES]
@@ -153,35 +244,7 @@ def per_user_frame(
         warnings.append(
             f"{n_types:,} event types: only the {MAX_EVENT_TYPES} most frequent become candidates."
         )
-
-    say(f"Measuring {len(names)} event types in the first {window_days} days, churn, revenue")
-    spec = dict(names=names, window_days=window_days, horizon_days=horizon_days,
-                revenue_event=revenue_event, gaps=gaps)  # fmt: skip
-    population = None
-    if fraction < 1.0:
-        all_kept = all_cells.filter((all_cells.d >= 0) & ~all_cells.late)
-        population = _user_expr(all_kept, all_signups, **spec)
-    say("Collecting one row per user")
-    data = collect_users(kept, signups, **spec)
-    if population is None:  # the engine's copies are no longer needed: give the memory back
-        all_cells.release()
-        all_signups.release()
-    event_columns = {}
-    for i, name in enumerate(names):
-        event_columns[f"count__{i}"] = name
-        event_columns[f"days__{i}"] = name
-    return UserFrame(
-        data=data,
-        as_of=as_of,
-        event_columns=event_columns,
-        event_counts=type_counts,
-        counts=counts,
-        gaps=tuple(gaps),
-        sample_fraction=fraction,
-        warnings=check.warnings + warnings,
-        population=population,
-        duplicates=duplicates,
-    )
+    return type_counts, names
 
 
 def usable_events(std: ibis.Table, check: EventCheck) -> ibis.Table:

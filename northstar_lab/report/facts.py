@@ -11,7 +11,8 @@ here: control and XML-invalid characters a name may carry from the data become U
 Sections, in page order (`SECTIONS`, with their headings; one template partial each): the
 North Star and its definition; why it won (rationale, charts, rubric); alternatives considered;
 guardrails; how the top five move with the inactivity gap; how confident we are, with caveats;
-input metrics; sign-offs; data and settings; re-validations; versions.
+input metrics (with the evidence that each leads the North Star, and the tree drawn from it);
+sign-offs; data and settings; re-validations; versions.
 
 Adding a section: a field on `RationaleFacts` filled here, an entry in `SECTIONS`, a partial
 `templates/section_<name>.html.j2`, a writer in `markdown.SECTION_WRITERS` and
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..decisions.model import Decision, RejectedAlternative, Revalidation
+from ..inputs.tree import decision_tree_spec, input_rows
 from ..results import CandidateResult, RankingResult, jsonable
 from ..settings import AnalysisSettings
 from ..text import num, when
@@ -70,6 +72,12 @@ CAUSATION_CAVEAT = (
     "but that does not prove that pushing the metric up causes retention. Confirm the levers "
     "(onboarding, prompts, features) by experiment before setting targets on it."
 )
+TREE_CAPTION = (
+    "The North Star above its input metrics, each edge drawn by the evidence that the input "
+    "leads it (key under the tree): association, not causation, except where experiments agree."
+)
+#: the input metrics table's columns that hold numbers (`inputs.tree.input_rows` order)
+INPUT_NUMBER_COLUMNS = ("lead per SD [95% CI]", "q", "experiments ρ (arms)")
 
 
 @dataclass(frozen=True)
@@ -158,6 +166,10 @@ class RationaleFacts:
     confidence: tuple[str, ...]
     caveats: tuple[str, ...]
     inputs: Table
+    #: the tree of the input metrics as a Vega-Lite spec (`inputs.tree.decision_tree_spec`),
+    #: None when no input was measured (inputs written in words only are listed, not drawn)
+    tree: dict | None
+    tree_caption: str
     signoffs: Table
     population: str
     fingerprint: Table
@@ -191,6 +203,7 @@ def rationale_facts(
     chosen = ranking.find(decision.chosen_key)
     latest = history[-1] if history else None
     superseded = latest is not None and latest.id != decision.id
+    tree = decision_tree_spec(decision)
     facts = RationaleFacts(
         decision_id=decision.id,
         version=decision.version,
@@ -213,6 +226,8 @@ def rationale_facts(
         confidence=tuple(confidence_lines(decision, ranking, chosen)),
         caveats=tuple(caveats(ranking, chosen, settings)),
         inputs=_inputs(decision),
+        tree=tree,
+        tree_caption=TREE_CAPTION if tree else "",
         signoffs=_signoffs(decision),
         population=population_line(ranking),
         fingerprint=fingerprint_table(decision.evidence.fingerprint),
@@ -445,8 +460,15 @@ def caveats(
 
 
 def _inputs(decision: Decision) -> Table:
-    rows = [(m.name, m.kind, m.owner, m.definition) for m in decision.input_metrics]
-    return table(("Input metric", "Kind", "Owner", "Definition"), rows, empty="None recorded.")
+    """One row per recorded input (`inputs.tree.input_rows`, its keys as the header): name,
+    kind, owner, definition, target and the evidence in words; an input written in words only
+    has empty evidence cells and the verdict "not measured"."""
+    rows = input_rows(decision)
+    if not rows:
+        return table(("name", "kind", "owner", "definition"), [], empty="None recorded.")
+    header = tuple(rows[0])
+    numeric = [header.index(c) for c in INPUT_NUMBER_COLUMNS if c in header]
+    return table(header, [[r.get(h, "") for h in header] for r in rows], numeric=numeric)
 
 
 def _signoffs(decision: Decision) -> Table:

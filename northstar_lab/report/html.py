@@ -2,9 +2,10 @@
 (templates/: one partial per section of `facts.SECTIONS`, the stylesheet beside them).
 
 No JavaScript, no network, nothing to load: inline CSS (with print rules) allowed by its hash in
-a strict Content-Security-Policy, charts as inline SVG drawn in a subprocess (`render.py`).
-Everything a person typed and every name from their data is autoescaped: text stays text. The
-only markup not escaped is the stylesheet and the checked SVG of each chart.
+a strict Content-Security-Policy, charts and the input metric tree as inline SVG drawn in a
+subprocess (`render.py`). Everything a person typed and every name from their data is
+autoescaped: text stays text. The only markup not escaped is the stylesheet and the checked SVG
+of each chart and of the tree.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from .render import RenderedChart, render_svgs
 from .tables import Table
 
 INTEGRITY_CLASSES = ("verified", "altered", "unverifiable")
+#: the name the tree is drawn under, beside the charts (named "chart:<name>": no clash)
+TREE = "tree"
 
 
 @dataclass(frozen=True)
@@ -84,10 +87,13 @@ def rationale_html(
 
 
 def facts_html(facts: RationaleFacts, charts: Mapping[str, Any]) -> str:
-    """The HTML document of `facts`, with the given charts (name → chart) drawn in it."""
-    wanted = {c.name: charts[c.name] for c in facts.charts if c.name in charts}
+    """The HTML document of `facts`, with the given charts (name → chart) and the input metric
+    tree (`facts.tree`) drawn in it, all by one renderer subprocess."""
+    wanted = {f"chart:{c.name}": charts[c.name] for c in facts.charts if c.name in charts}
+    if facts.tree:
+        wanted[TREE] = facts.tree
     drawn = render_svgs(wanted) if wanted else {}
-    figures = [_figure(c, drawn.get(c.name)) for c in facts.charts]
+    figures = [_figure(c, drawn.get(f"chart:{c.name}")) for c in facts.charts]
     css = stylesheet()
     status = facts.integrity.status if facts.integrity else ""
     return (
@@ -96,6 +102,7 @@ def facts_html(facts: RationaleFacts, charts: Mapping[str, Any]) -> str:
         .render(
             facts=facts,
             figures=[f for f in figures if f is not None],
+            tree=_tree(facts, drawn.get(TREE)),
             sections=list(SECTIONS),
             titles=SECTIONS,
             css=Markup(css),
@@ -113,3 +120,13 @@ def _figure(chart: ChartFact, drawn: RenderedChart | None) -> FigureView | None:
         return None
     problem = drawn.problem if drawn is not None else "no chart could be built from it"
     return FigureView(chart.caption, None, problem, chart.data)
+
+
+def _tree(facts: RationaleFacts, drawn: RenderedChart | None) -> FigureView | None:
+    """The tree as the template shows it: its SVG, or why not (its inputs are in the table)."""
+    if not facts.tree:
+        return None
+    if drawn is not None and drawn.svg is not None:
+        return FigureView(facts.tree_caption, Markup(drawn.svg), "", facts.inputs)
+    problem = drawn.problem if drawn is not None else "it was not drawn"
+    return FigureView(facts.tree_caption, None, problem, facts.inputs)

@@ -144,6 +144,13 @@ def _confidence(f: RationaleFacts) -> list[str]:
     return out + [*_items(f.confidence), "", "### Caveats", "", *_items(f.caveats)]
 
 
+def _inputs(f: RationaleFacts) -> list[str]:
+    out = [_h2("inputs"), "", *_table_or(f.inputs)]
+    if f.tree:
+        out += ["", f"_Tree (in the HTML export): {md_escape(f.tree_caption, True)}_"]
+    return out
+
+
 def _data(f: RationaleFacts) -> list[str]:
     out = [_h2("data"), ""]
     out += [md_escape(f.population), ""] if f.population else []
@@ -185,7 +192,7 @@ SECTION_WRITERS = {
     "guardrails": _section_table("guardrails", "guardrails"),
     "gaps": _section_table("gaps", "gaps"),
     "confidence": _confidence,
-    "inputs": _section_table("inputs", "inputs"),
+    "inputs": _inputs,
     "signoffs": _section_table("signoffs", "signoffs"),
     "data": _data,
     "revalidations": _revalidations,

@@ -93,6 +93,11 @@ def _confidence(f: RationaleFacts) -> list[str]:
     return out
 
 
+def _inputs(f: RationaleFacts) -> list[str]:
+    out = [_heading("inputs"), *_table(f.inputs)]
+    return out + (_wrap(f"tree (in the HTML export): {f.tree_caption}") if f.tree else [])
+
+
 def _data(f: RationaleFacts) -> list[str]:
     out = [_heading("data"), *_wrap(f.population)]
     out += _wrap("fingerprint: " + "; ".join(f"{k} {v}" for k, v in f.fingerprint.rows))
@@ -125,7 +130,7 @@ SECTION_WRITERS = {
     "guardrails": lambda f: [_heading("guardrails"), *_table(f.guardrails)],
     "gaps": lambda f: [_heading("gaps"), *_table(f.gaps)],
     "confidence": _confidence,
-    "inputs": lambda f: [_heading("inputs"), *_table(f.inputs, labelled=False)],
+    "inputs": _inputs,
     "signoffs": lambda f: [_heading("signoffs"), *_table(f.signoffs, labelled=False)],
     "data": _data,
     "revalidations": _revalidations,

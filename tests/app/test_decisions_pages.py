@@ -180,8 +180,10 @@ def test_rationale_renders_from_the_store_alone(recorded, monkeypatch, tmp_path)
     assert any(t.startswith("Revenue per user") for t in titles)
 
     # inputs, sign-offs, the sections in the export's order, and the share buttons
-    inputs = frame_with(at, "Input metric")
-    assert inputs["Input metric"].tolist() == ["Learners completing a lesson in week 1"]
+    # (the input metrics table has `inputs.tree.input_rows`' columns: "name" … "verdict")
+    inputs = frame_with(at, "verdict")
+    assert inputs["name"].tolist() == ["Learners completing a lesson in week 1"]
+    assert inputs["verdict"].tolist() == ["not measured"], "written in words only"
     assert frame_with(at, "Name")["Role"].tolist() == ["CPO"]
     subheaders = [h.value for h in at.subheader]
     assert subheaders == [t for k, t in SECTIONS.items() if k not in ("header", "versions")] + [

@@ -3,7 +3,8 @@
 `make_decision` has a four-candidate ranking (one noise-level), chart rows as
 `evidence.snapshot_charts` stores them, input metrics and sign-offs; `evil_decision` carries
 markup, links and images in every typed field; `control_decision` carries every control
-character in every name that reaches a chart.
+character in every name that reaches a chart; `measured_decision` has two input metrics with
+their evidence (as the Input metrics page records them) and one written in words only.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from northstar_lab.decisions.model import (
     Revalidation,
     SignOff,
 )
+from northstar_lab.inputs.result import InputEvidence
 
 EVIL = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 
@@ -204,6 +206,40 @@ def make_decision(**changes) -> Decision:
     )
     for k, v in changes.items():
         setattr(d, k, v)
+    return d
+
+
+#: the verdicts in words of `measured_decision`'s two measured inputs
+CONFIRMED = "leads the North Star, and past experiments agree"
+MOVES_WITH = "moves with the North Star but does not lead it"
+
+
+def measured_decision(owner: str = "Onboarding squad") -> Decision:
+    """`make_decision` with input metrics as the Input metrics page records them: two with
+    their evidence (`InputEvidence.to_dict()`: one confirmed by experiments, one that only
+    moves with the North Star) and one written in words only."""
+    prompt = InputEvidence(
+        key="count:invite_prompt_seen", name="Invite prompt reach", kind="breadth",
+        owner=owner, measure="reached", baseline_mean=0.42, n_users=4000, lead_effect=0.21,
+        lead_ci_low=0.15, lead_ci_high=0.27, q_value=2e-6, experiments_n=6,
+        experiment_corr=0.81, verdict="leads", experiment_verdict="confirmed",
+        edge="confirmed", verdict_text=CONFIRMED,
+    )  # fmt: skip
+    invites = InputEvidence(
+        key="count:invite_sent", name="Invites per inviting team", kind="depth",
+        owner="Collaboration squad", measure="count", baseline_mean=1.7, n_users=4000,
+        lead_effect=0.02, lead_ci_low=-0.01, lead_ci_high=0.05, q_value=0.31,
+        verdict="moves_with", edge="weak", verdict_text=MOVES_WITH,
+    )  # fmt: skip
+    d = make_decision()
+    d.input_metrics = [
+        InputMetric("Invite prompt reach", "breadth", owner, "Share shown the prompt",
+                    key=prompt.key, target_low=0.5, target_high=0.6,
+                    evidence=prompt.to_dict()),
+        InputMetric("Invites per inviting team", "depth", "Collaboration squad",
+                    key=invites.key, evidence=invites.to_dict()),
+        InputMetric("Teacher NPS", "efficiency", "Schools team", "Asked each term"),
+    ]  # fmt: skip
     return d
 
 

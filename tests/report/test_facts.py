@@ -13,7 +13,16 @@ from northstar_lab.report.html import rationale_html
 from northstar_lab.report.markdown import md_escape, rationale_markdown
 from northstar_lab.report.text import rationale_text
 
-from .records import CONTROLS, Verified, control_decision, make_decision, revalidations
+from .records import (
+    CONFIRMED,
+    CONTROLS,
+    MOVES_WITH,
+    Verified,
+    control_decision,
+    make_decision,
+    measured_decision,
+    revalidations,
+)
 
 
 def test_a_score_of_zero_is_zero_not_missing():
@@ -117,3 +126,75 @@ def test_every_renderer_writes_every_section():
 
     assert list(markdown.SECTION_WRITERS) == list(SECTIONS) == list(text.SECTION_WRITERS)
     assert {f"section_{s}.html.j2" for s in SECTIONS} <= set(environment().list_templates())
+
+
+# --- input metrics (issue 13): their evidence in words, and the tree -------------------------
+
+EVIDENCE_COLUMNS = ("lead per SD [95% CI]", "q", "experiments ρ (arms)")
+
+
+def input_table(f) -> list[dict]:
+    return [dict(zip(f.inputs.header, row, strict=True)) for row in f.inputs.rows]
+
+
+def test_the_inputs_carry_their_evidence_and_the_tree():
+    f = rationale_facts(measured_decision())
+    assert f.inputs.header[0] == "name" and f.inputs.header[-1] == "verdict"
+    rows = input_table(f)
+    names = ["Invite prompt reach", "Invites per inviting team", "Teacher NPS"]
+    assert [r["name"] for r in rows] == names
+    assert [r["verdict"] for r in rows] == [CONFIRMED, MOVES_WITH, "not measured"]
+    prompt = rows[0]
+    assert (prompt["kind"], prompt["owner"], prompt["target"]) == (
+        "breadth", "Onboarding squad", "0.5–0.6"
+    )  # fmt: skip
+    assert prompt["lead per SD [95% CI]"] == "+0.21 [+0.15, +0.27]"
+    assert prompt["experiments ρ (arms)"] == "+0.81 (6)" and prompt["q"] == "2e-06"
+    assert rows[1]["experiments ρ (arms)"] == "", "no experiments spoke for it"
+    words = rows[2]
+    assert words["definition"] == "Asked each term" and words["owner"] == "Schools team"
+    assert [words[c] for c in (*EVIDENCE_COLUMNS, "target")] == ["", "", "", ""]
+    assert [f.inputs.header[i] for i in f.inputs.numeric] == list(EVIDENCE_COLUMNS)
+    # the tree: the North Star above the three inputs, each edge drawn by its evidence
+    nodes = f.tree["layer"][2]["data"]["values"]
+    assert nodes[0]["label"].startswith("North Star\nTeams inviting a colleague")
+    assert [n["label"].split("\n")[0] for n in nodes[1:]] == names
+    edges = {e["key"]: e["edge"] for e in f.tree["layer"][1]["data"]["values"]}
+    assert edges == {
+        "count:invite_prompt_seen": "confirmed",
+        "count:invite_sent": "weak",
+        "": "unmeasured",
+    }
+    assert f.tree_caption.startswith("The North Star above its input metrics")
+    assert json.loads(json.dumps(f.to_dict()))["tree"]["layer"], "plain JSON values"
+
+
+def test_inputs_written_in_words_only_are_listed_not_drawn():
+    f = rationale_facts(make_decision())
+    rows = input_table(f)
+    assert [r["name"] for r in rows] == ["Invite prompt reach", "Invites per inviting team"]
+    assert [r["verdict"] for r in rows] == ["not measured", "not measured"]
+    assert all(r[c] == "" for r in rows for c in EVIDENCE_COLUMNS)
+    assert f.tree is None and f.tree_caption == ""
+    none = rationale_facts(make_decision(input_metrics=[]))
+    assert none.inputs.rows == () and none.inputs.empty == "None recorded."
+
+
+def test_every_renderer_shows_the_inputs_with_their_evidence():
+    d = measured_decision()
+    f = rationale_facts(d)
+    page = rationale_html(d, charts={})
+    md = rationale_markdown(d)
+    text = " ".join(rationale_text(d).split())
+    for words in (CONFIRMED, MOVES_WITH, "not measured", "+0.21 [+0.15, +0.27]", "+0.81 (6)",
+                  "Teacher NPS", "Asked each term", "0.5–0.6"):  # fmt: skip
+        assert str(escape(words)) in page, words
+        assert md_escape(words, True) in md, words
+        assert words in text, words
+    assert str(escape(f.tree_caption)) in page and page.count("<svg") == 1
+    assert f"_Tree (in the HTML export): {md_escape(f.tree_caption, True)}_" in md
+    assert f"tree (in the HTML export): {f.tree_caption}" in text
+    assert "verdict: " + CONFIRMED in text, "each evidence cell says what it is"
+    section = md[md.index("## Input metrics and owners") : md.index("## Sign-offs")]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    assert len(lines) == 1 + 1 + 3, "header, rule, one row per input"

@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from northstar_lab.decisions.store import DecisionStore
-from northstar_lab.report.facts import SECTIONS
+from northstar_lab.report import html as html_export
+from northstar_lab.report.facts import SECTIONS, TREE_CAPTION
 from northstar_lab.report.html import environment, rationale_html, stylesheet
+from northstar_lab.report.render import RenderedChart
 
 from .records import (
     CONTROLS,
@@ -24,6 +26,7 @@ from .records import (
     control_decision,
     evil_decision,
     make_decision,
+    measured_decision,
     revalidations,
     simple_chart,
 )
@@ -70,7 +73,11 @@ def csp_of(page: str) -> str:
 
 
 def test_html_carries_a_strict_content_security_policy():
-    page = rationale_html(make_decision(), charts={})
+    assert_strict_csp(rationale_html(make_decision(), charts={}))
+
+
+def assert_strict_csp(page: str) -> None:
+    """Nothing may run; only the page's own stylesheet, allowed by its hash, applies."""
     csp = csp_of(page)
     directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
     assert directives["default-src"] == "'none'"
@@ -161,6 +168,55 @@ def test_missing_chosen_candidate_and_empty_lists_still_render():
     assert "No sign-offs recorded" in page
 
 
+# --- the input metric tree (issue 13) --------------------------------------------------------
+
+
+def inputs_section(page: str) -> str:
+    start = page.index('<section id="inputs">')
+    return page[start : page.index("</section>", start)]
+
+
+def test_the_inputs_section_draws_the_tree_inert_under_the_csp():
+    d = measured_decision(owner=f"Growth {EVIL}")
+    page = rationale_html(d, charts={"forest": simple_chart("Forest")})
+    section = inputs_section(page)
+    assert page.count("<svg") == 2 and section.count("<svg") == 1, "the forest and the tree"
+    assert '<figure class="chart tree"><svg' in section
+    assert f"<figcaption>{html.escape(TREE_CAPTION)}</figcaption>" in section
+    assert section.index("<table") < section.index("<svg"), "the table, then the tree"
+    assert "verdict" in section and "leads the North Star, and past experiments agree" in section
+    # the owner's markup is text in the table and in the drawing (its node label, shortened)
+    assert "Growth &lt;script&gt;alert(1)&lt;/script&gt;&lt;img" in section
+    assert re.search(r"<tspan[^>]*>breadth · Growth &lt;script&gt;alert\(1\)…</tspan>", section)
+    assert "<script" not in page.lower()
+    parsed = Tags(page)
+    assert {"script", "img", "a", "foreignobject", "image", "use"}.isdisjoint(parsed.tags)
+    assert not [k for k, _ in parsed.attrs if k.startswith("on")]
+    assert not [k for k, _ in parsed.attrs if k == "style"], "the CSP allows no inline style"
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, re.I)
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), "the tree's ids do not collide with the chart's"
+    for ref in re.findall(r"url\(#([^)]+)\)", page):
+        assert ref in ids
+    assert_strict_csp(page)
+
+
+def test_inputs_written_in_words_only_are_listed_without_a_tree():
+    section = inputs_section(rationale_html(make_decision(), charts={}))
+    assert "<svg" not in section and "<figure" not in section
+    assert "Invite prompt reach" in section and "not measured" in section
+
+
+def test_a_tree_that_cannot_be_drawn_says_so_under_its_table(monkeypatch):
+    def refuse(specs):
+        return {name: RenderedChart(None, "the renderer refused it") for name in specs}
+
+    monkeypatch.setattr(html_export, "render_svgs", refuse)
+    section = inputs_section(rationale_html(measured_decision(), charts={}))
+    assert "<svg" not in section and "Teacher NPS" in section
+    assert "The tree of the input metrics is not drawn: the renderer refused it." in section
+
+
 # --- charts -----------------------------------------------------------------------------------
 
 
@@ -205,11 +261,22 @@ def test_export_from_the_command_line_survives_control_characters(tmp_path):
 
 
 @pytest.mark.browser
-def test_export_in_chromium_runs_nothing_and_applies_its_style(tmp_path):
-    """In a real browser: no request, no console message (no CSP violation), styles applied."""
+def evil_measured_decision():
+    """`evil_decision` whose inputs carry their evidence: the tree is drawn as well."""
+    d = evil_decision()
+    d.input_metrics = measured_decision(owner=f"Owner {EVIL}").input_metrics
+    return d
+
+
+@pytest.mark.parametrize(
+    ("record", "drawn"), [(evil_decision, 3), (evil_measured_decision, 4)], ids=["charts", "tree"]
+)
+def test_export_in_chromium_runs_nothing_and_applies_its_style(tmp_path, record, drawn):
+    """In a real browser: no request, no console message (no CSP violation), styles applied;
+    the three charts drawn, and the input metric tree when the inputs were measured."""
     playwright = pytest.importorskip("playwright.sync_api")
     path = tmp_path / "decision.html"
-    path.write_text(rationale_html(evil_decision(), revalidations()), encoding="utf-8")
+    path.write_text(rationale_html(record(), revalidations()), encoding="utf-8")
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1440, "height": 900})
@@ -223,4 +290,4 @@ def test_export_in_chromium_runs_nothing_and_applies_its_style(tmp_path):
         browser.close()
     assert seen == []
     assert border == "2px", "the stylesheet applies under the CSP"
-    assert svgs == 3
+    assert svgs == drawn
