@@ -29,6 +29,7 @@ from .data import aggregate
 from .data.aggregate import GAPS_FOR_SENSITIVITY, UserFrame
 from .data.events import DAY, as_of_end_sec
 from .data.load import LoadedData, input_labels, resolve_revenue_event
+from .data.population import population_retention
 from .data.users import duration_unit_of
 from .errors import InputError
 from .outcomes import (
@@ -342,7 +343,7 @@ def population_figures(
     statistics used a sample.
 
     Only (group, T, E, n) counts and (T, value, E, n) survival cells leave the engine
-    (`aggregate.population_retention`, `data.cells`); Kaplan–Meier, Cox and C are computed
+    (`data.population.population_retention`, `data.cells`); Kaplan–Meier, Cox and C are computed
     from them in Python with the ranking's formulas.
     """
     from .data import cells as engine_cells
@@ -350,7 +351,7 @@ def population_figures(
     spec = dict(gap=settings.inactivity_days, window_days=settings.window_days,
                 horizon_days=settings.horizon_days)  # fmt: skip
     h = ranking.data.horizon_days or settings.horizon_days  # never past the follow-up
-    counts = aggregate.population_retention(uf.population, **spec)
+    counts = population_retention(uf.population, **spec)
     out = PopulationFigures(
         sample_fraction=uf.sample_fraction,
         n_users=int(counts["n"].sum()),
@@ -369,7 +370,7 @@ def population_figures(
         out.statistics.append(engine_cells.engine_figures(cells, c.key, col, h))
         if c.threshold is None:
             continue
-        grouped = aggregate.population_retention(uf.population, column=col, k=c.threshold, **spec)
+        grouped = population_retention(uf.population, column=col, k=c.threshold, **spec)
         above = grouped["group"].to_numpy(bool)
         out.by_threshold.append(
             ThresholdPopulation(

@@ -161,7 +161,7 @@ def test_long_tail_of_names_stays_in_the_engine(monkeypatch):
 def test_users_collected_in_python_equal_the_engine_expression(clean):
     """collect_users (three queries + NumPy over active-day lists) gives the rows of the
     engine's one-row-per-user expression, which the population figures use."""
-    from northstar_lab.data import aggregate
+    from northstar_lab.data import aggregate, population
 
     log, _ = clean
     extra = pd.DataFrame(
@@ -189,7 +189,7 @@ def test_users_collected_in_python_equal_the_engine_expression(clean):
     names = [frame.event_columns[f"count__{i}"] for i in range(len(frame.event_columns) // 2)]
     spec = dict(names=names, window_days=14, horizon_days=90, revenue_event="payment",
                 gaps=(7, 30))  # fmt: skip
-    expr = aggregate._user_expr(kept, signups, **spec).to_pandas().drop(columns="uid")
+    expr = population.user_expr(kept, signups, **spec).to_pandas().drop(columns="uid")
     expr = expr.sort_values("user_id").reset_index(drop=True)
     fill = [c for c in expr if c.startswith(("count__", "days__"))]
     fill += ["active_days", "total_events", "revenue_h", "last_day"]
