@@ -288,7 +288,9 @@ def _candidates(frame, uf: UserFrame | None, loaded, settings, revenue_event) ->
             verb = "has" if len(constant) == 1 else "have"
             raise InputError(
                 f"{where}: {noun} {', '.join(repr(c) for c in constant)} {verb} the same value "
-                "for every user, so it cannot predict anything. Remove it from --candidates."
+                "for every user, so it cannot predict anything.",
+                cli="Remove it from --candidates.",
+                app="Remove it from the candidates you picked.",
             )
     if not cands:
         raise InputError(

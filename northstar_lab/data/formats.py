@@ -76,7 +76,7 @@ FORMATS: dict[str, ExportFormat] = {
         ),
         ExportFormat(
             "segment", "Segment / RudderStack", "Warehouse `tracks` table: user_id / anonymous_id.",
-            "the tracks table as Parquet, or a DuckDB database with --events-table tracks",
+            "the tracks table as Parquet, or the tracks table of a DuckDB database",
             ("event", "anonymous_id"),
         ),
         ExportFormat(

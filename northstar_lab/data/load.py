@@ -176,7 +176,11 @@ def _load_users(users, users_table, source, label, user_columns) -> UsersTable:
         df = read_table(users, label)
     else:
         if source is None or source.kind == "file":
-            raise InputError("A users table name needs a database or Spark source (--source).")
+            raise InputError(
+                "A users table name needs a database or Spark source to read it from.",
+                cli="Give one with --source.",
+                app="Connect to DuckDB or Spark on the Data page first.",
+            )
         label = redact_secrets(label or users_table)
         con = sources.connect(source)
         df = sources.open_table(con, source, users_table, label).to_pandas()
