@@ -13,6 +13,7 @@ import sys
 
 from ..errors import InputError
 from ..redact import redact_secrets
+from ..text import plain
 from .args import add_data_arguments, add_settings_arguments, parse_date
 from .commands import cmd_decisions, cmd_rank, cmd_revalidate, cmd_sample
 from .inputs_cmd import add_inputs_parser, cmd_inputs
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except InputError as exc:
-        print(f"error: {redact_secrets(exc.for_cli())}", file=sys.stderr)
+        print(f"error: {plain(redact_secrets(exc.for_cli()))}", file=sys.stderr)
         return EXIT_INPUT
     except BrokenPipeError:  # output piped into `head` and closed: not an error
         sys.stderr.close()

@@ -10,6 +10,7 @@ import time
 
 from ..errors import InputError
 from ..redact import redact_secrets
+from ..text import plain
 
 EXPORT_FORMATS = ("amplitude", "mixpanel", "posthog", "segment", "ga4", "plain")
 
@@ -174,7 +175,8 @@ def load_from(args, progress):
 
 
 def progress_printer(quiet: bool):
-    """One line per step on stderr, with elapsed seconds (credentials redacted)."""
+    """One line per step on stderr, with elapsed seconds (credentials redacted, terminal
+    control characters removed)."""
     start = time.perf_counter()
     last = [""]
 
@@ -182,7 +184,7 @@ def progress_printer(quiet: bool):
         if quiet or message == last[0]:
             return
         last[0] = message
-        line = redact_secrets(message)
+        line = plain(redact_secrets(message), one_line=True)  # names from data: no escapes
         print(f"[{time.perf_counter() - start:6.1f}s] {line}", file=sys.stderr, flush=True)
 
     return report
