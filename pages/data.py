@@ -3,6 +3,7 @@
 import streamlit as st
 
 from northstar_lab.data.columns import EVENT_NAMES, recognise
+from northstar_lab.data.formats import import_options
 from northstar_lab.data.sources import list_tables
 from northstar_lab.errors import InputError
 from northstar_lab.evidence import charts
@@ -33,6 +34,26 @@ with tab_sample:
     )
     if st.button("Load the sample", type="primary", key="load_sample"):
         shared.choose_dataset(shared.SAMPLE)
+
+
+IMPORT_AUTO = "Recognise it from its columns"
+IMPORT_PLAIN = "A plain event log (user, time, event, value)"
+
+
+def import_choice(key: str) -> str | None:
+    """'Import from…': a vendor export by name, a plain log, or None (recognised from the
+    columns). The export's own layout maps its columns; the mapping below shows the result."""
+    formats = {f.title: f for f in import_options()}
+    picked = st.selectbox(
+        "Import from…", [IMPORT_AUTO, IMPORT_PLAIN, *formats], key=key,
+        help="Exports of " + ", ".join(formats) + " are read in their own layout (time units, "
+        "anonymous and known ids, revenue). Left on 'recognise', the layout is told from the "
+        "columns.",
+    )  # fmt: skip
+    if picked in formats:
+        st.caption(formats[picked].description + " Give " + formats[picked].give + ".")
+        return formats[picked].name
+    return "plain" if picked == IMPORT_PLAIN else None
 
 
 def _select(label: str, columns: list[str], default: str | None, key: str, help: str = ""):
@@ -121,6 +142,7 @@ with tab_upload:
         "server only while you work with them, or, when a workshop uses them, beside the "
         "decision database so the workshop can reopen them."
     )
+    up_format = import_choice("up_format")
     up_events = st.file_uploader(
         "Event log", type=["csv", "gz", "parquet", "json", "jsonl", "ndjson", "zip"],
         key="up_events",
@@ -140,7 +162,9 @@ with tab_upload:
             st.markdown("**Column mapping of the event log**")
             st.text(up_events.name)
             ref["events"], ref["events_label"] = file, up_events.name
-            mapping = event_mapping(shared.peek_columns(file, up_events.name), file["sha256"][:12])
+            ref["event_format"] = up_format
+            columns = shared.peek_columns(file, up_events.name, up_format)
+            mapping = event_mapping(columns, file["sha256"][:12])
             ref["event_columns"] = {k: v for k, v in mapping.items() if v}
         if up_users is not None:
             file = shared.save_upload(up_users)
@@ -168,6 +192,7 @@ with tab_connect:
         "(Spark Connect). Connection strings are never stored in decision records or exports."
     )
     src = st.text_input("Source", key="conn_source", placeholder="duckdb:///warehouse.duckdb")
+    conn_format = import_choice("conn_format")
     tables: list[str] = []
     src_error = False
     if src:
@@ -189,10 +214,11 @@ with tab_connect:
         )  # fmt: skip
         us_table = None if us_table in (None, NONE) else us_table
     conn_ref = {"kind": "source", "events": src, "events_table": ev_table or None,
-                "users_table": us_table, "event_columns": {}, "user_columns": {}}  # fmt: skip
+                "users_table": us_table, "event_columns": {}, "user_columns": {},
+                "event_format": conn_format}  # fmt: skip
     if src and not src_error:
         try:
-            cols = shared.peek_source(src, ev_table or None)
+            cols = shared.peek_source(src, ev_table or None, conn_format)
             conn_ref["event_columns"] = {k: v for k, v in event_mapping(cols, "conn").items() if v}
         except InputError as exc:
             shared.show_error(exc)
@@ -217,7 +243,8 @@ cols = st.columns(5)
 if loaded.check is not None:
     cols[0].metric("Event rows read", f"{loaded.check.n_rows:,}")
     cols[1].metric("Users in the event log", f"{loaded.check.n_users:,}")
-    cols[2].metric("Event types", f"{len(loaded.event_counts):,}")
+    n_types = max(loaded.check.n_event_types, len(loaded.event_counts))
+    cols[2].metric("Event types", f"{n_types:,}")
     span = f"{loaded.check.min_ts:%Y-%m-%d} → {loaded.check.max_ts:%Y-%m-%d}"
     cols[3].metric("Date range", span)
 elif loaded.users is not None:
@@ -225,6 +252,8 @@ elif loaded.users is not None:
 cols[4].metric("In the retention analysis", f"{r.n_users:,}", f"{r.n_churned:,} churned",
                delta_color="off")  # fmt: skip
 
+for note in loaded.notes:  # which export was recognised, how time and people were read
+    st.text(note)
 oc = result.outcomes
 st.text(
     f"Churn from {oc.churn_source}. Revenue: "

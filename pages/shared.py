@@ -288,20 +288,21 @@ def _sweep_now_and_then() -> None:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _peek(kind: str, key: str, label: str, table: str | None):
+def _peek(kind: str, key: str, label: str, table: str | None, event_format: str | None = None):
     from northstar_lab.data.sources import peek_columns
     from northstar_lab.data.users import read_table, recognise_user_columns
 
     if kind == "users":
         df = read_table(key, label)
         return list(df.columns), recognise_user_columns(df)
-    return peek_columns(key, table, label=label)
+    return peek_columns(key, table, label=label, event_format=event_format)
 
 
-def peek_columns(file: dict, label: str) -> list[str]:
-    """Column names of an uploaded event log (read once per file content)."""
+def peek_columns(file: dict, label: str, event_format: str | None = None) -> list[str]:
+    """Column names of an uploaded event log (read once per file content); of the event log a
+    vendor export becomes, when it is one."""
     path = str(uploads.find(file, [kept_root(), uploads.temp_root()]))
-    return _peek("events", path, label, None)
+    return _peek("events", path, label, None, event_format)
 
 
 def peek_users(file: dict, label: str):
@@ -310,11 +311,11 @@ def peek_users(file: dict, label: str):
     return _peek("users", path, label, None)
 
 
-def peek_source(src: str, table: str | None) -> list[str]:
-    """Column names of a source's events table."""
+def peek_source(src: str, table: str | None, event_format: str | None = None) -> list[str]:
+    """Column names of a source's events table (as an event log, for a vendor export)."""
     from northstar_lab.data.sources import peek_columns as peek
 
-    return peek(src, table)
+    return peek(src, table, event_format=event_format)
 
 
 def kept_root() -> Path:
@@ -343,6 +344,7 @@ def resolve(ref: dict) -> dict:
         "user_columns": _user_columns(ref.get("user_columns")),
         "events_label": ref.get("events_label"),
         "users_label": ref.get("users_label"),
+        "event_format": ref.get("event_format"),
     }
     kind = ref.get("kind")
     if kind == "sample":

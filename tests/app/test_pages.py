@@ -8,6 +8,8 @@ ranking test (which clears it) and the settings test pay for a full analysis.
 from __future__ import annotations
 
 import io
+import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -263,9 +265,9 @@ def test_data_page_loads_the_sample_and_shows_the_validation_report():
     at.button(key="load_sample").click().run()
     assert_clean(at)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Event rows read"] == "448,824"
+    assert metrics["Event rows read"] == "512,448"
     assert metrics["Users in the event log"] == "8,000"
-    assert metrics["Event types"] == "11"
+    assert metrics["Event types"] == "13"
     assert metrics["Date range"] == "2025-01-01 → 2026-03-30"
     assert chart_titles(at) == ["Retention of all users since signup"]
     assert not at.error
@@ -496,3 +498,33 @@ def test_workshop_rubric_scores_reorder_and_persist_across_reruns_and_pages():
     at.switch_page("pages/workshop.py").run()
     assert_clean(at)
     check()
+
+
+def test_data_page_imports_a_vendor_export_named_in_import_from(tmp_path):
+    """'Import from…' (issue 15 §1): a Mixpanel raw export connected by path, read in its own
+    layout, and the validation report says which format was read and how."""
+    events = pd.read_parquet(Path(__file__).parents[2] / "sample_data" / "events.parquet")
+    events = events[events["user_id"].isin(sorted(events["user_id"].unique())[:600])]
+    lines = [
+        {"event": e, "properties": {"time": int(t.timestamp()), "distinct_id": u,
+                                    "$insert_id": f"i{i}", **({"revenue": v} if v == v else {})}}
+        for i, (u, t, e, v) in enumerate(events[["user_id", "timestamp", "event", "value"]]
+                                         .itertuples(index=False))
+    ]  # fmt: skip
+    path = tmp_path / "mixpanel_export.json"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+
+    at = new_app().run()
+    at.switch_page("pages/data.py").run()
+    choice = at.selectbox(key="conn_format")
+    assert choice.options[:2] == ["Recognise it from its columns",
+                                  "A plain event log (user, time, event, value)"]  # fmt: skip
+    assert {"Amplitude", "Mixpanel", "PostHog", "Google Analytics 4"} <= set(choice.options)
+    at.text_input(key="conn_source").input(str(path)).run()
+    at.selectbox(key="conn_format").select("Mixpanel").run()
+    assert_clean(at)
+    at.button(key="load_conn").click().run()
+    assert_clean(at)
+    assert any("Mixpanel" in t for t in texts(at.text)), texts(at.text)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Users in the event log"] == "600"
