@@ -10,7 +10,6 @@ p-values, which grow with n.
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -41,10 +40,9 @@ from .flags import (
 from .population import Influence, Population, split_users
 from .redundancy import redundancy_groups
 from .score import NOISE_Q, bh_qvalues, score_of
-from .stability import rank_stability
+from .stability import WORKER_THREADS, rank_stability
 from .thresholds import choose_threshold, held_out_figures
 
-FIT_THREADS = min(2, os.cpu_count() or 1)
 MIN_VALUES_FOR_AT_LEAST = 3  # a 0/1 column is its own threshold (METHODS §4)
 
 
@@ -183,7 +181,7 @@ def _fit_all(usable: list[Candidate], pop: Population, settings, quick: bool, sa
 
     fitted, seen = _Fitted(), set()
     # NumPy releases the GIL in the array work, so two threads use both cores of a small box.
-    with ThreadPoolExecutor(max_workers=FIT_THREADS) as pool:
+    with ThreadPoolExecutor(max_workers=WORKER_THREADS) as pool:
         measured = pool.map(measure_with_threshold, usable)
         for i, (cand, (res, f, extra)) in enumerate(zip(usable, measured, strict=True)):
             say(f"Fitted {cand.name}", (i + 1) / max(len(usable), 1) * 0.5)

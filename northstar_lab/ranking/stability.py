@@ -5,7 +5,9 @@ the leader and the revenue-ρ interval (METHODS §5.2). The exact joint Poisson 
 
 from __future__ import annotations
 
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -14,6 +16,10 @@ from .population import Influence, Population
 from .score import score_gradient, score_of
 
 EXACT_BOOTSTRAP_MAX_USERS = 20_000  # above: influence-function stability (see influence.py)
+#: Threads for per-candidate array work (fits, bootstrap draws). NumPy releases the GIL in
+#: bincount and cumsum, so two threads use both cores of a small box; results do not depend on
+#: the number of threads (each candidate's draws use the same shared weights).
+WORKER_THREADS = min(2, os.cpu_count() or 1)
 
 
 INFLUENCE_DRAWS = 4000
@@ -137,14 +143,26 @@ def _bootstrap_draws(results, pop: Population, settings, n_boot: int):
             if pop.has_revenue and ridx.size > 10:
                 targets[h] = bootstrap.RankedOutcome(pop.outcomes.revenue[ridx], w[:, ridx])
         w_ret = {h: w[:, idx[h][0]] for h in (False, True)}
-        for j, r in enumerate(results):
-            h = r.held_out
-            x = by_key[r.key].modelled  # gaps filled once, before fitting
-            score = x[idx[h][0]]  # C⁺: "more ⇒ stays longer", the score's fixed direction
-            c_draws[start : start + b, j] = bootstrap.concordance_draws(sds[h], score, w_ret[h])
-            if h in targets and r.revenue_rho is not None:
-                rho_draws[start : start + b, j] = bootstrap.spearman_draws(x[idx[h][1]], targets[h])
+        rows = slice(start, start + b)
+        _draw_chunk(results, by_key, idx, sds, w_ret, targets, c_draws[rows], rho_draws[rows])
     return c_draws, rho_draws
+
+
+def _draw_chunk(results, by_key, idx, sds, w_ret, targets, c_out, rho_out) -> None:
+    """One chunk of resamples for every candidate, candidates spread over the worker threads;
+    each writes its own column of `c_out` / `rho_out` (views of the draws)."""
+
+    def draw(j: int) -> None:
+        r = results[j]
+        h = r.held_out
+        x = by_key[r.key].modelled  # gaps filled once, before fitting
+        score = x[idx[h][0]]  # C⁺: "more ⇒ stays longer", the score's fixed direction
+        c_out[:, j] = bootstrap.concordance_draws(sds[h], score, w_ret[h])
+        if h in targets and r.revenue_rho is not None:
+            rho_out[:, j] = bootstrap.spearman_draws(x[idx[h][1]], targets[h])
+
+    with ThreadPoolExecutor(max_workers=WORKER_THREADS) as pool:
+        list(pool.map(draw, range(len(results))))
 
 
 def _influence_draws(results, infl: dict[str, Influence], pop: Population, settings):

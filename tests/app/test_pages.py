@@ -124,13 +124,13 @@ def test_sample_loads_and_ranking_puts_the_planted_driver_first():
     assert (first["rank"], first["name"], first["key"]) == (1, PLANTED_NAME, PLANTED_KEY)
     assert first["candidate"] == "lesson_completed: count"  # the window is said in the heading
     assert first["p_first"] > 0.5 and first["threshold"] > 0  # Ranked 1st and k on screen
-    assert list(board["rank"]) == list(range(1, 11))  # opens on the top 10 of 43
+    assert list(board["rank"]) == list(range(1, 11))  # opens on the top 10 of 51
     assert board["score"].is_monotonic_decreasing
-    assert "Showing 10 of 43 matching candidates (43 in all)." in texts(at.caption)[0]
+    assert "Showing 10 of 51 matching candidates (51 in all)." in texts(at.caption)[0]
 
     by_label(at.selectbox, "Rows").set_value("All").run()
     board = leaderboard(at).set_index("key")
-    assert len(board) == 43
+    assert len(board) == 51
     noise = board.loc[["count:course_browsed", "count:settings_changed"], "flags"]
     assert noise.str.contains("noise").all(), "pure-noise events must be flagged as noise"
 
