@@ -6,6 +6,7 @@ import streamlit as st
 from northstar_lab.errors import InputError
 from pages import shared
 
+shared.warm_up_sample()  # the sample's analysis starts now, before anyone clicks
 st.title("North Star Lab")
 st.markdown(
     "Choose your **North Star metric from evidence, not opinion.** North Star Lab ranks candidate "

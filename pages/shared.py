@@ -391,6 +391,32 @@ def _derived_slot(*keys: str) -> dict:
     return {"lock": threading.Lock()}
 
 
+@st.cache_resource(show_spinner=False)
+def warm_up_sample() -> dict:
+    """Once per server process, analyse the bundled sample with the default settings in a
+    background thread, so that the first "Try it with the sample data" finds the analysis
+    ready or nearly so (issue 12 §9: the click answers in seconds, not the 5–10 s the analysis
+    takes). It fills the very slots a page would, under their locks: a click during the
+    warm-up waits for it instead of computing twice, and a failure leaves the slot empty for
+    the page to compute (and explain) as usual."""
+    keys = _analysis_keys(SAMPLE, AnalysisSettings())
+    loaded_slot, analysis_slot = _slot("loaded", keys[0]), _slot("analysis", *keys)
+
+    def run() -> None:
+        from northstar_lab.analysis import analyse
+        from northstar_lab.data.load import load_inputs
+
+        try:
+            loaded = _cached(loaded_slot, lambda: load_inputs(**resolve(SAMPLE)))
+            _cached(analysis_slot, lambda: analyse(loaded, AnalysisSettings()))
+            import northstar_lab.evidence.charts  # noqa: F401 - Altair's first import, too
+        except Exception:  # noqa: BLE001 - the page computes it again and shows the error
+            logging.getLogger(__name__).exception("Analysing the sample in advance failed")
+
+    threading.Thread(target=run, name="northstar-warm-up", daemon=True).start()
+    return {"started": time.time()}
+
+
 def _cached(slot: dict, compute):
     with slot["lock"]:
         if "value" not in slot:
