@@ -38,7 +38,7 @@ from northstar_lab.data.load import load_inputs  # noqa: E402
 from northstar_lab.inputs import measure  # noqa: E402
 from northstar_lab.inputs.analyse import analyse_inputs, resolve_inputs  # noqa: E402
 from northstar_lab.inputs.define import north_star_spec  # noqa: E402
-from northstar_lab.inputs.lead import level_controls  # noqa: E402
+from northstar_lab.inputs.lead import group_indicators, level_controls  # noqa: E402
 from northstar_lab.sample.simulate import events_frame, simulate_block  # noqa: E402
 from northstar_lab.sample.spec import make_spec  # noqa: E402
 from northstar_lab.settings import AnalysisSettings  # noqa: E402
@@ -93,7 +93,8 @@ def write_data(n_users: int, seed: int) -> Path:
 
 
 def statsmodels_baseline(analysis, loaded, later_all: np.ndarray) -> tuple[float, pd.DataFrame]:
-    """The ten lead regressions one by one with statsmodels OLS (HC1): seconds and results."""
+    """The ten lead regressions one by one with statsmodels OLS (HC1) on the same design as the
+    lead model (early North Star level groups and signup-month indicators): seconds, results."""
     import statsmodels.api as sm
 
     w = analysis.settings.window_days
@@ -104,7 +105,9 @@ def statsmodels_baseline(analysis, loaded, later_all: np.ndarray) -> tuple[float
         analysis.frame["a_days"].to_numpy(float) >= w + analysis.settings.horizon_days
     )
     y = np.log1p(later_all[mask])
+    months = pd.to_datetime(analysis.frame["signup_sec"], unit="s").dt.strftime("%Y-%m")
     Z = level_controls(measure.window_values(analysis, ns)[mask])
+    Z = np.column_stack([Z, group_indicators(months.to_numpy()[mask])])  # as the lead model
     rows, t0 = [], time.perf_counter()
     for s in specs:
         x = s.modelled(measure.window_values(analysis, s)[mask])

@@ -121,27 +121,35 @@ def period_counts(
     d = ((j.sec - j.anchor_sec) / DAY).floor().cast("int64")
     j = j.mutate(d=d, period=(d >= window_days).cast("int8"))
     j = j.filter((j.d >= 0) & (j.d < window_days + horizon_days) & j.period.isin(periods))
+    # One pass over the join into (anchor, period, day, event) cells — one row per active day
+    # of each event — and both tables from them: far fewer rows than events, no second join.
+    cells = j.group_by(["anchor", "period", "d", "event"]).aggregate(n=j.count())
+    both = bool(events) and any_event
+    if both:
+        cells = cells.cache()
     empty = pd.DataFrame(columns=["anchor", "event", "period", "n", "days"])
     per = empty
     if events:
-        named = j.filter(j.event.isin(list(events)))
+        named = cells.filter(cells.event.isin(list(events)))
         per = (
             named.group_by(["anchor", "event", "period"])
-            .aggregate(n=named.count().cast("float64"), days=named.d.nunique().cast("float64"))
+            .aggregate(n=named.n.sum().cast("float64"), days=named.count().cast("float64"))
             .to_pandas()
         )
     any_ = pd.DataFrame(columns=["anchor", "period", "n", "days", "types"])
     if any_event:
-        typed = j.event.isin(list(exclude_types)) if exclude_types else ibis.literal(False)
+        typed = cells.event.isin(list(exclude_types)) if exclude_types else ibis.literal(False)
         any_ = (
-            j.group_by(["anchor", "period"])
+            cells.group_by(["anchor", "period"])
             .aggregate(
-                n=j.count().cast("float64"),
-                days=j.d.nunique().cast("float64"),
-                types=typed.ifelse(ibis.null("string"), j.event).nunique().cast("float64"),
+                n=cells.n.sum().cast("float64"),
+                days=cells.d.nunique().cast("float64"),
+                types=typed.ifelse(ibis.null("string"), cells.event).nunique().cast("float64"),
             )
             .to_pandas()
         )
+    if both:
+        cells.release()
     return per, any_
 
 
