@@ -94,7 +94,9 @@ def _population(analysis, horizon_days: int) -> tuple[np.ndarray, dict[str, int]
 
 
 def _signup_months(frame: pd.DataFrame) -> np.ndarray:
-    return pd.to_datetime(frame["signup_sec"], unit="s").dt.strftime("%Y-%m").to_numpy()
+    """'YYYY-MM' of each user's signup (UTC), vectorised (strftime per row took seconds)."""
+    months = frame["signup_sec"].to_numpy("float64").astype("datetime64[s]").astype("datetime64[M]")
+    return months.astype(str)
 
 
 def analyse_inputs(

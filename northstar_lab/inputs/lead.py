@@ -110,10 +110,10 @@ def _by_missing(X: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     missing = np.isnan(X)
     if not missing.any():
         return [(np.arange(X.shape[1]), np.ones(X.shape[0], dtype=bool))]
-    patterns, inverse = np.unique(missing, axis=1, return_inverse=True)
-    return [
-        (np.flatnonzero(inverse.ravel() == g), ~patterns[:, g]) for g in range(patterns.shape[1])
-    ]
+    groups: dict[bytes, list[int]] = {}  # a column's pattern, packed to bits, as its key
+    for j in range(X.shape[1]):
+        groups.setdefault(np.packbits(missing[:, j]).tobytes(), []).append(j)
+    return [(np.array(cols), ~missing[:, cols[0]]) for cols in groups.values()]
 
 
 def _fits(y, X, Z) -> Fits:
