@@ -38,10 +38,16 @@ def settings_sidebar() -> AnalysisSettings:
     s = shared.settings()
     with st.sidebar.form("settings_form"):
         st.header("Analysis settings")
+        users_only = not (shared.dataset() or {}).get("events") and (
+            (shared.dataset() or {}).get("kind") != "sample"
+        )
+        lowest = 0 if users_only else 1  # W = 0: a users table of attributes known at signup
         window = st.number_input(
-            "Observation window (days)", 1, 180, s.window_days, key="set_window",
+            "Observation window (days)", lowest, 180, max(s.window_days, lowest),
+            key="set_window",
             help="Candidates count what each user did in their first N days only. Retention is "
-            "followed from day N on, so the metric is always measured before the outcome.",
+            "followed from day N on, so the metric is always measured before the outcome."
+            + (" 0: the users table's columns were known at signup." if users_only else ""),
         )  # fmt: skip
         inactivity = st.number_input(
             "Inactivity that means churn (days)", 1, 365, s.inactivity_days, key="set_gap",

@@ -1,5 +1,7 @@
 """Data: upload or pick data, map columns, see the validation report and overall retention."""
 
+import dataclasses
+
 import streamlit as st
 
 from northstar_lab.data.columns import EVENT_NAMES, recognise
@@ -54,6 +56,23 @@ def import_choice(key: str) -> str | None:
         st.caption(formats[picked].description + " Give " + formats[picked].give + ".")
         return formats[picked].name
     return "plain" if picked == IMPORT_PLAIN else None
+
+
+WINDOW_PERIOD = "The users' first days (an observation window, set on the Candidates page)"
+SIGNUP_PERIOD = "What was known at signup (plan, partner, age): no observation window"
+
+
+def columns_describe_signup(current: bool) -> bool:
+    """Ask what period a users table's behaviour columns describe (METHODS §1.3): attributes
+    known at signup need no window (W = 0: retention is followed from signup); counts over the
+    first days need one. True for 'known at signup'."""
+    picked = st.radio(
+        "What period do these columns describe?", [WINDOW_PERIOD, SIGNUP_PERIOD],
+        index=1 if current else 0, key="up_period",
+        help="A column measured over the first N days can only predict what happens after day "
+        "N, so retention is followed from there. Attributes fixed at signup predict from day 0.",
+    )  # fmt: skip
+    return picked == SIGNUP_PERIOD
 
 
 def _select(label: str, columns: list[str], default: str | None, key: str, help: str = ""):
@@ -178,12 +197,18 @@ with tab_upload:
         ok = False
     names = [f.name for f in (up_events, up_users) if f is not None]
     ref["label"] = "Uploaded: " + ", ".join(names)
+    at_signup = False
+    if up_users is not None and up_events is None:
+        at_signup = columns_describe_signup(shared.settings().window_days == 0)
     if missing:
         st.info("Before loading, choose " + "; ".join(missing) + ".")
     if st.button(
         "Load and validate", type="primary", disabled=not ok or bool(missing), key="load_upload"
     ):
         shared.choose_dataset(ref)
+        if up_users is not None and up_events is None:
+            window = 0 if at_signup else max(shared.settings().window_days, 1)
+            shared.save_settings(dataclasses.replace(shared.settings(), window_days=window))
 
 with tab_connect:
     st.markdown(

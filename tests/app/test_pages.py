@@ -403,6 +403,27 @@ def test_a_users_table_without_signup_times_opens_every_tab_without_an_exception
     assert any(p.label == "Next: run the workshop" for p in at.get("page_link"))
 
 
+def test_a_users_table_of_attributes_known_at_signup_is_ranked_without_a_window():
+    """Issue 10 §3: the Data page asks what period a users table's columns describe; attributes
+    known at signup (Rossi's fin, age, prio) rank with W = 0, i.e. retention from day 0."""
+    at = upload_rossi(new_app().run())
+    by_label(at.multiselect, "Behaviour columns (candidates)").set_value(["fin", "age", "prio"])
+    period = at.radio(key="up_period")
+    assert period.value.startswith("The users' first days")  # the default keeps a window
+    period.set_value(period.options[1]).run()
+    at.button(key="load_upload").click().run()
+    assert_clean(at)
+    assert at.session_state["ws"].settings["window_days"] == 0
+    at.switch_page("pages/candidates.py").run()
+    assert_clean(at)
+    assert not at.error, texts(at.error)
+    assert at.number_input(key="set_window").value == 0
+    board = leaderboard(at)
+    assert len(board) >= 3
+    # every landmark user counts from day 0: nobody is left out as "churned in the window"
+    assert "churned in window" not in " ".join(texts(at.caption) + texts(at.text))
+
+
 # ---- names from data are data ------------------------------------------------------------------
 
 
