@@ -244,6 +244,11 @@ def _cause(exc: BaseException, text: str, path: str | Path, fmt: str) -> str | N
             "does not look like a CSV (no consistent delimiter and quoting was found). Save it "
             "as comma-separated text with one header row."
         )
+    if "path_not_found" in low or "path does not exist" in low or "no files found" in low:
+        return (  # Spark's PATH_NOT_FOUND names the format too: say what is really wrong
+            "matches no file. Check the path; a glob such as events/*.parquet must match at "
+            "least one file."
+        )
     if fmt == "parquet" and ("magic" in low or "parquet" in low):
         return "is not a Parquet file, or it is truncated. Export it again."
     if fmt == "json" and ("json" in low or "malformed" in low):

@@ -394,3 +394,16 @@ def test_semicolon_users_table_is_read_by_its_delimiter(tmp_path):
     df = read_table(path)
     assert list(df.columns) == ["user_id", "signup_at", "plan"]
     assert df["plan"].tolist() == ["pro", "free"]
+
+
+def test_a_path_that_matches_no_file_is_said_so_not_called_a_bad_parquet(tmp_path):
+    """Spark reports a missing path as [PATH_NOT_FOUND] in a message that also says 'parquet';
+    the cause is the path, not the file's format (found running bench_cells on Spark)."""
+    from northstar_lab.data.diagnose import read_error
+
+    spark_said = RuntimeError(
+        "[PATH_NOT_FOUND] Path does not exist: file:/data/*.parquet. SQLSTATE: 42K03"
+    )
+    err = read_error(spark_said, tmp_path / "*.parquet", "*.parquet", "parquet")
+    assert str(err).startswith("*.parquet: matches no file. Check the path")
+    assert "not a Parquet file" not in str(err)
