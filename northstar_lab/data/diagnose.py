@@ -189,6 +189,10 @@ def _line(text: str) -> str:
     return f" (line {int(m.group(1)):,})" if m else ""
 
 
+#: What a missing file or a glob that matches nothing is called, wherever it is found.
+FILE_NOT_FOUND = "file not found. Check the path (globs like events/*.parquet work)."
+
+
 def read_error(exc: BaseException, path: str | Path, label: str, fmt: str) -> InputError:
     """One InputError for a file that the engine (DuckDB or pandas) failed to read as `fmt`
     ('csv', 'parquet', 'json'): cause and what to do, then the engine's sentence."""
@@ -245,10 +249,7 @@ def _cause(exc: BaseException, text: str, path: str | Path, fmt: str) -> str | N
             "as comma-separated text with one header row."
         )
     if "path_not_found" in low or "path does not exist" in low or "no files found" in low:
-        return (  # Spark's PATH_NOT_FOUND names the format too: say what is really wrong
-            "matches no file. Check the path; a glob such as events/*.parquet must match at "
-            "least one file."
-        )
+        return FILE_NOT_FOUND  # Spark's PATH_NOT_FOUND names the format too: not the cause
     if fmt == "parquet" and ("magic" in low or "parquet" in low):
         return "is not a Parquet file, or it is truncated. Export it again."
     if fmt == "json" and ("json" in low or "malformed" in low):

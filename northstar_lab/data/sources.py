@@ -89,10 +89,7 @@ def parse_source(text: str) -> Source:
         )
     matches = glob.glob(text) if any(c in text for c in "*?[") else [text]
     if not matches or not all(Path(m).exists() for m in matches):
-        raise InputError(
-            f"{redact_secrets(text)}: file not found. Check the path (globs like "
-            "events/*.parquet work)."
-        )
+        raise InputError(f"{redact_secrets(text)}: {diagnose.FILE_NOT_FOUND}")
     return Source("file", text)
 
 

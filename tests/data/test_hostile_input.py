@@ -405,5 +405,5 @@ def test_a_path_that_matches_no_file_is_said_so_not_called_a_bad_parquet(tmp_pat
         "[PATH_NOT_FOUND] Path does not exist: file:/data/*.parquet. SQLSTATE: 42K03"
     )
     err = read_error(spark_said, tmp_path / "*.parquet", "*.parquet", "parquet")
-    assert str(err).startswith("*.parquet: matches no file. Check the path")
+    assert str(err).startswith("*.parquet: file not found. Check the path")
     assert "not a Parquet file" not in str(err)
