@@ -16,6 +16,7 @@ from northstar_lab.inputs import charts, measure
 from northstar_lab.inputs.analyse import analyse_inputs
 from northstar_lab.inputs.define import candidate_inputs, north_star_spec
 from northstar_lab.inputs.record import with_inputs
+from northstar_lab.inputs.result import CONTRACT_FIELDS
 from northstar_lab.inputs.tree import tree_rows, tree_spec
 from pages import shared
 
@@ -116,25 +117,14 @@ st.caption(
 for note in res.notes:
     st.warning(note)
 
+EVIDENCE_COLUMN = {"verdict": "verdict_text"}  # the page shows the verdict in words
+
 # ---- the evidence per input ---------------------------------------------------------------
 table = pd.DataFrame([e.to_dict() for e in res.inputs])
 st.subheader("Which inputs lead the North Star?")
 st.dataframe(
-    table[
-        [
-            "name",
-            "kind",
-            "lead_effect",
-            "lead_ci_low",
-            "lead_ci_high",
-            "q_value",
-            "cohort_i2",
-            "same_sign_share",
-            "lag_corr",
-            "experiments_n",
-            "experiment_corr",
-            "verdict_text",
-        ]
+    table[  # the JSON contract's columns, the verdict in words, owners edited below
+        [EVIDENCE_COLUMN.get(c, c) for c in CONTRACT_FIELDS if c != "owner"]
     ],
     hide_index=True,
     width="stretch",
