@@ -11,7 +11,7 @@ import numpy as np
 from ..results import CandidateResult
 from ..stats.cox import cox_univariate
 from ..stats.ph import ph_test
-from ..stats.tenure import TenureEvidence, tenure_evidence
+from ..stats.tenure import TenureEvidence, rank_tenure, tenure_evidence
 from ..text import duration_words
 from .population import Population
 
@@ -150,15 +150,19 @@ def flag_lifetime_totals(cands, results, ret, observed_days, event, known=frozen
     by_key = {c.key: c for c in cands}
     obs = np.asarray(observed_days, float)[ret]
     ev = np.asarray(event, float)[ret]
+    obs_ranks = rank_tenure(obs)
+    evidence: dict[str, TenureEvidence] = {}  # a '≥ k' version reuses its column's
     for r in results:
         cand = by_key[r.key]
         if cand.window_verifiable:
             continue
         source = by_key.get(cand.threshold_of, cand)
-        x = source.raw[ret]
-        if source.imputed is not None:
-            x = np.where(source.imputed[ret], np.nan, x)  # judge the values users have
-        ev_t = tenure_evidence(x, obs, ev)
+        if source.key not in evidence:
+            x = source.raw[ret]
+            if source.imputed is not None:
+                x = np.where(source.imputed[ret], np.nan, x)  # judge the values users have
+            evidence[source.key] = tenure_evidence(x, obs, ev, obs_ranks)
+        ev_t = evidence[source.key]
         r.tenure_rho, r.tenure_elasticity = ev_t.rho, ev_t.elasticity
         by_evidence = lifetime_total_verdict(ev_t.rho, ev_t.elasticity, ev_t.elasticity_low)
         r.is_lifetime_total = by_evidence or r.key in known or source.key in known

@@ -285,6 +285,7 @@ def _measure(cand, pop: Population, settings, held_out=False, threshold=None, ch
     sd = pop.sd_test if held_out else pop.sd
     x_all = cand.modelled  # gaps already filled with the landmark mean (`with_gaps_filled`)
     x = x_all.take(ret)
+    raw = cand.raw.take(ret)
     codes = cand.codes_for(ret)
     fit, c_index, psi_cox = cox_and_concordance(sd, x, codes)
     sd_x = float(np.std(x, ddof=1))
@@ -307,8 +308,8 @@ def _measure(cand, pop: Population, settings, held_out=False, threshold=None, ch
         n=int(ret.size),
         n_events=int(sd.event.sum()),
         sd=sd_x,
-        share_nonzero=float(np.mean(cand.raw.take(ret) > 0)),
-        mean_raw=float(np.mean(cand.raw.take(ret))),
+        share_nonzero=float(np.count_nonzero(raw > 0)) / max(raw.size, 1),
+        mean_raw=float(np.mean(raw)),
         window_verifiable=cand.window_verifiable,
         evaluated_on="held-out users" if held_out else "all users",
         threshold=threshold,

@@ -39,13 +39,17 @@ class TenureEvidence:
     n_elasticity: int = 0
 
 
-def tenure_evidence(x: np.ndarray, tenure: np.ndarray, event: np.ndarray) -> TenureEvidence:
+def tenure_evidence(
+    x: np.ndarray, tenure: np.ndarray, event: np.ndarray, tenure_ranks: np.ndarray | None = None
+) -> TenureEvidence:
     """Both measurements for one column (x, tenure in days and churn flags per user, NaN x
-    skipped)."""
+    skipped). tenure_ranks: `stats.rankdata(tenure)`, computed once by a caller that judges
+    many columns against the same tenure (used only when x has no NaN, so the users match)."""
     x, tenure, event = (np.asarray(a, float) for a in (x, tenure, event))
     ok = ~np.isnan(x)
-    x, tenure, event = x[ok], tenure[ok], event[ok]
-    rho = float(stats.spearmanr(x, tenure)[0]) if x.size > 2 and np.ptp(x) > 0 else float("nan")
+    if not ok.all():
+        x, tenure, event, tenure_ranks = x[ok], tenure[ok], event[ok], None
+    rho = _spearman(x, tenure, tenure_ranks)
     rho_or_none = rho if np.isfinite(rho) else None
     if x.size == 0 or x.min() < 0:
         return TenureEvidence(rho_or_none)
@@ -61,3 +65,21 @@ def tenure_evidence(x: np.ndarray, tenure: np.ndarray, event: np.ndarray) -> Ten
     resid = lx - lx.mean() - slope * lt_c
     se = float(np.sqrt((resid @ resid) / max(lt.size - 2, 1) / sxx))
     return TenureEvidence(rho_or_none, slope, slope - Z95 * se, slope + Z95 * se, int(use.sum()))
+
+
+def rank_tenure(tenure: np.ndarray) -> np.ndarray | None:
+    """Mid-ranks of tenure, for `tenure_evidence(..., tenure_ranks=)` over many columns."""
+    tenure = np.asarray(tenure, float)
+    return stats.rankdata(tenure) if tenure.size > 2 else None
+
+
+def _spearman(x: np.ndarray, tenure: np.ndarray, tenure_ranks: np.ndarray | None) -> float:
+    """Spearman's ρ of x with tenure: Pearson of mid-ranks (scipy's `spearmanr`), NaN when
+    it is undefined. Ranking tenure once for all columns halves the sorting a ranking does."""
+    if x.size <= 2 or np.ptp(x) == 0:
+        return float("nan")
+    rt = stats.rankdata(tenure) if tenure_ranks is None else tenure_ranks
+    rx = stats.rankdata(x)
+    rx, rt = rx - rx.mean(), rt - rt.mean()
+    denom = np.sqrt(float(rx @ rx) * float(rt @ rt))
+    return float(rx @ rt) / denom if denom > 0 else float("nan")
