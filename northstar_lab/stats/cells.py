@@ -16,8 +16,9 @@ from functools import cached_property
 
 import numpy as np
 
-from .cox import CoxFit, _cox_result, _EfronLikelihood
+from .cox import CoxFit, cox_weighted_cells
 from .grid import SurvivalData
+from .influence import pair_count_grids
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,19 +103,9 @@ def cox_cells(cells: SurvivalCells) -> CoxFit:
     e = np.concatenate([np.zeros(t_idx.size, np.int64), np.ones(td.size, np.int64)])
     t = np.concatenate([t_idx, td])
     xv = cells.values[np.concatenate([v_idx, vd])]
-    n_total = float(cells.n)
-    mean = float(w @ xv) / n_total
-    scale = float(np.sqrt((w @ (xv - mean) ** 2) / n_total))
-    z = (xv - mean) / scale
-    likelihood = _EfronLikelihood(
-        z=z,
-        w=w,
-        cell=2 * t + e,
-        n_times=cells.times.size,
-        deaths=cells.deaths_by_time.astype(float),
-        death_z=float((w * e) @ z),
+    return cox_weighted_cells(
+        w, e, t, xv, cells.times.size, cells.deaths_by_time.astype(float), float(cells.n_events)
     )
-    return _cox_result(likelihood, scale, n_total, float(cells.n_events))
 
 
 @dataclass(frozen=True)
@@ -138,24 +129,7 @@ def concordance_cells(cells: SurvivalCells, ascending: bool = True) -> Concordan
     deaths = cells.deaths.astype(float)
     if not ascending:
         users, deaths = users[:, ::-1], deaths[:, ::-1]
-    later = np.cumsum(users[::-1], axis=0)[::-1] - users  # users with a longer duration
-    partners = later + users - deaths  # ... plus those censored at the same time
-    p_cum = np.cumsum(partners, axis=1)
-    p_total = p_cum[:, -1:]
-    short_conc = (p_total - p_cum) + 0.5 * partners
-    d_before = np.cumsum(deaths, axis=0) - deaths  # churns at earlier times, by level
-    db_cum = np.cumsum(d_before, axis=1)
-    lower_before = db_cum - d_before
-    d_cum = np.cumsum(deaths, axis=1)
-    lower_at = d_cum - deaths
-    long_conc = lower_before + 0.5 * d_before
-    # index e: a censored user (0) pairs with churns before and at its time, a churned one (1)
-    # with churns before it and with everyone still there after it
-    n_grid = np.stack([long_conc + lower_at + 0.5 * deaths, long_conc + short_conc], axis=-1)
-    long_comp = np.broadcast_to(db_cum[:, -1:], users.shape)
-    a_grid = np.stack(
-        [long_comp + d_cum[:, -1:], long_comp + np.broadcast_to(p_total, users.shape)], axis=-1
-    )
+    n_grid, a_grid = pair_count_grids(users, deaths)
     # every user counts once per cell: censored (e = 0) are users − deaths, churned deaths
     per_cell = np.stack([users - deaths, deaths], axis=-1)
     pairs = 0.5 * float((per_cell * a_grid).sum())

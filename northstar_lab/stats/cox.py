@@ -142,7 +142,16 @@ def _cox_collapsed(sd: SurvivalData, x: np.ndarray, codes: np.ndarray, n_codes: 
     e = (used % 2).astype(np.int8)
     t = used // (2 * n_codes)
     xv = values[(used // 2) % n_codes]
-    n_total = float(sd.n)
+    return cox_weighted_cells(w, e, t, xv, sd.times.size, sd.deaths, float(sd.event.sum()))
+
+
+def cox_weighted_cells(w, e, t, xv, n_times: int, deaths, n_events: float) -> CoxFit:
+    """The Cox fit on (time index t, churned e, value xv) cells of w users each: the covariate
+    standardised with the weighted mean and SD (for a well-scaled Newton–Raphson), the Efron
+    likelihood built once, the result back on the covariate's scale. The one home of this step
+    for user-level collapsed fits (`_cox_collapsed`) and engine-side cells (`cells.cox_cells`).
+    """
+    n_total = float(w.sum())
     mean = float(w @ xv) / n_total
     scale = float(np.sqrt((w @ (xv - mean) ** 2) / n_total))
     z = (xv - mean) / scale
@@ -150,11 +159,11 @@ def _cox_collapsed(sd: SurvivalData, x: np.ndarray, codes: np.ndarray, n_codes: 
         z=z,
         w=w,
         cell=2 * t + e,
-        n_times=sd.times.size,
-        deaths=sd.deaths,
+        n_times=n_times,
+        deaths=deaths,
         death_z=float((w * e) @ z),
     )
-    return _cox_result(likelihood, scale, n_total, float(sd.event.sum()))
+    return _cox_result(likelihood, scale, n_total, n_events)
 
 
 def _cox_result(likelihood, scale: float, n_total: float, n_events: float) -> CoxFit:

@@ -38,6 +38,25 @@ def concordance_influence(
         exact_c = concordance(sd, score)
         codes, n_lev = levels(score)
     users, deaths = (a.astype(float) for a in grid_counts(sd, codes, n_lev))
+    n_grid, a_grid = pair_count_grids(users, deaths)
+    idx = (sd.time_index * n_lev + codes) * 2 + sd.event
+    n_u = n_grid.ravel()[idx]
+    a_u = a_grid.ravel()[idx]
+    pairs = 0.5 * a_u.sum()
+    if pairs <= 0:
+        raise ValueError("no comparable pairs: concordance needs at least one churn event")
+    c = 0.5 * n_u.sum() / pairs
+    psi = (n_u - c * a_u) / pairs
+    return float(c if exact_c is None else exact_c), psi
+
+
+def pair_count_grids(users: np.ndarray, deaths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per (time, level, e) cell of a (times × levels) grid of users and churns: the
+    concordant pairs (ties ½) n and the comparable pairs a of one user in that cell, censored
+    (e = 0) or churned (e = 1), under lifelines' tie rules (METHODS §3.2). The one home of this
+    counting: C is Σ n / Σ a over users, and each user's influence on it is (n − C·a)/A, both
+    for a user-level vector (`concordance_influence`) and for cells (`cells.concordance_cells`).
+    """
     later = np.cumsum(users[::-1], axis=0)[::-1] - users  # users with a longer duration
     partners = later + users - deaths  # ... plus those censored at the same time
     p_cum = np.cumsum(partners, axis=1)
@@ -48,23 +67,15 @@ def concordance_influence(
     lower_before = db_cum - d_before
     d_cum = np.cumsum(deaths, axis=1)
     lower_at = d_cum - deaths
-    # Per cell, the pair counts of a churned user (e = 1) and of a censored one (e = 0);
-    # users then read their value with one gather on (cell, e).
     long_conc = lower_before + 0.5 * d_before
+    # index e: a censored user (0) pairs with churns before and at its time, a churned one (1)
+    # with churns before it and with everyone still there after it
     n_grid = np.stack([long_conc + lower_at + 0.5 * deaths, long_conc + short_conc], axis=-1)
     long_comp = np.broadcast_to(db_cum[:, -1:], users.shape)
     a_grid = np.stack(
         [long_comp + d_cum[:, -1:], long_comp + np.broadcast_to(p_total, users.shape)], axis=-1
     )
-    idx = (sd.time_index * n_lev + codes) * 2 + sd.event
-    n_u = n_grid.ravel()[idx]
-    a_u = a_grid.ravel()[idx]
-    pairs = 0.5 * a_u.sum()
-    if pairs <= 0:
-        raise ValueError("no comparable pairs: concordance needs at least one churn event")
-    c = 0.5 * n_u.sum() / pairs
-    psi = (n_u - c * a_u) / pairs
-    return float(c if exact_c is None else exact_c), psi
+    return n_grid, a_grid
 
 
 class MidRanks:
