@@ -469,7 +469,7 @@ def run_ranking(
             "ranked": len(r.candidates),
             "leader": r.leader.key,
             "top5": [c.key for c in r.candidates[:5]],
-            "sample_fraction": r.data.get("sample_fraction"),
+            "sample_fraction": r.data.sample_fraction,
             "events": loaded.check.n_rows,
             "event_types": len(loaded.event_counts),
             "n_bootstrap": settings.n_bootstrap,

@@ -116,7 +116,7 @@ def events_target(make_data, ranking, settings, n: int = 1_000_000, k: int = 50)
         "seconds": wall,
         "cpu_seconds": cpu,
         "timings": result.timings,
-        "stability": result.data.get("stability_method"),
+        "stability": result.data.stability_method,
         "target_seconds": EVENTS_TARGET_SECONDS,
         "met": wall < EVENTS_TARGET_SECONDS,
     }

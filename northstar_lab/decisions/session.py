@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..results import RankingResult, jsonable
+from .model import MetricDefinition
 from .workshop import CRITERIA, DEFAULT_CRITERIA_WEIGHTS, DEFAULT_EVIDENCE_WEIGHT
 
 #: Fields of the record form that are pre-filled from the evidence (and re-derived from the
@@ -43,20 +44,9 @@ PREFILLED = (
 )
 #: Fields only people can fill: never pre-filled, never stale.
 TYPED = ("owner", "baseline", "target", "review_cadence", "milestone")
-#: Definition fields (MetricDefinition) among the form's fields.
-DEFINITION_FIELDS = (
-    "name",
-    "meaning",
-    "numerator",
-    "denominator",
-    "time_window",
-    "exclusions",
-    "owner",
-    "baseline",
-    "target",
-    "review_cadence",
-    "milestone",
-)
+#: Definition fields among the form's fields: MetricDefinition's own, so a field added there
+#: is kept in the record without a second list to update.
+DEFINITION_FIELDS = tuple(f.name for f in dataclasses.fields(MetricDefinition))
 FIELD_LABELS = {
     "title": "decision title",
     "name": "metric name",
