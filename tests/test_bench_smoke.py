@@ -1,0 +1,35 @@
+"""The benchmarks still run against today's library (tiny sizes; no figure is judged here).
+
+A benchmark is only read when someone needs its figures, so a library change that breaks one
+(a result that became a typed object, a renamed field) went unseen until then: bench_engines and
+bench_rank_targets both still called `RankingResult.data.get(...)` after `DataInfo` was typed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+@pytest.fixture()
+def bench_modules(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import bench_rank
+    import bench_rank_targets
+
+    yield bench_rank, bench_rank_targets
+    for name in ("bench_rank", "bench_rank_targets", "benchlib"):
+        sys.modules.pop(name, None)
+
+
+def test_rank_targets_run_on_a_small_population(bench_modules):
+    bench_rank, targets = bench_modules
+    settings = bench_rank.AnalysisSettings(n_bootstrap=10)
+    fig = targets.events_target(bench_rank.make_data, bench_rank.ranking, settings, n=3000, k=4)
+    assert fig["users"] == 3000 and fig["results"] >= 4
+    assert "bootstrap" in fig["stability"]  # the method the ranking reports it used
+    assert fig["seconds"] > 0 and "total" in fig["timings"]
