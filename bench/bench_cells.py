@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 from benchlib import ROOT
 
@@ -27,9 +28,14 @@ DATA = ROOT / "bench" / "out" / "events_100m"  # written by bench_engines.py
 OUT = ROOT / "bench" / "out" / "bench_cells.json"
 
 
-def measure(engine: str, files: int) -> dict:
-    paths = sorted(DATA.glob("part-*.parquet"))[:files]
-    folder = ROOT / "bench" / "out" / f"cells_{files}files"
+def measure(engine: str, files: int, data: Path = DATA) -> dict:
+    paths = sorted(data.glob("part-*.parquet"))[:files]
+    if len(paths) < files:
+        raise SystemExit(
+            f"{data} holds {len(paths)} part files, {files} asked: write the log with "
+            "bench/bench_engines.py first (--users N for another size)"
+        )
+    folder = ROOT / "bench" / "out" / f"cells_{data.name}_{files}files"
     folder.mkdir(parents=True, exist_ok=True)
     for p in paths:
         link = folder / p.name
@@ -72,8 +78,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--engine", choices=("duckdb", "spark"), default="spark")
     p.add_argument("--files", type=int, nargs="+", default=[1, 4])
+    p.add_argument("--data", type=Path, default=DATA,
+                   help="folder of part-*.parquet written by bench_engines.py (default: the "
+                   "2M-user log; e.g. bench/out/events_500000users)")  # fmt: skip
     args = p.parse_args()
-    runs = [measure(args.engine, f) for f in args.files]
+    runs = [measure(args.engine, f, args.data.resolve()) for f in args.files]
     print(f"{'engine':<8}{'users':>10}{'events':>12}{'candidate':>28}{'cells out':>11}"
           f"{'users':>10}{'seconds':>9}")  # fmt: skip
     for r in runs:
