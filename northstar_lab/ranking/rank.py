@@ -260,13 +260,15 @@ def _population_warnings(pop: Population, settings, unit: str | None) -> list[st
 def _usable(
     cands: list[Candidate], ret: np.ndarray
 ) -> tuple[list[Candidate], list[ExcludedCandidate]]:
+    """The candidates that vary among the retention users (ret: a mask), and the others with
+    the value they all share. Min and max are read in place (NaN skipped), without a copy of
+    the column per candidate."""
     usable, excluded = [], []
     for c in cands:
-        x = c.modelled[ret]
-        if np.isnan(x).any():
-            x = x[~np.isnan(x)]
-        if x.size == 0 or np.ptp(x) == 0:
-            value = f"{x[0]:g}" if x.size else "missing"
+        lo = np.fmin.reduce(c.modelled, where=ret, initial=np.inf)
+        hi = np.fmax.reduce(c.modelled, where=ret, initial=-np.inf)
+        if not lo < hi:
+            value = "missing" if lo > hi else f"{lo:g}"  # lo > hi: no value at all
             excluded.append(
                 ExcludedCandidate(c.key, c.name, f"the same value ({value}) for every user")
             )
