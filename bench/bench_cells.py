@@ -60,7 +60,7 @@ def measure(engine: str, files: int, data: Path = DATA) -> dict:
         t = time.perf_counter()
         cells = engine_cells.engine_cells(rows, col)
         seconds = time.perf_counter() - t
-        figures = engine_cells.engine_figures(cells, col, 90)
+        figures = engine_cells.engine_figures(cells, col, col, 90)
         out["candidates"].append(
             {
                 "name": name,
