@@ -401,6 +401,7 @@ def warm_up_sample() -> dict:
     the page to compute (and explain) as usual."""
     keys = _analysis_keys(SAMPLE, AnalysisSettings())
     loaded_slot, analysis_slot = _slot("loaded", keys[0]), _slot("analysis", *keys)
+    _fit_worker()  # started here, in a script run, for the fits queued after the analysis
 
     def run() -> None:
         from northstar_lab.analysis import analyse
@@ -408,8 +409,11 @@ def warm_up_sample() -> dict:
 
         try:
             loaded = _cached(loaded_slot, lambda: load_inputs(**resolve(SAMPLE)))
-            _cached(analysis_slot, lambda: analyse(loaded, AnalysisSettings()))
+            result = _cached(analysis_slot, lambda: analyse(loaded, AnalysisSettings()))
             import northstar_lab.evidence.charts  # noqa: F401 - Altair's first import, too
+
+            singles = [(c,) for c in covariate_options(result, loaded)]
+            fit_ahead(keys, result.ranking.leader.key, [(), *singles])
         except Exception:  # noqa: BLE001 - the page computes it again and shows the error
             logging.getLogger(__name__).exception("Analysing the sample in advance failed")
 
@@ -502,26 +506,98 @@ def analysis(show_progress: bool = True):
     return result
 
 
+def _derived_slot_of(keys: tuple[str, str], kind: str, key: str | None, extra: tuple) -> dict:
+    """The slot of one derived result: the analysis's keys (dataset and settings), the kind,
+    the candidate key and every extra argument, so a result is never shown for other data,
+    settings or options, whether a page or the background worker (`fit_ahead`) filled it."""
+    return _derived_slot(*keys, kind, str(key), *(json.dumps(e, default=str) for e in extra))
+
+
 def derived(kind: str, key: str | None, compute: Callable, *extra: Any):
     """`compute(analysis)` for the current analysis, cached per process on (analysis, kind,
     candidate key, extra): a table or chart is computed once, whoever asks and however often
     the page reruns."""
     keys = current_keys()
-    slot = _derived_slot(*keys, kind, str(key), *(json.dumps(e, default=str) for e in extra))
+    slot = _derived_slot_of(keys, kind, key, extra)
     return _cached(slot, lambda: compute(_analysed(*keys)))
 
 
-def adjusted(result, key: str, covariates: tuple[str, ...]):
-    """The adjusted view of one candidate of the current analysis (cached per process)."""
+def _adjusted_view(an, key: str, covariates: tuple[str, ...]):
+    """One candidate's adjusted view (a few lifelines fits, ~1 s on the sample)."""
     from northstar_lab.stats.adjusted import adjusted_view
 
+    return adjusted_view(an, key, list(covariates), seed=an.settings.seed)
+
+
+def adjusted(result, key: str, covariates: tuple[str, ...]):
+    """The adjusted view of one candidate of the current analysis (cached per process; often
+    fitted already by `fit_ahead`)."""
     with st.spinner("Fitting the adjusted model…"):
         return derived(
             "adjusted",
             key,
-            lambda an: adjusted_view(an, key, list(covariates), seed=an.settings.seed),
+            lambda an: _adjusted_view(an, key, covariates),
             sorted(covariates),
         )
+
+
+def covariate_options(result, loaded=None) -> list[str]:
+    """What the Adjusted tab offers to adjust for: the users table's segments, signup month."""
+    from northstar_lab.stats.adjusted import available_covariates
+
+    loaded = loaded if loaded is not None else loaded_data(dataset())
+    segments = loaded.users.columns.segments if loaded.users is not None else ()
+    return available_covariates(result.frame, segments)
+
+
+def fit_adjusted_ahead(result, selected: list[str], chosen: list[str]) -> None:
+    """Queue what the Adjusted tab shows next: each selected candidate with the covariates
+    chosen now, and the first one with each covariate on its own (a person's first pick)."""
+    options = covariate_options(result)
+    now = tuple(c for c in chosen if c in options)
+    for i, key in enumerate(selected):
+        fit_ahead(current_keys(), key, [now, *([(c,) for c in options] if i == 0 else [])])
+
+
+def fit_ahead(keys: tuple[str, str] | None, key: str, covariate_sets: list[tuple[str, ...]]):
+    """Fit these adjusted views of candidate `key` in the background (one worker thread per
+    process, fits queued in order): a first look at the Adjusted tab, or a first covariate,
+    then answers at once instead of in 1–5 s (issue 12). The worker fills the very slots
+    `adjusted` reads, under their locks, so a page asking meanwhile waits for the fit instead
+    of fitting twice; a failure leaves the slot empty for the page to fit (and explain)."""
+    if keys is None:
+        return
+    worker = _fit_worker()
+    for covs in dict.fromkeys(tuple(sorted(c)) for c in covariate_sets):
+        job = (*keys, key, covs)
+        with worker["lock"]:
+            if job in worker["seen"]:
+                continue
+            worker["seen"].add(job)
+        worker["queue"].put(job)
+
+
+@st.cache_resource(show_spinner=False)
+def _fit_worker() -> dict:
+    """The process's one background fitter (see `fit_ahead`): a queue and a daemon thread."""
+    import queue
+
+    worker = {"queue": queue.Queue(), "seen": set(), "lock": threading.Lock()}
+
+    def run() -> None:
+        while True:
+            ref, settings_key, key, covs = worker["queue"].get()
+            analysis = _slot("analysis", ref, settings_key).get("value")
+            if analysis is None:  # evicted or never finished: the page fits when asked
+                continue
+            slot = _derived_slot_of((ref, settings_key), "adjusted", key, (sorted(covs),))
+            try:
+                _cached(slot, lambda a=analysis, k=key, c=covs: _adjusted_view(a, k, c))
+            except Exception:  # noqa: BLE001 - the page fits it again and shows the error
+                LOG.info("Fitting an adjusted view ahead failed", exc_info=True)
+
+    threading.Thread(target=run, name="northstar-fit-ahead", daemon=True).start()
+    return worker
 
 
 # ---- the decision store ------------------------------------------------------------------------
