@@ -375,11 +375,11 @@ def look_closer() -> None:
     if not selected:
         st.info("Pick one or more candidates to see their curves.")
         return
-    shared.fit_adjusted_ahead(result, selected, ws.adjust_for)  # the Adjusted tab, in advance
     tabs = st.tabs(list(TABS), key="look_tab", on_change="rerun")
     open_tab = next((t for t, tab in zip(TABS, tabs, strict=True) if tab.open), next(iter(TABS)))
     with tabs[list(TABS).index(open_tab)], shared.contained(f"The {open_tab.lower()} tab"):
         TABS[open_tab](selected)
+    shared.fit_adjusted_ahead(result, selected, ws.adjust_for)  # the Adjusted tab, in advance
     shared.commit()  # a fragment rerun does not reach the end of the page
 
 

@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -585,6 +585,7 @@ def _fit_worker() -> dict:
     worker = {"queue": queue.Queue(), "seen": set(), "lock": threading.Lock()}
 
     def run() -> None:
+        _lower_priority()
         while True:
             ref, settings_key, key, covs = worker["queue"].get()
             analysis = _slot("analysis", ref, settings_key).get("value")
@@ -598,6 +599,13 @@ def _fit_worker() -> dict:
 
     threading.Thread(target=run, name="northstar-fit-ahead", daemon=True).start()
     return worker
+
+
+def _lower_priority() -> None:
+    """Let the calling thread yield the CPU to page runs and the browser (Linux: a thread's own
+    nice value), so fitting ahead takes little from what a person waits for; elsewhere a no-op."""
+    with suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
 # ---- the decision store ------------------------------------------------------------------------
