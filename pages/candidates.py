@@ -171,6 +171,7 @@ ROWS = {"Top 10": 10, "Top 20": 20, "All": None}
 
 
 @st.fragment
+@shared.runs_as_page
 def leaderboard_section() -> None:
     st.subheader("Leaderboard")
     events, kinds = board_options(ranking)
@@ -360,6 +361,7 @@ TABS = {
 
 
 @st.fragment
+@shared.runs_as_page
 def look_closer() -> None:
     st.subheader("Look closer")
     ws = shared.state()

@@ -13,6 +13,7 @@ another laptop; participants join with the link and a name and save only their o
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -588,6 +589,7 @@ def _fit_worker() -> dict:
         _lower_priority()
         while True:
             ref, settings_key, key, covs = worker["queue"].get()
+            _wait_for_quiet()
             analysis = _slot("analysis", ref, settings_key).get("value")
             if analysis is None:  # evicted or never finished: the page fits when asked
                 continue
@@ -599,6 +601,47 @@ def _fit_worker() -> dict:
 
     threading.Thread(target=run, name="northstar-fit-ahead", daemon=True).start()
     return worker
+
+
+#: Page runs in progress in this process, and when the last one ended (`page_run`).
+_RUNS = {"active": 0, "ended": 0.0, "lock": threading.Lock()}
+QUIET_S = 0.3  # the fitting-ahead worker starts a fit after this long without a page run
+
+
+@contextmanager
+def page_run() -> Iterator[None]:
+    """Mark a script or fragment run in progress, so work done ahead waits for it to end:
+    with two cores and one GIL, a fit in parallel would make the page a person waits for
+    slower (app.py wraps every run; fragments use `runs_as_page`)."""
+    with _RUNS["lock"]:
+        _RUNS["active"] += 1
+    try:
+        yield
+    finally:
+        with _RUNS["lock"]:
+            _RUNS["active"] -= 1
+            _RUNS["ended"] = time.monotonic()
+
+
+def runs_as_page(fn: Callable) -> Callable:
+    """A fragment's body as a `page_run` (a fragment rerun does not go through app.py)."""
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        with page_run():
+            return fn(*args, **kwargs)
+
+    return wrapped
+
+
+def _wait_for_quiet() -> None:
+    """Until no page run is in progress and none has ended for `QUIET_S`."""
+    while True:
+        with _RUNS["lock"]:
+            idle = _RUNS["active"] == 0 and time.monotonic() - _RUNS["ended"] >= QUIET_S
+        if idle:
+            return
+        time.sleep(0.05)
 
 
 def _lower_priority() -> None:
