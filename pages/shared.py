@@ -572,35 +572,50 @@ def fit_ahead(keys: tuple[str, str] | None, key: str, covariate_sets: list[tuple
     for covs in dict.fromkeys(tuple(sorted(c)) for c in covariate_sets):
         job = (*keys, key, covs)
         with worker["lock"]:
-            if job in worker["seen"]:
+            if job in worker["pending"] or "value" in _adjusted_slot(job):
                 continue
-            worker["seen"].add(job)
+            worker["pending"].add(job)
         worker["queue"].put(job)
+
+
+def _adjusted_slot(job: tuple[str, str, str, tuple[str, ...]]) -> dict:
+    """The slot `adjusted` reads for (dataset key, settings key, candidate key, covariates)."""
+    ref, settings_key, key, covs = job
+    return _derived_slot_of((ref, settings_key), "adjusted", key, (sorted(covs),))
 
 
 @st.cache_resource(show_spinner=False)
 def _fit_worker() -> dict:
-    """The process's one background fitter (see `fit_ahead`): a queue and a daemon thread."""
+    """The process's one background fitter (see `fit_ahead`): a queue, the jobs queued and not
+    done yet (`pending`; a view already fitted is never queued), and a daemon thread."""
     import queue
 
-    worker = {"queue": queue.Queue(), "seen": set(), "lock": threading.Lock()}
+    worker = {"queue": queue.Queue(), "pending": set(), "lock": threading.Lock()}
 
     def run() -> None:
         _lower_priority()
         while True:
-            ref, settings_key, key, covs = worker["queue"].get()
+            job = worker["queue"].get()
             _wait_for_quiet()
-            analysis = _slot("analysis", ref, settings_key).get("value")
-            if analysis is None:  # evicted or never finished: the page fits when asked
-                continue
-            slot = _derived_slot_of((ref, settings_key), "adjusted", key, (sorted(covs),))
-            try:
-                _cached(slot, lambda a=analysis, k=key, c=covs: _adjusted_view(a, k, c))
-            except Exception:  # noqa: BLE001 - the page fits it again and shows the error
-                LOG.info("Fitting an adjusted view ahead failed", exc_info=True)
+            _fit_job(job)
+            with worker["lock"]:
+                worker["pending"].discard(job)
 
     threading.Thread(target=run, name="northstar-fit-ahead", daemon=True).start()
     return worker
+
+
+def _fit_job(job: tuple[str, str, str, tuple[str, ...]]) -> None:
+    """One queued fit, into its slot; nothing when the analysis is gone (evicted) or the fit
+    fails (the page fits it again when asked, and shows the error)."""
+    ref, settings_key, key, covs = job
+    analysis = _slot("analysis", ref, settings_key).get("value")
+    if analysis is None:
+        return
+    try:
+        _cached(_adjusted_slot(job), lambda: _adjusted_view(analysis, key, covs))
+    except Exception:  # noqa: BLE001 - the page fits it again and shows the error
+        LOG.info("Fitting an adjusted view ahead failed", exc_info=True)
 
 
 #: Page runs in progress in this process, and when the last one ended (`page_run`).
