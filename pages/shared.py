@@ -480,6 +480,8 @@ def analysis(show_progress: bool = True):
         return None
     if st.session_state.get("analysed") == list(keys):
         return _analysed(*keys)
+    if "value" in _slot("analysis", *keys):  # ready (the warm-up, another session): no
+        show_progress = False  # progress box to draw, and the page switches at once
     start = time.perf_counter()
     status = st.status("Running the analysis…", expanded=True) if show_progress else None
     bar = status.progress(0.0) if status else None
