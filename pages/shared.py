@@ -40,6 +40,7 @@ SAMPLE = {"kind": "sample", "label": SAMPLE_LABEL}
 SAMPLE_FILES = {"events": SAMPLE_DIR / "events.parquet", "users": SAMPLE_DIR / "users.csv"}
 MAX_CACHED = 32  # loaded data, analyses and adjusted views of recent choices
 MAX_DERIVED = 1024  # tables and charts derived from an analysis and a candidate key
+AHEAD_MAX_USERS = 20_000  # adjusted views are fitted ahead up to this many users (~1 s each)
 LIVE_EVERY_S = 2.0  # how often the facilitator's live view polls participants' scores
 LOG = logging.getLogger("northstar_lab.app")
 
@@ -555,7 +556,11 @@ def covariate_options(result, loaded=None) -> list[str]:
 
 def fit_adjusted_ahead(result, selected: list[str], chosen: list[str]) -> None:
     """Queue what the Adjusted tab shows next: each selected candidate with the covariates
-    chosen now, and the first one with each covariate on its own (a person's first pick)."""
+    chosen now, and the first one with each covariate on its own (a person's first pick).
+    Not above `AHEAD_MAX_USERS` users: a fit there takes many seconds, and one running while
+    a page is drawn would slow it for that long."""
+    if result.ranking.n_users > AHEAD_MAX_USERS:
+        return
     options = covariate_options(result)
     now = tuple(c for c in chosen if c in options)
     for i, key in enumerate(selected):
