@@ -104,12 +104,12 @@ def answer(page, runs: ScriptRuns, action, *shown) -> float:
     return time.perf_counter() - start
 
 
-def chart_drawn(page):
-    """The open tab's first chart, drawn (Vega's canvas or SVG is in the page)."""
+def chart_drawn(page, nth: int = 0):
+    """The open tab's chart number `nth`, drawn (Vega's canvas or SVG is in the page)."""
     from playwright.sync_api import expect
 
     panel = page.get_by_role("tabpanel")
-    chart = panel.get_by_test_id("stVegaLiteChart").first.locator("canvas, svg").first
+    chart = panel.get_by_test_id("stVegaLiteChart").nth(nth).locator("canvas, svg").first
     return lambda: expect(chart).to_be_visible(timeout=600_000)
 
 
@@ -129,12 +129,12 @@ def one_round(page, runs: ScriptRuns, record) -> None:
     page.keyboard.type(name)  # the person's part: what the app answers starts at the pick
     typing = time.perf_counter() - typing
 
-    def pick():
+    def pick():  # answered when the added candidate's curves (the second chart) are drawn
         page.get_by_role("option", name=name, exact=True).first.click()
         page.keyboard.press("Escape")
 
     added = answer(page, runs, pick, lambda: expect(chips).to_contain_text("quiz_taken: count"),
-                   chart_drawn(page))  # fmt: skip
+                   chart_drawn(page, 1))  # fmt: skip
     record("candidate selection (add one)", added)
     record("  the same with typing its name", typing + added)
 
