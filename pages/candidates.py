@@ -26,7 +26,6 @@ from northstar_lab.evidence.leaderboard import (
 )
 from northstar_lab.ranking.flags import flag_legend
 from northstar_lab.settings import AnalysisSettings
-from northstar_lab.stats.adjusted import available_covariates
 from northstar_lab.text import csv_bytes, md_literal
 from pages import shared
 
@@ -172,6 +171,7 @@ ROWS = {"Top 10": 10, "Top 20": 20, "All": None}
 
 
 @st.fragment
+@shared.runs_as_page
 def leaderboard_section() -> None:
     st.subheader("Leaderboard")
     events, kinds = board_options(ranking)
@@ -281,9 +281,7 @@ def adjusted_tab(selected: list[str]) -> None:
         "test on all users and the gain in concordance on held-out users of models fitted on "
         "the training half (95% bootstrap CI)."
     )
-    loaded = shared.loaded_data(shared.dataset())
-    segments = loaded.users.columns.segments if loaded.users is not None else ()
-    options = available_covariates(result.frame, segments)
+    options = shared.covariate_options(result)
     ws = shared.state()
     adjust_for = st.multiselect(
         "Adjust for (optional)",
@@ -363,6 +361,7 @@ TABS = {
 
 
 @st.fragment
+@shared.runs_as_page
 def look_closer() -> None:
     st.subheader("Look closer")
     ws = shared.state()
@@ -382,6 +381,7 @@ def look_closer() -> None:
     open_tab = next((t for t, tab in zip(TABS, tabs, strict=True) if tab.open), next(iter(TABS)))
     with tabs[list(TABS).index(open_tab)], shared.contained(f"The {open_tab.lower()} tab"):
         TABS[open_tab](selected)
+    shared.fit_adjusted_ahead(result, selected, ws.adjust_for)  # the Adjusted tab, in advance
     shared.commit()  # a fragment rerun does not reach the end of the page
 
 

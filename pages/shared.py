@@ -13,13 +13,14 @@ another laptop; participants join with the link and a name and save only their o
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ SAMPLE = {"kind": "sample", "label": SAMPLE_LABEL}
 SAMPLE_FILES = {"events": SAMPLE_DIR / "events.parquet", "users": SAMPLE_DIR / "users.csv"}
 MAX_CACHED = 32  # loaded data, analyses and adjusted views of recent choices
 MAX_DERIVED = 1024  # tables and charts derived from an analysis and a candidate key
+AHEAD_MAX_USERS = 20_000  # adjusted views are fitted ahead up to this many users (~1 s each)
 LIVE_EVERY_S = 2.0  # how often the facilitator's live view polls participants' scores
 LOG = logging.getLogger("northstar_lab.app")
 
@@ -401,6 +403,7 @@ def warm_up_sample() -> dict:
     the page to compute (and explain) as usual."""
     keys = _analysis_keys(SAMPLE, AnalysisSettings())
     loaded_slot, analysis_slot = _slot("loaded", keys[0]), _slot("analysis", *keys)
+    _fit_worker()  # started here, in a script run, for the fits queued after the analysis
 
     def run() -> None:
         from northstar_lab.analysis import analyse
@@ -408,8 +411,11 @@ def warm_up_sample() -> dict:
 
         try:
             loaded = _cached(loaded_slot, lambda: load_inputs(**resolve(SAMPLE)))
-            _cached(analysis_slot, lambda: analyse(loaded, AnalysisSettings()))
+            result = _cached(analysis_slot, lambda: analyse(loaded, AnalysisSettings()))
             import northstar_lab.evidence.charts  # noqa: F401 - Altair's first import, too
+
+            singles = [(c,) for c in covariate_options(result, loaded)]
+            fit_ahead(keys, result.ranking.leader.key, [(), *singles])
         except Exception:  # noqa: BLE001 - the page computes it again and shows the error
             logging.getLogger(__name__).exception("Analysing the sample in advance failed")
 
@@ -475,6 +481,8 @@ def analysis(show_progress: bool = True):
         return None
     if st.session_state.get("analysed") == list(keys):
         return _analysed(*keys)
+    if "value" in _slot("analysis", *keys):  # ready (the warm-up, another session): no
+        show_progress = False  # progress box to draw, and the page switches at once
     start = time.perf_counter()
     status = st.status("Running the analysis…", expanded=True) if show_progress else None
     bar = status.progress(0.0) if status else None
@@ -502,26 +510,167 @@ def analysis(show_progress: bool = True):
     return result
 
 
+def _derived_slot_of(keys: tuple[str, str], kind: str, key: str | None, extra: tuple) -> dict:
+    """The slot of one derived result: the analysis's keys (dataset and settings), the kind,
+    the candidate key and every extra argument, so a result is never shown for other data,
+    settings or options, whether a page or the background worker (`fit_ahead`) filled it."""
+    return _derived_slot(*keys, kind, str(key), *(json.dumps(e, default=str) for e in extra))
+
+
 def derived(kind: str, key: str | None, compute: Callable, *extra: Any):
     """`compute(analysis)` for the current analysis, cached per process on (analysis, kind,
     candidate key, extra): a table or chart is computed once, whoever asks and however often
     the page reruns."""
     keys = current_keys()
-    slot = _derived_slot(*keys, kind, str(key), *(json.dumps(e, default=str) for e in extra))
+    slot = _derived_slot_of(keys, kind, key, extra)
     return _cached(slot, lambda: compute(_analysed(*keys)))
 
 
-def adjusted(result, key: str, covariates: tuple[str, ...]):
-    """The adjusted view of one candidate of the current analysis (cached per process)."""
+def _adjusted_view(an, key: str, covariates: tuple[str, ...]):
+    """One candidate's adjusted view (a few lifelines fits, ~1 s on the sample)."""
     from northstar_lab.stats.adjusted import adjusted_view
 
+    return adjusted_view(an, key, list(covariates), seed=an.settings.seed)
+
+
+def adjusted(result, key: str, covariates: tuple[str, ...]):
+    """The adjusted view of one candidate of the current analysis (cached per process; often
+    fitted already by `fit_ahead`)."""
     with st.spinner("Fitting the adjusted model…"):
         return derived(
             "adjusted",
             key,
-            lambda an: adjusted_view(an, key, list(covariates), seed=an.settings.seed),
+            lambda an: _adjusted_view(an, key, covariates),
             sorted(covariates),
         )
+
+
+def covariate_options(result, loaded=None) -> list[str]:
+    """What the Adjusted tab offers to adjust for: the users table's segments, signup month."""
+    from northstar_lab.stats.adjusted import available_covariates
+
+    loaded = loaded if loaded is not None else loaded_data(dataset())
+    segments = loaded.users.columns.segments if loaded.users is not None else ()
+    return available_covariates(result.frame, segments)
+
+
+def fit_adjusted_ahead(result, selected: list[str], chosen: list[str]) -> None:
+    """Queue what the Adjusted tab shows next: each selected candidate with the covariates
+    chosen now, and the first one with each covariate on its own (a person's first pick).
+    Not above `AHEAD_MAX_USERS` users: a fit there takes many seconds, and one running while
+    a page is drawn would slow it for that long."""
+    if result.ranking.n_users > AHEAD_MAX_USERS:
+        return
+    options = covariate_options(result)
+    now = tuple(c for c in chosen if c in options)
+    for i, key in enumerate(selected):
+        fit_ahead(current_keys(), key, [now, *([(c,) for c in options] if i == 0 else [])])
+
+
+def fit_ahead(keys: tuple[str, str] | None, key: str, covariate_sets: list[tuple[str, ...]]):
+    """Fit these adjusted views of candidate `key` in the background (one worker thread per
+    process, fits queued in order): a first look at the Adjusted tab, or a first covariate,
+    then answers at once instead of in 1–5 s (issue 12). The worker fills the very slots
+    `adjusted` reads, under their locks, so a page asking meanwhile waits for the fit instead
+    of fitting twice; a failure leaves the slot empty for the page to fit (and explain)."""
+    if keys is None:
+        return
+    worker = _fit_worker()
+    for covs in dict.fromkeys(tuple(sorted(c)) for c in covariate_sets):
+        job = (*keys, key, covs)
+        with worker["lock"]:
+            if job in worker["pending"] or "value" in _adjusted_slot(job):
+                continue
+            worker["pending"].add(job)
+        worker["queue"].put(job)
+
+
+def _adjusted_slot(job: tuple[str, str, str, tuple[str, ...]]) -> dict:
+    """The slot `adjusted` reads for (dataset key, settings key, candidate key, covariates)."""
+    ref, settings_key, key, covs = job
+    return _derived_slot_of((ref, settings_key), "adjusted", key, (sorted(covs),))
+
+
+@st.cache_resource(show_spinner=False)
+def _fit_worker() -> dict:
+    """The process's one background fitter (see `fit_ahead`): a queue, the jobs queued and not
+    done yet (`pending`; a view already fitted is never queued), and a daemon thread."""
+    import queue
+
+    worker = {"queue": queue.Queue(), "pending": set(), "lock": threading.Lock()}
+
+    def run() -> None:
+        _lower_priority()
+        while True:
+            job = worker["queue"].get()
+            _wait_for_quiet()
+            _fit_job(job)
+            with worker["lock"]:
+                worker["pending"].discard(job)
+
+    threading.Thread(target=run, name="northstar-fit-ahead", daemon=True).start()
+    return worker
+
+
+def _fit_job(job: tuple[str, str, str, tuple[str, ...]]) -> None:
+    """One queued fit, into its slot; nothing when the analysis is gone (evicted) or the fit
+    fails (the page fits it again when asked, and shows the error)."""
+    ref, settings_key, key, covs = job
+    analysis = _slot("analysis", ref, settings_key).get("value")
+    if analysis is None:
+        return
+    try:
+        _cached(_adjusted_slot(job), lambda: _adjusted_view(analysis, key, covs))
+    except Exception:  # noqa: BLE001 - the page fits it again and shows the error
+        LOG.info("Fitting an adjusted view ahead failed", exc_info=True)
+
+
+#: Page runs in progress in this process, and when the last one ended (`page_run`).
+_RUNS = {"active": 0, "ended": 0.0, "lock": threading.Lock()}
+QUIET_S = 0.3  # the fitting-ahead worker starts a fit after this long without a page run
+
+
+@contextmanager
+def page_run() -> Iterator[None]:
+    """Mark a script or fragment run in progress, so work done ahead waits for it to end:
+    with two cores and one GIL, a fit in parallel would make the page a person waits for
+    slower (app.py wraps every run; fragments use `runs_as_page`)."""
+    with _RUNS["lock"]:
+        _RUNS["active"] += 1
+    try:
+        yield
+    finally:
+        with _RUNS["lock"]:
+            _RUNS["active"] -= 1
+            _RUNS["ended"] = time.monotonic()
+
+
+def runs_as_page(fn: Callable) -> Callable:
+    """A fragment's body as a `page_run` (a fragment rerun does not go through app.py)."""
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        with page_run():
+            return fn(*args, **kwargs)
+
+    return wrapped
+
+
+def _wait_for_quiet() -> None:
+    """Until no page run is in progress and none has ended for `QUIET_S`."""
+    while True:
+        with _RUNS["lock"]:
+            idle = _RUNS["active"] == 0 and time.monotonic() - _RUNS["ended"] >= QUIET_S
+        if idle:
+            return
+        time.sleep(0.05)
+
+
+def _lower_priority() -> None:
+    """Let the calling thread yield the CPU to page runs and the browser (Linux: a thread's own
+    nice value), so fitting ahead takes little from what a person waits for; elsewhere a no-op."""
+    with suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
 # ---- the decision store ------------------------------------------------------------------------

@@ -124,7 +124,7 @@ def adjusted_view(an, key: str, covariates: list[str], seed: int = 0, n_boot: in
         base_cols.append("active_days")
     full_cols = [*base_cols, "cand"]
     adjusted = _fit(df, [*cov_cols, "cand"])
-    unadjusted = _fit(df, ["cand"])
+    unadjusted = _fit(df, ["cand"]) if cov_cols else adjusted  # no covariate: the same model
     full = _fit(df, full_cols)
     lr_base = _fit(df, base_cols).log_likelihood_ if base_cols else _null_loglik(df)
     lr = 2 * (full.log_likelihood_ - lr_base)

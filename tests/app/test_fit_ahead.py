@@ -1,0 +1,88 @@
+"""Work done ahead of a person (issue 12): the Adjusted tab's views fitted in the background
+are the very results the tab would compute, keyed so they are shown for their own data and
+covariates only, and the worker waits while a page is being drawn."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+import northstar_lab.stats.adjusted as adjusted_module
+from northstar_lab.settings import AnalysisSettings
+from pages import shared
+
+from .conftest import assert_clean, by_label, new_app, open_tab, table_with, texts
+
+WORKER = "northstar-fit-ahead"
+
+
+@pytest.fixture(autouse=True)
+def _db(module_db):
+    return module_db
+
+
+def wait_until_fitted(timeout_s: float = 180) -> None:
+    """Until the background worker has no job left (its `pending` set is empty)."""
+    worker = shared._fit_worker()
+    deadline = time.monotonic() + timeout_s
+    while worker["pending"]:
+        assert time.monotonic() < deadline, f"still fitting: {worker['pending']}"
+        time.sleep(0.1)
+
+
+def test_the_adjusted_tab_shows_the_views_fitted_ahead_without_fitting_again(monkeypatch):
+    wait_until_fitted()  # fits queued by earlier tests would land in the slots cleared next
+    shared._derived_slot.clear()  # nothing fitted yet, whatever ran before in this process
+    fitted = []
+    real = adjusted_module.adjusted_view
+
+    def recording(an, key, covariates, **kw):
+        fitted.append((threading.current_thread().name, key, tuple(covariates)))
+        return real(an, key, covariates, **kw)
+
+    monkeypatch.setattr(adjusted_module, "adjusted_view", recording)
+    at = new_app().run()
+    at.button(key="try_sample").click().run()
+    assert_clean(at)
+    wait_until_fitted()
+    by_worker = {(k, c) for name, k, c in fitted if name == WORKER}
+    key = "count:lesson_completed"  # the sample's leader, the candidate shown first
+    assert {(key, ()), (key, ("plan",)), (key, ("signup month",))} <= by_worker
+
+    def refuse(*_a, **_k):
+        raise AssertionError("the page fitted a view the worker had fitted")
+
+    monkeypatch.setattr(adjusted_module, "adjusted_view", refuse)
+    at = open_tab(at, "Adjusted")
+    assert_clean(at)
+    by_label(at.multiselect, "Adjust for (optional)").set_value(["plan"]).run()
+    assert_clean(at)
+    assert "Adjusted for: plan" in texts(at.text)
+    assert table_with(at, "gain in C (95% CI)").iloc[0]["candidate"]
+
+
+def test_a_view_fitted_ahead_is_shown_for_its_own_covariates_only():
+    at = open_tab(new_app().run().button(key="try_sample").click().run(), "Adjusted")
+    wait_until_fitted()
+    an = shared._analysed(*shared._analysis_keys(shared.SAMPLE, AnalysisSettings()))
+    key = an.ranking.leader.key
+    for covariates in (["plan"], ["signup month"], []):
+        by_label(at.multiselect, "Adjust for (optional)").set_value(covariates).run()
+        assert_clean(at)
+        row = table_with(at, "gain in C (95% CI)").iloc[0]
+        own = adjusted_module.adjusted_view(an, key, covariates, seed=an.settings.seed)
+        assert row["HR / SD adjusted (95% CI)"].startswith(f"{own.hazard_ratio:.2f} ")
+        assert row["held-out C: active days"] == round(own.c_base, 3)
+        assert row["held-out C: + candidate"] == round(own.c_full, 3)
+
+
+def test_the_worker_waits_while_a_page_is_drawn():
+    done = threading.Event()
+    with shared.page_run():
+        threading.Thread(target=lambda: (shared._wait_for_quiet(), done.set())).start()
+        time.sleep(2 * shared.QUIET_S)
+        assert not done.is_set()  # a page run is in progress
+    assert not done.wait(shared.QUIET_S / 3)  # just ended: still waiting for quiet
+    assert done.wait(10)
