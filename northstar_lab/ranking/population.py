@@ -85,11 +85,24 @@ class Population:
 
 @dataclass
 class Influence:
-    """A candidate's per-user influence on its C (retention users) and ρ (revenue users)."""
+    """A candidate's per-user influence on its C (retention users) and ρ (revenue users).
+
+    Kept as float32: the stability draws build their influence matrix in float32 anyway
+    (`stability._influence_draws`), and at 2M users two float64 vectors per candidate and its
+    '≥ k' version were 3 GB of the benchmark's peak. ρ's standard error, which is reported,
+    is taken from the float64 vector before it is narrowed (`rho_se`)."""
 
     c: np.ndarray
     rho: np.ndarray | None
     held_out: bool
+    rho_se: float | None = None
+
+    @classmethod
+    def of(cls, c: np.ndarray, rho: np.ndarray | None, held_out: bool) -> Influence:
+        """Narrowed to float32, with ρ's SE √(Σ ψ²) from the full-precision vector."""
+        rho_se = float(np.sqrt(rho @ rho)) if rho is not None else None
+        narrow = None if rho is None else rho.astype(np.float32)
+        return cls(c.astype(np.float32), narrow, held_out, rho_se)
 
 
 def split_users(n: int, seed: int, signup_sec=None, mode: str = "random") -> np.ndarray:

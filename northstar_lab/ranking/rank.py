@@ -336,7 +336,7 @@ def _measure(cand, pop: Population, settings, held_out=False, threshold=None, ch
         rho, psi_rho = influence.spearman_influence(xr, target, cand.codes_for(rev))
         res.revenue_rho = None if np.isnan(rho) else rho
         res.n_revenue = int(rev.size)
-    infl = Influence(c=psi_c, rho=psi_rho, held_out=held_out)
+    infl = Influence.of(psi_c, psi_rho, held_out)
     if not held_out and choose:
         k = choose_threshold(cand, pop, settings)
         res.threshold = k

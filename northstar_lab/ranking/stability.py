@@ -175,11 +175,11 @@ def _influence_draws(results, infl: dict[str, Influence], pop: Population, setti
         f = infl[r.key]
         ret, rev = pop.index(f.held_out)
         has_rho = pop.has_revenue and f.rho is not None and r.revenue_rho is not None
-        psi[j, ret] += d_c * f.c
+        psi[j, ret] += np.float32(d_c) * f.c
         if has_rho:
             if r.revenue_rho > 0:
-                psi[j, rev] += d_rho * f.rho
-            se = float(np.sqrt(f.rho @ f.rho))
+                psi[j, rev] += np.float32(d_rho) * f.rho
+            se = f.rho_se
             rho_ci.append((r.revenue_rho - 1.96 * se, r.revenue_rho + 1.96 * se))
         else:
             rho_ci.append(None)
