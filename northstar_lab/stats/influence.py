@@ -162,7 +162,11 @@ def _upper_by_level(by_level: np.ndarray, n: int) -> np.ndarray:
 
 def score_draws(scores: np.ndarray, psi: np.ndarray, n_draws: int, seed: int) -> np.ndarray:
     """(n_draws, k) scores from N(scores, ΨᵀΨ), Ψ the (n_users, k) influence matrix."""
-    cov = (psi.T @ psi).astype(np.float64)
+    return score_draws_from_cov(scores, (psi.T @ psi).astype(np.float64), n_draws, seed)
+
+
+def score_draws_from_cov(scores: np.ndarray, cov: np.ndarray, n_draws: int, seed: int):
+    """(n_draws, k) scores from N(scores, cov), cov = ΨᵀΨ however it was summed."""
     cov = (cov + cov.T) / 2
     vals, vecs = np.linalg.eigh(cov)
     root = vecs * np.sqrt(np.clip(vals, 0, None))
