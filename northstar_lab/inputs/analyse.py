@@ -19,7 +19,14 @@ from ..errors import InputError
 from ..ranking.score import bh_qvalues
 from . import experiments as exp
 from . import keyed, measure, weekly
-from .define import InputSpec, candidate_inputs, north_star_spec, parse_input, with_details
+from .define import (
+    DISTINCT_EVENTS,
+    InputSpec,
+    candidate_inputs,
+    north_star_spec,
+    parse_input,
+    with_details,
+)
 from .keyed import LATER, WINDOW
 from .lead import lead_fits
 from .result import InputEvidence, InputsResult
@@ -210,14 +217,14 @@ def _anchored_counts(log, analysis, assigned, specs, ns, h, exclude):
     anchors are keyed together, and one at the same user and moment is counted once."""
     frame = analysis.frame
     uid, at = np.arange(len(frame)), frame["signup_sec"].to_numpy(float)
-    events, any_event = set(ns.events), ns.measure in measure.BASELINE_KEYS
+    events, types = set(ns.events), ns.measure == DISTINCT_EVENTS
     periods = (LATER,)
     if assigned and not assigned.kept.empty:
         kept = assigned.kept
         uid = np.concatenate([uid, log.uids(kept["user_id"])])
         at = np.concatenate([at, kept["assigned_sec"].to_numpy(float)])
         events |= {e for s in specs for e in s.events}
-        any_event = any_event or any(not s.event for s in [*specs, ns])
+        types = types or any(s.measure == DISTINCT_EVENTS for s in specs)
         periods = (WINDOW, LATER)
     counts = keyed.anchored_counts(
         log,
@@ -227,7 +234,7 @@ def _anchored_counts(log, analysis, assigned, specs, ns, h, exclude):
         window_days=analysis.settings.window_days,
         horizon_days=h,
         periods=periods,
-        any_event=any_event,
+        types=types,
         exclude_types=exclude,
     )
     counts = measure.AnchorCounts.from_counts(counts, log.names)

@@ -111,12 +111,13 @@ def distinct_anchors(uid: np.ndarray, anchor_sec: np.ndarray) -> tuple[np.ndarra
 
 @dataclass
 class Counts:
-    """Anchored counts in long form: per (anchor, period, code) n and active days; per
-    (anchor, period) over every event n, active days and distinct types (not counting the
-    excluded); `inverse` maps each anchor asked for to its distinct anchor."""
+    """Anchored counts, one row per distinct anchor and period with events: n and active days
+    of any event (`n`, `days`), distinct types not excluded (`types`, when asked for), and per
+    event code c asked for `n{c}` and `days{c}`; `inverse` maps each anchor asked for to its
+    distinct anchor (the `anchor` column)."""
 
-    per: pd.DataFrame
-    any_: pd.DataFrame
+    rows: pd.DataFrame
+    codes: list[int]
     n_distinct: int
     inverse: np.ndarray
 
@@ -130,14 +131,15 @@ def anchored_counts(
     window_days: int,
     horizon_days: int,
     periods: tuple[int, ...] = (WINDOW, LATER),
-    any_event: bool = True,
+    types: bool = True,
     exclude_types=(),
 ) -> Counts:
     """Events and active days in days [0, W) and [W, W + H) since each anchor (see `Counts`).
 
-    One pass over the log joined to the distinct anchors, into (anchor, period, day, code)
-    cells; per-code counts and distinct days from one group-by of the cells, the totals and
-    distinct types from those rows in NumPy, distinct active days of any event from one more.
+    The log joined to the distinct anchors is grouped per (anchor, period, day) with one count
+    per event type asked for — one cell per active day, not per day and type — and those
+    cells per (anchor, period): the counts are sums, the active days counts of cells. Distinct
+    types (`types`) take one more group-by per (anchor, period, code), so only when asked for.
     """
     uid = np.asarray(uid, np.int64)
     first, inverse = distinct_anchors(uid, np.asarray(anchor_sec, float))
@@ -153,69 +155,55 @@ def anchored_counts(
     d = ((j.sec - j.anchor_sec) / DAY).floor().cast("int64")
     j = j.mutate(d=d, period=(d >= window_days).cast("int8"))
     j = j.filter((j.d >= 0) & (j.d < window_days + horizon_days) & j.period.isin(periods))
-    cells = j.group_by(["anchor", "period", "d", "code"]).aggregate(n=j.count())
-    if any_event:  # read twice: computed once
-        cells = cells.cache()
-    wanted = cells if any_event else cells.filter(cells.code.isin(log.codes(events)))
-    per = (
-        wanted.group_by(["anchor", "period", "code"])
-        .aggregate(n=wanted.n.sum().cast("float64"), days=wanted.count().cast("float64"))
-        .to_pandas()
-    )
-    any_ = pd.DataFrame(columns=["anchor", "period", "n", "days", "types"])
-    if any_event:
-        any_ = _any_event_counts(cells, per, log.codes(exclude_types))
-        cells.release()
-    return Counts(per, any_, first.size, inverse)
-
-
-def _any_event_counts(cells: ibis.Table, per: pd.DataFrame, excluded: list[int]) -> pd.DataFrame:
-    """Per (anchor, period): n over every event and the distinct types not excluded, summed
-    from the per-code rows; active days of any event counted in the engine (one row per
-    distinct (anchor, period, day) — count-distinct keeps a hash set per group, slower)."""
+    codes = log.codes(events)
     keys = ["anchor", "period"]
-    day_rows = cells.select(*keys, "d").distinct()
-    days = day_rows.group_by(keys).aggregate(days=day_rows.count().cast("float64")).to_pandas()
-    typed = (~per["code"].isin(excluded)).astype(float)
-    out = (
-        per.assign(types=typed)
-        .groupby(keys, sort=False)
-        .agg(n=("n", "sum"), types=("types", "sum"))
-        .reset_index()
+    rows = _per_period(j, [*keys, "d"], keys, codes).to_pandas()
+    if types:
+        rows = rows.merge(_types(j, keys, log.codes(exclude_types)), on=keys, how="left")
+        rows["types"] = rows["types"].fillna(0.0)
+    return Counts(rows, codes, first.size, inverse)
+
+
+def _per_period(rows: ibis.Table, cell: list[str], keys: list[str], codes: list[int]):
+    """Per `keys`: n and cells (`days`) of any event, and `n{c}`, `days{c}` per code c, from one
+    cell per `cell` value (a day) holding a count per code: two group-bys, however many codes."""
+    per_cell = rows.group_by(cell).aggregate(
+        n=rows.count(), **{f"n{c}": rows.count(where=rows.code == c) for c in codes}
     )
-    out = out.merge(days, on=keys, how="left")
-    return out[["anchor", "period", "n", "days", "types"]]
+    totals = {"n": per_cell.n.sum().cast("float64"), "days": per_cell.count().cast("float64")}
+    for c in codes:
+        n = per_cell[f"n{c}"]
+        totals[f"n{c}"] = n.sum().cast("float64")
+        totals[f"days{c}"] = per_cell.count(where=n > 0).cast("float64")
+    return per_cell.group_by(keys).aggregate(**totals)
+
+
+def _types(rows: ibis.Table, keys: list[str], excluded: list[int]) -> pd.DataFrame:
+    """Distinct event types (codes not excluded) per `keys`, as rows of a group-by per (keys,
+    code): count-distinct keeps a hash set per group, slower."""
+    typed = rows.filter(~rows.code.isin(excluded)) if excluded else rows
+    pairs = typed.select(*keys, "code").distinct()
+    return pairs.group_by(keys).aggregate(types=pairs.count().cast("float64")).to_pandas()
 
 
 def weekly_counts(log: KeyedLog, events) -> pd.DataFrame:
-    """Per calendar week (Monday start, UTC) and event code: events `n`, user-days, users; and
-    rows with code ANY_CODE for any event. Only users with a signup, only from their signup on.
+    """Per calendar week (Monday start, UTC): events `n`, user-days and users of any event, and
+    `n{c}`, `user_days{c}`, `users{c}` per code c of `events`. Only users with a signup, only
+    from their signup on.
 
-    From one (user, code, calendar day) cell table: users per week are the rows of a group-by
-    per (user, code, week) — no count-distinct."""
+    Per (user, day) cells with a count per code, then per (user, week) — whose rows are the
+    users of the week — then per week: three group-bys, no count-distinct."""
     t = log.table
     t = t.filter((t.uid < log.n_signups) & (t.sec >= t.signup_sec))
     cday = (t.sec / DAY).floor().cast("int64")
     t = t.mutate(cday=cday, week=((cday - MONDAY_OFFSET_DAYS) / 7).floor().cast("int64"))
-    days = t.group_by(["uid", "code", "week", "cday"]).aggregate(n=t.count()).cache()
-    named = days.filter(days.code.isin(log.codes(events)))
-    per = _per_week(named, ["uid", "code", "week"], ["week", "code"])
-    day = days.group_by(["uid", "week", "cday"]).aggregate(n=days.n.sum())
-    any_ = _per_week(day, ["uid", "week"], ["week"]).assign(code=ANY_CODE)
-    out = pd.concat([per, any_], ignore_index=True)
-    days.release()
-    return out
-
-
-def _per_week(cells: ibis.Table, per_user: list[str], keys: list[str]) -> pd.DataFrame:
-    """n, user-days and users per `keys` from cells of one user-day each."""
-    u = cells.group_by(per_user).aggregate(n=cells.n.sum(), user_days=cells.count())
-    return (
-        u.group_by(keys)
-        .aggregate(
-            n=u.n.sum().cast("float64"),
-            user_days=u.user_days.sum().cast("float64"),
-            users=u.count().cast("float64"),
-        )
-        .to_pandas()
-    )
+    codes = log.codes(events)
+    u = _per_period(t, ["uid", "week", "cday"], ["uid", "week"], codes)
+    totals = {"n": u.n.sum(), "user_days": u.days.sum(), "users": u.count().cast("float64")}
+    for c in codes:
+        totals |= {
+            f"n{c}": u[f"n{c}"].sum(),
+            f"user_days{c}": u[f"days{c}"].sum(),
+            f"users{c}": u.count(where=u[f"days{c}"] > 0).cast("float64"),
+        }
+    return u.group_by("week").aggregate(**totals).to_pandas()

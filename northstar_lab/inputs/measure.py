@@ -38,7 +38,6 @@ from .define import (
 from .keyed import LATER, MONDAY_OFFSET_DAYS, WINDOW  # noqa: F401 (read as measure.*)
 
 ANY = "*"  # the event name of weekly rows that count any event
-BASELINE_KEYS = {ACTIVE_DAYS, TOTAL_EVENTS, DISTINCT_EVENTS}
 
 
 def event_names(analysis) -> list[str]:
@@ -104,20 +103,26 @@ def period_counts(
             window_days=window_days,
             horizon_days=horizon_days,
             periods=periods,
-            any_event=any_event,
+            types=any_event,
             exclude_types=exclude_types,
         )
     finally:
         log.release()
     rows = pd.DataFrame({"anchor": anchors["anchor"].to_numpy(np.int64), "at": counts.inverse})
-    per = counts.per[counts.per["code"].isin(log.codes(events))]
-    per = per.assign(event=np.asarray(log.names, dtype=object)[per["code"].to_numpy()])
-    per = rows.merge(per.rename(columns={"anchor": "at"}), on="at")
-    any_ = rows.merge(counts.any_.rename(columns={"anchor": "at"}), on="at")
-    return (
-        per[["anchor", "event", "period", "n", "days"]],
-        any_[["anchor", "period", "n", "days", "types"]],
-    )
+    wide = rows.merge(counts.rows.rename(columns={"anchor": "at"}), on="at")
+    per = [
+        wide.loc[wide[f"n{c}"] > 0, ["anchor", "period", f"n{c}", f"days{c}"]]
+        .set_axis(["anchor", "period", "n", "days"], axis=1)
+        .assign(event=log.names[c])
+        for c in counts.codes
+    ]
+    per = pd.concat(per, ignore_index=True) if per else pd.DataFrame(columns=PER_COLUMNS)
+    any_ = wide[ANY_COLUMNS] if any_event else pd.DataFrame(columns=ANY_COLUMNS)
+    return per[PER_COLUMNS], any_
+
+
+PER_COLUMNS = ["anchor", "event", "period", "n", "days"]
+ANY_COLUMNS = ["anchor", "period", "n", "days", "types"]
 
 
 class AnchorCounts:
@@ -140,8 +145,19 @@ class AnchorCounts:
     @classmethod
     def from_counts(cls, counts: keyed.Counts, names: list[str]) -> AnchorCounts:
         """From `keyed.anchored_counts` (codes named by the keyed log's `names`)."""
-        per = counts.per.assign(event=pd.Categorical.from_codes(counts.per["code"], names))
-        return cls(per, counts.any_, counts.n_distinct, counts.inverse)
+        out = cls(pd.DataFrame(columns=PER_COLUMNS), pd.DataFrame(columns=ANY_COLUMNS), 0)
+        out.n, out.inverse = counts.n_distinct, counts.inverse
+        values = ["n", "days", "types"] if "types" in counts.rows else ["n", "days"]
+        for period, rows in counts.rows.groupby("period", sort=False):
+            out._store(("any", None, period), rows, values)
+            for c in counts.codes:
+                wide = rows[["anchor", f"n{c}", f"days{c}"]]
+                out._store(
+                    ("event", names[c], period),
+                    wide.set_axis(["anchor", "n", "days"], axis=1),
+                    ("n", "days"),
+                )
+        return out
 
     def subset(self, rows: slice) -> AnchorCounts:
         """The same counts read for some of the anchors asked for (a slice of them)."""
@@ -212,7 +228,7 @@ def signup_values(log, analysis, spec, horizon_days, exclude_types=()):
         window_days=analysis.settings.window_days,
         horizon_days=horizon_days,
         periods=(LATER,),
-        any_event=spec.measure in BASELINE_KEYS,
+        types=spec.measure == DISTINCT_EVENTS,
         exclude_types=exclude_types,
     )
     return AnchorCounts.from_counts(counts, log.names).values(spec, LATER)
@@ -241,8 +257,11 @@ def weekly_counts(loaded, frame: pd.DataFrame, events: list[str], as_of, log=Non
     finally:
         if own:
             log.release()
-    code = rows.pop("code").to_numpy()
-    names = np.asarray(log.names, dtype=object)
-    out = rows.assign(event=np.where(code == keyed.ANY_CODE, ANY, names[np.maximum(code, 0)]))
-    out = out[["week", "event", "n", "user_days", "users"]]
+    out = [rows[["week", "n", "user_days", "users"]].assign(event=ANY)]
+    for c in log.codes(events):
+        part = rows.loc[rows[f"n{c}"] > 0, ["week", f"n{c}", f"user_days{c}", f"users{c}"]]
+        out.append(
+            part.set_axis(["week", "n", "user_days", "users"], axis=1).assign(event=log.names[c])
+        )
+    out = pd.concat(out, ignore_index=True)[["week", "event", "n", "user_days", "users"]]
     return out.sort_values(["week", "event"]).reset_index(drop=True)
