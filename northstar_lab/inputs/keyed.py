@@ -164,12 +164,14 @@ def anchored_counts(
     return Counts(rows, codes, first.size, inverse)
 
 
-def _per_period(rows: ibis.Table, cell: list[str], keys: list[str], codes: list[int]):
+def _per_period(rows: ibis.Table, cell: list[str], keys: list[str], codes: list[int], **derived):
     """Per `keys`: n and cells (`days`) of any event, and `n{c}`, `days{c}` per code c, from one
-    cell per `cell` value (a day) holding a count per code: two group-bys, however many codes."""
-    per_cell = rows.group_by(cell).aggregate(
-        n=rows.count(), **{f"n{c}": rows.count(where=rows.code == c) for c in codes}
-    )
+    cell per `cell` value (a day) holding a count per code: two group-bys, however many codes.
+    `derived`: key columns computed from the cell's (so that the cells have fewer keys)."""
+    # int32 cells: their sums stay int64 (DuckDB sums int64 into a slow 128-bit integer)
+    counts = {"n": rows.count()} | {f"n{c}": rows.count(where=rows.code == c) for c in codes}
+    per_cell = rows.group_by(cell).aggregate(**{k: v.cast("int32") for k, v in counts.items()})
+    per_cell = per_cell.mutate(**{k: f(per_cell) for k, f in derived.items()})
     totals = {"n": per_cell.n.sum().cast("float64"), "days": per_cell.count().cast("float64")}
     for c in codes:
         n = per_cell[f"n{c}"]
@@ -186,6 +188,11 @@ def _types(rows: ibis.Table, keys: list[str], excluded: list[int]) -> pd.DataFra
     return pairs.group_by(keys).aggregate(types=pairs.count().cast("float64")).to_pandas()
 
 
+def _week(cells: ibis.Table) -> ibis.Value:
+    """The calendar week (Monday start) of a day since the epoch."""
+    return ((cells.cday - MONDAY_OFFSET_DAYS) / 7).floor().cast("int64")
+
+
 def weekly_counts(log: KeyedLog, events) -> pd.DataFrame:
     """Per calendar week (Monday start, UTC): events `n`, user-days and users of any event, and
     `n{c}`, `user_days{c}`, `users{c}` per code c of `events`. Only users with a signup, only
@@ -195,10 +202,9 @@ def weekly_counts(log: KeyedLog, events) -> pd.DataFrame:
     users of the week — then per week: three group-bys, no count-distinct."""
     t = log.table
     t = t.filter((t.uid < log.n_signups) & (t.sec >= t.signup_sec))
-    cday = (t.sec / DAY).floor().cast("int64")
-    t = t.mutate(cday=cday, week=((cday - MONDAY_OFFSET_DAYS) / 7).floor().cast("int64"))
+    t = t.mutate(cday=(t.sec / DAY).floor().cast("int64"))
     codes = log.codes(events)
-    u = _per_period(t, ["uid", "week", "cday"], ["uid", "week"], codes)
+    u = _per_period(t, ["uid", "cday"], ["uid", "week"], codes, week=_week)
     totals = {"n": u.n.sum(), "user_days": u.days.sum(), "users": u.count().cast("float64")}
     for c in codes:
         totals |= {
