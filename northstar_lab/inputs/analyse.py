@@ -325,7 +325,8 @@ def _judge(e: InputEvidence) -> None:
 def _weekly(log, analysis, specs, ns, evidence, n_boot: int, seed: int) -> dict:
     """Weekly series, lag profiles (lag_corr filled in on the evidence) and decomposition."""
     events = sorted({e for s in [*specs, ns] for e in s.events})
-    counts = measure.weekly_counts(None, analysis.frame, events, analysis.as_of, log=log)
+    needs = weekly.needed_columns(specs, ns)
+    counts = measure.weekly_counts(None, analysis.frame, events, analysis.as_of, log, needs)
     first = pd.to_datetime(analysis.frame["signup_sec"].min(), unit="s").date()
     counts = weekly.WeeklyCounts(weekly.whole_weeks(counts, first, analysis.as_of))
     if len(counts) < weekly.MIN_WEEKS + 2:

@@ -27,6 +27,7 @@ from ..data.events import DAY, as_of_end_sec
 WINDOW, LATER = 0, 1
 MONDAY_OFFSET_DAYS = 4  # 1970-01-01 was a Thursday: day 4 since the epoch is a Monday
 ANY_CODE = -1  # the code of weekly rows that count any event
+ANY = "*"  # their event name
 
 
 def register(ev: ibis.Table, frame: pd.DataFrame) -> ibis.Table:
@@ -164,14 +165,12 @@ def anchored_counts(
     return Counts(rows, codes, first.size, inverse)
 
 
-def _per_period(rows: ibis.Table, cell: list[str], keys: list[str], codes: list[int], **derived):
+def _per_period(rows: ibis.Table, cell: list[str], keys: list[str], codes: list[int]):
     """Per `keys`: n and cells (`days`) of any event, and `n{c}`, `days{c}` per code c, from one
-    cell per `cell` value (a day) holding a count per code: two group-bys, however many codes.
-    `derived`: key columns computed from the cell's (so that the cells have fewer keys)."""
+    cell per `cell` value (a day) holding a count per code: two group-bys, however many codes."""
     # int32 cells: their sums stay int64 (DuckDB sums int64 into a slow 128-bit integer)
     counts = {"n": rows.count()} | {f"n{c}": rows.count(where=rows.code == c) for c in codes}
     per_cell = rows.group_by(cell).aggregate(**{k: v.cast("int32") for k, v in counts.items()})
-    per_cell = per_cell.mutate(**{k: f(per_cell) for k, f in derived.items()})
     totals = {"n": per_cell.n.sum().cast("float64"), "days": per_cell.count().cast("float64")}
     for c in codes:
         n = per_cell[f"n{c}"]
@@ -193,23 +192,41 @@ def _week(cells: ibis.Table) -> ibis.Value:
     return ((cells.cday - MONDAY_OFFSET_DAYS) / 7).floor().cast("int64")
 
 
-def weekly_counts(log: KeyedLog, events) -> pd.DataFrame:
-    """Per calendar week (Monday start, UTC): events `n`, user-days and users of any event, and
-    `n{c}`, `user_days{c}`, `users{c}` per code c of `events`. Only users with a signup, only
-    from their signup on.
+def weekly_counts(log: KeyedLog, needs: dict[str, list[str]]) -> pd.DataFrame:
+    """Per calendar week (Monday start, UTC) and event code (ANY_CODE: any event), the values
+    asked for in `needs` (value → event names, ANY for any event): events `n`, `user_days`,
+    `users`. Only users with a signup, only from their signup on.
 
-    Per (user, day) cells with a count per code, then per (user, week) — whose rows are the
-    users of the week — then per week: three group-bys, no count-distinct."""
+    Events per (week, code) are one small group-by; user-days are cells per (user, day) and
+    users cells per (user, week), each one pass with a count per code asked for (no
+    count-distinct) over only the codes asked for unless any event is."""
     t = log.table
     t = t.filter((t.uid < log.n_signups) & (t.sec >= t.signup_sec))
     t = t.mutate(cday=(t.sec / DAY).floor().cast("int64"))
-    codes = log.codes(events)
-    u = _per_period(t, ["uid", "cday"], ["uid", "week"], codes, week=_week)
-    totals = {"n": u.n.sum(), "user_days": u.days.sum(), "users": u.count().cast("float64")}
-    for c in codes:
-        totals |= {
-            f"n{c}": u[f"n{c}"].sum(),
-            f"user_days{c}": u[f"days{c}"].sum(),
-            f"users{c}": u.count(where=u[f"days{c}"] > 0).cast("float64"),
-        }
-    return u.group_by("week").aggregate(**totals).to_pandas()
+    t = t.mutate(week=_week(t))
+    n = t.group_by(["week", "code"]).aggregate(n=t.count().cast("float64")).to_pandas()
+    n = pd.concat([n, n.groupby("week", as_index=False)["n"].sum().assign(code=ANY_CODE)])
+    out = n.set_index(["week", "code"])
+    for value, cell in (("user_days", ["uid", "cday"]), ("users", ["uid", "week"])):
+        events = needs.get(value, [])
+        if events:
+            cells = _cells_per_week(t, cell, log.codes(events), ANY in events)
+            out = out.join(cells.set_index(["week", "code"])["cells"].rename(value), how="left")
+    return out.reset_index()
+
+
+def _cells_per_week(t: ibis.Table, cell: list[str], codes: list[int], any_event: bool):
+    """Per week and code (ANY_CODE when `any_event`): the cells (one per `cell` value: a user's
+    day or week) with an event of that code — two group-bys with a count per code."""
+    rows = t if any_event else t.filter(t.code.isin(codes))
+    counts = {f"n{c}": rows.count(where=rows.code == c).cast("int32") for c in codes}
+    per_cell = rows.group_by(cell).aggregate(n=rows.count().cast("int32"), **counts)
+    if "week" not in cell:
+        per_cell = per_cell.mutate(week=_week(per_cell))
+    totals = {f"c{c}": per_cell.count(where=per_cell[f"n{c}"] > 0) for c in codes}
+    if any_event:
+        totals[f"c{ANY_CODE}"] = per_cell.count()
+    wide = per_cell.group_by("week").aggregate(**totals).to_pandas()
+    long = wide.melt(id_vars="week", var_name="code", value_name="cells")
+    code = long["code"].str[1:].astype(np.int64)
+    return long.assign(code=code, cells=long["cells"].astype(float))

@@ -35,9 +35,7 @@ from .define import (
     TOTAL_EVENTS,
     InputSpec,
 )
-from .keyed import LATER, MONDAY_OFFSET_DAYS, WINDOW  # noqa: F401 (read as measure.*)
-
-ANY = "*"  # the event name of weekly rows that count any event
+from .keyed import ANY, LATER, MONDAY_OFFSET_DAYS, WINDOW  # noqa: F401 (read as measure.*)
 
 
 def event_names(analysis) -> list[str]:
@@ -244,24 +242,32 @@ def signup_frame(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def weekly_counts(loaded, frame: pd.DataFrame, events: list[str], as_of, log=None) -> pd.DataFrame:
+def weekly_counts(
+    loaded, frame: pd.DataFrame, events: list[str], as_of, log=None, needs=None
+) -> pd.DataFrame:
     """Per calendar week (Monday start, UTC) and event type: events `n`, user-days, users; and
     rows with event '*' for any event. Only users of `frame`, only from their signup on.
 
-    log: a keyed log whose first users are `frame`'s rows (else one is made for this)."""
+    needs: the (value, event) columns wanted (`weekly.needed_columns`); the others are NaN
+    (None: every value of `events` and of any event). log: a keyed log whose first users are
+    `frame`'s rows (else one is made for this)."""
+    if needs is None:
+        needs = {(v, e) for v in ("user_days", "users") for e in [*events, ANY]}
+    by_value: dict[str, list[str]] = {}
+    for value, event in sorted(needs):
+        by_value.setdefault(value, []).append(event)
     own = log is None
     if own:
         log = keyed.keyed_log(loaded.events, signup_frame(frame), as_of)
     try:
-        rows = keyed.weekly_counts(log, events)
+        rows = keyed.weekly_counts(log, by_value)
     finally:
         if own:
             log.release()
-    out = [rows[["week", "n", "user_days", "users"]].assign(event=ANY)]
-    for c in log.codes(events):
-        part = rows.loc[rows[f"n{c}"] > 0, ["week", f"n{c}", f"user_days{c}", f"users{c}"]]
-        out.append(
-            part.set_axis(["week", "n", "user_days", "users"], axis=1).assign(event=log.names[c])
-        )
-    out = pd.concat(out, ignore_index=True)[["week", "event", "n", "user_days", "users"]]
-    return out.sort_values(["week", "event"]).reset_index(drop=True)
+    names = np.asarray([*log.names, ANY], dtype=object)  # ANY_CODE (−1) is the last
+    rows = rows.assign(event=names[rows.pop("code").to_numpy()])
+    rows = rows[rows["event"].isin([*events, ANY])].reindex(columns=WEEKLY_COLUMNS)
+    return rows.sort_values(["week", "event"]).reset_index(drop=True)
+
+
+WEEKLY_COLUMNS = ["week", "event", "n", "user_days", "users"]
