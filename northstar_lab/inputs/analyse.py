@@ -20,7 +20,6 @@ from ..ranking.score import bh_qvalues
 from . import experiments as exp
 from . import keyed, measure, weekly
 from .define import (
-    DISTINCT_EVENTS,
     InputSpec,
     candidate_inputs,
     north_star_spec,
@@ -217,24 +216,20 @@ def _anchored_counts(log, analysis, assigned, specs, ns, h, exclude):
     anchors are keyed together, and one at the same user and moment is counted once."""
     frame = analysis.frame
     uid, at = np.arange(len(frame)), frame["signup_sec"].to_numpy(float)
-    events, types = set(ns.events), ns.measure == DISTINCT_EVENTS
-    periods = (LATER,)
+    measured, periods = [ns], (LATER,)
     if assigned and not assigned.kept.empty:
         kept = assigned.kept
         uid = np.concatenate([uid, log.uids(kept["user_id"])])
         at = np.concatenate([at, kept["assigned_sec"].to_numpy(float)])
-        events |= {e for s in specs for e in s.events}
-        types = types or any(s.measure == DISTINCT_EVENTS for s in specs)
-        periods = (WINDOW, LATER)
+        measured, periods = [*specs, ns], (WINDOW, LATER)
     counts = keyed.anchored_counts(
         log,
         uid,
         at,
-        sorted(events),
+        measure.anchored_needs(measured),
         window_days=analysis.settings.window_days,
         horizon_days=h,
         periods=periods,
-        types=types,
         exclude_types=exclude,
     )
     counts = measure.AnchorCounts.from_counts(counts, log.names)

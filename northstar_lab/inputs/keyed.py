@@ -113,13 +113,15 @@ def distinct_anchors(uid: np.ndarray, anchor_sec: np.ndarray) -> tuple[np.ndarra
 
 @dataclass
 class Counts:
-    """Anchored counts, one row per distinct anchor and period with events: n and active days
-    of any event (`n`, `days`), distinct types not excluded (`types`, when asked for), and per
-    event code c asked for `n{c}` and `days{c}`; `inverse` maps each anchor asked for to its
-    distinct anchor (the `anchor` column)."""
+    """Anchored counts, one row per distinct anchor and period with events: per event code c
+    `n{c}` (for `n_codes`) and `days{c}` (for `day_codes`), and over every event the values in
+    `any_values` (`n`, `days`, `types`: distinct types not excluded); `inverse` maps each
+    anchor asked for to its distinct anchor (the `anchor` column)."""
 
     rows: pd.DataFrame
-    codes: list[int]
+    n_codes: list[int]
+    day_codes: list[int]
+    any_values: list[str]
     n_distinct: int
     inverse: np.ndarray
 
@@ -128,20 +130,20 @@ def anchored_counts(
     log: KeyedLog,
     uid: np.ndarray,
     anchor_sec: np.ndarray,
-    events,
+    needs: dict[str, list[str]],
     *,
     window_days: int,
     horizon_days: int,
     periods: tuple[int, ...] = (WINDOW, LATER),
-    types: bool = True,
     exclude_types=(),
 ) -> Counts:
     """Events and active days in days [0, W) and [W, W + H) since each anchor (see `Counts`).
 
+    needs: value ('n', 'days', 'types') → the event names (ANY: any event) it is wanted for.
     The log joined to the distinct anchors is grouped per (anchor, period, day) with one count
     per event type asked for — one cell per active day, not per day and type — and those
-    cells per (anchor, period): the counts are sums, the active days counts of cells. Distinct
-    types (`types`) take one more group-by per (anchor, period, code), so only when asked for.
+    cells per (anchor, period): the counts are sums, the active days counts of cells. Only the
+    types asked for are read unless any event is; distinct types take one more group-by.
     """
     uid = np.asarray(uid, np.int64)
     first, inverse = distinct_anchors(uid, np.asarray(anchor_sec, float))
@@ -152,31 +154,38 @@ def anchored_counts(
             "anchor_sec": np.asarray(anchor_sec, float)[first],
         }
     )
+    n_codes, day_codes = log.codes(needs.get("n", [])), log.codes(needs.get("days", []))
+    any_values = [v for v in ("n", "days", "types") if ANY in needs.get(v, [])]
     t = log.table
+    if not any_values:
+        t = t.filter(t.code.isin(sorted({*n_codes, *day_codes})))
     j = t.inner_join(register(t, anchors), "uid")
     d = ((j.sec - j.anchor_sec) / DAY).floor().cast("int64")
     j = j.mutate(d=d, period=(d >= window_days).cast("int8"))
     j = j.filter((j.d >= 0) & (j.d < window_days + horizon_days) & j.period.isin(periods))
-    codes = log.codes(events)
     keys = ["anchor", "period"]
-    rows = _per_period(j, [*keys, "d"], keys, codes).to_pandas()
-    if types:
+    rows = _per_period(j, [*keys, "d"], keys, n_codes, day_codes).to_pandas()
+    if "types" in any_values:
         rows = rows.merge(_types(j, keys, log.codes(exclude_types)), on=keys, how="left")
         rows["types"] = rows["types"].fillna(0.0)
-    return Counts(rows, codes, first.size, inverse)
+    return Counts(rows, n_codes, day_codes, any_values, first.size, inverse)
 
 
-def _per_period(rows: ibis.Table, cell: list[str], keys: list[str], codes: list[int]):
-    """Per `keys`: n and cells (`days`) of any event, and `n{c}`, `days{c}` per code c, from one
-    cell per `cell` value (a day) holding a count per code: two group-bys, however many codes."""
+def _per_period(
+    rows: ibis.Table, cell: list[str], keys: list[str], n_codes: list[int], day_codes: list[int]
+):
+    """Per `keys`: n and cells (`days`) of the rows, `n{c}` per code of `n_codes` and `days{c}`
+    per code of `day_codes`, from one cell per `cell` value (a day) holding a count per code:
+    two group-bys, however many codes."""
     # int32 cells: their sums stay int64 (DuckDB sums int64 into a slow 128-bit integer)
+    codes = sorted({*n_codes, *day_codes})
     counts = {"n": rows.count()} | {f"n{c}": rows.count(where=rows.code == c) for c in codes}
     per_cell = rows.group_by(cell).aggregate(**{k: v.cast("int32") for k, v in counts.items()})
     totals = {"n": per_cell.n.sum().cast("float64"), "days": per_cell.count().cast("float64")}
-    for c in codes:
-        n = per_cell[f"n{c}"]
-        totals[f"n{c}"] = n.sum().cast("float64")
-        totals[f"days{c}"] = per_cell.count(where=n > 0).cast("float64")
+    for c in n_codes:
+        totals[f"n{c}"] = per_cell[f"n{c}"].sum().cast("float64")
+    for c in day_codes:
+        totals[f"days{c}"] = per_cell.count(where=per_cell[f"n{c}"] > 0).cast("float64")
     return per_cell.group_by(keys).aggregate(**totals)
 
 

@@ -92,16 +92,17 @@ def period_counts(
     (the analysis shares one keyed log between its parts instead).
     """
     log = keyed.keyed_log(ev, anchors.iloc[:0].assign(signup_sec=0.0), as_of, anchors["user_id"])
+    wanted = [*events, ANY] if any_event else list(events)
+    needs = {"n": wanted, "days": wanted, "types": [ANY] if any_event else []}
     try:
         counts = keyed.anchored_counts(
             log,
             log.uids(anchors["user_id"]),
             anchors["anchor_sec"].to_numpy(float),
-            events,
+            needs,
             window_days=window_days,
             horizon_days=horizon_days,
             periods=periods,
-            types=any_event,
             exclude_types=exclude_types,
         )
     finally:
@@ -112,11 +113,32 @@ def period_counts(
         wide.loc[wide[f"n{c}"] > 0, ["anchor", "period", f"n{c}", f"days{c}"]]
         .set_axis(["anchor", "period", "n", "days"], axis=1)
         .assign(event=log.names[c])
-        for c in counts.codes
+        for c in counts.n_codes
     ]
     per = pd.concat(per, ignore_index=True) if per else pd.DataFrame(columns=PER_COLUMNS)
     any_ = wide[ANY_COLUMNS] if any_event else pd.DataFrame(columns=ANY_COLUMNS)
     return per[PER_COLUMNS], any_
+
+
+def anchored_columns(spec: InputSpec) -> list[tuple[str, str]]:
+    """The (value, event) anchored counts a measure is made of (ANY: any event); a share is
+    the first over the second, reached is the first > 0."""
+    m = spec.measure
+    if m in (COUNT, REACHED):
+        return [("n", spec.event)]
+    if m == SHARE:
+        return [("n", spec.event), ("n", spec.denominator)]
+    if m == DAYS:
+        return [("days", spec.event)]
+    return [({ACTIVE_DAYS: "days", TOTAL_EVENTS: "n", DISTINCT_EVENTS: "types"}[m], ANY)]
+
+
+def anchored_needs(specs: list[InputSpec]) -> dict[str, list[str]]:
+    """value → events, for `keyed.anchored_counts`: what the measures of `specs` read."""
+    out: dict[str, list[str]] = {}
+    for value, event in sorted({c for s in specs for c in anchored_columns(s)}):
+        out.setdefault(value, []).append(event)
+    return out
 
 
 PER_COLUMNS = ["anchor", "event", "period", "n", "days"]
@@ -136,25 +158,21 @@ class AnchorCounts:
         self._arrays: dict[tuple, np.ndarray] = {}
         names = pd.Categorical(per["event"])  # grouping on codes, not on strings
         for (event, period), rows in per.groupby([names, "period"], sort=False, observed=True):
-            self._store(("event", event, period), rows, ("n", "days"))
+            self._store(event, period, rows, {"n": "n", "days": "days"})
         for period, rows in any_.groupby("period", sort=False):
-            self._store(("any", None, period), rows, ("n", "days", "types"))
+            self._store(ANY, period, rows, {v: v for v in ("n", "days", "types")})
 
     @classmethod
     def from_counts(cls, counts: keyed.Counts, names: list[str]) -> AnchorCounts:
         """From `keyed.anchored_counts` (codes named by the keyed log's `names`)."""
         out = cls(pd.DataFrame(columns=PER_COLUMNS), pd.DataFrame(columns=ANY_COLUMNS), 0)
         out.n, out.inverse = counts.n_distinct, counts.inverse
-        values = ["n", "days", "types"] if "types" in counts.rows else ["n", "days"]
         for period, rows in counts.rows.groupby("period", sort=False):
-            out._store(("any", None, period), rows, values)
-            for c in counts.codes:
-                wide = rows[["anchor", f"n{c}", f"days{c}"]]
-                out._store(
-                    ("event", names[c], period),
-                    wide.set_axis(["anchor", "n", "days"], axis=1),
-                    ("n", "days"),
-                )
+            out._store(ANY, period, rows, {v: v for v in counts.any_values})
+            for c in counts.n_codes:
+                out._store(names[c], period, rows, {"n": f"n{c}"})
+            for c in counts.day_codes:
+                out._store(names[c], period, rows, {"days": f"days{c}"})
         return out
 
     def subset(self, rows: slice) -> AnchorCounts:
@@ -164,33 +182,28 @@ class AnchorCounts:
         out.inverse = inverse[rows]
         return out
 
-    def _store(self, key: tuple, rows: pd.DataFrame, values: tuple[str, ...]) -> None:
+    def _store(self, event: str, period, rows: pd.DataFrame, values: dict[str, str]) -> None:
+        """Dense arrays of `rows`' columns (values: our name → the column)."""
         at = rows["anchor"].to_numpy(np.int64)
-        for v in values:
+        for value, column in values.items():
             out = np.zeros(self.n)
-            out[at] = rows[v].fillna(0).to_numpy(float)
-            self._arrays[(*key, v)] = out
+            out[at] = rows[column].fillna(0).to_numpy(float)
+            self._arrays[(event, int(period), value)] = out
 
-    def _get(self, kind: str, event, period: int, value: str) -> np.ndarray:
-        out = self._arrays.get((kind, event, int(period), value), np.zeros(self.n))
+    def _get(self, value: str, event: str, period: int) -> np.ndarray:
+        out = self._arrays.get((event, int(period), value), np.zeros(self.n))
         return out if self.inverse is None else out[self.inverse]
 
     def values(self, spec: InputSpec, period: int) -> np.ndarray:
         """The measure per anchor in one period (WINDOW or LATER)."""
-        m = spec.measure
-        if m in (COUNT, REACHED, SHARE):
-            n = self._get("event", spec.event, period, "n")
-            if m == REACHED:
-                return (n > 0).astype(float)
-            if m == SHARE:
-                den = self._get("event", spec.denominator, period, "n")
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    return np.where(den > 0, n / den, np.nan)
-            return n
-        if m == DAYS:
-            return self._get("event", spec.event, period, "days")
-        value = {ACTIVE_DAYS: "days", TOTAL_EVENTS: "n", DISTINCT_EVENTS: "types"}[m]
-        return self._get("any", None, period, value)
+        columns = [self._get(v, e, period) for v, e in anchored_columns(spec)]
+        if spec.measure == REACHED:
+            return (columns[0] > 0).astype(float)
+        if spec.measure == SHARE:
+            num, den = columns
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(den > 0, num / den, np.nan)
+        return columns[0]
 
 
 def signup_anchors(frame: pd.DataFrame) -> pd.DataFrame:
@@ -222,11 +235,10 @@ def signup_values(log, analysis, spec, horizon_days, exclude_types=()):
         log,
         np.arange(n),
         analysis.frame["signup_sec"].to_numpy(float),
-        list(spec.events),
+        anchored_needs([spec]),
         window_days=analysis.settings.window_days,
         horizon_days=horizon_days,
         periods=(LATER,),
-        types=spec.measure == DISTINCT_EVENTS,
         exclude_types=exclude_types,
     )
     return AnchorCounts.from_counts(counts, log.names).values(spec, LATER)
