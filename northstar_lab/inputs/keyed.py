@@ -160,33 +160,43 @@ def anchored_counts(
     if not any_values:
         t = t.filter(t.code.isin(sorted({*n_codes, *day_codes})))
     j = t.inner_join(register(t, anchors), "uid")
-    d = ((j.sec - j.anchor_sec) / DAY).floor().cast("int64")
-    j = j.mutate(d=d, period=(d >= window_days).cast("int8"))
-    j = j.filter((j.d >= 0) & (j.d < window_days + horizon_days) & j.period.isin(periods))
-    keys = ["anchor", "period"]
-    rows = _per_period(j, [*keys, "d"], keys, n_codes, day_codes).to_pandas()
+    # the periods as one range of days: a single BETWEEN evaluates the day once per row
+    lo = 0 if WINDOW in periods else window_days
+    hi = window_days + horizon_days if LATER in periods else window_days
+    j = j.mutate(d=((j.sec - j.anchor_sec) / DAY).floor().cast("int64"))
+    j = j.filter(j.d.between(lo, hi - 1))
+    rows = _per_period(j, window_days, n_codes, day_codes).to_pandas()
     if "types" in any_values:
-        rows = rows.merge(_types(j, keys, log.codes(exclude_types)), on=keys, how="left")
+        keys = ["anchor", "period"]
+        typed = _types(j.mutate(period=_period(j, window_days)), keys, log.codes(exclude_types))
+        rows = rows.merge(typed, on=keys, how="left")
         rows["types"] = rows["types"].fillna(0.0)
     return Counts(rows, n_codes, day_codes, any_values, first.size, inverse)
 
 
-def _per_period(
-    rows: ibis.Table, cell: list[str], keys: list[str], n_codes: list[int], day_codes: list[int]
-):
-    """Per `keys`: n and cells (`days`) of the rows, `n{c}` per code of `n_codes` and `days{c}`
-    per code of `day_codes`, from one cell per `cell` value (a day) holding a count per code:
-    two group-bys, however many codes."""
-    # int32 cells: their sums stay int64 (DuckDB sums int64 into a slow 128-bit integer)
+def _period(rows: ibis.Table, window_days: int) -> ibis.Value:
+    """WINDOW (days [0, W) since the anchor) or LATER, from the day `d`."""
+    return (rows.d >= window_days).cast("int8")
+
+
+def _per_period(rows: ibis.Table, window_days: int, n_codes: list[int], day_codes: list[int]):
+    """Per (anchor, period): n and active days of the rows, `n{c}` per code of `n_codes` and
+    `days{c}` per code of `day_codes`, from one cell per (anchor, day) holding a count per
+    code (the period follows from the day, so it is no key of the cells): two group-bys,
+    however many codes."""
     codes = sorted({*n_codes, *day_codes})
     counts = {"n": rows.count()} | {f"n{c}": rows.count(where=rows.code == c) for c in codes}
-    per_cell = rows.group_by(cell).aggregate(**{k: v.cast("int32") for k, v in counts.items()})
-    totals = {"n": per_cell.n.sum().cast("float64"), "days": per_cell.count().cast("float64")}
+    # int32 cells: their sums stay int64 (DuckDB sums int64 into a slow 128-bit integer)
+    cells = rows.group_by(["anchor", "d"]).aggregate(
+        **{k: v.cast("int32") for k, v in counts.items()}
+    )
+    cells = cells.mutate(period=_period(cells, window_days))
+    totals = {"n": cells.n.sum().cast("float64"), "days": cells.count().cast("float64")}
     for c in n_codes:
-        totals[f"n{c}"] = per_cell[f"n{c}"].sum().cast("float64")
+        totals[f"n{c}"] = cells[f"n{c}"].sum().cast("float64")
     for c in day_codes:
-        totals[f"days{c}"] = per_cell.count(where=per_cell[f"n{c}"] > 0).cast("float64")
-    return per_cell.group_by(keys).aggregate(**totals)
+        totals[f"days{c}"] = cells.count(where=cells[f"n{c}"] > 0).cast("float64")
+    return cells.group_by(["anchor", "period"]).aggregate(**totals)
 
 
 def _types(rows: ibis.Table, keys: list[str], excluded: list[int]) -> pd.DataFrame:
