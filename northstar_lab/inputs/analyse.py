@@ -139,8 +139,10 @@ def analyse_inputs(
     revenue = resolve_revenue_event(loaded, analysis.settings)
     exclude = (revenue,) if revenue else ()
     mask, excluded = _population(analysis, h)
+    if assignments is not None:
+        say("Reading the assignments", 0.05)
     assigned = _assigned(assignments, analysis, h)
-    say("Measuring the North Star after the window (and the inputs of every assignment)", 0.1)
+    say("Measuring the North Star later and the experiments' inputs", 0.1)
     log = keyed.keyed_log(
         loaded.events,
         measure.signup_frame(analysis.frame),
