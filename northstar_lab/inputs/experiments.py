@@ -174,7 +174,7 @@ def assignment_values(
     [0, W) since assigned_at) and '__ns' (days [W, W + H)), from the counts anchored at each
     assignment (`keyed.anchored_counts`, the assignments in `kept`'s order)."""
     columns = {s.key: counts.values(s, WINDOW) for s in specs} | {"__ns": counts.values(ns, LATER)}
-    return pd.concat([kept[["experiment", "variant"]], pd.DataFrame(columns)], axis=1)
+    return kept[["experiment", "variant"]].assign(**columns)
 
 
 @dataclass
@@ -196,16 +196,21 @@ class ArmEffect:
 
 
 def _group_moments(values: pd.DataFrame, metrics: list[str]):
-    """Per (experiment, variant): n, mean and variance of each metric, covariance with '__ns'."""
-    keys = ["experiment", "variant"]
-    g = values.groupby(keys)
+    """Per (experiment, variant): n, mean and variance of each metric, covariance with '__ns'.
+
+    The arm of each row is found once (`ngroup`) and reused for the centring and the
+    covariance (grouping again on the two name columns, and broadcasting the means back with
+    `transform`, took most of the experiments' time for 800k assignments)."""
+    g = values.groupby(["experiment", "variant"])
     n = g[metrics].count()
     mean = g[metrics].mean()
     var = g[metrics].var(ddof=1)
-    centred = values[metrics] - g[metrics].transform("mean")
-    prod = centred.mul(centred["__ns"], axis=0)
-    prod[keys] = values[keys]
-    cov = prod.groupby(keys)[metrics].sum() / (n - 1).where(n > 1)
+    arm = g.ngroup().to_numpy()  # row → position in the (sorted) group index of n, mean, var
+    x = values[metrics].to_numpy(float)
+    centred = x - mean.to_numpy(float)[arm]
+    prod = pd.DataFrame(centred * centred[:, [metrics.index("__ns")]], columns=metrics)
+    sums = prod.groupby(arm).sum().set_axis(mean.index)
+    cov = sums / (n - 1).where(n > 1)
     return n, mean, var, cov
 
 
