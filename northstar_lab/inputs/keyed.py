@@ -91,7 +91,9 @@ def keyed_log(ev: ibis.Table, signups: pd.DataFrame, as_of, other_users=()) -> K
         }
     )
     rows = _events(ev, as_of_end_sec(as_of))
-    names = sorted(map(str, rows.select("event").distinct().to_pandas()["event"]))
+    # every name in the log (a superset of those in `rows`): one column read, no time decoded
+    named = ev.filter(ev.event.notnull()).select("event").distinct()
+    names = sorted(map(str, named.to_pandas()["event"]))
     codes = pd.DataFrame({"event": names, "code": np.arange(len(names), dtype=np.int16)})
     j = rows.inner_join(register(ev, users), "user_id").inner_join(register(ev, codes), "event")
     # narrow columns: writing the cached copy is a third of the pass
