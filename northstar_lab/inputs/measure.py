@@ -10,6 +10,10 @@ Spark), with only small tables coming back:
   events, active days and distinct event types of any kind;
 - per calendar week (Monday to Sunday, UTC) and event type: events, user-days and users.
 
+The engine side is `keyed` (the log joined to the users once, as integer keys, for all of
+these); this module says what each measure reads (`anchored_columns`) and turns the counts into
+values per user or assignment (`AnchorCounts`).
+
 Days are whole 24-hour periods since the anchor, as everywhere (METHODS §1.1); events before the
 anchor or after the as-of date are not counted.
 """
