@@ -123,7 +123,8 @@ def analyse_inputs(
     """The evidence that each input leads the North Star (see the module docstring).
 
     analysis: `northstar_lab.analyse(...)` of the same data; loaded: its LoadedData (the events
-    are read again for the later North Star, the weekly series and the experiments);
+    are read again, once, as a keyed log that the later North Star, the experiments and the
+    weekly series share: `keyed`);
     assignments: an assignments file, DataFrame or `experiments.Assignments` (optional);
     weekly_series=False skips the product-level series (re-validation re-checks the user level).
     """
