@@ -140,9 +140,7 @@ def analyse_inputs(
     revenue = resolve_revenue_event(loaded, analysis.settings)
     exclude = (revenue,) if revenue else ()
     mask, excluded = _population(analysis, h)
-    if assignments is not None:
-        say("Reading the assignments", 0.05)
-    assigned = _assigned(assignments, analysis, h)
+    assigned = _assigned(assignments, analysis, h, say)
     say("Measuring the North Star later and the experiments' inputs", 0.1)
     log = keyed.keyed_log(
         loaded.events,
@@ -199,11 +197,12 @@ class _Assigned:
     left_out: dict[str, int]
 
 
-def _assigned(assignments, analysis, h: int) -> _Assigned | None:
+def _assigned(assignments, analysis, h: int, say: Progress) -> _Assigned | None:
     """The assignments (a file, a DataFrame or `experiments.Assignments`), read before the
     engine pass so that their users are keyed with the analysis' users (one join of the log)."""
     if assignments is None:
         return None
+    say("Reading the assignments", 0.05)
     a = assignments
     if not isinstance(a, exp.Assignments):
         a = exp.read_assignments(a)
