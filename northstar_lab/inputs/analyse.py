@@ -9,6 +9,7 @@ per input (`verdict`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -17,8 +18,15 @@ from ..data.load import resolve_revenue_event
 from ..errors import InputError
 from ..ranking.score import bh_qvalues
 from . import experiments as exp
-from . import measure, weekly
-from .define import InputSpec, candidate_inputs, north_star_spec, parse_input, with_details
+from . import keyed, measure, weekly
+from .define import (
+    InputSpec,
+    candidate_inputs,
+    north_star_spec,
+    parse_input,
+    with_details,
+)
+from .keyed import LATER, WINDOW
 from .lead import lead_fits
 from .result import InputEvidence, InputsResult
 from .verdict import edge_strength, experiment_verdict, lead_verdict, verdict_text
@@ -115,7 +123,8 @@ def analyse_inputs(
     """The evidence that each input leads the North Star (see the module docstring).
 
     analysis: `northstar_lab.analyse(...)` of the same data; loaded: its LoadedData (the events
-    are read again for the later North Star, the weekly series and the experiments);
+    are read again, once, as a keyed log that the later North Star, the experiments and the
+    weekly series share: `keyed`);
     assignments: an assignments file, DataFrame or `experiments.Assignments` (optional);
     weekly_series=False skips the product-level series (re-validation re-checks the user level).
     """
@@ -131,24 +140,33 @@ def analyse_inputs(
     revenue = resolve_revenue_event(loaded, analysis.settings)
     exclude = (revenue,) if revenue else ()
     mask, excluded = _population(analysis, h)
-    say("Measuring the North Star after the window", 0.1)
-    later = measure.later_values(analysis, loaded, ns, h, exclude)[mask]
-    early = measure.window_values(analysis, ns)[mask]
-    raw = np.column_stack([measure.window_values(analysis, s)[mask] for s in specs])
-    X = np.column_stack([s.modelled(raw[:, j]) for j, s in enumerate(specs)])
-    say("Fitting the lead of every input", 0.35)
-    fits = lead_fits(later, X, early, _signup_months(analysis.frame)[mask])
-    evidence = _evidence(specs, raw, fits)
-    weekly_part = {}
-    if weekly_series:
-        say("Weekly series", 0.55)
-        weekly_part = _weekly(loaded, analysis, specs, ns, evidence, n_boot, seed)
+    assigned = _assigned(assignments, analysis, h, say)
+    say("Measuring the North Star later and the experiments' inputs", 0.1)
+    log = keyed.keyed_log(
+        loaded.events,
+        measure.signup_frame(analysis.frame),
+        analysis.as_of,
+        assigned.kept["user_id"] if assigned else (),
+    )
+    try:
+        at_signup, at_assignment = _anchored_counts(log, analysis, assigned, specs, ns, h, exclude)
+        later = at_signup.values(ns, LATER)[mask]
+        early = measure.window_values(analysis, ns)[mask]
+        raw = np.column_stack([measure.window_values(analysis, s)[mask] for s in specs])
+        X = np.column_stack([s.modelled(raw[:, j]) for j, s in enumerate(specs)])
+        say("Fitting the lead of every input", 0.35)
+        fits = lead_fits(later, X, early, _signup_months(analysis.frame)[mask])
+        evidence = _evidence(specs, raw, fits)
+        weekly_part = {}
+        if weekly_series:
+            say("Weekly series", 0.55)
+            weekly_part = _weekly(log, analysis, specs, ns, evidence, n_boot, seed)
+    finally:
+        log.release()
     experiments_part = {}
-    if assignments is not None:
+    if assigned:
         say("Past experiments", 0.75)
-        experiments_part = _experiments(
-            loaded, analysis, assignments, specs, ns, evidence, h, exclude, seed
-        )
+        experiments_part = _experiments(assigned, at_assignment, analysis, specs, ns, evidence, h)
     for e in evidence:
         _judge(e)
     say("Done", 1.0)
@@ -168,6 +186,57 @@ def analyse_inputs(
         experiments=experiments_part,
         notes=notes + experiments_part.get("notes", []),
     )
+
+
+@dataclass
+class _Assigned:
+    """The assignments read and validated, those with full follow-up, and the others' count."""
+
+    assignments: exp.Assignments
+    kept: pd.DataFrame
+    left_out: dict[str, int]
+
+
+def _assigned(assignments, analysis, h: int, say: Progress) -> _Assigned | None:
+    """The assignments (a file, a DataFrame or `experiments.Assignments`), read before the
+    engine pass so that their users are keyed with the analysis' users (one join of the log)."""
+    if assignments is None:
+        return None
+    say("Reading the assignments", 0.05)
+    a = assignments
+    if not isinstance(a, exp.Assignments):
+        a = exp.read_assignments(a)
+    kept, left_out = exp.followed_up(
+        a, window_days=analysis.settings.window_days, horizon_days=h, as_of=analysis.as_of
+    )
+    return _Assigned(a, kept, left_out)
+
+
+def _anchored_counts(log, analysis, assigned, specs, ns, h, exclude):
+    """The anchored counts of the analysis frame's users at signup (the later North Star) and
+    of each assignment with full follow-up (inputs and North Star), from one engine pass: the
+    anchors are keyed together, and one at the same user and moment is counted once."""
+    frame = analysis.frame
+    uid, at = np.arange(len(frame)), frame["signup_sec"].to_numpy(float)
+    measured, periods = [ns], (LATER,)
+    if assigned and not assigned.kept.empty:
+        kept = assigned.kept
+        uid = np.concatenate([uid, log.uids(kept["user_id"])])
+        at = np.concatenate([at, kept["assigned_sec"].to_numpy(float)])
+        measured, periods = [*specs, ns], (WINDOW, LATER)
+    counts = keyed.anchored_counts(
+        log,
+        uid,
+        at,
+        measure.anchored_needs(measured),
+        window_days=analysis.settings.window_days,
+        horizon_days=h,
+        periods=periods,
+        exclude_types=exclude,
+    )
+    counts = measure.AnchorCounts.from_counts(counts, log.names)
+    n = len(frame)
+    return counts.subset(slice(0, n)), counts.subset(slice(n, None))
 
 
 def _cohort_rows(rows: list[dict], specs: list[InputSpec]) -> list[dict]:
@@ -250,10 +319,11 @@ def _judge(e: InputEvidence) -> None:
     )
 
 
-def _weekly(loaded, analysis, specs, ns, evidence, n_boot: int, seed: int) -> dict:
+def _weekly(log, analysis, specs, ns, evidence, n_boot: int, seed: int) -> dict:
     """Weekly series, lag profiles (lag_corr filled in on the evidence) and decomposition."""
     events = sorted({e for s in [*specs, ns] for e in s.events})
-    counts = measure.weekly_counts(loaded, analysis.frame, events, analysis.as_of)
+    needs = weekly.needed_columns(specs, ns)
+    counts = measure.weekly_counts(None, analysis.frame, events, analysis.as_of, log, needs)
     first = pd.to_datetime(analysis.frame["signup_sec"].min(), unit="s").date()
     counts = weekly.WeeklyCounts(weekly.whole_weeks(counts, first, analysis.as_of))
     if len(counts) < weekly.MIN_WEEKS + 2:
@@ -307,23 +377,11 @@ def _weekly(loaded, analysis, specs, ns, evidence, n_boot: int, seed: int) -> di
     }
 
 
-def _experiments(loaded, analysis, assignments, specs, ns, evidence, h, exclude, seed) -> dict:
+def _experiments(assigned, counts, analysis, specs, ns, evidence, h) -> dict:
     """Arm effects and the correlation of effects (experiment_* filled in on the evidence)."""
-    a = assignments
-    if not isinstance(a, exp.Assignments):
-        a = exp.read_assignments(a)
-    values, left_out = exp.assignment_values(
-        loaded,
-        a,
-        specs,
-        ns,
-        window_days=analysis.settings.window_days,
-        horizon_days=h,
-        as_of=analysis.as_of,
-        exclude_types=exclude,
-    )
+    a, left_out = assigned.assignments, assigned.left_out
     notes = list(a.notes)
-    if values.empty:
+    if assigned.kept.empty:
         notes.append(
             f"{a.label}: no assignment has {h + analysis.settings.window_days} days of "
             "follow-up; experiments are left out."
@@ -335,6 +393,7 @@ def _experiments(loaded, analysis, assignments, specs, ns, evidence, h, exclude,
             "left_out": left_out,
             "notes": notes,
         }
+    values = exp.assignment_values(assigned.kept, counts, specs, ns)
     keys = [s.key for s in specs]
     rows, arms = exp.arm_effects(values, a.controls, keys)
     correlations = []

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 from ..stats.cohorts import pool_inverse_variance
 
@@ -130,7 +131,17 @@ def _fits(y, X, Z) -> Fits:
     return out
 
 
-def lead_fits(
+def lead_fits(*args, **kwargs) -> LeadFits:
+    """The lead of every input (see `_lead_fits`), with BLAS limited to one thread.
+
+    Some 50 least-squares fits of 166k rows on a busy 2-core machine: two BLAS threads took
+    4.8–7.1 s where one took 1.2–1.4 s (threads spin waiting for a core; the ranking does the
+    same, ranking/rank.py)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _lead_fits(*args, **kwargs)
+
+
+def _lead_fits(
     y_later: np.ndarray,
     X: np.ndarray,
     ns_early: np.ndarray,

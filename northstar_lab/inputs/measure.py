@@ -10,21 +10,25 @@ Spark), with only small tables coming back:
   events, active days and distinct event types of any kind;
 - per calendar week (Monday to Sunday, UTC) and event type: events, user-days and users.
 
+The engine side is `keyed` (the log joined to the users once, as integer keys, for all of
+these); this module says what each measure reads (`anchored_columns`) and turns the counts into
+values per user or assignment (`AnchorCounts`).
+
 Days are whole 24-hour periods since the anchor, as everywhere (METHODS §1.1); events before the
 anchor or after the as-of date are not counted.
 """
 
 from __future__ import annotations
 
-import uuid
+import copy
 
 import ibis
 import numpy as np
 import pandas as pd
 
 from ..candidates import Kind
-from ..data.events import DAY, as_of_end_sec
 from ..errors import InputError
+from . import keyed
 from .define import (
     ACTIVE_DAYS,
     COUNT,
@@ -35,11 +39,7 @@ from .define import (
     TOTAL_EVENTS,
     InputSpec,
 )
-
-WINDOW, LATER = 0, 1
-MONDAY_OFFSET_DAYS = 4  # 1970-01-01 was a Thursday: day 4 since the epoch is a Monday
-ANY = "*"  # the event name of weekly rows that count any event
-_BASELINE_KEYS = {ACTIVE_DAYS, TOTAL_EVENTS, DISTINCT_EVENTS}
+from .keyed import ANY, LATER, MONDAY_OFFSET_DAYS, WINDOW  # noqa: F401 (read as measure.*)
 
 
 def event_names(analysis) -> list[str]:
@@ -75,22 +75,6 @@ def window_values(analysis, spec: InputSpec) -> np.ndarray:
     return raw(Kind.BASELINE.key(spec.measure))
 
 
-def register(ev: ibis.Table, frame: pd.DataFrame) -> ibis.Table:
-    """`frame` as a table in the engine that holds `ev` (a DuckDB temporary table, a Spark view),
-    so that the engine can join it to the events."""
-    backend = ev._find_backend()
-    name = f"northstar_inputs_{uuid.uuid4().hex[:12]}"
-    if backend.name == "pyspark":  # Ibis' PySpark backend has no temporary tables
-        return backend.create_view(name, ibis.memtable(frame), overwrite=True)
-    return backend.create_table(name, frame, temp=True, overwrite=True)
-
-
-def _events(ev: ibis.Table, a_end: int) -> ibis.Table:
-    ev = ev.filter(ev.user_id.notnull() & ev.event.notnull() & ev.ts.notnull())
-    ev = ev.mutate(sec=ev.ts.epoch_seconds().cast("int64"))
-    return ev.filter(ev.sec < a_end)
-
-
 def period_counts(
     ev: ibis.Table,
     anchors: pd.DataFrame,
@@ -108,97 +92,122 @@ def period_counts(
     counting `exclude_types`).
 
     anchors: columns anchor (int), user_id (str), anchor_sec (epoch seconds). Only anchors with
-    at least one event in a period appear in its rows. One scan of the log per table asked for.
+    at least one event in a period appear in its rows. A convenience over `keyed`'s one pass
+    (the analysis shares one keyed log between its parts instead).
     """
-    a_end = as_of_end_sec(as_of)
-    table = register(
-        ev,
-        anchors[["anchor", "user_id", "anchor_sec"]].astype(
-            {"anchor": "int64", "user_id": str, "anchor_sec": "float64"}
-        ),
-    )
-    j = _events(ev, a_end).inner_join(table, "user_id")
-    d = ((j.sec - j.anchor_sec) / DAY).floor().cast("int64")
-    j = j.mutate(d=d, period=(d >= window_days).cast("int8"))
-    j = j.filter((j.d >= 0) & (j.d < window_days + horizon_days) & j.period.isin(periods))
-    # One pass over the join into (anchor, period, day, event) cells — one row per active day
-    # of each event — and both tables from them: far fewer rows than events, no second join.
-    cells = j.group_by(["anchor", "period", "d", "event"]).aggregate(n=j.count())
-    reused = any_event  # read by three queries (and the named counts): computed once
-    if reused:
-        cells = cells.cache()
-    empty = pd.DataFrame(columns=["anchor", "event", "period", "n", "days"])
-    per = empty
-    if events:
-        named = cells.filter(cells.event.isin(list(events)))
-        per = (
-            named.group_by(["anchor", "event", "period"])
-            .aggregate(n=named.n.sum().cast("float64"), days=named.count().cast("float64"))
-            .to_pandas()
+    log = keyed.keyed_log(ev, anchors.iloc[:0].assign(signup_sec=0.0), as_of, anchors["user_id"])
+    wanted = [*events, ANY] if any_event else list(events)
+    needs = {"n": wanted, "days": wanted, "types": [ANY] if any_event else []}
+    try:
+        counts = keyed.anchored_counts(
+            log,
+            log.uids(anchors["user_id"]),
+            anchors["anchor_sec"].to_numpy(float),
+            needs,
+            window_days=window_days,
+            horizon_days=horizon_days,
+            periods=periods,
+            exclude_types=exclude_types,
         )
-    any_ = pd.DataFrame(columns=["anchor", "period", "n", "days", "types"])
-    if any_event:
-        any_ = _any_event_counts(cells, exclude_types)
-    if reused:
-        cells.release()
-    return per, any_
+    finally:
+        log.release()
+    rows = pd.DataFrame({"anchor": anchors["anchor"].to_numpy(np.int64), "at": counts.inverse})
+    wide = rows.merge(counts.rows.rename(columns={"anchor": "at"}), on="at")
+    per = [
+        wide.loc[wide[f"n{c}"] > 0, ["anchor", "period", f"n{c}", f"days{c}"]]
+        .set_axis(["anchor", "period", "n", "days"], axis=1)
+        .assign(event=log.names[c])
+        for c in counts.n_codes
+    ]
+    per = pd.concat(per, ignore_index=True) if per else pd.DataFrame(columns=PER_COLUMNS)
+    any_ = wide[ANY_COLUMNS] if any_event else pd.DataFrame(columns=ANY_COLUMNS)
+    return per[PER_COLUMNS], any_
 
 
-def _any_event_counts(cells: ibis.Table, exclude_types: tuple[str, ...]) -> pd.DataFrame:
-    """Per (anchor, period) over every event: n, active days and distinct event types (not
-    counting `exclude_types`), from the (anchor, period, day, event) cells. Distinct days and
-    types are counted as rows of two small group-bys rather than with count-distinct, which
-    keeps a hash set per group (1.6M groups for 800k assignments: the slow part)."""
-    keys = ["anchor", "period"]
-    n = cells.group_by(keys).aggregate(n=cells.n.sum().cast("float64"))
-    day_rows = cells.select(*keys, "d").distinct()
-    days = day_rows.group_by(keys).aggregate(days=day_rows.count().cast("float64"))
-    typed = cells.filter(~cells.event.isin(list(exclude_types))) if exclude_types else cells
-    type_rows = typed.select(*keys, "event").distinct()
-    types = type_rows.group_by(keys).aggregate(types=type_rows.count().cast("float64"))
-    out = n.to_pandas().merge(days.to_pandas(), on=keys, how="left")
-    out = out.merge(types.to_pandas(), on=keys, how="left")
-    out["types"] = out["types"].fillna(0.0)
-    return out[["anchor", "period", "n", "days", "types"]]
+def anchored_columns(spec: InputSpec) -> list[tuple[str, str]]:
+    """The (value, event) anchored counts a measure is made of (ANY: any event); a share is
+    the first over the second, reached is the first > 0."""
+    m = spec.measure
+    if m in (COUNT, REACHED):
+        return [("n", spec.event)]
+    if m == SHARE:
+        return [("n", spec.event), ("n", spec.denominator)]
+    if m == DAYS:
+        return [("days", spec.event)]
+    return [({ACTIVE_DAYS: "days", TOTAL_EVENTS: "n", DISTINCT_EVENTS: "types"}[m], ANY)]
+
+
+def anchored_needs(specs: list[InputSpec]) -> dict[str, list[str]]:
+    """value → events, for `keyed.anchored_counts`: what the measures of `specs` read."""
+    out: dict[str, list[str]] = {}
+    for value, event in sorted({c for s in specs for c in anchored_columns(s)}):
+        out.setdefault(value, []).append(event)
+    return out
+
+
+PER_COLUMNS = ["anchor", "event", "period", "n", "days"]
+ANY_COLUMNS = ["anchor", "period", "n", "days", "types"]
 
 
 class AnchorCounts:
-    """`period_counts`' two tables as dense arrays per anchor 0…n−1, read by measure."""
+    """Anchored counts as dense arrays per anchor 0…n−1, read by measure.
 
-    def __init__(self, per: pd.DataFrame, any_: pd.DataFrame, n_anchors: int) -> None:
+    per: rows (anchor, event, period, n, days); any_: rows (anchor, period, n, days, types);
+    `inverse` (optional) maps each anchor asked for to its row in those (distinct anchors).
+    """
+
+    def __init__(self, per: pd.DataFrame, any_: pd.DataFrame, n_anchors: int, inverse=None) -> None:
         self.n = n_anchors
+        self.inverse = inverse
         self._arrays: dict[tuple, np.ndarray] = {}
-        for (event, period), rows in per.groupby(["event", "period"], sort=False):
-            self._store(("event", event, period), rows, ("n", "days"))
+        names = pd.Categorical(per["event"])  # grouping on codes, not on strings
+        for (event, period), rows in per.groupby([names, "period"], sort=False, observed=True):
+            self._store(event, period, rows, {"n": "n", "days": "days"})
         for period, rows in any_.groupby("period", sort=False):
-            self._store(("any", None, period), rows, ("n", "days", "types"))
+            self._store(ANY, period, rows, {v: v for v in ("n", "days", "types")})
 
-    def _store(self, key: tuple, rows: pd.DataFrame, values: tuple[str, ...]) -> None:
+    @classmethod
+    def from_counts(cls, counts: keyed.Counts, names: list[str]) -> AnchorCounts:
+        """From `keyed.anchored_counts` (codes named by the keyed log's `names`)."""
+        out = cls(pd.DataFrame(columns=PER_COLUMNS), pd.DataFrame(columns=ANY_COLUMNS), 0)
+        out.n, out.inverse = counts.n_distinct, counts.inverse
+        for period, rows in counts.rows.groupby("period", sort=False):
+            out._store(ANY, period, rows, {v: v for v in counts.any_values})
+            for c in counts.n_codes:
+                out._store(names[c], period, rows, {"n": f"n{c}"})
+            for c in counts.day_codes:
+                out._store(names[c], period, rows, {"days": f"days{c}"})
+        return out
+
+    def subset(self, rows: slice) -> AnchorCounts:
+        """The same counts read for some of the anchors asked for (a slice of them)."""
+        out = copy.copy(self)
+        inverse = np.arange(self.n) if self.inverse is None else self.inverse
+        out.inverse = inverse[rows]
+        return out
+
+    def _store(self, event: str, period, rows: pd.DataFrame, values: dict[str, str]) -> None:
+        """Dense arrays of `rows`' columns (values: our name → the column)."""
         at = rows["anchor"].to_numpy(np.int64)
-        for v in values:
+        for value, column in values.items():
             out = np.zeros(self.n)
-            out[at] = rows[v].fillna(0).to_numpy(float)
-            self._arrays[(*key, v)] = out
+            out[at] = rows[column].fillna(0).to_numpy(float)
+            self._arrays[(event, int(period), value)] = out
 
-    def _get(self, kind: str, event, period: int, value: str) -> np.ndarray:
-        return self._arrays.get((kind, event, int(period), value), np.zeros(self.n))
+    def _get(self, value: str, event: str, period: int) -> np.ndarray:
+        out = self._arrays.get((event, int(period), value), np.zeros(self.n))
+        return out if self.inverse is None else out[self.inverse]
 
     def values(self, spec: InputSpec, period: int) -> np.ndarray:
         """The measure per anchor in one period (WINDOW or LATER)."""
-        m = spec.measure
-        if m in (COUNT, REACHED, SHARE):
-            n = self._get("event", spec.event, period, "n")
-            if m == REACHED:
-                return (n > 0).astype(float)
-            if m == SHARE:
-                den = self._get("event", spec.denominator, period, "n")
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    return np.where(den > 0, n / den, np.nan)
-            return n
-        if m == DAYS:
-            return self._get("event", spec.event, period, "days")
-        value = {ACTIVE_DAYS: "days", TOTAL_EVENTS: "n", DISTINCT_EVENTS: "types"}[m]
-        return self._get("any", None, period, value)
+        columns = [self._get(v, e, period) for v, e in anchored_columns(spec)]
+        if spec.measure == REACHED:
+            return (columns[0] > 0).astype(float)
+        if spec.measure == SHARE:
+            num, den = columns
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(den > 0, num / den, np.nan)
+        return columns[0]
 
 
 def signup_anchors(frame: pd.DataFrame) -> pd.DataFrame:
@@ -216,45 +225,65 @@ def later_values(analysis, loaded, spec: InputSpec, horizon_days: int, exclude_t
     """The North Star in days [W, W + H) since signup, per row of the analysis frame."""
     if loaded.events is None:
         raise InputError("Input metrics need an event log: the North Star is measured later.")
-    w = analysis.settings.window_days
-    per, any_ = period_counts(
-        loaded.events,
-        signup_anchors(analysis.frame),
-        list(spec.events),
-        window_days=w,
+    log = keyed.keyed_log(loaded.events, signup_frame(analysis.frame), analysis.as_of)
+    try:
+        return signup_values(log, analysis, spec, horizon_days, exclude_types)
+    finally:
+        log.release()
+
+
+def signup_values(log, analysis, spec, horizon_days, exclude_types=()):
+    """`later_values` from a keyed log whose first users are the analysis frame's rows."""
+    n = len(analysis.frame)
+    counts = keyed.anchored_counts(
+        log,
+        np.arange(n),
+        analysis.frame["signup_sec"].to_numpy(float),
+        anchored_needs([spec]),
+        window_days=analysis.settings.window_days,
         horizon_days=horizon_days,
-        as_of=analysis.as_of,
         periods=(LATER,),
-        any_event=spec.measure in _BASELINE_KEYS,
         exclude_types=exclude_types,
     )
-    return AnchorCounts(per, any_, len(analysis.frame)).values(spec, LATER)
+    return AnchorCounts.from_counts(counts, log.names).values(spec, LATER)
 
 
-def weekly_counts(loaded, frame: pd.DataFrame, events: list[str], as_of) -> pd.DataFrame:
+def signup_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """user_id (str) and signup_sec of the analysis frame's users, in its row order."""
+    return pd.DataFrame(
+        {
+            "user_id": frame["user_id"].astype(str).to_numpy(),
+            "signup_sec": frame["signup_sec"].to_numpy(float),
+        }
+    )
+
+
+def weekly_counts(
+    loaded, frame: pd.DataFrame, events: list[str], as_of, log=None, needs=None
+) -> pd.DataFrame:
     """Per calendar week (Monday start, UTC) and event type: events `n`, user-days, users; and
-    rows with event '*' for any event. Only users of `frame`, only from their signup on."""
-    a_end = as_of_end_sec(as_of)
-    signups = register(
-        loaded.events,
-        frame[["user_id", "signup_sec"]].astype({"user_id": str, "signup_sec": "float64"}),
-    )
-    j = _events(loaded.events, a_end).inner_join(signups, "user_id")
-    j = j.filter(j.sec >= j.signup_sec)
-    cday = (j.sec / DAY).floor().cast("int64")
-    j = j.mutate(cday=cday, week=((cday - MONDAY_OFFSET_DAYS) / 7).floor().cast("int64"))
-    named = j.filter(j.event.isin(list(events)))
-    cells = named.group_by(["user_id", "event", "week", "cday"]).aggregate(n=named.count())
-    per = cells.group_by(["week", "event"]).aggregate(
-        n=cells.n.sum().cast("float64"),
-        user_days=cells.count().cast("float64"),
-        users=cells.user_id.nunique().cast("float64"),
-    )
-    day = j.group_by(["user_id", "week", "cday"]).aggregate(n=j.count())
-    any_ = day.group_by("week").aggregate(
-        n=day.n.sum().cast("float64"),
-        user_days=day.count().cast("float64"),
-        users=day.user_id.nunique().cast("float64"),
-    )
-    out = pd.concat([per.to_pandas(), any_.to_pandas().assign(event=ANY)], ignore_index=True)
-    return out.sort_values(["week", "event"]).reset_index(drop=True)
+    rows with event '*' for any event. Only users of `frame`, only from their signup on.
+
+    needs: the (value, event) columns wanted (`weekly.needed_columns`); the others are NaN
+    (None: every value of `events` and of any event). log: a keyed log whose first users are
+    `frame`'s rows (else one is made for this)."""
+    if needs is None:
+        needs = {(v, e) for v in ("user_days", "users") for e in [*events, ANY]}
+    by_value: dict[str, list[str]] = {}
+    for value, event in sorted(needs):
+        by_value.setdefault(value, []).append(event)
+    own = log is None
+    if own:
+        log = keyed.keyed_log(loaded.events, signup_frame(frame), as_of)
+    try:
+        rows = keyed.weekly_counts(log, by_value)
+    finally:
+        if own:
+            log.release()
+    names = np.asarray([*log.names, ANY], dtype=object)  # ANY_CODE (−1) is the last
+    rows = rows.assign(event=names[rows.pop("code").to_numpy()])
+    rows = rows[rows["event"].isin([*events, ANY])].reindex(columns=WEEKLY_COLUMNS)
+    return rows.sort_values(["week", "event"]).reset_index(drop=True)
+
+
+WEEKLY_COLUMNS = ["week", "event", "n", "user_days", "users"]

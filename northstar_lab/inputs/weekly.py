@@ -76,29 +76,54 @@ class WeeklyCounts:
 
     def series(self, spec: InputSpec) -> pd.Series | None:
         """The weekly product-level value of a measure (None where it has no weekly form)."""
-        m = spec.measure
-        if m == COUNT:
-            return self.col("n", spec.event)
-        if m == DAYS:
-            return self.col("user_days", spec.event)
-        if m == REACHED:
-            return self.col("users", spec.event)
-        if m == SHARE:
-            den = self.col("n", spec.denominator)
-            return self.col("n", spec.event) / den.where(den > 0)
-        if m == ACTIVE_DAYS:
-            return self.col("user_days", ANY)
-        if m == TOTAL_EVENTS:
-            return self.col("n", ANY)
-        return None
+        columns = [self.col(*c) for c in series_columns(spec)]
+        if not columns:
+            return None
+        if spec.measure == SHARE:
+            num, den = columns
+            return num / den.where(den > 0)
+        return columns[0]
 
     def breadth_depth(self, ns: InputSpec) -> tuple[pd.Series, pd.Series] | None:
         """NS = users doing it × NS per such user, per week (None unless NS sums over users)."""
-        if ns.measure not in (COUNT, DAYS, ACTIVE_DAYS, TOTAL_EVENTS):
+        column = breadth_column(ns)
+        if column is None:
             return None
-        total = self.series(ns)
-        users = self.col("users", ANY if ns.measure in (ACTIVE_DAYS, TOTAL_EVENTS) else ns.event)
+        total, users = self.series(ns), self.col(*column)
         return users, total / users.where(users > 0)
+
+
+def series_columns(spec: InputSpec) -> list[tuple[str, str]]:
+    """The (value, event) columns of `measure.weekly_counts` a measure's weekly series is made
+    of ([] where it has no weekly form); a share is the first over the second."""
+    m = spec.measure
+    if m == COUNT:
+        return [("n", spec.event)]
+    if m == DAYS:
+        return [("user_days", spec.event)]
+    if m == REACHED:
+        return [("users", spec.event)]
+    if m == SHARE:
+        return [("n", spec.event), ("n", spec.denominator)]
+    if m == ACTIVE_DAYS:
+        return [("user_days", ANY)]
+    if m == TOTAL_EVENTS:
+        return [("n", ANY)]
+    return []
+
+
+def breadth_column(ns: InputSpec) -> tuple[str, str] | None:
+    """The users column of the North Star's breadth × depth (None unless it sums over users)."""
+    if ns.measure not in (COUNT, DAYS, ACTIVE_DAYS, TOTAL_EVENTS):
+        return None
+    return ("users", ANY if ns.measure in (ACTIVE_DAYS, TOTAL_EVENTS) else ns.event)
+
+
+def needed_columns(specs: list[InputSpec], ns: InputSpec) -> set[tuple[str, str]]:
+    """Every (value, event) column the series of `specs` and the North Star (with its breadth
+    × depth) read: the engine counts those only (users and user-days cost a pass each)."""
+    out = {c for s in [*specs, ns] for c in series_columns(s)}
+    return out | ({breadth_column(ns)} - {None})
 
 
 def log_changes(x: pd.Series) -> np.ndarray:

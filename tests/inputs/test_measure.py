@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from northstar_lab.inputs import measure
+from northstar_lab.inputs import keyed, measure
 from northstar_lab.inputs.define import parse_input
 
 from .conftest import NORTH_STAR
@@ -58,3 +58,33 @@ def test_weekly_counts_equal_pandas(small):
     pd.testing.assert_series_equal(got.users, want.users.astype(float), check_names=False)
     any_rows = rows[rows.event == measure.ANY].set_index("week")
     assert any_rows.n.sum() == len(e)
+
+
+def test_anchors_at_any_time_are_counted_once_per_user_and_moment(small):
+    """Anchors that are not signups, some at the same user and moment (counted once, read by
+    each), equal pandas over the raw events: goal_set events in [0, W), login days in [W, W+H)."""
+    a = small.analysis
+    rng = np.random.default_rng(3)
+    users = a.frame[["user_id", "signup_sec"]].sample(400, random_state=3)
+    at = users["signup_sec"].to_numpy() + rng.integers(0, 5 * 86400, len(users))
+    anchors = pd.DataFrame({"user_id": users["user_id"].astype(str), "anchor_sec": at})
+    anchors = pd.concat([anchors, anchors.iloc[:100]], ignore_index=True)  # 100 twice
+    anchors["anchor"] = np.arange(len(anchors))
+    log = keyed.keyed_log(small.loaded.events, anchors.iloc[:0].assign(signup_sec=0.0),
+                          a.as_of, anchors["user_id"])  # fmt: skip
+    counts = keyed.anchored_counts(
+        log, log.uids(anchors["user_id"]), anchors["anchor_sec"].to_numpy(float),
+        {"n": ["goal_set"], "days": ["login"]}, window_days=14, horizon_days=90,
+    )  # fmt: skip
+    log.release()
+    assert counts.n_distinct == 400
+    got = measure.AnchorCounts.from_counts(counts, log.names)
+    e = small.data.events.merge(anchors, on="user_id")
+    e = e.assign(d=(e.timestamp.astype("int64") // 10**9 - e.anchor_sec) // 86400)
+    goal = e[(e.event == "goal_set") & (e.d >= 0) & (e.d < 14)].groupby("anchor").size()
+    login = e[(e.event == "login") & (e.d >= 14) & (e.d < 104)].groupby("anchor").d.nunique()
+    for key, series, period in (("count:goal_set", goal, measure.WINDOW),
+                                ("days:login", login, measure.LATER)):  # fmt: skip
+        want = series.reindex(anchors["anchor"], fill_value=0).to_numpy(float)
+        spec = parse_input(key, 14, measure.event_names(a))
+        np.testing.assert_array_equal(got.values(spec, period), want)
