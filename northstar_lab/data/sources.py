@@ -255,14 +255,16 @@ def _duckdb_connect(database: str | None) -> ibis.BaseBackend:
 def duckdb_config() -> dict:
     """DuckDB's settings for every connection.
 
-    Memory is capped at $NORTHSTAR_DUCKDB_MEMORY (default 4GB; it spills to disk beyond it) so
-    that the engine and the statistics share a machine instead of fighting over it. Extensions
-    are never installed or loaded behind our back: that would be a download at run time (a
-    SQLite file opened as DuckDB used to fetch the sqlite extension).
+    Memory is capped at $NORTHSTAR_DUCKDB_MEMORY (default 2GB; it spills to disk beyond it) so
+    that the engine and the statistics share a machine instead of fighting over it. 2GB, not
+    4GB: DuckDB keeps what it took until the connection closes, and at 2M users the statistics
+    need ~4 GB of their own; the 125M-event benchmark ran as fast at 2GB (bench/README.md).
+    Extensions are never installed or loaded behind our back: that would be a download at run
+    time (a SQLite file opened as DuckDB used to fetch the sqlite extension).
     """
     spill = Path(tempfile.gettempdir()) / "northstar_duckdb"
     return {
-        "memory_limit": os.environ.get("NORTHSTAR_DUCKDB_MEMORY", "4GB"),
+        "memory_limit": os.environ.get("NORTHSTAR_DUCKDB_MEMORY", "2GB"),
         # DuckDB spills to ./.tmp by default: never into the user's working directory
         "temp_directory": os.environ.get("NORTHSTAR_DUCKDB_TMP", str(spill)),
         "autoinstall_known_extensions": False,
