@@ -122,10 +122,8 @@ def per_user_frame(
         all_kept = all_cells.filter((all_cells.d >= 0) & ~all_cells.late)
         population = user_expr(all_kept, all_signups, **spec)
     say("Collecting one row per user")
-    data = collect_users(kept, signups, **spec)
-    if population is None:  # the engine's copies are no longer needed: give the memory back
-        all_cells.release()
-        all_signups.release()
+    release = _releaser(all_cells, all_signups) if population is None else None
+    data = collect_users(kept, signups, **spec, done_with_engine=release)
     return UserFrame(
         data=data,
         as_of=as_of,
@@ -138,6 +136,16 @@ def per_user_frame(
         population=population,
         duplicates=duplicates,
     )
+
+
+def _releaser(*tables: ibis.Table):
+    """A call that frees the engine's cached copies once nothing will query them again."""
+
+    def release() -> None:
+        for table in tables:
+            table.release()
+
+    return release
 
 
 def _require_revenue_event(check: EventCheck, revenue_event: str | None) -> None:
@@ -264,7 +272,9 @@ def usable_events(std: ibis.Table, check: EventCheck) -> ibis.Table:
 DAYS_PER_QUERY = 500_000  # users whose active days come to Python in one query (memory)
 
 
-def collect_users(cells, signups, *, names, window_days, horizon_days, revenue_event, gaps):
+def collect_users(
+    cells, signups, *, names, window_days, horizon_days, revenue_event, gaps, done_with_engine=None
+):
     """One row per user as pandas: the rows `_user_expr` describes, assembled in Python from
     small queries instead of one wide join in the engine.
 
@@ -272,6 +282,8 @@ def collect_users(cells, signups, *, names, window_days, horizon_days, revenue_e
     each user's active days come over as (uid, day) pairs (Arrow, a bounded number of users
     per query), and the silences between them — churn for every gap — are found with NumPy
     (`churn_from_days`): a sort of integer keys instead of a window function in the engine.
+    done_with_engine: called after the last query, before the NumPy work, so the engine's
+    cached cells are freed before the largest arrays are made (the 125M-event peak).
     """
     base = signups.select("uid", "user_id", "signup_sec", "a_days").to_pandas()
     base = base.sort_values("user_id", kind="stable").reset_index(drop=True)
@@ -285,8 +297,11 @@ def collect_users(cells, signups, *, names, window_days, horizon_days, revenue_e
         rev = revenue_per_user(cells, revenue_event, window_days, horizon_days).to_pandas()
         revenue[lut[rev["uid"].to_numpy(np.int64)]] = rev["revenue_h"].fillna(0).to_numpy(float)
     a_days = base["a_days"].to_numpy(np.int64)
-    figures = churn_from_days(_active_day_keys(cells, lut, int(uid.max()) if n else 0),
-                              a_days, gaps, window_days)  # fmt: skip
+    keys = _active_day_keys(cells, lut, int(uid.max()) if n else 0)
+    if done_with_engine is not None:  # the last query: the engine's memory goes back first
+        done_with_engine()
+    figures = churn_from_days(keys, a_days, gaps, window_days)
+    del keys
     counts = [columns[f"count__{i}"] for i in range(len(names))]
     used = (np.column_stack(counts) > 0).sum(axis=1) if counts else np.zeros(n)
     data = {c: base[c].to_numpy() for c in ("user_id", "signup_sec", "a_days")}
@@ -351,7 +366,12 @@ def _active_day_keys(cells, lut: np.ndarray, max_uid: int) -> np.ndarray:
         rows = lut[got.column("uid").to_numpy().astype(np.int64)]
         keys = np.sort((rows << DAY_BITS) | got.column("d").to_numpy().astype(np.int64))
         parts.append(keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if keys.size else keys)
-    return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+    if not parts:
+        return np.zeros(0, dtype=np.int64)
+    keys = np.concatenate(parts)
+    parts.clear()
+    keys.sort()  # in place: one copy of the keys in memory, not three
+    return keys
 
 
 DAY_BITS = 20  # days since signup fit in 20 bits (2,870 years)
@@ -364,12 +384,12 @@ def churn_from_days(keys: np.ndarray, a_days: np.ndarray, gaps, window_days) -> 
     active day before the first silence of ≥ g days between active days; else the last active
     day, if the final silence reaches the as-of date (NaN = not churned)."""
     n = a_days.size
-    rows = keys >> DAY_BITS
-    d = keys & ((1 << DAY_BITS) - 1)
+    rows = (keys >> DAY_BITS).astype(np.int32 if n < 2**31 else np.int64)
+    d = (keys & ((1 << DAY_BITS) - 1)).astype(np.int32)  # 4 bytes an active day, not 8
     new_user = np.ones(keys.size, dtype=bool)
     new_user[1:] = rows[1:] != rows[:-1]
     starts = np.flatnonzero(new_user)
-    ends = np.append(starts[1:], keys.size)
+    ends = np.append(starts[1:], keys.size) if starts.size else starts  # no key: no user
     users = rows[starts]
     has_days = np.zeros(n, dtype=bool)
     has_days[users] = True
@@ -380,13 +400,18 @@ def churn_from_days(keys: np.ndarray, a_days: np.ndarray, gaps, window_days) -> 
     active = np.bincount(rows[d < window_days], minlength=n).astype(float)
     step = np.diff(d, append=0)
     inside = ~np.append(new_user[1:], True)  # a user's last day has no next day
-    position = np.arange(keys.size)
+    del new_user
     out = {"active_days": active, "last_day": last.astype(float)}
     for g in gaps:
-        hit = np.where(inside & (step >= g), position, keys.size)
-        first_hit = np.minimum.reduceat(hit, starts) if keys.size else hit
+        # each user's first day followed by a silence of ≥ g days: the first such position at
+        # or after the user's first key, if it is before the user's last (no array per key)
+        silences = np.flatnonzero(inside & (step >= g))
+        nxt = np.searchsorted(silences, starts)
+        first_hit = (
+            silences[np.minimum(nxt, max(silences.size - 1, 0))] if silences.size else starts
+        )
+        found = (nxt < silences.size) & (first_hit < ends)
         inner = np.full(n, np.nan)
-        found = first_hit < keys.size
         inner[users[found]] = d[first_hit[found]]
         final = np.where(a_days - last >= g, last.astype(float), np.nan)
         churn = np.where(first >= g, 0.0, np.where(np.isnan(inner), final, inner))
