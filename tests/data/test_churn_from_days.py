@@ -18,7 +18,7 @@ def rule_for_one_user(days: list[int], a_days: int, g: int) -> float:
         return 0.0 if a_days >= g else math.nan  # never active: silent since signup
     if days[0] >= g:
         return 0.0
-    for here, after in zip(days, days[1:]):
+    for here, after in zip(days[:-1], days[1:], strict=True):
         if after - here >= g:
             return float(here)
     return float(days[-1]) if a_days - days[-1] >= g else math.nan
