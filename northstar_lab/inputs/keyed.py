@@ -94,7 +94,8 @@ def keyed_log(ev: ibis.Table, signups: pd.DataFrame, as_of, other_users=()) -> K
     # every name in the log (a superset of those in `rows`): one column read, no time decoded
     named = ev.filter(ev.event.notnull()).select("event").distinct()
     names = sorted(map(str, named.to_pandas()["event"]))
-    codes = pd.DataFrame({"event": names, "code": np.arange(len(names), dtype=np.int16)})
+    # int32: an int16 code wrapped past 32,767 names and counted one type as another
+    codes = pd.DataFrame({"event": names, "code": np.arange(len(names), dtype=np.int32)})
     j = rows.inner_join(register(ev, users), "user_id").inner_join(register(ev, codes), "event")
     # narrow columns: writing the cached copy is a third of the pass
     table = j.select("uid", "code", "sec", before_signup=j.sec < j.signup_sec).cache()

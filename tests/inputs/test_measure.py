@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from northstar_lab.data.load import load_inputs
 from northstar_lab.inputs import keyed, measure
 from northstar_lab.inputs.define import parse_input
 
@@ -88,3 +89,39 @@ def test_anchors_at_any_time_are_counted_once_per_user_and_moment(small):
         want = series.reindex(anchors["anchor"], fill_value=0).to_numpy(float)
         spec = parse_input(key, 14, measure.event_names(a))
         np.testing.assert_array_equal(got.values(spec, period), want)
+
+
+def test_more_event_names_than_a_small_integer_holds(small, tmp_path):
+    """40,000 extra event names that sort before 'goal_set' push its code past 32,767: the
+    keyed log's type codes must not wrap (an int16 code did, silently, and counted another
+    type's events as goal_set's)."""
+    a = small.analysis
+    users = a.frame[["user_id", "signup_sec"]].reset_index(drop=True)
+    junk = pd.DataFrame(
+        {
+            "user_id": users["user_id"].to_numpy()[np.arange(40_000) % len(users)],
+            "timestamp": pd.to_datetime(
+                users["signup_sec"].to_numpy()[np.arange(40_000) % len(users)] + 1, unit="s"
+            ),
+            "event": [f"a_{i:05d}" for i in range(40_000)],
+        }
+    )
+    events = pd.concat([small.data.events, junk], ignore_index=True)
+    path = tmp_path / "many_names.parquet"
+    events.to_parquet(path, index=False)
+    loaded = load_inputs(str(path), str(small.folder / "users.csv"))
+    log = keyed.keyed_log(loaded.events, users.astype({"user_id": str}), a.as_of)
+    assert len(log.names) > 40_000 and log.names.index("goal_set") > 2**15
+    anchors = users["signup_sec"].to_numpy(float)
+    counts = keyed.anchored_counts(
+        log, log.uids(users["user_id"]), anchors, {"n": ["goal_set"]},
+        window_days=14, horizon_days=90,
+    )  # fmt: skip
+    log.release()
+    got = measure.AnchorCounts.from_counts(counts, log.names)
+    e = small.data.events.merge(users, on="user_id")
+    e = e.assign(d=(e.timestamp.astype("int64") // 10**9 - e.signup_sec) // 86400)
+    goal = e[(e.event == "goal_set") & (e.d >= 0) & (e.d < 14)].groupby("user_id").size()
+    want = goal.reindex(users["user_id"], fill_value=0).to_numpy(float)
+    spec = parse_input("count:goal_set", 14, measure.event_names(a))
+    np.testing.assert_array_equal(got.values(spec, measure.WINDOW), want)
