@@ -40,32 +40,64 @@ def register(ev: ibis.Table, frame: pd.DataFrame) -> ibis.Table:
     return backend.create_table(name, frame, temp=True, overwrite=True)
 
 
+class EventCodes:
+    """Event names and their integer codes, kept in the engine: only the names an input asks
+    for come into memory (a log with millions of distinct names stays bounded, as the ranking's
+    aggregation does, METHODS §1.1). Codes number the distinct names in alphabetical order
+    from 0; `ANY_CODE` stands for any event."""
+
+    def __init__(self, table: ibis.Table) -> None:
+        self.table = table  # (event, code), cached in the engine
+        self._name = {ANY_CODE: ANY}
+        self._code: dict[str, int | None] = {}
+
+    def codes(self, names) -> list[int]:
+        """The codes of these names that occur in the log (others have no rows), sorted."""
+        unknown = [str(n) for n in dict.fromkeys(names) if n not in self._code and n != ANY]
+        if unknown:
+            t = self.table
+            found = t.filter(t.event.isin(unknown)).to_pandas()
+            for event, code in zip(found["event"].astype(str), found["code"], strict=True):
+                self._code[event], self._name[int(code)] = int(code), event
+            for n in unknown:
+                self._code.setdefault(n, None)
+        return sorted(c for n in names if (c := self._code.get(n)) is not None)
+
+    def __getitem__(self, code: int) -> str:
+        """The name of a code that `codes` returned (or ANY_CODE)."""
+        return self._name[int(code)]
+
+    def of(self, codes: np.ndarray) -> np.ndarray:
+        """Names for an array of such codes."""
+        return np.asarray([self._name[int(c)] for c in codes], dtype=object)
+
+
 @dataclass
 class KeyedLog:
     """The log of some users as (uid, code, sec, before_signup) rows, cached in the engine.
 
     uid is the user's position in `user_ids`; the first `n_signups` users have a signup (the
     weekly series count only their events from it on: not `before_signup`), the others (assigned
-    to an experiment but not in the analysis) have none. code is the position in `names`.
+    to an experiment but not in the analysis) have none. code: see `names` (`EventCodes`).
     """
 
     table: ibis.Table
     user_ids: pd.Index
-    names: list[str]
+    names: EventCodes
     n_signups: int
 
     def codes(self, names) -> list[int]:
         """The codes of the event names that occur in the log (others have no rows)."""
-        where = {name: i for i, name in enumerate(self.names)}
-        return sorted(where[n] for n in names if n in where)
+        return self.names.codes(names)
 
     def uids(self, user_ids) -> np.ndarray:
         """The uid of each user id (all must be among `user_ids`)."""
         return self.user_ids.get_indexer(pd.Index(user_ids).astype(str)).astype(np.int64)
 
     def release(self) -> None:
-        """Give the engine's copy back (DuckDB: drop the temporary table)."""
+        """Give the engine's copies back (DuckDB: drop the temporary tables)."""
         self.table.release()
+        self.names.table.release()
 
 
 def _events(ev: ibis.Table, a_end: int) -> ibis.Table:
@@ -91,15 +123,16 @@ def keyed_log(ev: ibis.Table, signups: pd.DataFrame, as_of, other_users=()) -> K
         }
     )
     rows = _events(ev, as_of_end_sec(as_of))
-    # every name in the log (a superset of those in `rows`): one column read, no time decoded
+    # every name in the log (a superset of those in `rows`): one column read, no time decoded;
+    # numbered in the engine, int32 (an int16 code wrapped past 32,767 names and counted one
+    # type as another)
     named = ev.filter(ev.event.notnull()).select("event").distinct()
-    names = sorted(map(str, named.to_pandas()["event"]))
-    # int32: an int16 code wrapped past 32,767 names and counted one type as another
-    codes = pd.DataFrame({"event": names, "code": np.arange(len(names), dtype=np.int32)})
-    j = rows.inner_join(register(ev, users), "user_id").inner_join(register(ev, codes), "event")
+    code = ibis.row_number().over(order_by=named.event).cast("int32")
+    codes = named.mutate(code=code).cache()
+    j = rows.inner_join(register(ev, users), "user_id").inner_join(codes, "event")
     # narrow columns: writing the cached copy is a third of the pass
     table = j.select("uid", "code", "sec", before_signup=j.sec < j.signup_sec).cache()
-    return KeyedLog(table, user_ids, names, len(ids))
+    return KeyedLog(table, user_ids, EventCodes(codes), len(ids))
 
 
 def distinct_anchors(uid: np.ndarray, anchor_sec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -215,10 +248,10 @@ def _week(cells: ibis.Table) -> ibis.Value:
     return ((cells.cday - MONDAY_OFFSET_DAYS) / 7).floor().cast("int64")
 
 
-def weekly_counts(log: KeyedLog, needs: dict[str, list[str]]) -> pd.DataFrame:
+def weekly_counts(log: KeyedLog, needs: dict[str, list[str]], events) -> pd.DataFrame:
     """Per calendar week (Monday start, UTC) and event code (ANY_CODE: any event), the values
-    asked for in `needs` (value → event names, ANY for any event): events `n`, `user_days`,
-    `users`. Only users with a signup, only from their signup on.
+    asked for in `needs` (value → event names, ANY for any event): events `n` of `events` and
+    of any event, `user_days`, `users`. Only users with a signup, only from their signup on.
 
     Events per (week, code) are one small group-by; user-days are cells per (user, day) and
     users cells per (user, week), each one pass with a count per code asked for (no
@@ -227,8 +260,12 @@ def weekly_counts(log: KeyedLog, needs: dict[str, list[str]]) -> pd.DataFrame:
     t = t.filter((t.uid < log.n_signups) & ~t.before_signup)
     t = t.mutate(cday=(t.sec / DAY).floor().cast("int64"))
     t = t.mutate(week=_week(t))
-    n = t.group_by(["week", "code"]).aggregate(n=t.count().cast("float64")).to_pandas()
-    n = pd.concat([n, n.groupby("week", as_index=False)["n"].sum().assign(code=ANY_CODE)])
+    # events of the types asked for, per week, and of any type (the rest never leave the
+    # engine: a log with millions of names returns a few rows a week)
+    asked = t.filter(t.code.isin(log.codes(events)))
+    n = asked.group_by(["week", "code"]).aggregate(n=asked.count().cast("float64")).to_pandas()
+    every = t.group_by("week").aggregate(n=t.count().cast("float64")).to_pandas()
+    n = pd.concat([n, every.assign(code=ANY_CODE)])
     out = n.set_index(["week", "code"])
     for value, cell in (("user_days", ["uid", "cday"]), ("users", ["uid", "week"])):
         events = needs.get(value, [])

@@ -276,12 +276,11 @@ def weekly_counts(
     if own:
         log = keyed.keyed_log(loaded.events, signup_frame(frame), as_of)
     try:
-        rows = keyed.weekly_counts(log, by_value)
+        rows = keyed.weekly_counts(log, by_value, [e for e in events if e != ANY])
     finally:
         if own:
             log.release()
-    names = np.asarray([*log.names, ANY], dtype=object)  # ANY_CODE (−1) is the last
-    rows = rows.assign(event=names[rows.pop("code").to_numpy()])
+    rows = rows.assign(event=log.names.of(rows.pop("code").to_numpy()))
     rows = rows[rows["event"].isin([*events, ANY])].reindex(columns=WEEKLY_COLUMNS)
     return rows.sort_values(["week", "event"]).reset_index(drop=True)
 
