@@ -83,18 +83,23 @@ class MidRanks:
 
     def __init__(self, values: np.ndarray, codes: tuple[np.ndarray, int] | None = None) -> None:
         self.codes, n_lev = codes or levels(values, max_levels=np.iinfo(np.int32).max)
-        counts = np.bincount(self.codes, minlength=n_lev).astype(float)
+        self.counts = np.bincount(self.codes, minlength=n_lev).astype(float)
         self.n = values.size
-        below = np.cumsum(counts) - counts
-        self.level_mid = (below + 0.5 * counts) / self.n
+        self.level_mid = (np.cumsum(self.counts) - 0.5 * self.counts) / self.n
         self.a = self.level_mid[self.codes]
         self.n_levels = n_lev
 
     def upper_mean(self, g: np.ndarray) -> np.ndarray:
         """(1/n)·Σ_i m(v_u, v_i)·g_i for every user u, m(a, b) = 1{a < b} + ½·1{a = b}."""
-        by_level = np.bincount(self.codes, weights=g, minlength=self.n_levels)
-        above = np.cumsum(by_level[::-1])[::-1] - by_level
-        return ((above + 0.5 * by_level) / self.n)[self.codes]
+        return self.upper_by_level(self.sum_by_level(g))[self.codes]
+
+    def sum_by_level(self, g: np.ndarray) -> np.ndarray:
+        """Σ g over the users of each level."""
+        return np.bincount(self.codes, weights=g, minlength=self.n_levels)
+
+    def upper_by_level(self, by_level: np.ndarray) -> np.ndarray:
+        """`upper_mean` per level, from per-level sums: (Σ higher levels + ½ · this one)/n."""
+        return (np.cumsum(by_level[::-1])[::-1] - 0.5 * by_level) / self.n
 
 
 class SpearmanTarget:
@@ -120,53 +125,41 @@ def spearman_influence(
     three passes over the users whatever the number of terms (§ influence functions, the
     bootstrap's first order; equal to the term-by-term sum to rounding).
     """
-    codes, n_lev = codes or levels(x, max_levels=np.iinfo(np.int32).max)
-    n = x.size
-    counts = np.bincount(codes, minlength=n_lev).astype(float)
-    mid = (np.cumsum(counts) - 0.5 * counts) / n  # mid-rank fraction per level
+    xr = MidRanks(x, codes)
+    n, counts, mid = x.size, xr.counts, xr.level_mid
     alpha = mid - 0.5
-    a = alpha[codes]
+    a = xr.a - 0.5
     b = target.b
-    b_by_level = np.bincount(codes, weights=b, minlength=n_lev)
+    b_by_level = xr.sum_by_level(b)
     s_ab = float(alpha @ b_by_level) / n
     s_aa = float(counts @ (alpha * alpha)) / n
     if s_aa <= 0 or target.s_bb <= 0:
         return float("nan"), np.zeros(n)
     k = np.sqrt(s_aa * target.s_bb)
     rho = s_ab / k
-    # x-side upper means, per level: U_g[l] = (Σ_{level > l} g + ½ Σ_{level = l} g)/n
-    u_b = _upper_by_level(b_by_level, n)
-    u_a = _upper_by_level(counts * alpha, n)
+    # x-side upper means, per level (Σ a over a level is its count times its α)
+    u_b = xr.upper_by_level(b_by_level)
+    u_a = xr.upper_by_level(counts * alpha)
     mean_mid_b = float(mid @ b_by_level) / n
     mean_mid_a = float(mid @ (counts * alpha)) / n
     # y-side: the target's upper mean of a, and the mean of its mid-rank times a
-    a_by_y = np.bincount(target.ranks.codes, weights=a, minlength=target.ranks.n_levels)
-    y_mid = target.ranks.level_mid
-    u_y = _upper_by_level(a_by_y, n)
-    mean_ymid_a = float(y_mid @ a_by_y) / n
+    a_by_y = target.ranks.sum_by_level(a)
+    u_y = target.ranks.upper_by_level(a_by_y)
+    mean_ymid_a = float(target.ranks.level_mid @ a_by_y) / n
     per_level = u_b / k - 0.5 * rho * (alpha * alpha + 2 * u_a) / s_aa
     const = (-s_ab - mean_mid_b - mean_ymid_a) / k + 0.5 * rho * (s_aa + 2 * mean_mid_a) / s_aa
     psi = a * b
     psi /= k
-    psi += per_level[codes]
+    psi += per_level[xr.codes]
     psi += (u_y / k)[target.ranks.codes]
     psi -= (0.5 * rho / target.s_bb) * target.d_bb
     psi += const
     return float(rho), psi / n
 
 
-def _upper_by_level(by_level: np.ndarray, n: int) -> np.ndarray:
-    """(Σ over higher levels + ½ · this level) / n, for per-level sums of a user vector."""
-    return (np.cumsum(by_level[::-1])[::-1] - 0.5 * by_level) / n
-
-
-def score_draws(scores: np.ndarray, psi: np.ndarray, n_draws: int, seed: int) -> np.ndarray:
-    """(n_draws, k) scores from N(scores, ΨᵀΨ), Ψ the (n_users, k) influence matrix."""
-    return score_draws_from_cov(scores, (psi.T @ psi).astype(np.float64), n_draws, seed)
-
-
 def score_draws_from_cov(scores: np.ndarray, cov: np.ndarray, n_draws: int, seed: int):
-    """(n_draws, k) scores from N(scores, cov), cov = ΨᵀΨ however it was summed."""
+    """(n_draws, k) scores from N(scores, cov), cov = ΨᵀΨ of the (n_users, k) influence
+    matrix Ψ, however it was summed (`ranking.stability._influence_cov` sums it in blocks)."""
     cov = (cov + cov.T) / 2
     vals, vecs = np.linalg.eigh(cov)
     root = vecs * np.sqrt(np.clip(vals, 0, None))

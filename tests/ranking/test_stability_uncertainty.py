@@ -1,6 +1,7 @@
 """Score SEs recorded by rank stability (METHODS §5.2): the exact joint bootstrap and its
 influence-function approximation agree, and differences keep the candidates' correlation."""
 
+import numpy as np
 import pytest
 
 from northstar_lab.analysis import analyse
@@ -43,3 +44,23 @@ def test_a_difference_keeps_the_correlation(both):
     assert exact.score_diff_se(lead, twin) < 0.5 * se  # near-duplicates move together
     independent = (se**2 + exact.candidate(other).score_se ** 2) ** 0.5
     assert exact.score_diff_se(lead, other) == pytest.approx(independent, rel=0.3)
+
+
+def test_influence_covariance_summed_in_blocks_equals_the_whole_matrix(monkeypatch):
+    """ΨᵀΨ summed over blocks of users (so Ψ is never held whole) equals the dense product,
+    with scores whose influence lives on different user subsets (all users, held-out users,
+    revenue users) and blocks that cut through each subset."""
+    rng = np.random.default_rng(8)
+    n = 1000
+    subsets = [np.flatnonzero(rng.random(n) < p) for p in (1.0, 0.5, 0.3)]
+    parts, dense = [], np.zeros((4, n))
+    for j in range(4):
+        terms = []
+        for rows in subsets[: 1 + j % 3]:
+            w, psi = np.float32(rng.normal()), rng.normal(size=rows.size).astype(np.float32)
+            terms.append((rows, w, psi))
+            dense[j, rows] += w * psi
+        parts.append(terms)
+    monkeypatch.setattr(stability, "COV_BLOCK_VALUES", 4 * 37)  # blocks of 37 users
+    got = stability._influence_cov(parts, n)
+    np.testing.assert_allclose(got, dense @ dense.T, rtol=1e-5, atol=1e-5)

@@ -64,7 +64,7 @@ def test_variances_agree_with_the_exact_poisson_bootstrap(data):
 def test_score_draws_reproduce_the_covariance():
     rng = np.random.default_rng(3)
     psi = rng.standard_normal((500, 3)) / 100
-    draws = influence.score_draws(np.array([0.2, 0.1, 0.0]), psi, 20000, seed=1)
+    draws = influence.score_draws_from_cov(np.array([0.2, 0.1, 0.0]), psi.T @ psi, 20000, 1)
     # 20,000 draws estimate a covariance entry to about ±0.0005 here
     np.testing.assert_allclose(np.cov(draws, rowvar=False), psi.T @ psi, atol=2e-3)
     np.testing.assert_allclose(draws.mean(axis=0), [0.2, 0.1, 0.0], atol=8e-3)  # 5 SE
