@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import copy
 
-import ibis
 import numpy as np
 import pandas as pd
 
@@ -73,55 +72,6 @@ def window_values(analysis, spec: InputSpec) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(den > 0, num / den, np.nan)
     return raw(Kind.BASELINE.key(spec.measure))
-
-
-def period_counts(
-    ev: ibis.Table,
-    anchors: pd.DataFrame,
-    events: list[str],
-    *,
-    window_days: int,
-    horizon_days: int,
-    as_of,
-    periods: tuple[int, ...] = (WINDOW, LATER),
-    any_event: bool = True,
-    exclude_types: tuple[str, ...] = (),
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per (anchor, event, period): n events and active days, for `events`; and (when
-    `any_event`) per (anchor, period) over every event: n, days and distinct event types (not
-    counting `exclude_types`).
-
-    anchors: columns anchor (int), user_id (str), anchor_sec (epoch seconds). Only anchors with
-    at least one event in a period appear in its rows. A convenience over `keyed`'s one pass
-    (the analysis shares one keyed log between its parts instead).
-    """
-    log = keyed.keyed_log(ev, anchors.iloc[:0].assign(signup_sec=0.0), as_of, anchors["user_id"])
-    wanted = [*events, ANY] if any_event else list(events)
-    needs = {"n": wanted, "days": wanted, "types": [ANY] if any_event else []}
-    try:
-        counts = keyed.anchored_counts(
-            log,
-            log.uids(anchors["user_id"]),
-            anchors["anchor_sec"].to_numpy(float),
-            needs,
-            window_days=window_days,
-            horizon_days=horizon_days,
-            periods=periods,
-            exclude_types=exclude_types,
-        )
-    finally:
-        log.release()
-    rows = pd.DataFrame({"anchor": anchors["anchor"].to_numpy(np.int64), "at": counts.inverse})
-    wide = rows.merge(counts.rows.rename(columns={"anchor": "at"}), on="at")
-    per = [
-        wide.loc[wide[f"n{c}"] > 0, ["anchor", "period", f"n{c}", f"days{c}"]]
-        .set_axis(["anchor", "period", "n", "days"], axis=1)
-        .assign(event=log.names[c])
-        for c in counts.n_codes
-    ]
-    per = pd.concat(per, ignore_index=True) if per else pd.DataFrame(columns=PER_COLUMNS)
-    any_ = wide[ANY_COLUMNS] if any_event else pd.DataFrame(columns=ANY_COLUMNS)
-    return per[PER_COLUMNS], any_
 
 
 def anchored_columns(spec: InputSpec) -> list[tuple[str, str]]:
@@ -208,17 +158,6 @@ class AnchorCounts:
             with np.errstate(divide="ignore", invalid="ignore"):
                 return np.where(den > 0, num / den, np.nan)
         return columns[0]
-
-
-def signup_anchors(frame: pd.DataFrame) -> pd.DataFrame:
-    """The analysis frame's users as anchors (anchor = row position, anchor_sec = signup)."""
-    return pd.DataFrame(
-        {
-            "anchor": np.arange(len(frame)),
-            "user_id": frame["user_id"].astype(str).to_numpy(),
-            "anchor_sec": frame["signup_sec"].to_numpy(float),
-        }
-    )
 
 
 def later_values(analysis, loaded, spec: InputSpec, horizon_days: int, exclude_types=()):

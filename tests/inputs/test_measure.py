@@ -17,11 +17,15 @@ def test_window_values_are_the_candidates_and_the_engine_agrees(small):
     a = small.analysis
     names = measure.event_names(a)
     assert {"goal_set", "streak_viewed", "lesson_completed"} <= set(names)
-    per, any_ = measure.period_counts(
-        small.loaded.events, measure.signup_anchors(a.frame), names, window_days=14,
-        horizon_days=90, as_of=a.as_of, exclude_types=("payment",),
+    log = keyed.keyed_log(small.loaded.events, measure.signup_frame(a.frame), a.as_of)
+    wanted = [*names, measure.ANY]
+    found = keyed.anchored_counts(
+        log, np.arange(len(a.frame)), a.frame["signup_sec"].to_numpy(float),
+        {"n": wanted, "days": wanted, "types": [measure.ANY]}, window_days=14,
+        horizon_days=90, exclude_types=("payment",),
     )  # fmt: skip
-    counts = measure.AnchorCounts(per, any_, len(a.frame))
+    log.release()
+    counts = measure.AnchorCounts.from_counts(found, log.names)
     for key in ("count:goal_set", "days:login", "reached:invite_sent",
                 "share:lesson_completed/lesson_started", "baseline:active_days",
                 "baseline:total_events", "baseline:distinct_events"):  # fmt: skip
