@@ -94,11 +94,24 @@ def settle(page, timeout_s: float = 180) -> None:
 
 
 def choose(page, label: str, option: str, nth: int = 0) -> None:
-    """Pick `option` in the selectbox or multiselect labelled `label` (typed, then Enter)."""
+    """Pick `option` in the selectbox or multiselect labelled `label`: typed, then clicked.
+
+    On a loaded machine the page can still be laying out charts when the list opens, and the
+    list is then drawn outside the viewport, where a click never lands (a CI run waited 30 s
+    on it). The typed name leaves one option, focused, so Enter picks that very option.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
     box = page.get_by_label(label, exact=True).nth(nth)
     box.click()
     page.keyboard.type(option)
-    page.get_by_role("option", name=option, exact=True).first.click()
+    wanted = page.get_by_role("option", name=option, exact=True).first
+    try:
+        wanted.click(timeout=5000)
+    except PlaywrightError:
+        if page.get_by_role("option").count() != 1:
+            raise
+        page.keyboard.press("Enter")
     page.keyboard.press("Escape")
 
 
