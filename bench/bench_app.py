@@ -10,6 +10,7 @@ browser has drawn a frame: that is what a person waits for.
 
     python bench/bench_app.py                 # one cold server, the whole tour, 3 repeats
     python bench/bench_app.py --repeat 5 --warm-first   # also time a second sample click
+    python bench/bench_app.py --cold-only 5   # the cold click alone, on 5 fresh servers
 
 A selection is timed from picking the option (the app's answer); the same with typing the name
 first is printed too, for information (Playwright types ~10 ms a key; a person is slower).
@@ -172,7 +173,7 @@ def one_round(page, runs: ScriptRuns, record) -> None:
 
 
 def tour(
-    page, url: str, repeat: int, warm_first: bool, home_s: float = 0.0
+    page, url: str, repeat: int, warm_first: bool, home_s: float = 0.0, cold_only: bool = False
 ) -> dict[str, list[float]]:
     from playwright.sync_api import expect
 
@@ -193,6 +194,8 @@ def tour(
             "lesson_completed: count", timeout=600_000), chart_drawn(page)))  # fmt: skip
 
     sample_click("sample click → leaderboard, cold", home_s)
+    if cold_only:
+        return times
     if warm_first:
         sample_click("sample click → leaderboard, warm")
 
@@ -220,6 +223,13 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="times each interaction is repeated")
     ap.add_argument("--warm-first", action="store_true",
                     help="also time the sample click from a second browser session")  # fmt: skip
+    ap.add_argument(
+        "--cold-only",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only the cold sample click, on N fresh servers (its spread)",
+    )
     ap.add_argument("--home-seconds", type=float, default=0.0,
                     help="seconds on the Home page before the cold click (a person reading it; "
                     "the sample's analysis starts when Home first opens)")  # fmt: skip
@@ -228,17 +238,22 @@ def main() -> None:
 
     print(f"bench_app: {load_note()} at start; {args.home_seconds:g} s on Home before the cold "
           "click", flush=True)  # fmt: skip
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        streamlit_server(Path(tmp)) as (url, _log),
-        sync_playwright() as p,
-    ):
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport=VIEWPORT)
-            times = tour(page, url, args.repeat, args.warm_first, args.home_seconds)
-        finally:
-            browser.close()
+    times: dict[str, list[float]] = {}
+    for _ in range(max(1, args.cold_only)):
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            streamlit_server(Path(tmp)) as (url, _log),
+            sync_playwright() as p,
+        ):
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport=VIEWPORT)
+                got = tour(page, url, args.repeat, args.warm_first, args.home_seconds,
+                           cold_only=args.cold_only > 0)  # fmt: skip
+            finally:
+                browser.close()
+        for name, values in got.items():
+            times.setdefault(name, []).extend(values)
     load = load_note()
     print(f"\nSummary ({load} at the end; targets: leaderboard < 5 s, interactions < 1 s)")
     out = {}

@@ -142,13 +142,14 @@ def _bootstrap_draws(results, pop: Population, settings, n_boot: int):
             ridx = idx[h][1]
             if pop.has_revenue and ridx.size > 10:
                 targets[h] = bootstrap.RankedOutcome(pop.outcomes.revenue[ridx], w[:, ridx])
-        w_ret = {h: w[:, idx[h][0]] for h in (False, True)}
+        used = {r.held_out for r in results}
+        resampled = {h: bootstrap.ResampledUsers(sds[h], w[:, idx[h][0]]) for h in used}
         rows = slice(start, start + b)
-        _draw_chunk(results, by_key, idx, sds, w_ret, targets, c_draws[rows], rho_draws[rows])
+        _draw_chunk(results, by_key, idx, resampled, targets, c_draws[rows], rho_draws[rows])
     return c_draws, rho_draws
 
 
-def _draw_chunk(results, by_key, idx, sds, w_ret, targets, c_out, rho_out) -> None:
+def _draw_chunk(results, by_key, idx, resampled, targets, c_out, rho_out) -> None:
     """One chunk of resamples for every candidate, candidates spread over the worker threads;
     each writes its own column of `c_out` / `rho_out` (views of the draws)."""
 
@@ -157,7 +158,7 @@ def _draw_chunk(results, by_key, idx, sds, w_ret, targets, c_out, rho_out) -> No
         h = r.held_out
         x = by_key[r.key].modelled  # gaps filled once, before fitting
         score = x[idx[h][0]]  # C⁺: "more ⇒ stays longer", the score's fixed direction
-        c_out[:, j] = bootstrap.concordance_draws(sds[h], score, w_ret[h])
+        c_out[:, j] = bootstrap.resampled_concordance(resampled[h], score)
         if h in targets and r.revenue_rho is not None:
             rho_out[:, j] = bootstrap.spearman_draws(x[idx[h][1]], targets[h])
 

@@ -195,9 +195,9 @@ def _held_out_gain(train, df, base_cols, full_cols, seed, n_boot):
         else:
             scores.append(np.zeros(len(te)))
     c = [concordance(sd, s) if np.ptp(s) > 0 else 0.5 for s in scores]
-    w = bootstrap.poisson_weights(len(te), n_boot, seed + 7)
+    users = bootstrap.ResampledUsers(sd, bootstrap.poisson_weights(len(te), n_boot, seed + 7))
     draws = [
-        bootstrap.concordance_draws(sd, s, w) if np.ptp(s) > 0 else np.full(n_boot, 0.5)
+        bootstrap.resampled_concordance(users, s) if np.ptp(s) > 0 else np.full(n_boot, 0.5)
         for s in scores
     ]
     diff = draws[1] - draws[0]

@@ -19,8 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
-from .grid import SurvivalData, batched_bincount, grid_counts_batched, levels
+from .grid import SurvivalData, batched_bincount, levels
 
 CHUNK_CELLS = 6_000_000  # resamples per chunk are sized to keep arrays near 50 MB
 
@@ -38,27 +39,76 @@ def poisson_weights(n: int, n_resamples: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).poisson(1.0, size=(n_resamples, n)).astype(np.float32)
 
 
+class ResampledUsers:
+    """One outcome's users under b resamples, laid out once for every candidate's C.
+
+    Weights are held as (users × resamples) float64, all users and the churned ones, so that a
+    candidate's grid is one sparse one-hot product (each cell's users summed, a row of b
+    resamples at a time). Time runs over the *distinct churn times*, counted from the last: a
+    censored user sits at the last churn time at or before their own (they are a partner of
+    exactly the churns at or before it), and one censored before the first churn is nobody's
+    partner. Counting from the last makes "at or after" a forward cumulative sum.
+    """
+
+    def __init__(self, sd: SurvivalData, weights: np.ndarray) -> None:
+        self.event = sd.event.astype(bool)
+        churn_times = np.unique(sd.duration[self.event])
+        self.n_times = churn_times.size
+        # 0 = the last churn time … n_times − 1 = the first; n_times = censored before any churn
+        self.row = self.n_times - np.searchsorted(churn_times, sd.duration, side="right")
+        self.weights = np.ascontiguousarray(weights.T, dtype=np.float64)
+        self.churned_weights = np.ascontiguousarray(self.weights[self.event])
+        self.n_resamples = weights.shape[0]
+
+
 def concordance_draws(sd: SurvivalData, score: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Harrell's C (score = predicted survival) for each row of `weights` (b, n)."""
+    return resampled_concordance(ResampledUsers(sd, weights), score)
+
+
+def resampled_concordance(users: ResampledUsers, score: np.ndarray) -> np.ndarray:
+    """Harrell's C of `score` in each resample of `users` (lifelines' tie rules).
+
+    With churn[t, l] and partners[t, l] (weighted users at level l still observed after a
+    churn at t, or censored at t), summed over cells: total = Σ churn · (all partners at t),
+    S1 = Σ churn · (partners at levels ≤ l), S2 = Σ churn · (partners at level l), and
+    C = (concordant + ties / 2) / total = (total − S1 + S2 / 2) / total. With integer
+    weights every sum is a whole number, exact in float64: the same C as counting
+    concordant, discordant and tied pairs separately, to the last bit.
+    """
     codes, n_lev = levels(score)
-    out = np.empty(weights.shape[0])
-    step = max(1, CHUNK_CELLS // max(sd.times.size * n_lev, sd.n))
-    for s in range(0, weights.shape[0], step):
-        w = weights[s : s + step]
-        b = w.shape[0]
-        users, churn = grid_counts_batched(sd, codes, n_lev, w)
-        at_or_after = np.cumsum(users[:, ::-1], axis=1)[:, ::-1]
-        partners = at_or_after - churn  # later users + those censored at the same time
-        cum = np.cumsum(partners, axis=2)
-        higher = cum[:, :, -1:] - cum
-        lower = cum - partners
-        conc = (churn * higher).sum(axis=(1, 2))
-        disc = (churn * lower).sum(axis=(1, 2))
-        tied = (churn * partners).sum(axis=(1, 2))
-        total = conc + disc + tied
+    n_t = users.n_times
+    cell = users.row * n_lev + codes
+    size = (n_t + 1) * n_lev  # the last block: users censored before the first churn
+    everyone = _one_hot(cell, size)
+    churned = _one_hot(cell[users.event], size)
+    out = np.empty(users.n_resamples)
+    step = max(1, CHUNK_CELLS // max(size, 1))
+    for s in range(0, users.n_resamples, step):
+        e = min(s + step, users.n_resamples)
+        w, wc = users.weights, users.churned_weights
+        if s > 0 or e < users.n_resamples:
+            w, wc = np.ascontiguousarray(w[:, s:e]), np.ascontiguousarray(wc[:, s:e])
+        grid = (everyone @ w)[: n_t * n_lev].reshape(n_t, n_lev, e - s)
+        churn = (churned @ wc)[: n_t * n_lev].reshape(n_t, n_lev, e - s)
+        np.cumsum(grid, axis=0, out=grid)  # users at or after each churn time
+        grid -= churn  # partners: later users, and those censored at that time
+        s2 = np.einsum("tlb,tlb->b", churn, grid)
+        np.cumsum(grid, axis=1, out=grid)  # partners at levels ≤ l
+        total = np.einsum("tlb,tb->b", churn, grid[:, -1, :])
+        s1 = np.einsum("tlb,tlb->b", churn, grid)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[s : s + b] = np.where(total > 0, (conc + 0.5 * tied) / total, np.nan)
+            out[s:e] = np.where(total > 0, (total - s1 + 0.5 * s2) / total, np.nan)
     return out
+
+
+def _one_hot(cell: np.ndarray, size: int) -> sparse.csr_matrix:
+    """(size × users) matrix with a 1 at (cell of user i, i): its product with weights sums
+    each cell's users, built directly in CSR (users ordered by cell)."""
+    indptr = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cell, minlength=size), out=indptr[1:])
+    order = np.argsort(cell, kind="stable")
+    return sparse.csr_matrix((np.ones(cell.size), order, indptr), shape=(size, cell.size))
 
 
 def _midranks(group_weights: np.ndarray) -> np.ndarray:

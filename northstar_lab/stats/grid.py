@@ -180,20 +180,6 @@ def grid_counts(
     return users, churned
 
 
-def grid_counts_batched(
-    sd: SurvivalData, codes: np.ndarray, n_levels: int, weights: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """`grid_counts` for a chunk of b resamples at once: weights (b, n) → two (b, times, levels)
-    arrays, from one bincount each (the bootstrap's inner loop)."""
-    cell = sd.time_index * n_levels + codes
-    size = sd.times.size * n_levels
-    ev = sd.event.astype(bool)
-    shape = (weights.shape[0], sd.times.size, n_levels)
-    users = batched_bincount(cell, size, weights).reshape(shape)
-    churned = batched_bincount(cell[ev], size, weights[:, ev]).reshape(shape)
-    return users, churned
-
-
 def batched_bincount(codes: np.ndarray, n_codes: int, weights: np.ndarray) -> np.ndarray:
     """(b, n_codes) weighted counts per code for b weight vectors (b, n), in one bincount."""
     b = weights.shape[0]
