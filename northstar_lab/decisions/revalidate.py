@@ -24,11 +24,10 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from scipy import stats
-
 from ..candidates import Kind
 from ..results import CandidateResult, RankingResult
 from ..settings import AnalysisSettings
+from ..stats.dist import norm_ppf
 from .change import Change, advantage_change, own_change
 from .model import ComparisonRow, Decision, Revalidation, Standing
 
@@ -98,7 +97,7 @@ def twin_keys(then: RankingResult, now: RankingResult, key: str) -> list[str]:
 
 def z_value(n_comparisons: int) -> float:
     """Two-sided normal quantile of `LEVEL`, Bonferroni-split over n comparisons."""
-    return float(stats.norm.ppf(1 - (1 - LEVEL) / (2 * max(n_comparisons, 1))))
+    return float(norm_ppf(1 - (1 - LEVEL) / (2 * max(n_comparisons, 1))))
 
 
 def judge(decision: Decision, now: RankingResult) -> Judgement:

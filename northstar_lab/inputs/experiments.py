@@ -27,17 +27,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..data.columns import normalise, recognise
 from ..data.events import DAY, as_of_end_sec
 from ..data.users import parse_times, read_table
 from ..errors import InputError, example_rows
+from ..stats.dist import chi2_sf, norm_ppf, norm_sf
 from .define import InputSpec
 from .measure import LATER, WINDOW, AnchorCounts
 from .verdict import ALPHA, MIN_ARMS
 
-Z95 = float(stats.norm.ppf(0.975))
+Z95 = float(norm_ppf(0.975))
 ASSIGNMENT_NAMES = {
     "user": ["user_id", "userid", "uid", "user", "customer_id", "account_id", "distinct_id"],
     "experiment": [
@@ -231,7 +231,7 @@ def arm_effects(values: pd.DataFrame, controls: dict[str, str], metrics: list[st
             arms[f"{exp} / {variant}"] = (eff, v, cv)
             for m in metrics:
                 se = float(np.sqrt(v[m]))
-                p = float(2 * stats.norm.sf(abs(eff[m]) / se)) if se > 0 else float("nan")
+                p = float(2 * norm_sf(abs(eff[m]) / se)) if se > 0 else float("nan")
                 rows.append(
                     ArmEffect(
                         exp,
@@ -306,7 +306,7 @@ def effect_correlation(metric: str, arms: dict) -> EffectCorrelation:
             None,
             f"fewer than {MIN_ARMS} experiment arms where it was measured",
         )
-    moved_p = float(stats.chi2.sf(np.sum(x**2 / sx2), k))
+    moved_p = float(chi2_sf(np.sum(x**2 / sx2), k))
     vx_obs, vy_obs, cov_obs, vx, vy, c, _ = _moments(x, y, sx2, sy2, cxy)
     raw = cov_obs / np.sqrt(vx_obs * vy_obs) if vx_obs > 0 and vy_obs > 0 else None
     if moved_p >= ALPHA:  # a correlation of noise with the North Star's effects means nothing

@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from ..stats.cohorts import pool_inverse_variance
+from ..stats.dist import norm_ppf, norm_sf
 
-Z95 = float(stats.norm.ppf(0.975))
+Z95 = float(norm_ppf(0.975))
 LEVEL_GROUPS = 50
 MIN_COHORT_USERS = 100
 
@@ -101,7 +101,7 @@ def partial_fits(y: np.ndarray, X: np.ndarray, Z: np.ndarray) -> Fits:
         e = ry[:, None] - rx * np.nan_to_num(b)
         hc0 = np.einsum("ij,ij->j", rx * e, rx * e) / sxx**2
         se = np.where(ok, np.sqrt(hc0 * n / max(n - (rank + 1), 1)), np.nan)
-        p = 2 * stats.norm.sf(np.abs(b / se))
+        p = 2 * norm_sf(np.abs(b / se))
     return Fits(effect=b, se=se, p=p, n=np.full(X.shape[1], n))
 
 

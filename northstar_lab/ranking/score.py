@@ -5,7 +5,8 @@ stability draws, the evidence charts and the exports (METHODS §5.1).
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+
+from ..stats.dist import bh_adjust
 
 NOISE_Q = 0.05
 
@@ -62,5 +63,5 @@ def bh_qvalues(p: np.ndarray) -> np.ndarray:
     q = np.full_like(p, np.nan)
     ok = ~np.isnan(p)
     if ok.any():
-        q[ok] = stats.false_discovery_control(p[ok], method="bh")
+        q[ok] = bh_adjust(p[ok])
     return q

@@ -15,12 +15,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter
-from scipy import stats
 
 from ..candidates import Kind
 from ..errors import InputError
 from . import bootstrap
 from .concordance import concordance
+from .dist import chi2_sf
 from .grid import SurvivalData
 
 MAX_USERS = 100_000
@@ -147,7 +147,7 @@ def adjusted_view(an, key: str, covariates: list[str], seed: int = 0, n_boot: in
         p_value=float(summary["p"]),
         hazard_ratio_unadjusted=float(np.exp(unadjusted.params_["cand"])),
         lr_statistic=float(lr),
-        lr_p=float(stats.chi2.sf(max(lr, 0.0), 1)),
+        lr_p=float(chi2_sf(max(lr, 0.0), 1)),
         c_base=c_base,
         c_full=c_full,
         c_gain=gain,

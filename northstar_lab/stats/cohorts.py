@@ -5,12 +5,12 @@ cohort and their fixed-effect inverse-variance pooling with Cochran's Q and I².
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from .cox import cox_univariate
+from .dist import norm_ppf
 from .grid import SurvivalData
 
-Z95 = float(stats.norm.ppf(0.975))
+Z95 = float(norm_ppf(0.975))
 COHORT_COLUMNS = [
     "cohort", "n", "events", "log_hr", "se", "hazard_ratio", "ci_low", "ci_high", "included",
     "note",

@@ -7,7 +7,6 @@ returns 1 − C. Tie rules are lifelines' (`concordance_index`).
 from __future__ import annotations
 
 import numpy as np
-from lifelines.utils import concordance_index
 
 from .grid import SurvivalData, check_covariate, check_weights, grid_counts
 
@@ -32,7 +31,7 @@ def concordance(sd: SurvivalData, score: np.ndarray, weights: np.ndarray | None 
     Paths, fastest first:
     - ≤ `CONCORDANCE_MAX_VALUES` distinct scores and a (time × value) grid of at most
       `CONCORDANCE_MAX_CELLS` cells: exact counting on the grid (typical: counts, whole days).
-    - otherwise, unweighted: `lifelines.utils.concordance_index`.
+    - otherwise, unweighted: `concordance_sorted` (exact, one sorted array).
     - otherwise, weighted: the score is cut into `CONCORDANCE_MAX_VALUES` quantile bins and counted
       on the grid. This is **approximate** (scores in one bin count as tied); it is meant for
       bootstrap resamples, whose spread it barely changes. If even that grid is too large (many
@@ -56,6 +55,8 @@ def concordance(sd: SurvivalData, score: np.ndarray, weights: np.ndarray | None 
         value_index = np.searchsorted(edges, score, side="right")
         if n_times * (edges.size + 1) <= CONCORDANCE_MAX_CELLS:
             return _concordance_grid(sd, value_index, edges.size + 1, w)
+    from lifelines.utils import concordance_index  # a rare path: lifelines takes ~1 s to import
+
     w = check_weights(w, sd.n, integer=True)
     reps = w.astype(np.int64)
     if not (sd.event.astype(bool) & (reps > 0)).any():

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
+from .dist import chi2_ppf, chi2_sf, norm_ppf
 from .grid import SurvivalData, check_covariate, check_weights
 
 _COX_MAX_ITER = 50
@@ -55,7 +56,7 @@ class CoxFit:
 
     def ci(self, alpha: float = 0.05) -> tuple[float, float]:
         """Wald confidence interval of `beta` (log scale); exponentiate for the hazard ratio."""
-        q = stats.norm.ppf(1 - alpha / 2)
+        q = norm_ppf(1 - alpha / 2)
         return self.beta - q * self.se, self.beta + q * self.se
 
     @property
@@ -66,7 +67,7 @@ class CoxFit:
     @property
     def lr_p(self) -> float:
         """p of the likelihood-ratio test (valid under separation, where Wald's is not)."""
-        return float(stats.chi2.sf(max(self.likelihood_ratio, 0.0), 1))
+        return float(chi2_sf(max(self.likelihood_ratio, 0.0), 1))
 
 
 def cox_univariate(
@@ -177,7 +178,7 @@ def _cox_result(likelihood, scale: float, n_total: float, n_events: float) -> Co
         beta=float(beta),
         se=float(se),
         z=float(wald),
-        p=float(stats.chi2.sf(wald**2, 1)) if np.isfinite(wald) else np.nan,
+        p=float(chi2_sf(wald**2, 1)) if np.isfinite(wald) else np.nan,
         loglik=float(loglik),
         loglik_null=float(loglik_null),
         n=int(round(n_total)),
@@ -188,7 +189,7 @@ def _cox_result(likelihood, scale: float, n_total: float, n_events: float) -> Co
     )
 
 
-CHI2_95 = float(stats.chi2.ppf(0.95, 1))
+CHI2_95 = float(chi2_ppf(0.95, 1))
 
 
 def _profile_bound(likelihood: _EfronLikelihood, gamma: float, loglik_sup: float) -> float:

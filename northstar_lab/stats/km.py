@@ -1,23 +1,22 @@
 """Kaplan–Meier retention, log-rank, the fixed-day difference test and RMST (METHODS §3.3).
 
-`km_curve` (lifelines, for charts) gives a whole curve. The two-group figures of the ranking's hot
-path come from per-time counts (`GroupCurve`): retention at a day with lifelines' exponential-
-Greenwood interval, the log-rank test, the fixed-time difference test (Klein et al. 2007, log(−log)
-scale, as lifelines' `survival_difference_at_fixed_point_in_time_test`) and RMST with its SE
-(lifelines has no RMST test; the SE is R's survfit formula). Tests check every figure against
-lifelines.
+`km_curve` (lifelines' estimator and interval, computed here, for charts) gives a whole
+curve. The two-group figures of the ranking's hot path come from per-time counts
+(`GroupCurve`): retention at a day with lifelines' exponential-Greenwood interval, the log-rank
+test, the fixed-time difference test (Klein et al. 2007, log(−log) scale, as lifelines'
+`survival_difference_at_fixed_point_in_time_test`) and RMST with its SE (lifelines has no RMST
+test; the SE is R's survfit formula). Tests check every figure against lifelines.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
-from scipy import stats
+from scipy.special import ndtri
 
+from .dist import chi2_sf
 from .grid import SurvivalData
 
 
@@ -25,14 +24,6 @@ def _arrays(duration, event) -> tuple[np.ndarray, np.ndarray]:
     """Durations (float days) and 0/1 events, validated as in `SurvivalData.from_arrays`."""
     sd = SurvivalData.from_arrays(duration, event)
     return sd.duration, sd.event.astype(int)
-
-
-def _kmf(duration, event, weights=None, alpha: float = 0.05) -> KaplanMeierFitter:
-    d, e = _arrays(duration, event)
-    with warnings.catch_warnings():
-        # lifelines warns that non-integer weights need robust variance; ours are frequency weights
-        warnings.simplefilter("ignore", category=Warning)
-        return KaplanMeierFitter(alpha=alpha).fit(d, e, weights=weights)
 
 
 def km_curve(
@@ -48,18 +39,37 @@ def km_curve(
     observed just before `time` and churn events at `time`; weighted when weights are given).
     The first row is always (time 0, survival 1); if users churn at day 0 a second row at time 0
     shows the drop, so a step chart stays honest.
+
+    Computed here rather than by lifelines' `KaplanMeierFitter` (the tests check it equals
+    lifelines): importing lifelines takes about a second, and this is the first chart a
+    person waits for. Timeline, estimate and interval follow lifelines: the timeline starts at
+    0, S = exp(Σ log((n − d)/n)), and an undefined interval (S = 1 before any churn) is
+    filled with 1, as lifelines fills it.
     """
-    kmf = _kmf(duration, event, weights, alpha)
-    ci = kmf.confidence_interval_survival_function_
-    table = kmf.event_table
+    d, e = _arrays(duration, event)
+    w = np.ones_like(d) if weights is None else np.asarray(weights, dtype=float)
+    times, index = np.unique(d, return_inverse=True)
+    users = np.bincount(index, weights=w, minlength=times.size)
+    deaths = np.bincount(index, weights=w * e, minlength=times.size)
+    if times[0] > 0:  # lifelines' timeline starts at 0
+        times, users, deaths = (np.concatenate([[0.0], a]) for a in (times, users, deaths))
+    at_risk = np.cumsum(users[::-1])[::-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        survival = np.exp(np.cumsum(np.log(at_risk - deaths) - np.log(at_risk)))
+        var = deaths / (at_risk * (at_risk - deaths))
+        cum_sq = np.cumsum(np.where(np.isinf(var), 0.0, var))
+        log_s = np.log(survival)
+        spread = ndtri(1 - alpha / 2) * np.sqrt(cum_sq) / log_s
+        low = np.exp(-np.exp(np.log(-log_s) - spread))  # spread < 0: log S < 0
+        high = np.exp(-np.exp(np.log(-log_s) + spread))
     out = pd.DataFrame(
         {
-            "time": kmf.survival_function_.index.to_numpy(dtype=float),
-            "survival": kmf.survival_function_.iloc[:, 0].to_numpy(),
-            "ci_low": ci.iloc[:, 0].to_numpy(),
-            "ci_high": ci.iloc[:, 1].to_numpy(),
-            "at_risk": table["at_risk"].to_numpy(dtype=float),
-            "events": table["observed"].to_numpy(dtype=float),
+            "time": times,
+            "survival": survival,
+            "ci_low": np.nan_to_num(low, nan=1.0),
+            "ci_high": np.nan_to_num(high, nan=1.0),
+            "at_risk": at_risk,
+            "events": deaths,
         }
     )
     if out["time"].iloc[0] != 0 or out["survival"].iloc[0] < 1:
@@ -69,7 +79,7 @@ def km_curve(
     return out
 
 
-Z95 = stats.norm.ppf(0.975)
+Z95 = float(ndtri(0.975))
 
 
 @dataclass(frozen=True)
@@ -165,7 +175,7 @@ def logrank(sd: SurvivalData, group: np.ndarray) -> tuple[float, float]:
     var = np.divide(d * (n_a / n) * (1 - n_a / n) * (n - d), n - 1, out=np.zeros_like(d),
                     where=n > 1)  # fmt: skip
     chi2 = float((deaths_a.sum() - expected.sum()) ** 2 / var.sum()) if var.sum() > 0 else 0.0
-    return chi2, float(stats.chi2.sf(chi2, 1))
+    return chi2, float(chi2_sf(chi2, 1))
 
 
 def difference_at_p(a: GroupCurve, b: GroupCurve, t: float) -> float:
@@ -178,4 +188,4 @@ def difference_at_p(a: GroupCurve, b: GroupCurve, t: float) -> float:
     denom = va / np.log(sa) ** 2 + vb / np.log(sb) ** 2
     if denom <= 0:
         return float("nan")
-    return float(stats.chi2.sf(clog**2 / denom, 1))
+    return float(chi2_sf(clog**2 / denom, 1))

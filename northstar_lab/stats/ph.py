@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from .cox import CoxFit
+from .dist import chi2_sf
 from .grid import SurvivalData, check_covariate
 
 
@@ -44,4 +44,4 @@ def ph_test(sd: SurvivalData, x: np.ndarray, fit: CoxFit) -> float:
     if g2 <= 0 or not np.isfinite(fit.se):
         return float("nan")
     stat = d.sum() * fit.se**2 * s**2 / g2
-    return float(stats.chi2.sf(stat, 1))
+    return float(chi2_sf(stat, 1))

@@ -20,7 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+
+from .dist import rankdata
 
 MIN_USERS = 30  # censored users with x > 0 and distinct tenures needed for the elasticity
 Z95 = 1.959963984540054
@@ -43,7 +44,7 @@ def tenure_evidence(
     x: np.ndarray, tenure: np.ndarray, event: np.ndarray, tenure_ranks: np.ndarray | None = None
 ) -> TenureEvidence:
     """Both measurements for one column (x, tenure in days and churn flags per user, NaN x
-    skipped). tenure_ranks: `stats.rankdata(tenure)`, computed once by a caller that judges
+    skipped). tenure_ranks: `rankdata(tenure)`, computed once by a caller that judges
     many columns against the same tenure (used only when x has no NaN, so the users match)."""
     x, tenure, event = (np.asarray(a, float) for a in (x, tenure, event))
     ok = ~np.isnan(x)
@@ -70,7 +71,7 @@ def tenure_evidence(
 def rank_tenure(tenure: np.ndarray) -> np.ndarray | None:
     """Mid-ranks of tenure, for `tenure_evidence(..., tenure_ranks=)` over many columns."""
     tenure = np.asarray(tenure, float)
-    return stats.rankdata(tenure) if tenure.size > 2 else None
+    return rankdata(tenure) if tenure.size > 2 else None
 
 
 def _spearman(x: np.ndarray, tenure: np.ndarray, tenure_ranks: np.ndarray | None) -> float:
@@ -78,8 +79,8 @@ def _spearman(x: np.ndarray, tenure: np.ndarray, tenure_ranks: np.ndarray | None
     it is undefined. Ranking tenure once for all columns halves the sorting a ranking does."""
     if x.size <= 2 or np.ptp(x) == 0:
         return float("nan")
-    rt = stats.rankdata(tenure) if tenure_ranks is None else tenure_ranks
-    rx = stats.rankdata(x)
+    rt = rankdata(tenure) if tenure_ranks is None else tenure_ranks
+    rx = rankdata(x)
     rx, rt = rx - rx.mean(), rt - rt.mean()
     denom = np.sqrt(float(rx @ rx) * float(rt @ rt))
     return float(rx @ rt) / denom if denom > 0 else float("nan")

@@ -81,6 +81,32 @@ def test_km_curve_shape(ties):
     assert curve["at_risk"].iloc[0] == len(ties)
 
 
+@pytest.mark.parametrize("case", ["rossi", "ties", "all_churn", "day_zero"])
+def test_km_curve_equals_lifelines(case, rossi, ties):
+    """Estimate, exponential Greenwood interval, at-risk and events at every time."""
+    if case == "rossi":
+        t, e = rossi["T"].to_numpy(float), rossi["E"].to_numpy()
+    elif case == "ties":
+        t, e = ties["T"].to_numpy(float), ties["E"].to_numpy()
+    elif case == "all_churn":  # S reaches 0: lifelines fills the interval with 1
+        t, e = np.array([1.0, 2.0, 2.0, 3.0, 3.0]), np.array([1, 0, 1, 1, 1])
+    else:
+        t, e = np.array([0.0, 0.0, 1.0, 2.0, 5.0, 5.0]), np.array([1, 0, 1, 0, 1, 0])
+    got = km_curve(t, e)
+    kmf = KaplanMeierFitter().fit(t, e)
+    want = kmf.survival_function_.iloc[:, 0]
+    start = len(got) - len(want)  # our added (0, 1) row when churn happens on day 0
+    assert start in (0, 1)
+    got = got.iloc[start:].reset_index(drop=True)
+    np.testing.assert_allclose(got["time"], want.index.to_numpy(float))
+    np.testing.assert_allclose(got["survival"], want.to_numpy(), rtol=0, atol=1e-12)
+    ci = kmf.confidence_interval_survival_function_
+    np.testing.assert_allclose(got["ci_low"], ci.iloc[:, 0].to_numpy(), atol=1e-12)
+    np.testing.assert_allclose(got["ci_high"], ci.iloc[:, 1].to_numpy(), atol=1e-12)
+    np.testing.assert_allclose(got["at_risk"], kmf.event_table["at_risk"].to_numpy(float))
+    np.testing.assert_allclose(got["events"], kmf.event_table["observed"].to_numpy(float))
+
+
 def test_km_curve_with_churn_on_day_zero_starts_at_one():
     curve = km_curve(np.array([0.0, 0.0, 1.0, 2.0]), np.array([1, 0, 1, 1]))
     assert curve[["time", "survival"]].iloc[0].tolist() == [0.0, 1.0]

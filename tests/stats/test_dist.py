@@ -1,0 +1,52 @@
+"""The distribution helpers equal scipy.stats, which the library no longer imports."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from northstar_lab.stats import dist
+
+
+@pytest.fixture(scope="module")
+def rng():
+    return np.random.default_rng(11)
+
+
+def test_normal_quantile_and_tail(rng):
+    p, z = rng.random(500), rng.normal(0, 4, 500)
+    np.testing.assert_allclose(dist.norm_ppf(p), stats.norm.ppf(p), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(dist.norm_sf(z), stats.norm.sf(z), rtol=1e-12, atol=0)
+    assert dist.Z95 == pytest.approx(1.959963984540054, abs=1e-15)
+
+
+@pytest.mark.parametrize("df", [1, 2, 7, 30])
+def test_chi2_tail_and_quantile(rng, df):
+    x, q = rng.exponential(5, 500), rng.uniform(0.001, 0.999, 500)
+    np.testing.assert_allclose(dist.chi2_sf(x, df), stats.chi2.sf(x, df), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(dist.chi2_ppf(q, df), stats.chi2.ppf(q, df), rtol=1e-12)
+
+
+def test_average_ranks_with_ties(rng):
+    x = rng.integers(0, 15, 400).astype(float)
+    assert np.array_equal(dist.rankdata(x), stats.rankdata(x))
+    y = rng.random(50)
+    assert np.array_equal(dist.rankdata(y), stats.rankdata(y))
+
+
+def test_benjamini_hochberg(rng):
+    p = np.concatenate([rng.random(80) ** 4, [0.0, 1.0, 0.5, 0.5]])
+    np.testing.assert_allclose(dist.bh_adjust(p), stats.false_discovery_control(p), rtol=1e-15)
+
+
+def test_the_library_does_not_import_scipy_stats_or_lifelines():
+    """A fresh interpreter importing the analysis and the loaders pays for neither."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import northstar_lab.analysis, northstar_lab.data.load, "
+        "northstar_lab.cli; "
+        "print(sorted(m for m in ('scipy.stats', 'lifelines') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
