@@ -29,7 +29,7 @@ PAGES = {
 page = st.navigation(PAGES)
 shared.bootstrap(page)  # a ?workshop=ID link reopens its workshop (reload, another laptop)
 try:
-    with shared.page_run():  # work done ahead (fits) waits while a page is being drawn
+    with shared.page_run(whole_page=True):  # work done ahead waits while a page is drawn
         page.run()
 finally:
     shared.commit()  # autosave whatever this run changed (pages also save as they go)

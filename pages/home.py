@@ -7,6 +7,33 @@ from northstar_lab.errors import InputError
 from pages import shared
 
 shared.warm_up_sample()  # the sample's analysis starts now, before anyone clicks
+
+
+@st.cache_data(show_spinner=False)
+def _sample_signups() -> pd.DataFrame:
+    from northstar_lab.sample.glance import signups_by_month
+
+    return signups_by_month(shared.SAMPLE_FILES["users"])
+
+
+def sample_at_a_glance() -> None:
+    """Who is in the sample: signups per month by plan, and the plans' shares. Drawn while the
+    sample's analysis runs, it also has the browser load the chart and table code the
+    Candidates page needs, before anyone clicks."""
+    from northstar_lab.evidence import charts
+    from northstar_lab.sample.glance import plan_table
+
+    with shared.contained("The sample's overview"):
+        by_month = _sample_signups()
+        st.altair_chart(charts.signups_chart(by_month), width="stretch")
+        st.dataframe(
+            plan_table(by_month),
+            hide_index=True,
+            column_config={"share": st.column_config.NumberColumn("share", format="percent")},
+            key="home_sample_plans",
+        )
+
+
 st.title("North Star Lab")
 st.markdown(
     "Choose your **North Star metric from evidence, not opinion.** North Star Lab ranks candidate "
@@ -34,6 +61,7 @@ with left:
         label="Upload your data or connect to a database",
         icon=":material/folder_open:",
     )
+    sample_at_a_glance()
 
 with right:
     st.subheader("Loaded now")

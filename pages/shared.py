@@ -597,14 +597,18 @@ def _fit_worker() -> dict:
     done yet (`pending`; a view already fitted is never queued), and a daemon thread."""
     import queue
 
-    worker = {"queue": queue.Queue(), "pending": set(), "lock": threading.Lock()}
+    from northstar_lab.background import BackgroundFitter
+
+    worker = {"queue": queue.Queue(), "pending": set(), "lock": threading.Lock(),
+              "fitter": BackgroundFitter(), "done": []}  # fmt: skip
 
     def run() -> None:
         _lower_priority()
         while True:
             job = worker["queue"].get()
             _wait_for_quiet()
-            _fit_job(job)
+            if _fit_job(job, worker["fitter"]):
+                worker["done"].append(job)
             with worker["lock"]:
                 worker["pending"].discard(job)
 
@@ -612,29 +616,42 @@ def _fit_worker() -> dict:
     return worker
 
 
-def _fit_job(job: tuple[str, str, str, tuple[str, ...]]) -> None:
-    """One queued fit, into its slot; nothing when the analysis is gone (evicted) or the fit
-    fails (the page fits it again when asked, and shows the error)."""
+def _fit_job(job: tuple[str, str, str, tuple[str, ...]], fitter) -> bool:
+    """One queued fit, into its slot, fitted in the low-priority child process
+    (`northstar_lab.background`: a fit in a thread here held the GIL the server needs to send
+    a drawn page). Nothing when the analysis is gone (evicted) or the fit fails: the page fits
+    it again when asked, and shows the error. True when this job fitted the view."""
     ref, settings_key, key, covs = job
     analysis = _slot("analysis", ref, settings_key).get("value")
     if analysis is None:
-        return
+        return False
+    slot = _adjusted_slot(job)
+    name = json.dumps([ref, settings_key])
     try:
-        _cached(_adjusted_slot(job), lambda: _adjusted_view(analysis, key, covs))
+        with slot["lock"]:
+            if "value" in slot:
+                return False
+            slot["value"] = fitter.adjusted(name, analysis, key, covs)
     except Exception:  # noqa: BLE001 - the page fits it again and shows the error
         LOG.info("Fitting an adjusted view ahead failed", exc_info=True)
+        return False
+    return True
 
 
-#: Page runs in progress in this process, and when the last one ended (`page_run`).
-_RUNS = {"active": 0, "ended": 0.0, "lock": threading.Lock()}
-QUIET_S = 0.3  # the fitting-ahead worker starts a fit after this long without a page run
+#: Page runs in progress in this process, and when the last one ended (`page_run`): any run,
+#: and a whole page's run (app.py), after which the browser is still drawing that page.
+_RUNS = {"active": 0, "ended": 0.0, "page_ended": 0.0, "lock": threading.Lock()}
+QUIET_S = 0.3  # the fitting-ahead worker starts a fit after this long without a run …
+PAGE_DRAW_S = 2.5  # … and this long after a whole page's run (a fit running while the
+#: browser draws a new page delayed the first leaderboard by 1–2 s on a 2-core box: the
+#: browser and the fit share the CPU, and a lower OS priority did not keep them apart)
 
 
 @contextmanager
-def page_run() -> Iterator[None]:
-    """Mark a script or fragment run in progress, so work done ahead waits for it to end:
-    with two cores and one GIL, a fit in parallel would make the page a person waits for
-    slower (app.py wraps every run; fragments use `runs_as_page`)."""
+def page_run(whole_page: bool = False) -> Iterator[None]:
+    """Mark a script or fragment run in progress, so work done ahead waits for it to end, and
+    for the browser to draw a whole page (app.py wraps every run with `whole_page=True`;
+    fragments use `runs_as_page`)."""
     with _RUNS["lock"]:
         _RUNS["active"] += 1
     try:
@@ -643,6 +660,8 @@ def page_run() -> Iterator[None]:
         with _RUNS["lock"]:
             _RUNS["active"] -= 1
             _RUNS["ended"] = time.monotonic()
+            if whole_page:
+                _RUNS["page_ended"] = _RUNS["ended"]
 
 
 def runs_as_page(fn: Callable) -> Callable:
@@ -657,10 +676,16 @@ def runs_as_page(fn: Callable) -> Callable:
 
 
 def _wait_for_quiet() -> None:
-    """Until no page run is in progress and none has ended for `QUIET_S`."""
+    """Until no run is in progress, none has ended for `QUIET_S` and no whole page for
+    `PAGE_DRAW_S`."""
     while True:
         with _RUNS["lock"]:
-            idle = _RUNS["active"] == 0 and time.monotonic() - _RUNS["ended"] >= QUIET_S
+            now = time.monotonic()
+            idle = (
+                _RUNS["active"] == 0
+                and now - _RUNS["ended"] >= QUIET_S
+                and now - _RUNS["page_ended"] >= PAGE_DRAW_S
+            )
         if idle:
             return
         time.sleep(0.05)

@@ -15,8 +15,6 @@ from pages import shared
 
 from .conftest import assert_clean, by_label, new_app, open_tab, table_with, texts
 
-WORKER = "northstar-fit-ahead"
-
 
 @pytest.fixture(autouse=True)
 def _db(module_db):
@@ -35,20 +33,15 @@ def wait_until_fitted(timeout_s: float = 180) -> None:
 def test_the_adjusted_tab_shows_the_views_fitted_ahead_without_fitting_again(monkeypatch):
     wait_until_fitted()  # fits queued by earlier tests would land in the slots cleared next
     shared._derived_slot.clear()  # nothing fitted yet, whatever ran before in this process
-    fitted = []
-    real = adjusted_module.adjusted_view
-
-    def recording(an, key, covariates, **kw):
-        fitted.append((threading.current_thread().name, key, tuple(covariates)))
-        return real(an, key, covariates, **kw)
-
-    monkeypatch.setattr(adjusted_module, "adjusted_view", recording)
+    worker = shared._fit_worker()
+    worker["done"].clear()
+    monkeypatch.setattr(shared, "PAGE_DRAW_S", 0.0)  # no browser here to wait for
     at = new_app().run()
     at.button(key="try_sample").click().run()
     assert_clean(at)
     wait_until_fitted()
-    by_worker = {(k, c) for name, k, c in fitted if name == WORKER}
     key = "count:lesson_completed"  # the sample's leader, the candidate shown first
+    by_worker = {(k, c) for _ref, _settings, k, c in worker["done"]}
     assert {(key, ()), (key, ("plan",)), (key, ("signup month",))} <= by_worker
 
     def refuse(*_a, **_k):
@@ -63,7 +56,8 @@ def test_the_adjusted_tab_shows_the_views_fitted_ahead_without_fitting_again(mon
     assert table_with(at, "gain in C (95% CI)").iloc[0]["candidate"]
 
 
-def test_a_view_fitted_ahead_is_shown_for_its_own_covariates_only():
+def test_a_view_fitted_ahead_is_shown_for_its_own_covariates_only(monkeypatch):
+    monkeypatch.setattr(shared, "PAGE_DRAW_S", 0.0)
     at = open_tab(new_app().run().button(key="try_sample").click().run(), "Adjusted")
     wait_until_fitted()
     an = shared._analysed(*shared._analysis_keys(shared.SAMPLE, AnalysisSettings()))
@@ -78,11 +72,24 @@ def test_a_view_fitted_ahead_is_shown_for_its_own_covariates_only():
         assert row["held-out C: + candidate"] == round(own.c_full, 3)
 
 
-def test_the_worker_waits_while_a_page_is_drawn():
+def test_the_worker_waits_while_a_page_is_drawn(monkeypatch):
+    monkeypatch.setattr(shared, "PAGE_DRAW_S", 0.0)
     done = threading.Event()
     with shared.page_run():
         threading.Thread(target=lambda: (shared._wait_for_quiet(), done.set())).start()
         time.sleep(2 * shared.QUIET_S)
         assert not done.is_set()  # a page run is in progress
     assert not done.wait(shared.QUIET_S / 3)  # just ended: still waiting for quiet
+    assert done.wait(10)
+
+
+def test_the_worker_waits_for_the_browser_to_draw_a_whole_page(monkeypatch):
+    """After a whole page's run the browser is still drawing it: no fit for PAGE_DRAW_S,
+    while a fragment's run only asks for QUIET_S."""
+    monkeypatch.setattr(shared, "PAGE_DRAW_S", 1.0)
+    with shared.page_run(whole_page=True):
+        pass
+    done = threading.Event()
+    threading.Thread(target=lambda: (shared._wait_for_quiet(), done.set())).start()
+    assert not done.wait(0.6)  # past QUIET_S, within PAGE_DRAW_S
     assert done.wait(10)

@@ -105,6 +105,8 @@ def test_home_without_data_offers_the_sample_and_lists_no_decisions():
     assert "Nothing yet." in texts(at.text)
     assert "None yet. Record one at the end of the workshop." in texts(at.markdown)
     assert not at.error
+    plans = next(d.value for d in at.dataframe if "plan" in d.value)  # the sample at a glance
+    assert plans["users"].sum() == 8000 and list(plans["plan"])[0] == "free"
 
 
 # ---- sample → ranking → Candidates ------------------------------------------------------------
