@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-from lifelines import CoxPHFitter
 
 from ..candidates import Kind
 from ..errors import InputError
@@ -81,7 +80,11 @@ def _design(an, covariates: list[str], rows: np.ndarray) -> pd.DataFrame:
     return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=range(rows.size))
 
 
-def _fit(df: pd.DataFrame, columns: list[str]) -> CoxPHFitter:
+def _fit(df: pd.DataFrame, columns: list[str]):
+    """A lifelines Cox fit (imported here: lifelines takes ~1 s to import, and the app asks
+    this module for the covariates it offers long before anyone fits)."""
+    from lifelines import CoxPHFitter
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return CoxPHFitter(penalizer=0.0).fit(df[[*columns, "T", "E"]], "T", "E", batch_mode=True)

@@ -45,7 +45,7 @@ def test_the_library_does_not_import_scipy_stats_or_lifelines():
 
     code = (
         "import sys; import northstar_lab.analysis, northstar_lab.data.load, "
-        "northstar_lab.cli; "
+        "northstar_lab.cli, northstar_lab.stats.adjusted, northstar_lab.evidence.charts; "
         "print(sorted(m for m in ('scipy.stats', 'lifelines') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
