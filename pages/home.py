@@ -20,12 +20,11 @@ def sample_at_a_glance() -> None:
     """Who is in the sample: signups per month by plan, and the plans' shares. Drawn while the
     sample's analysis runs, it also has the browser load the chart and table code the
     Candidates page needs, before anyone clicks."""
-    from northstar_lab.evidence import charts
-    from northstar_lab.sample.glance import plan_table
+    from northstar_lab.sample.glance import plan_table, signups_chart
 
     with shared.contained("The sample's overview"):
         by_month = _sample_signups()
-        st.altair_chart(charts.signups_chart(by_month), width="stretch")
+        st.altair_chart(signups_chart(by_month), width="stretch")
         st.dataframe(
             plan_table(by_month),
             hide_index=True,

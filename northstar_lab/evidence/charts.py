@@ -150,30 +150,6 @@ def overall_retention_chart(df: pd.DataFrame) -> AnyChart:
     )
 
 
-def signups_chart(df: pd.DataFrame) -> AnyChart:
-    """Signups per month, stacked by plan (Home's look at the bundled sample)."""
-    title = "Signups per month, by plan"
-    if df.empty:
-        return _empty(title, "No signups.")
-    sub = f"{int(df['users'].sum()):,} users"
-    return (
-        alt.Chart(df)
-        .mark_bar()
-        .encode(
-            x=alt.X("month:O", title="Signup month", axis=alt.Axis(labelAngle=-45)),
-            y=alt.Y("users:Q", title="Users"),
-            color=alt.Color(
-                "plan:N",
-                title="Plan",
-                scale=_group_colour(sorted(df["plan"].unique())),
-                legend=_bottom_legend(),
-            ),
-            tooltip=["month:O", "plan:N", alt.Tooltip("users:Q", format=",")],
-        )
-        .properties(title=_title(title, sub), width=WIDTH, height=180, autosize=FIT_WIDTH)
-    )
-
-
 def km_chart(
     df: pd.DataFrame, window_days: int | None = None, horizon_days: int | None = None
 ) -> AnyChart:

@@ -2,8 +2,7 @@
 
 import pandas as pd
 
-from northstar_lab.evidence.charts import signups_chart
-from northstar_lab.sample.glance import plan_table, signups_by_month
+from northstar_lab.sample.glance import plan_table, signups_by_month, signups_chart
 
 
 def test_signups_by_month_and_plan_count_every_user_once():

@@ -36,17 +36,3 @@ def test_average_ranks_with_ties(rng):
 def test_benjamini_hochberg(rng):
     p = np.concatenate([rng.random(80) ** 4, [0.0, 1.0, 0.5, 0.5]])
     np.testing.assert_allclose(dist.bh_adjust(p), stats.false_discovery_control(p), rtol=1e-15)
-
-
-def test_the_library_does_not_import_scipy_stats_or_lifelines():
-    """A fresh interpreter importing the analysis and the loaders pays for neither."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys; import northstar_lab.analysis, northstar_lab.data.load, "
-        "northstar_lab.cli, northstar_lab.stats.adjusted, northstar_lab.evidence.charts; "
-        "print(sorted(m for m in ('scipy.stats', 'lifelines') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
