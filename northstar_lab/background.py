@@ -117,6 +117,19 @@ class BackgroundFitter:
             child.wait(timeout=10)
 
 
+_SHARED: list[BackgroundFitter] = []
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_fitter() -> BackgroundFitter:
+    """The process's one fitter, so its child outlives any cache of the caller (clearing
+    Streamlit's caches must not leave a second child, and its analyses, running)."""
+    with _SHARED_LOCK:
+        if not _SHARED:
+            _SHARED.append(BackgroundFitter())
+        return _SHARED[0]
+
+
 def _serve(stdin, stdout) -> None:
     """The child's loop: one job in, one (ok, result or exception) out, until stdin closes."""
     from northstar_lab.stats.adjusted import adjusted_view  # lifelines, once, up front

@@ -597,10 +597,10 @@ def _fit_worker() -> dict:
     done yet (`pending`; a view already fitted is never queued), and a daemon thread."""
     import queue
 
-    from northstar_lab.background import BackgroundFitter
+    from northstar_lab.background import shared_fitter
 
     worker = {"queue": queue.Queue(), "pending": set(), "lock": threading.Lock(),
-              "fitter": BackgroundFitter(), "done": []}  # fmt: skip
+              "fitter": shared_fitter(), "done": []}  # fmt: skip
 
     def run() -> None:
         _lower_priority()

@@ -56,3 +56,9 @@ def test_a_failed_fit_is_raised_in_the_server(analysis, fitter):
         fitter.adjusted("a", analysis, analysis.ranking.leader.key, ("nope",))
     key = analysis.ranking.leader.key
     assert fitter.adjusted("a", analysis, key, ()).hazard_ratio > 0  # the child lives on
+
+
+def test_one_fitter_per_process():
+    from northstar_lab.background import shared_fitter
+
+    assert shared_fitter() is shared_fitter()
