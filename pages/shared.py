@@ -593,14 +593,16 @@ def _adjusted_slot(job: tuple[str, str, str, tuple[str, ...]]) -> dict:
 
 @st.cache_resource(show_spinner=False)
 def _fit_worker() -> dict:
-    """The process's one background fitter (see `fit_ahead`): a queue, the jobs queued and not
-    done yet (`pending`; a view already fitted is never queued), and a daemon thread."""
+    """The process's fit-ahead worker (see `fit_ahead`): a queue, the jobs queued and not done
+    yet (`pending`; a view already fitted is never queued), the last jobs it fitted (`done`),
+    the child process that fits (`fitter`) and a daemon thread that feeds it."""
     import queue
+    from collections import deque
 
     from northstar_lab.background import shared_fitter
 
     worker = {"queue": queue.Queue(), "pending": set(), "lock": threading.Lock(),
-              "fitter": shared_fitter(), "done": []}  # fmt: skip
+              "fitter": shared_fitter(), "done": deque(maxlen=500)}  # fmt: skip
 
     def run() -> None:
         _lower_priority()
