@@ -84,7 +84,7 @@ class BackgroundFitter:
     def _ask(self, analysis_key, analysis, key, covariates):
         child = self._child or self._start()
         held = analysis_key in self._held
-        job = ("adjusted", analysis_key, None if held else analysis, key, tuple(covariates),
+        job = (analysis_key, None if held else analysis, key, tuple(covariates),
                analysis.settings.seed)  # fmt: skip
         try:
             _send(child.stdin, job)
@@ -137,7 +137,7 @@ def _serve(stdin, stdout) -> None:
     analyses: dict[str, object] = {}
     while True:
         try:
-            kind, analysis_key, analysis, key, covariates, seed = _receive(stdin)
+            analysis_key, analysis, key, covariates, seed = _receive(stdin)
         except EOFError:
             return
         try:
@@ -146,7 +146,6 @@ def _serve(stdin, stdout) -> None:
                 analyses[analysis_key] = analysis
                 while len(analyses) > KEPT_ANALYSES:
                     analyses.pop(next(iter(analyses)))
-            assert kind == "adjusted", kind
             reply = (True, adjusted_view(analyses[analysis_key], key, list(covariates), seed=seed))
         except Exception as exc:  # noqa: BLE001 - the server logs it and fits again when asked
             reply = (False, exc)

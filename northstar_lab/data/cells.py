@@ -15,7 +15,7 @@ import numpy as np
 
 from ..results import PopulationStatistics
 from ..stats.cells import SurvivalCells, concordance_cells, cox_cells, retention_at
-from ..stats.dist import norm_ppf
+from ..stats.dist import Z95
 
 
 def landmark_rows(users: ibis.Table, *, gap: int, window_days: int) -> ibis.Table:
@@ -49,7 +49,7 @@ def engine_figures(
     per_level = cells.users.sum(axis=0).astype(float)
     mean = float(per_level @ cells.values) / per_level.sum()
     sd_x = float(np.sqrt(per_level @ (cells.values - mean) ** 2 / (per_level.sum() - 1)))
-    z = norm_ppf(0.975)
+    z = Z95
     c = concordance_cells(cells, ascending=fit.beta <= 0).c if fit.beta != 0 else 0.5
     return PopulationStatistics(
         key=key,

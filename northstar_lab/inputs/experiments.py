@@ -32,12 +32,11 @@ from ..data.columns import normalise, recognise
 from ..data.events import DAY, as_of_end_sec
 from ..data.users import parse_times, read_table
 from ..errors import InputError, example_rows
-from ..stats.dist import chi2_sf, norm_ppf, norm_sf
+from ..stats.dist import Z95, chi2_sf, norm_sf
 from .define import InputSpec
 from .measure import LATER, WINDOW, AnchorCounts
 from .verdict import ALPHA, MIN_ARMS
 
-Z95 = float(norm_ppf(0.975))
 ASSIGNMENT_NAMES = {
     "user": ["user_id", "userid", "uid", "user", "customer_id", "account_id", "distinct_id"],
     "experiment": [

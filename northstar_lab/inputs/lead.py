@@ -31,9 +31,8 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from ..stats.cohorts import pool_inverse_variance
-from ..stats.dist import norm_ppf, norm_sf
+from ..stats.dist import Z95, norm_sf
 
-Z95 = float(norm_ppf(0.975))
 LEVEL_GROUPS = 50
 MIN_COHORT_USERS = 100
 

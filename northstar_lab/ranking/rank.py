@@ -25,7 +25,7 @@ from ..results import CandidateResult, DataInfo, ExcludedCandidate, RankingResul
 from ..settings import AnalysisSettings
 from ..stats import influence
 from ..stats.cells import cox_and_concordance
-from ..stats.dist import norm_ppf
+from ..stats.dist import Z95
 from ..text import duration_words
 from .flags import (
     MIN_EVENTS,
@@ -354,7 +354,7 @@ def hazard_fields(fit, sd_x: float) -> dict:
     reported as a bound, the finite end of the 95% profile-likelihood interval (`hr_bound`
     'upper': the HR is below it; 'lower': above it). METHODS §3.1.
     """
-    z = norm_ppf(0.975)
+    z = Z95
     if not fit.separated:
         return dict(
             hazard_ratio=float(np.exp(fit.beta * sd_x)),

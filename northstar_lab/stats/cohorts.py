@@ -7,10 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from .cox import cox_univariate
-from .dist import norm_ppf
+from .dist import Z95
 from .grid import SurvivalData
 
-Z95 = float(norm_ppf(0.975))
 COHORT_COLUMNS = [
     "cohort", "n", "events", "log_hr", "se", "hazard_ratio", "ci_low", "ci_high", "included",
     "note",

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 
-from .dist import chi2_sf
+from .dist import Z95, chi2_sf, norm_ppf
 from .grid import SurvivalData
 
 
@@ -58,10 +57,7 @@ def km_curve(
         survival = np.exp(np.cumsum(np.log(at_risk - deaths) - np.log(at_risk)))
         var = deaths / (at_risk * (at_risk - deaths))
         cum_sq = np.cumsum(np.where(np.isinf(var), 0.0, var))
-        log_s = np.log(survival)
-        spread = ndtri(1 - alpha / 2) * np.sqrt(cum_sq) / log_s
-        low = np.exp(-np.exp(np.log(-log_s) - spread))  # spread < 0: log S < 0
-        high = np.exp(-np.exp(np.log(-log_s) + spread))
+        low, high = exponential_greenwood(survival, cum_sq, norm_ppf(1 - alpha / 2))
     out = pd.DataFrame(
         {
             "time": times,
@@ -79,7 +75,13 @@ def km_curve(
     return out
 
 
-Z95 = float(ndtri(0.975))
+def exponential_greenwood(survival, cum_sq, z: float = Z95):
+    """lifelines' interval for S on the log(−log S) scale, from Greenwood's Σ d/(n(n − d)):
+    exp(−exp(log(−log S) ∓ z·√V / log S)). NaN where S is 0 or 1 (callers fill those)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_s = np.log(survival)
+        spread = z * np.sqrt(cum_sq) / log_s  # < 0, since log S < 0
+        return np.exp(-np.exp(np.log(-log_s) - spread)), np.exp(-np.exp(np.log(-log_s) + spread))
 
 
 @dataclass(frozen=True)
@@ -122,11 +124,8 @@ class GroupCurve:
         s, v = float(self.survival[i]), float(self.cum_sq[i])
         if not 0 < s < 1:
             return (s, s) if s == 0 else (1.0, 1.0)
-        log_s = np.log(s)
-        spread = Z95 * np.sqrt(v) / log_s
-        return float(np.exp(-np.exp(np.log(-log_s) - spread))), float(
-            np.exp(-np.exp(np.log(-log_s) + spread))
-        )
+        low, high = exponential_greenwood(s, v)
+        return float(low), float(high)
 
     def rmst(self, tau: float) -> tuple[float, float]:
         """∫₀^τ S(u) du and its SE: Var = Σ_{t_j ≤ τ} A_j² d_j/(n_j(n_j − d_j))."""

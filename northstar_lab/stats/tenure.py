@@ -21,10 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dist import rankdata
+from .dist import Z95, rankdata
 
 MIN_USERS = 30  # censored users with x > 0 and distinct tenures needed for the elasticity
-Z95 = 1.959963984540054
 
 
 @dataclass(frozen=True)
