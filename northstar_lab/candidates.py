@@ -13,7 +13,7 @@ modelled as given so that they agree with lifelines fitted on the raw column (ME
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
 
@@ -79,6 +79,11 @@ class Candidate:
     threshold_of: str | None = None  # for at_least: the key of the count it thresholds
     threshold: float | None = None
     imputed: np.ndarray | None = None  # rows whose missing value was filled (`with_gaps_filled`)
+    #: (codes, level values) when the maker already knows them (a '≥ k' version of a candidate
+    #: whose levels are known): saves coding the users again. See `level_table`.
+    known_levels: tuple[np.ndarray, np.ndarray] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @property
     def n_imputed(self) -> int:
@@ -94,13 +99,14 @@ class Candidate:
         if not missing.any() or not (rows & ~missing).any():
             return self
         mean = float(np.mean(self.raw[rows & ~missing]))
-        return dataclasses.replace(self, raw=np.where(missing, mean, self.raw), imputed=missing)
+        filled = np.where(missing, mean, self.raw)
+        return dataclasses.replace(self, raw=filled, imputed=missing, known_levels=None)
 
     @property
     def n_distinct(self) -> int:
         """Distinct observed values (imputed rows aside)."""
         raw = self.raw if self.imputed is None else self.raw[~self.imputed]
-        if self.imputed is None and not np.isnan(raw).any():
+        if self.imputed is None and not self.has_gaps:
             return self.levels[1]
         return int(np.unique(raw[~np.isnan(raw)]).size)
 
@@ -108,22 +114,54 @@ class Candidate:
     def modelled(self) -> np.ndarray:
         """The variable the Cox model and correlations see (computed once). Untransformed
         float values are the raw array itself, not a copy (0.7 GB at 2M users and 50 '≥ k'
-        versions); neither array is ever written to."""
-        return np.log1p(self.raw) if self.transform == LOG1P else np.asarray(self.raw, float)
+        versions); neither array is ever written to. log1p is taken once per level and
+        gathered (the same numbers: one function of one value)."""
+        if self.transform != LOG1P:
+            return np.asarray(self.raw, float)
+        if self.has_gaps:
+            return np.log1p(self.raw)
+        return self.level_modelled[self.levels[0]]
 
     @cached_property
+    def has_gaps(self) -> bool:
+        """Whether any value is missing (left after `with_gaps_filled` only when no user in
+        the population has one)."""
+        return self.known_levels is None and bool(np.isnan(self.raw).any())
+
+    @cached_property
+    def level_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """Dense codes of the raw values (ascending) and the raw value of each level, computed
+        once. Missing values (never left by `with_gaps_filled` unless a column is all missing)
+        are coded as the mean."""
+        if self.known_levels is not None:
+            return self.known_levels
+        from .stats.grid import exact_levels
+
+        raw = self.raw
+        if self.has_gaps:
+            raw = np.where(np.isnan(raw), np.nanmean(raw), raw)
+        return exact_levels(raw)
+
+    @property
     def levels(self) -> tuple[np.ndarray, int]:
-        """Dense codes of the raw values (ascending) and their number, computed once.
+        """Dense codes of the raw values (ascending) and their number.
 
         The modelled variable is a monotone function of the raw one, so these codes order it
         too; every rank-based statistic and the collapsed Cox fit reuse them.
         """
-        from .stats.grid import levels
+        codes, values = self.level_table
+        return codes, values.size
 
-        raw = self.raw
-        if np.isnan(raw).any():
-            raw = np.where(np.isnan(raw), np.nanmean(raw), raw)
-        return levels(raw, max_levels=2**31 - 1)
+    @property
+    def level_values(self) -> np.ndarray:
+        """The raw value of each level (ascending)."""
+        return self.level_table[1]
+
+    @cached_property
+    def level_modelled(self) -> np.ndarray:
+        """The modelled value of each level: what the Cox fit on cells needs, per level."""
+        values = self.level_values
+        return np.log1p(values) if self.transform == LOG1P else values
 
     def codes_for(self, rows: np.ndarray) -> tuple[np.ndarray, int]:
         """The cached codes for these rows (indices or a mask). Levels absent from the subset
@@ -209,7 +247,10 @@ def column_candidates(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[Can
 
 
 def at_least_candidate(base: Candidate, k: float, window_days: int) -> Candidate:
-    """'e ≥ k× in first W days' as a 0/1 candidate; k was chosen on training users."""
+    """'e ≥ k× in first W days' as a 0/1 candidate; k was chosen on training users.
+
+    When the base's levels are known (it was ranked), "≥ k" is read per level and gathered, and
+    the 0/1 version's own levels come with it instead of being counted again."""
     k_txt = f"{k:g}"
     if base.name.startswith(f"{base.event}: transactions"):
         name = f"{base.event} ≥ {k_txt} transactions in first {window_days} days"
@@ -221,6 +262,7 @@ def at_least_candidate(base: Candidate, k: float, window_days: int) -> Candidate
         name = f"{base.event} on ≥ {k_txt} days in first {window_days} days"
     else:
         name = f"{base.name} ≥ {k_txt}"
+    above, known = _at_least(base, float(k))
     return Candidate(
         key=Kind.AT_LEAST.key(base.key),
         name=name,
@@ -228,11 +270,24 @@ def at_least_candidate(base: Candidate, k: float, window_days: int) -> Candidate
         event=base.event,
         column=base.column,
         transform=INDICATOR,
-        raw=(base.raw >= k).astype(float),
+        raw=above.astype(float),
         window_verifiable=base.window_verifiable,
         threshold_of=base.key,
         threshold=float(k),
+        known_levels=known,
     )
+
+
+def _at_least(base: Candidate, k: float) -> tuple[np.ndarray, tuple | None]:
+    """base.raw ≥ k per user, and the 0/1 levels (codes, values) when they come for free."""
+    if "level_table" not in base.__dict__ or base.has_gaps:
+        return base.raw >= k, None
+    codes, values = base.level_table
+    above = (values >= k)[codes]
+    present = [v for v in (0.0, 1.0) if (above.any() if v else not above.all())]
+    if len(present) == 2:
+        return above, (above.view(np.int8).astype(np.int32), np.array(present))
+    return above, (np.zeros(above.size, np.int32), np.array(present))
 
 
 def select_candidates(cands: list[Candidate], wanted: tuple[str, ...] | None) -> list[Candidate]:

@@ -72,6 +72,13 @@ class Population:
             "train": np.flatnonzero(self.ret & self.train),
         }
 
+    @cached_property
+    def held_out_revenue(self) -> np.ndarray | None:
+        """Revenue of the held-out revenue users (the threshold figures' revenue per user)."""
+        if not self.has_revenue:
+            return None
+        return self.outcomes.revenue.take(self._indices["held_out"][1])
+
     def index(self, held_out: bool) -> tuple[np.ndarray, np.ndarray]:
         """Row numbers (retention users, revenue users), cheaper to gather with than masks."""
         return self._indices["held_out" if held_out else "all"]

@@ -172,8 +172,8 @@ def _fit_all(usable: list[Candidate], pop: Population, settings, quick: bool, sa
         if k is None or cand.n_distinct < MIN_VALUES_FOR_AT_LEAST:
             return res, f, None  # 'fin ≥ 1' would only repeat 'fin', on half the users
         binary = at_least_candidate(cand, k, settings.window_days)
-        values = binary.raw.take(held_out_rows)
-        if values.min() == values.max():
+        held_out_codes = binary.codes_for(held_out_rows)[0]
+        if held_out_codes.min() == held_out_codes.max():
             return res, f, None
         bres, _, bf = _measure(binary, pop, settings, held_out=True, threshold=k)
         bres.threshold_figures = res.threshold_figures
@@ -262,11 +262,10 @@ def _usable(
 ) -> tuple[list[Candidate], list[ExcludedCandidate]]:
     """The candidates that vary among the retention users (ret: a mask), and the others with
     the value they all share. Min and max are read in place (NaN skipped), without a copy of
-    the column per candidate."""
+    the column per candidate: on the level codes (4 bytes a user) when there are no gaps."""
     usable, excluded = [], []
     for c in cands:
-        lo = np.fmin.reduce(c.modelled, where=ret, initial=np.inf)
-        hi = np.fmax.reduce(c.modelled, where=ret, initial=-np.inf)
+        lo, hi = _modelled_range(c, ret)
         if not lo < hi:
             value = "missing" if lo > hi else f"{lo:g}"  # lo > hi: no value at all
             excluded.append(
@@ -277,6 +276,20 @@ def _usable(
     return usable, excluded
 
 
+def _modelled_range(c: Candidate, ret: np.ndarray) -> tuple[float, float]:
+    """The least and greatest modelled value among the retention users (NaN skipped)."""
+    if c.has_gaps:
+        lo = np.fmin.reduce(c.modelled, where=ret, initial=np.inf)
+        hi = np.fmax.reduce(c.modelled, where=ret, initial=-np.inf)
+        return float(lo), float(hi)
+    codes, n_levels = c.levels
+    lo = np.minimum.reduce(codes, where=ret, initial=n_levels)
+    hi = np.maximum.reduce(codes, where=ret, initial=-1)
+    if lo > hi:
+        return np.inf, -np.inf
+    return float(c.level_modelled[lo]), float(c.level_modelled[hi])
+
+
 def _measure(cand, pop: Population, settings, held_out=False, threshold=None, choose=True):
     """Cox, C, ρ (with influence vectors) and the threshold for one candidate.
 
@@ -285,12 +298,13 @@ def _measure(cand, pop: Population, settings, held_out=False, threshold=None, ch
     """
     ret, rev = pop.index(held_out)
     sd = pop.sd_test if held_out else pop.sd
-    x_all = cand.modelled  # gaps already filled with the landmark mean (`with_gaps_filled`)
-    x = x_all.take(ret)
-    raw = cand.raw.take(ret)
+    # Per level, not per user: the users' codes, and the raw and modelled value of each level
+    # (gaps already filled with the landmark mean, `with_gaps_filled`).
     codes = cand.codes_for(ret)
-    fit, c_index, psi_cox = cox_and_concordance(sd, x, codes)
-    sd_x = float(np.std(x, ddof=1))
+    level_x = cand.level_modelled
+    summary = _level_summary(codes, cand.level_values, level_x)
+    fit, c_index, psi_cox = cox_and_concordance(sd, codes, level_x)
+    sd_x = summary.sd_x
     # C⁺, the C of "more of x ⇒ stays longer", has its direction fixed before looking
     # (METHODS §5.1); Harrell's C in the Cox direction (lifelines' number) is the same count
     # read the other way, and so is each user's influence on it.
@@ -310,8 +324,8 @@ def _measure(cand, pop: Population, settings, held_out=False, threshold=None, ch
         n=int(ret.size),
         n_events=int(sd.event.sum()),
         sd=sd_x,
-        share_nonzero=float(np.count_nonzero(raw > 0)) / max(raw.size, 1),
-        mean_raw=float(np.mean(raw)),
+        share_nonzero=summary.share_nonzero,
+        mean_raw=summary.mean_raw,
         window_verifiable=cand.window_verifiable,
         evaluated_on="held-out users" if held_out else "all users",
         threshold=threshold,
@@ -331,9 +345,9 @@ def _measure(cand, pop: Population, settings, held_out=False, threshold=None, ch
         )
     psi_rho = None
     target = pop.revenue_test if held_out else pop.revenue_all
-    xr = x_all.take(rev) if target is not None else None
-    if xr is not None and xr.size and xr.min() < xr.max():
-        rho, psi_rho = influence.spearman_influence(xr, target, cand.codes_for(rev))
+    rev_codes = cand.codes_for(rev) if target is not None and rev.size else None
+    if rev_codes is not None and rev_codes[0].min() < rev_codes[0].max():
+        rho, psi_rho = influence.spearman_influence(None, target, rev_codes)
         res.revenue_rho = None if np.isnan(rho) else rho
         res.n_revenue = int(rev.size)
     infl = Influence.of(psi_c, psi_rho, held_out)
@@ -344,6 +358,28 @@ def _measure(cand, pop: Population, settings, held_out=False, threshold=None, ch
             res.threshold_figures = held_out_figures(cand, pop, k)
         return res, k, infl
     return res, None, infl
+
+
+@dataclass(frozen=True)
+class _LevelSummary:
+    sd_x: float  # SD of the modelled variable (ddof 1)
+    mean_raw: float
+    share_nonzero: float
+
+
+def _level_summary(codes, level_raw: np.ndarray, level_x: np.ndarray) -> _LevelSummary:
+    """The mean, SD and share above zero of a candidate from its level counts: one count of
+    the users instead of a copy of their values per statistic."""
+    users, n_levels = codes
+    n = max(users.size, 1)
+    counts = np.bincount(users, minlength=n_levels).astype(float)
+    mean_x = float(counts @ level_x) / n
+    ss = float(counts @ (level_x - mean_x) ** 2)
+    return _LevelSummary(
+        sd_x=float(np.sqrt(ss / (n - 1))) if n > 1 else float("nan"),
+        mean_raw=float(counts @ level_raw) / n,
+        share_nonzero=float(counts[level_raw > 0].sum()) / n,
+    )
 
 
 def hazard_fields(fit, sd_x: float) -> dict:

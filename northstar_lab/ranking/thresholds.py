@@ -22,12 +22,25 @@ KNEE_SHARE = 0.80
 MAX_LEVELS = 60
 
 
+QUANTILES = np.linspace(0.05, 0.95, 19)
+
+
 def threshold_levels(raw: np.ndarray) -> np.ndarray:
     """Candidate k values: each observed value, or quantiles for near-continuous columns."""
-    values = np.unique(raw[~np.isnan(raw)])
+    values, counts = np.unique(raw[~np.isnan(raw)], return_counts=True)
+    return threshold_levels_of_counts(values, counts)
+
+
+def threshold_levels_of_counts(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """`threshold_levels` from the distinct values (ascending) and their user counts: each
+    value, or beyond MAX_LEVELS the 5%, 10%, …, 95% quantiles, each an observed value (the
+    order statistic at ⌊q·(n − 1)⌋, numpy's 'lower' quantile), without a per-user sort."""
+    present = counts > 0
+    values, counts = values[present], counts[present]
     if values.size <= MAX_LEVELS:
         return values
-    return np.unique(np.quantile(raw, np.linspace(0.05, 0.95, 19), method="lower"))
+    position = np.floor((counts.sum() - 1) * QUANTILES).astype(np.int64)
+    return np.unique(values[np.searchsorted(np.cumsum(counts), position, side="right")])
 
 
 def retention_by_threshold(
@@ -40,12 +53,21 @@ def retention_by_threshold(
 ) -> pd.DataFrame:
     """Kaplan–Meier retention at `horizon` for users at/above vs below each k, all k at once.
 
-    Users are collapsed to a (time × level) grid; reverse cumulative sums over times give risk
-    sets and over levels give the at/above group, so every k costs one array operation.
     Columns: k, share (at/above), n_above, retention_above, retention_below, difference.
     """
     sd = sd or SurvivalData.from_arrays(duration, event)
     level = np.searchsorted(ks, raw, side="right")  # users with level > m have raw ≥ ks[m]
+    return retention_by_level(sd, level, horizon, ks)
+
+
+def retention_by_level(
+    sd: SurvivalData, level: np.ndarray, horizon: float, ks: np.ndarray
+) -> pd.DataFrame:
+    """`retention_by_threshold` from each user's level m (raw ≥ ks[m−1], < ks[m]).
+
+    Users are collapsed to a (time × level) grid; reverse cumulative sums over times give risk
+    sets and over levels give the at/above group, so every k costs one array operation.
+    """
     users, deaths = grid_counts(sd, level, ks.size + 1)
     at_risk = users[::-1].cumsum(axis=0)[::-1]  # users with T ≥ t, per level
     # above[:, m] sums levels m+1.. (raw ≥ ks[m]); below = total − above
@@ -60,7 +82,7 @@ def retention_by_threshold(
     return pd.DataFrame(
         {
             "k": ks,
-            "share": n_above / raw.size,
+            "share": n_above / level.size,
             "n_above": n_above,
             "retention_above": s_above,
             "retention_below": s_below,
@@ -96,19 +118,19 @@ def knee_threshold(curve: pd.DataFrame, direction: float) -> float | None:
 
 
 def threshold_figures(
-    raw: np.ndarray,
+    above: np.ndarray,
     sd: SurvivalData,
     k: float,
     horizon: float,
-    revenue_raw: np.ndarray | None = None,
+    revenue_above: np.ndarray | None = None,
     revenue: np.ndarray | None = None,
 ) -> ThresholdFigures | None:
     """KM retention at the horizon with CIs, log-rank, fixed-day difference test, ΔRMST (with
-    SE) and revenue per user, for users at/above vs below k — from per-time counts
-    (`groups.py`): the same numbers as lifelines (tested), without fitting lifelines models."""
+    SE) and revenue per user, for users at/above (`above`, per user of `sd`) vs below k — from
+    per-time counts (`km.py`): the same numbers as lifelines (tested), without fitting
+    lifelines models. revenue_above marks the revenue users at/above k."""
     from ..stats import km as groups
 
-    above = raw >= k
     if above.all() or not above.any():
         return None
     a, b = groups.group_curves(sd, above)
@@ -117,13 +139,13 @@ def threshold_figures(
     r_b, se_b = b.rmst(horizon)
     s_a, s_b = a.survival_at(horizon), b.survival_at(horizon)
     rev_a = rev_b = None
-    if revenue is not None and revenue_raw is not None and revenue.size:
-        up = revenue_raw >= k
+    if revenue is not None and revenue_above is not None and revenue.size:
+        up = revenue_above
         rev_a = float(np.mean(revenue[up])) if up.any() else None
         rev_b = float(np.mean(revenue[~up])) if (~up).any() else None
     return ThresholdFigures(
         k=float(k),
-        n_test=int(raw.size),
+        n_test=int(above.size),
         n_above=int(above.sum()),
         share_above=float(above.mean()),
         retention_above=s_a,
@@ -144,34 +166,46 @@ def threshold_figures(
 
 
 def choose_threshold(cand: Candidate, pop: Population, settings) -> float | None:
-    """k on training users only: knee of retention-at-horizon among users at/above k."""
+    """k on training users only: knee of retention-at-horizon among users at/above k.
+
+    Read per level: the training users' level counts give the candidate k values, the Cox
+    direction is scored on (time, level) cells, and each user's threshold group is one gather
+    of a per-level lookup."""
     fixed = dict(settings.fixed_thresholds)
     if cand.key in fixed:
         return fixed[cand.key]
     tr = pop._indices["train"]
     if pop.sd_train.n < 20 or cand.kind == Kind.AT_LEAST or cand.n_imputed:
         return None  # a threshold through mean-filled values would split invented users
-    raw = cand.raw.take(tr)
-    if np.isnan(raw).any() or np.ptp(raw) == 0 or pop.sd_train.event.sum() == 0:
+    if cand.has_gaps or pop.sd_train.event.sum() == 0:
         return None
-    direction = -cox_direction(pop.sd_train, cand.modelled.take(tr))
+    codes, n_levels = cand.codes_for(tr)
+    counts = np.bincount(codes, minlength=n_levels)
+    if np.count_nonzero(counts) < 2:
+        return None
+    direction = -cox_direction(pop.sd_train, None, (codes, n_levels), cand.level_modelled)
     if direction == 0:
         return None
-    ks = threshold_levels(raw)
+    values = cand.level_values
+    ks = threshold_levels_of_counts(values, counts)
     ks = ks[ks > ks.min()]  # "at least the minimum" splits nobody
     if ks.size == 0:
         return None
-    curve = retention_by_threshold(raw, None, None, pop.horizon, ks, sd=pop.sd_train)
+    level = np.searchsorted(ks, values, side="right")[codes]
+    curve = retention_by_level(pop.sd_train, level, pop.horizon, ks)
     return knee_threshold(curve, direction)
 
 
 def held_out_figures(cand: Candidate, pop: Population, k: float) -> ThresholdFigures | None:
+    """The threshold figures of k on the held-out users (never the ones k was chosen on)."""
     ret, rev = pop.index(held_out=True)
+    at_least = cand.level_values >= k
+    revenue = pop.held_out_revenue
     return threshold_figures(
-        cand.raw.take(ret),
+        at_least[cand.codes_for(ret)[0]],
         pop.sd_test,
         k,
         pop.horizon,
-        revenue_raw=cand.raw.take(rev) if pop.has_revenue else None,
-        revenue=pop.outcomes.revenue.take(rev) if pop.has_revenue else None,
+        revenue_above=at_least[cand.codes_for(rev)[0]] if revenue is not None else None,
+        revenue=revenue,
     )

@@ -39,8 +39,15 @@ class SurvivalCells:
         cls, sd: SurvivalData, codes: np.ndarray, n_levels: int, values: np.ndarray
     ) -> SurvivalCells:
         """Count users of `sd` by (time, level code); values[v] is level v's modelled value."""
+        key = codes.astype(np.int64) * (2 * sd.times.size) + sd.status_cell
+        return cls.from_key(sd, key, n_levels, values)
+
+    @classmethod
+    def from_key(
+        cls, sd: SurvivalData, key: np.ndarray, n_levels: int, values: np.ndarray
+    ) -> SurvivalCells:
+        """From each user's cell key, (level · times + time index) · 2 + churned."""
         k = sd.times.size
-        key = codes.astype(np.int64) * (2 * k) + (2 * sd.time_index + sd.event)
         counts = np.bincount(key, minlength=2 * k * n_levels).reshape(n_levels, k, 2)
         return cls._from_grid(sd.times, np.asarray(values, float), counts)
 
@@ -151,26 +158,31 @@ def retention_at(cells: SurvivalCells, horizon: float) -> float:
     return float(np.prod(1.0 - deaths[keep] / at_risk[keep]))
 
 
-def cox_and_concordance(sd: SurvivalData, x: np.ndarray, codes: tuple[np.ndarray, int]):
+def cox_and_concordance(
+    sd: SurvivalData, codes: tuple[np.ndarray, int], level_x: np.ndarray
+) -> tuple[CoxFit, float, np.ndarray]:
     """The ranking's Cox fit, C of −β·x and each user's influence on C, from one count of the
     users into cells when the candidate has few values (else per user, as before).
 
-    The (time × level) grid is counted once and shared by both statistics instead of being
-    counted once by each; per user only the influence is gathered back. Returns (CoxFit, C, ψ).
+    codes: the users' dense level codes and their number; level_x: the modelled value of each
+    level (x = level_x[codes]; levels absent here weigh nothing). The (time × level) grid is
+    counted once and shared by both statistics; per user only the influence is gathered back,
+    with the same cell key the count used. Returns (CoxFit, C, ψ).
     """
     from .cox import cox_univariate
     from .influence import MAX_GRID_CELLS, concordance_influence
 
     level_codes, n_lev = codes
-    if n_lev * sd.times.size > min(MAX_GRID_CELLS, 2 * sd.n):
+    k = sd.times.size
+    if n_lev * k > min(MAX_GRID_CELLS, 2 * sd.n):
+        x = level_x[level_codes]
         fit = cox_univariate(sd, x, codes=codes)
         ascending = codes if fit.beta <= 0 else (n_lev - 1 - level_codes, n_lev)
         c, psi = concordance_influence(sd, -fit.beta * x, ascending)
         return fit, c, psi
-    values = np.zeros(n_lev)
-    values[level_codes] = x
-    cells = SurvivalCells.from_users(sd, level_codes, n_lev, values)
+    key = level_codes.astype(np.int64) * (2 * k) + sd.status_cell  # level-major cells
+    cells = SurvivalCells.from_key(sd, key, n_lev, level_x)
     fit = cox_cells(cells)
     cc = concordance_cells(cells, ascending=fit.beta <= 0)
-    index = (sd.time_index.astype(np.int64) * n_lev + level_codes) * 2 + sd.event
-    return fit, cc.c, cc.psi.ravel()[index]
+    psi_level_major = cc.psi.transpose(1, 0, 2).ravel()  # (levels, times, e), like `key`
+    return fit, cc.c, psi_level_major[key]

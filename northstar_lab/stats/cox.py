@@ -120,7 +120,7 @@ def cox_univariate(
     likelihood = _EfronLikelihood(
         z=z,
         w=w,
-        cell=2 * sd.time_index + e,
+        cell=sd.status_cell,
         n_times=sd.times.size,
         deaths=deaths,
         death_z=float((wt * e) @ z),
@@ -136,6 +136,13 @@ def _cox_collapsed(sd: SurvivalData, x: np.ndarray, codes: np.ndarray, n_codes: 
         raise ValueError("x is constant: a Cox model needs a covariate that varies")
     values = np.empty(n_codes)
     values[codes] = x
+    w, e, t, xv = collapse_users(sd, codes, n_codes, values)
+    return cox_weighted_cells(w, e, t, xv, sd.times.size, sd.deaths, float(sd.event.sum()))
+
+
+def collapse_users(sd: SurvivalData, codes: np.ndarray, n_codes: int, values: np.ndarray):
+    """Users counted per occupied (time, level, churned) cell: (w users, e, time index t,
+    value xv) per cell, the frequency-weighted form of the same Efron likelihood."""
     cell = (sd.time_index * n_codes + codes) * 2 + sd.event
     counts = np.bincount(cell, minlength=2 * n_codes * sd.times.size)
     used = np.flatnonzero(counts)
@@ -143,7 +150,7 @@ def _cox_collapsed(sd: SurvivalData, x: np.ndarray, codes: np.ndarray, n_codes: 
     e = (used % 2).astype(np.int8)
     t = used // (2 * n_codes)
     xv = values[(used // 2) % n_codes]
-    return cox_weighted_cells(w, e, t, xv, sd.times.size, sd.deaths, float(sd.event.sum()))
+    return w, e, t, xv
 
 
 def cox_weighted_cells(w, e, t, xv, n_times: int, deaths, n_events: float) -> CoxFit:
@@ -372,23 +379,36 @@ def _newton_raphson(
     return gamma, loglik, info, loglik_null, converged, bool(separated and gamma != 0)
 
 
-def cox_direction(sd: SurvivalData, x: np.ndarray) -> float:
+def cox_direction(sd: SurvivalData, x: np.ndarray, codes=None, level_x=None) -> float:
     """The sign of the Cox estimate β̂ without fitting: the sign of the score U(0).
 
     The Efron log partial likelihood is concave in β, so β̂ lies on the side where it rises from
     0: sign(β̂) = sign(U(0)). One likelihood evaluation instead of a Newton–Raphson fit.
+    codes (dense codes of x and their number) with level_x (x's value per level): the users
+    are counted into (time, level, churned) cells first when the grid is small, and x may be
+    None; the score is the same sum.
     """
-    x = check_covariate(x, sd.n)
-    mean, scale = float(x.mean()), float(x.std())
+    if codes is not None and codes[1] * sd.times.size <= 4 * sd.n:
+        if sd.event.sum() == 0:
+            return 0.0
+        w, e, t, xv = collapse_users(sd, codes[0], codes[1], level_x)
+        cell = 2 * t + e
+    else:
+        x = check_covariate(level_x[codes[0]] if x is None else x, sd.n)
+        w, xv, cell = None, x, sd.status_cell
+    wt = np.ones(xv.size) if w is None else w
+    n_total = float(wt.sum())
+    mean = float(wt @ xv) / n_total
+    scale = float(np.sqrt((wt @ (xv - mean) ** 2) / n_total))
     if scale == 0 or sd.event.sum() == 0:
         return 0.0
-    z = (x - mean) / scale
+    z = (xv - mean) / scale
     likelihood = _EfronLikelihood(
         z=z,
-        w=None,
-        cell=2 * sd.time_index + sd.event,
+        w=w,
+        cell=cell,
         n_times=sd.times.size,
         deaths=sd.deaths,
-        death_z=float(z[sd.event.astype(bool)].sum()),
+        death_z=float(z[sd.event.astype(bool)].sum()) if w is None else float((w * e) @ z),
     )
     return float(np.sign(likelihood(0.0)[1]))

@@ -62,6 +62,12 @@ class SurvivalData:
         return int(self.duration.size)
 
     @cached_property
+    def status_cell(self) -> np.ndarray:
+        """2·time index + churned per user (int64), the within-level part of every cell key,
+        computed once per outcome instead of once per candidate."""
+        return 2 * self.time_index.astype(np.int64) + self.event
+
+    @cached_property
     def efron_ties(self) -> EfronTies:
         """Efron's (time, l/d) entries for the unweighted deaths, built once per outcome."""
         return EfronTies.from_deaths(self.deaths)
@@ -138,8 +144,8 @@ def levels(values: np.ndarray, max_levels: int = MAX_LEVELS) -> tuple[np.ndarray
     """Dense codes 0..L−1 in ascending order of value; near-continuous values become quantile
     bins (ties within a bin are then counted as ties: an approximation for resamples only)."""
     small_ints = _small_integer_codes(values)
-    if small_ints is not None and small_ints[1] <= max_levels:
-        return small_ints
+    if small_ints is not None and small_ints[1].size <= max_levels:
+        return small_ints[0], small_ints[1].size
     uniq, codes = np.unique(values, return_inverse=True)
     if uniq.size <= max_levels:
         return codes.astype(np.intp), uniq.size
@@ -147,18 +153,34 @@ def levels(values: np.ndarray, max_levels: int = MAX_LEVELS) -> tuple[np.ndarray
     return np.searchsorted(edges, values, side="right").astype(np.intp), edges.size + 1
 
 
-def _small_integer_codes(values: np.ndarray) -> tuple[np.ndarray, int] | None:
+def exact_levels(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense codes of every distinct value (ascending) and the value of each level.
+
+    With the level values, anything that is a function of the value (log1p, "≥ k", the mean,
+    the SD) is computed once per level and gathered, instead of once per user.
+    """
+    small_ints = _small_integer_codes(values)
+    if small_ints is not None:
+        return small_ints
+    uniq, codes = np.unique(values, return_inverse=True)
+    return codes.astype(np.intp), uniq.astype(float)
+
+
+def _small_integer_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Dense codes by counting instead of sorting, for non-negative whole numbers (event
-    counts): O(n) instead of O(n log n). None when the values are not such numbers."""
+    counts): O(n) instead of O(n log n), with the value of each level. None when the values
+    are not such numbers."""
     if values.size == 0 or values.dtype.kind not in "fiu":
         return None
     lo, hi = values.min(), values.max()
-    if not (lo >= 0 and hi <= 1_000_000) or not np.array_equal(values, np.floor(values)):
+    if not (lo >= 0 and hi <= 1_000_000):
         return None
     ints = values.astype(np.intp)
+    if not np.array_equal(ints, values):  # a fraction was truncated
+        return None
     present = np.bincount(ints) > 0
     rank = (np.cumsum(present) - 1).astype(np.int32)  # 4 bytes a user: codes are kept per candidate
-    return rank[ints], int(present.sum())
+    return rank[ints], np.flatnonzero(present).astype(float)
 
 
 def grid_counts(

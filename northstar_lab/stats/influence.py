@@ -81,10 +81,13 @@ def pair_count_grids(users: np.ndarray, deaths: np.ndarray) -> tuple[np.ndarray,
 class MidRanks:
     """A variable's mid-distribution a_i = (#less + ½·#equal)/n, by dense codes."""
 
-    def __init__(self, values: np.ndarray, codes: tuple[np.ndarray, int] | None = None) -> None:
+    def __init__(
+        self, values: np.ndarray | None, codes: tuple[np.ndarray, int] | None = None
+    ) -> None:
+        """values may be None when their codes are given (ranks need only the order)."""
         self.codes, n_lev = codes or levels(values, max_levels=np.iinfo(np.int32).max)
         self.counts = np.bincount(self.codes, minlength=n_lev).astype(float)
-        self.n = values.size
+        self.n = self.codes.size
         self.level_mid = (np.cumsum(self.counts) - 0.5 * self.counts) / self.n
         self.a = self.level_mid[self.codes]
         self.n_levels = n_lev
@@ -114,7 +117,7 @@ class SpearmanTarget:
 
 
 def spearman_influence(
-    x: np.ndarray, target: SpearmanTarget, codes: tuple[np.ndarray, int] | None = None
+    x: np.ndarray | None, target: SpearmanTarget, codes: tuple[np.ndarray, int] | None = None
 ) -> tuple[float, np.ndarray]:
     """Spearman's ρ (Pearson of mid-ranks, ties handled) and each user's influence ψ_u.
 
@@ -123,10 +126,11 @@ def spearman_influence(
     Every term that depends on the user only through x's level (the mid-rank a, the x-side
     upper means) is summed per level first and read back with one gather, so a candidate costs
     three passes over the users whatever the number of terms (§ influence functions, the
-    bootstrap's first order; equal to the term-by-term sum to rounding).
+    bootstrap's first order; equal to the term-by-term sum to rounding). x may be None when
+    its codes are given: only its order matters.
     """
     xr = MidRanks(x, codes)
-    n, counts, mid = x.size, xr.counts, xr.level_mid
+    n, counts, mid = xr.n, xr.counts, xr.level_mid
     alpha = mid - 0.5
     a = xr.a - 0.5
     b = target.b
