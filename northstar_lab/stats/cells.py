@@ -177,7 +177,10 @@ def cox_and_concordance(
     if n_lev * k > min(MAX_GRID_CELLS, 2 * sd.n):
         x = level_x[level_codes]
         fit = cox_univariate(sd, x, codes=codes)
-        ascending = codes if fit.beta <= 0 else (n_lev - 1 - level_codes, n_lev)
+        # the score −β·x orders users as x does (β < 0) or in reverse; at β = 0 all tie
+        ascending = (
+            None if fit.beta == 0 else codes if fit.beta < 0 else (n_lev - 1 - level_codes, n_lev)
+        )
         c, psi = concordance_influence(sd, -fit.beta * x, ascending)
         return fit, c, psi
     key = level_codes.astype(np.int64) * (2 * k) + sd.status_cell  # level-major cells

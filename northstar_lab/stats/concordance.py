@@ -68,42 +68,83 @@ def concordance(sd: SurvivalData, score: np.ndarray, weights: np.ndarray | None 
     )
 
 
-def concordance_sorted(sd: SurvivalData, ranks: np.ndarray) -> float:
-    """Exact unweighted C for scores with many distinct values, in O(distinct times × users).
+#: Largest (position blocks × time keys) grid `concordance_sorted` counts on (32 MB of int64).
+SORTED_MAX_CELLS = 4_000_000
+#: Churners compared against their own block at once (bounds the (churners × block) array).
+SORTED_CHUNK = 1 << 16
 
-    Walks the distinct times from the last down, keeping the scores of users with a longer
-    duration in one sorted array: the partners of the churners at time t are those plus the
-    users censored at t, and two binary searches per churner count the higher and equal
-    scores (lifelines' tie rules). `ranks` are dense integer codes of the score (ascending).
-    Replaces `lifelines.utils.concordance_index`, which loops in Python (2 s at 100k users);
-    equal to it (tested).
+
+def concordance_sorted(sd: SurvivalData, ranks: np.ndarray) -> float:
+    """Exact unweighted C for scores with many distinct values, in O(n log n + n·m) integer
+    operations: a dominance count on (score position, time key), not a walk over times.
+
+    Lifelines' pairs, as keys: a user's partner key is 2·t + 1 if censored, 2·t if churned,
+    and a churner at t pairs with every user whose partner key exceeds 2·t (a longer duration,
+    or censored at t; never itself or another churn at t). Per churner i, with users sorted
+    by score:
+    - pairs_i = #{key > 2tᵢ}: one histogram over the keys;
+    - GE_i = #{score ≥ sᵢ, key > 2tᵢ}: users from the first position of i's score onward.
+      Positions are cut into blocks of m users; later blocks are read off a (block × key)
+      suffix-count grid, i's own block is compared directly (m keys);
+    - EQ_i = #{score = sᵢ, key > 2tᵢ}: two binary searches in the (score, key)-sorted users.
+    Concordant = Σ (GE − EQ), tied = Σ EQ, all in int64, so C is the exact ratio lifelines
+    computes (tested against `lifelines.utils.concordance_index`). `ranks` are dense integer
+    codes of the score (ascending). Replaces a walk that kept the later users' scores in one
+    sorted array (O(times × users) copying: 89 ms a column at 100k users × 700 days).
     """
-    order = np.argsort(sd.time_index, kind="stable")
-    t_sorted = sd.time_index[order]
-    bounds = np.searchsorted(t_sorted, np.arange(sd.times.size + 1))
-    codes = ranks[order].astype(np.int64)
-    events = sd.event[order].astype(bool)
-    later = np.zeros(0, dtype=np.int64)
-    concordant = tied = pairs = 0
-    for j in range(sd.times.size - 1, -1, -1):
-        lo, hi = bounds[j], bounds[j + 1]
-        if lo == hi:
-            continue
-        here, dead = codes[lo:hi], events[lo:hi]
-        if dead.any():
-            churn = here[dead]
-            censored = np.sort(here[~dead])
-            for partners in (later, censored):
-                above = partners.size - np.searchsorted(partners, churn, side="right")
-                equal = partners.size - above - np.searchsorted(partners, churn, side="left")
-                concordant += int(above.sum())
-                tied += int(equal.sum())
-                pairs += partners.size * churn.size
-        new = np.sort(here)
-        later = np.insert(later, np.searchsorted(later, new), new)
+    event = sd.event.astype(bool)
+    if not event.any():
+        raise ValueError("no comparable pairs: concordance needs at least one churn event")
+    n, n_keys = sd.n, 2 * sd.times.size
+    key = 2 * sd.time_index.astype(np.int64) + ~event
+    order = np.argsort(ranks, kind="stable")
+    code = np.asarray(ranks, np.int64)[order]
+    key = key[order]
+    churner = np.flatnonzero(event[order])  # positions, in score order
+    query = key[churner]  # 2·t of each churner
+    greater = n - np.cumsum(np.bincount(key, minlength=n_keys))  # #{key > k}
+    pairs = int(greater[query].sum())
     if pairs == 0:
         raise ValueError("no comparable pairs: concordance needs at least one churn event")
-    return float((concordant + tied / 2) / pairs)
+    start = np.searchsorted(code, code[churner], side="left")  # first position of the score
+    at_or_above = _dominance_counts(key, start, query, n_keys)
+    by_code_key = np.sort(code * n_keys + key)  # code-major: sorted by (score, key)
+    base = code[churner] * n_keys
+    equal = np.searchsorted(by_code_key, base + (n_keys - 1), side="right") - np.searchsorted(
+        by_code_key, base + query, side="right"
+    )
+    concordant = int(at_or_above.sum()) - int(equal.sum())
+    return float((concordant + int(equal.sum()) / 2) / pairs)
+
+
+def _dominance_counts(
+    key: np.ndarray, start: np.ndarray, query: np.ndarray, n_keys: int
+) -> np.ndarray:
+    """Per query i: #{positions p ≥ start[i] with key[p] > query[i]} (keys in 0..n_keys−1)."""
+    n = key.size
+    m = max(32, int(np.sqrt(n_keys)), -(-n * n_keys // SORTED_MAX_CELLS))
+    n_blocks = -(-n // m)
+    block_of = np.arange(n) // m
+    grid = np.bincount(block_of * n_keys + key, minlength=n_blocks * n_keys)
+    grid = grid.astype(np.int32).reshape(n_blocks, n_keys)  # counts < n < 2³¹
+    for b in range(n_blocks - 2, -1, -1):  # blocks ≥ b, per key: row adds (numpy's cumsum
+        grid[b] += grid[b + 1]  # down the first axis is strided, several times slower)
+    at_or_below = grid.cumsum(axis=1, dtype=np.int32)
+    # later[b, k]: users in blocks ≥ b with key > k; a zero row for "no later block"
+    later = np.zeros((n_blocks + 1, n_keys), np.int32)
+    np.subtract(at_or_below[:, -1:], at_or_below, out=later[:-1])
+    padded = np.full(n_blocks * m, -1, np.int32)  # -1 is never above a query
+    padded[:n] = key
+    padded = padded.reshape(n_blocks, m)
+    block = start // m
+    counts = later[block + 1, query].astype(np.int64)
+    column = np.arange(m)
+    for lo in range(0, start.size, SORTED_CHUNK):
+        hi = min(lo + SORTED_CHUNK, start.size)
+        rows = padded[block[lo:hi]]
+        own = (rows > query[lo:hi, None]) & (column >= (start[lo:hi] - block[lo:hi] * m)[:, None])
+        counts[lo:hi] += own.sum(axis=1)
+    return counts
 
 
 def _concordance_grid(

@@ -153,6 +153,28 @@ def levels(values: np.ndarray, max_levels: int = MAX_LEVELS) -> tuple[np.ndarray
     return np.searchsorted(edges, values, side="right").astype(np.intp), edges.size + 1
 
 
+def quantile_bins(
+    codes: np.ndarray, n_codes: int, max_levels: int = MAX_LEVELS
+) -> tuple[np.ndarray, int]:
+    """`levels(values)`'s quantile bins from the values' dense codes, by counting, not sorting.
+
+    A linear-interpolation quantile edge lies between the order statistics at ⌊q·(n−1)⌋ and
+    the next, so "value ≤ edge" is "code ≤ the code at ⌊q·(n−1)⌋": the same bins (up to a
+    rounding of the interpolation that lands on the next value) from one count per code.
+    """
+    counts = np.bincount(codes, minlength=n_codes)
+    if np.count_nonzero(counts) <= max_levels:
+        present = np.flatnonzero(counts)
+        dense = np.zeros(n_codes, np.intp)
+        dense[present] = np.arange(present.size)
+        return dense[codes], present.size
+    q = np.linspace(0, 1, max_levels + 1)[1:-1]
+    position = np.floor((codes.size - 1) * q).astype(np.int64)
+    edges = np.unique(np.searchsorted(np.cumsum(counts), position, side="right"))
+    bin_of_code = np.searchsorted(edges, np.arange(n_codes), side="right")
+    return bin_of_code[codes].astype(np.intp), edges.size + 1
+
+
 def exact_levels(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Dense codes of every distinct value (ascending) and the value of each level.
 

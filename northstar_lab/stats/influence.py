@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .grid import SurvivalData, grid_counts, levels
+from .grid import SurvivalData, grid_counts, levels, quantile_bins
 
 MAX_GRID_CELLS = 4_000_000
 
@@ -26,17 +26,18 @@ def concordance_influence(
 
     With pair weights w_i·w_j, C(w) = N(w)/A(w); ∂N/∂w_u = n_u (u's concordant pairs, ties ½, as
     either member) and ∂A/∂w_u = a_u (u's comparable pairs), so ψ_u = (n_u − C·a_u)/A.
-    codes: dense codes ordering `score` ascending (saves a sort). C is exact; if the
-    (time × value) grid would be too large, ψ is computed on 256 quantile bins of the score and
-    C is taken from `survival.concordance` (exact).
+    codes: integer codes ordering `score` ascending, equal for equal scores (saves a sort;
+    levels without users are allowed). C is exact; if the (time × value) grid would be too
+    large, ψ is computed on 256 quantile bins of the score and C is counted exactly from the
+    codes (`concordance.concordance_sorted`).
     """
     codes, n_lev = codes if codes is not None else levels(score, max_levels=2**31 - 1)
     exact_c = None
     if n_lev * sd.times.size > MAX_GRID_CELLS:
-        from .concordance import concordance
+        from .concordance import concordance_sorted
 
-        exact_c = concordance(sd, score)
-        codes, n_lev = levels(score)
+        exact_c = concordance_sorted(sd, codes)
+        codes, n_lev = quantile_bins(codes, n_lev)
     users, deaths = (a.astype(float) for a in grid_counts(sd, codes, n_lev))
     n_grid, a_grid = pair_count_grids(users, deaths)
     idx = (sd.time_index * n_lev + codes) * 2 + sd.event
