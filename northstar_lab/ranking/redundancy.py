@@ -23,12 +23,20 @@ def redundancy_rows(ret: np.ndarray, seed: int) -> np.ndarray:
     return rows
 
 
-def spearman_matrix(columns: list[np.ndarray]) -> np.ndarray:
+def spearman_matrix(columns: list[np.ndarray], codes: list | None = None) -> np.ndarray:
     """Spearman ρ between the columns (missing values take the column mean): Pearson
-    correlation of mid-ranks, exactly symmetric with 1 on the diagonal."""
-    ranks = np.empty((columns[0].size, len(columns)))
+    correlation of mid-ranks, exactly symmetric with 1 on the diagonal.
+
+    codes: per column, its users' level codes and their number when already known (None
+    where not): the same mid-ranks without sorting the column again."""
+    n = columns[0].size if columns[0] is not None else codes[0][0].size
+    ranks = np.empty((n, len(columns)))
     for j, x in enumerate(columns):
-        ranks[:, j] = influence.MidRanks(np.where(np.isnan(x), np.nanmean(x), x)).a
+        known = codes[j] if codes is not None else None
+        if known is not None:
+            ranks[:, j] = influence.MidRanks(None, known).a
+        else:
+            ranks[:, j] = influence.MidRanks(np.where(np.isnan(x), np.nanmean(x), x)).a
     ranks -= ranks.mean(axis=0)
     norm = np.sqrt((ranks * ranks).sum(axis=0))
     norm[norm == 0] = 1.0
@@ -63,7 +71,11 @@ def redundancy_groups(cands, results, ret, seed: int) -> list[list[str]]:
         return []
     by_key = {c.key: c for c in cands}
     rows = redundancy_rows(ret, seed)
-    rho = spearman_matrix([by_key[r.key].raw[rows] for r in results])
+    members = [by_key[r.key] for r in results]
+    rho = spearman_matrix(
+        [None if not c.has_gaps else c.raw[rows] for c in members],
+        [None if c.has_gaps else c.codes_for(rows) for c in members],
+    )
     linked = np.abs(np.nan_to_num(rho)) >= REDUNDANT_RHO
     groups = [sorted(m, key=lambda i: -results[i].score) for m in _components(linked)]
     groups.sort(key=lambda m: -results[m[0]].score)

@@ -97,8 +97,10 @@ def concordance_sorted(sd: SurvivalData, ranks: np.ndarray) -> float:
         raise ValueError("no comparable pairs: concordance needs at least one churn event")
     n, n_keys = sd.n, 2 * sd.times.size
     key = 2 * sd.time_index.astype(np.int64) + ~event
-    order = np.argsort(ranks, kind="stable")
-    code = np.asarray(ranks, np.int64)[order]
+    by_code_key = np.asarray(ranks, np.int64) * n_keys + key
+    order = np.argsort(by_code_key)  # users sorted by (score, key)
+    by_code_key = by_code_key[order]
+    code = by_code_key // n_keys
     key = key[order]
     churner = np.flatnonzero(event[order])  # positions, in score order
     query = key[churner]  # 2·t of each churner
@@ -108,7 +110,6 @@ def concordance_sorted(sd: SurvivalData, ranks: np.ndarray) -> float:
         raise ValueError("no comparable pairs: concordance needs at least one churn event")
     start = np.searchsorted(code, code[churner], side="left")  # first position of the score
     at_or_above = _dominance_counts(key, start, query, n_keys)
-    by_code_key = np.sort(code * n_keys + key)  # code-major: sorted by (score, key)
     base = code[churner] * n_keys
     equal = np.searchsorted(by_code_key, base + (n_keys - 1), side="right") - np.searchsorted(
         by_code_key, base + query, side="right"
@@ -122,7 +123,7 @@ def _dominance_counts(
 ) -> np.ndarray:
     """Per query i: #{positions p ≥ start[i] with key[p] > query[i]} (keys in 0..n_keys−1)."""
     n = key.size
-    m = max(32, int(np.sqrt(n_keys)), -(-n * n_keys // SORTED_MAX_CELLS))
+    m = max(64, int(2 * np.sqrt(n_keys)), -(-n * n_keys // SORTED_MAX_CELLS))  # measured
     n_blocks = -(-n // m)
     block_of = np.arange(n) // m
     grid = np.bincount(block_of * n_keys + key, minlength=n_blocks * n_keys)

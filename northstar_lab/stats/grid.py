@@ -156,11 +156,14 @@ def levels(values: np.ndarray, max_levels: int = MAX_LEVELS) -> tuple[np.ndarray
 def quantile_bins(
     codes: np.ndarray, n_codes: int, max_levels: int = MAX_LEVELS
 ) -> tuple[np.ndarray, int]:
-    """`levels(values)`'s quantile bins from the values' dense codes, by counting, not sorting.
+    """Quantile bins of a variable from its integer codes, by counting, not sorting: users
+    with a code up to that of the order statistic at ⌊q·(n−1)⌋ (q = 1/L, 2/L, …) fall below
+    edge q, so every bin holds ~n/L users unless one value holds more (then it is one bin).
 
-    A linear-interpolation quantile edge lies between the order statistics at ⌊q·(n−1)⌋ and
-    the next, so "value ≤ edge" is "code ≤ the code at ⌊q·(n−1)⌋": the same bins (up to a
-    rounding of the interpolation that lands on the next value) from one count per code.
+    `levels(values)` cuts at numpy's interpolated quantiles instead, which puts the users at
+    the lower value of an interpolated edge one bin higher; either is a valid binning for the
+    influence approximation that uses it (`influence.concordance_influence`), and this one
+    needs no values and no sort. Few codes: every used code is its own level.
     """
     counts = np.bincount(codes, minlength=n_codes)
     if np.count_nonzero(counts) <= max_levels:
