@@ -90,3 +90,78 @@ def test_rossi_known_answers_hold_with_w_zero(rossi_ranked):
     assert fin.coef_per_unit == pytest.approx(-0.369069, abs=1e-5)
     assert fin.c_index == pytest.approx(0.545735, abs=1e-5)
     assert rossi_ranked.leader.key != "col:prio" and prio.rank > rossi_ranked.leader.rank
+
+
+# --- level tables: every per-user number read per level is the per-user number ---------------
+
+
+def _count_candidate(raw):
+    from northstar_lab.candidates import LOG1P, Candidate
+
+    return Candidate(key="count:e", name="e: count in first 14 days", kind="count", event="e",
+                     column=None, transform=LOG1P, raw=np.asarray(raw, float))  # fmt: skip
+
+
+def test_level_table_keeps_fractions_and_large_whole_numbers():
+    from northstar_lab.stats.grid import exact_levels
+
+    for raw in ([0.5, 1.5, 1.0, 0.5], [3e6, 1.0, 3e6, 7.0], [2.0, 0.0, 2.0, 5.0]):
+        codes, values = exact_levels(np.array(raw))
+        np.testing.assert_array_equal(values[codes], raw)  # no value truncated or merged
+        assert np.all(np.diff(values) > 0)
+
+
+def test_modelled_per_level_is_log1p_per_user_bit_for_bit():
+    rng = np.random.default_rng(2)
+    raw = rng.negative_binomial(1, 0.05, 50_000).astype(float)
+    cand = _count_candidate(raw)
+    np.testing.assert_array_equal(cand.modelled, np.log1p(raw))
+    gappy = raw.copy()
+    gappy[::7] = np.nan
+    np.testing.assert_array_equal(_count_candidate(gappy).modelled, np.log1p(gappy))
+
+
+def test_at_least_from_known_levels_equals_the_per_user_cut():
+    from northstar_lab.candidates import at_least_candidate
+    from northstar_lab.stats.grid import exact_levels
+
+    rng = np.random.default_rng(4)
+    raw = rng.poisson(2.0, 20_000).astype(float)
+    for k in (1.0, 3.0, 0.0, 50.0):  # a real cut, everyone above, no one above
+        base = _count_candidate(raw)
+        base.level_table  # noqa: B018 - as after ranking the base: its levels are known
+        binary = at_least_candidate(base, k, 14)
+        assert binary.known_levels is not None
+        np.testing.assert_array_equal(binary.raw, (raw >= k).astype(float))
+        want_codes, want_values = exact_levels(binary.raw)
+        np.testing.assert_array_equal(binary.levels[0], want_codes)
+        np.testing.assert_array_equal(binary.level_values, want_values)
+        assert binary.n_distinct == np.unique(binary.raw).size
+
+
+def test_level_summary_equals_the_per_user_mean_sd_and_share():
+    from northstar_lab.ranking.rank import _level_summary
+
+    rng = np.random.default_rng(6)
+    raw = rng.poisson(1.2, 30_000).astype(float)
+    cand = _count_candidate(raw)
+    rows = np.flatnonzero(rng.random(raw.size) < 0.4)
+    got = _level_summary(cand.codes_for(rows), cand.level_values, cand.level_modelled)
+    x = np.log1p(raw[rows])
+    assert got.sd_x == pytest.approx(np.std(x, ddof=1), rel=1e-12)
+    assert got.mean_raw == pytest.approx(raw[rows].mean(), rel=1e-12)
+    assert got.share_nonzero == np.count_nonzero(raw[rows]) / rows.size
+
+
+def test_threshold_levels_from_counts_equal_numpy_lower_quantiles():
+    from northstar_lab.ranking.thresholds import MAX_LEVELS, QUANTILES, threshold_levels
+
+    rng = np.random.default_rng(8)
+    for raw in (np.round(rng.lognormal(size=7_001), 2), rng.poisson(3.0, 5000).astype(float)):
+        values = np.unique(raw)
+        want = (
+            values
+            if values.size <= MAX_LEVELS
+            else np.unique(np.quantile(raw, QUANTILES, method="lower"))
+        )
+        np.testing.assert_array_equal(threshold_levels(raw), want)
