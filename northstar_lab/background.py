@@ -132,7 +132,10 @@ def shared_fitter() -> BackgroundFitter:
 
 def _serve(stdin, stdout) -> None:
     """The child's loop: one job in, one (ok, result or exception) out, until stdin closes."""
-    from northstar_lab.stats.adjusted import adjusted_view  # lifelines, once, up front
+    import northstar_lab.analysis  # noqa: F401 - what an analysis unpickles into, up front
+    from northstar_lab.stats.adjusted import adjusted_view, warm_up
+
+    warm_up()  # lifelines and its first fit, before any job waits for them
 
     analyses: dict[str, object] = {}
     while True:

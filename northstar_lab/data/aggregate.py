@@ -296,6 +296,7 @@ def collect_users(
     if revenue_event:
         rev = revenue_per_user(cells, revenue_event, window_days, horizon_days).to_pandas()
         revenue[lut[rev["uid"].to_numpy(np.int64)]] = rev["revenue_h"].fillna(0).to_numpy(float)
+        _check_finite_revenue(revenue, base["user_id"], revenue_event)
     a_days = base["a_days"].to_numpy(np.int64)
     keys = _active_day_keys(cells, lut, int(uid.max()) if n else 0)
     if done_with_engine is not None:  # the last query: the engine's memory goes back first
@@ -309,6 +310,19 @@ def collect_users(
     data.update(active_days=figures.pop("active_days"), last_day=figures.pop("last_day"))
     data.update(revenue_h=revenue, distinct_events=used.astype(float), **figures)
     return pd.DataFrame(data)
+
+
+def _check_finite_revenue(revenue: np.ndarray, user_ids: pd.Series, event: str) -> None:
+    """Revenue must be finite: an 'inf' among the revenue event's values (a number to every
+    engine) would make means and shares of revenue infinite or undefined downstream."""
+    bad = ~np.isfinite(revenue)
+    if bad.any():
+        examples = ", ".join(repr(str(u)) for u in user_ids[bad].head(3))
+        raise InputError(
+            f"The revenue event '{event}' has infinite values in the event log's value column "
+            f"for {int(bad.sum()):,} users (e.g. user {examples}). Revenue needs finite "
+            "amounts: fix or remove those rows, or choose another revenue event."
+        )
 
 
 def _window_columns(cells, names, window_days, lut, n) -> dict[str, np.ndarray]:

@@ -227,6 +227,7 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
                 "Remove it from the candidates or convert it to numbers."
             )
         else:
+            _infinite_problem(values, col, "behaviour column", label, problems)
             out[col] = values.to_numpy()
     n_cleaned = 0
     for col in columns.segments:
@@ -307,7 +308,7 @@ def _outcome_columns(df, columns: UserColumns, label: str, out: pd.DataFrame, pr
     if columns.duration:
         unit = duration_unit_of(columns)
         dur = pd.to_numeric(df[columns.duration], errors="coerce")
-        bad = dur.isna() | (dur < 0)
+        bad = dur.isna() | (dur < 0) | np.isinf(dur)
         if bad.any():
             problems.append(
                 f"{label}: column '{columns.duration}' must be a non-negative number of "
@@ -332,7 +333,21 @@ def _outcome_columns(df, columns: UserColumns, label: str, out: pd.DataFrame, pr
                 f"{label}: revenue column '{columns.revenue}' has {bad.sum()} non-numeric values "
                 f"({example_rows(np.flatnonzero(bad))})."
             )
+        _infinite_problem(rev, columns.revenue, "revenue column", label, problems)
         out["revenue"] = rev.to_numpy()
+
+
+def _infinite_problem(values: pd.Series, col: str, what: str, label: str, problems) -> None:
+    """Infinite values ('inf', '-inf', 1e999 in a CSV) are numbers to pandas, but no
+    statistic can use them, and the mean that fills a gap would be infinite too."""
+    bad = np.isinf(values.to_numpy(dtype=float, na_value=np.nan))
+    if bad.any():
+        problems.append(
+            f"{label}: {what} '{col}' has {int(bad.sum())} infinite "
+            f"value{'s' if bad.sum() > 1 else ''} "
+            f"({example_rows(np.flatnonzero(bad))}). Replace them with numbers, or leave the "
+            "cells empty (a missing behaviour value is filled with the mean of the users)."
+        )
 
 
 def duration_unit_of(columns: UserColumns) -> str:

@@ -90,6 +90,16 @@ def _fit(df: pd.DataFrame, columns: list[str]):
         return CoxPHFitter(penalizer=0.0).fit(df[[*columns, "T", "E"]], "T", "E", batch_mode=True)
 
 
+def warm_up() -> None:
+    """Import lifelines and fit one small model, for a process that will fit adjusted views
+    soon (the app's background child): its first view then costs what every later one does,
+    instead of ~0.4 s more for lifelines' imports and first-call set-up."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=200), "T": rng.exponential(size=200) + 0.1,
+                       "E": rng.random(200) < 0.7})  # fmt: skip
+    _fit(df, ["x"])
+
+
 def adjusted_view(an, key: str, covariates: list[str], seed: int = 0, n_boot: int = 200):
     """The adjusted hazard ratio and incremental value of candidate `key` (see module doc).
 

@@ -48,6 +48,7 @@ def test_the_adjusted_tab_shows_the_views_fitted_ahead_without_fitting_again(mon
         raise AssertionError("the page fitted a view the worker had fitted")
 
     monkeypatch.setattr(adjusted_module, "adjusted_view", refuse)
+    monkeypatch.setattr(shared, "_adjusted_view", refuse)  # nor asked the child to
     at = open_tab(at, "Adjusted")
     assert_clean(at)
     by_label(at.multiselect, "Adjust for (optional)").set_value(["plan"]).run()
@@ -93,3 +94,44 @@ def test_the_worker_waits_for_the_browser_to_draw_a_whole_page(monkeypatch):
     threading.Thread(target=lambda: (shared._wait_for_quiet(), done.set())).start()
     assert not done.wait(0.6)  # past QUIET_S, within PAGE_DRAW_S
     assert done.wait(10)
+
+
+def _page_fits_before_the_worker(monkeypatch):
+    """A fresh sample analysis whose Adjusted views nobody has fitted: the worker is held back
+    (a browser still drawing, as far as it knows) and the fitted slots are cleared."""
+    wait_until_fitted()
+    shared._derived_slot.clear()
+    monkeypatch.setattr(shared, "PAGE_DRAW_S", 1e6)
+    return new_app().run().button(key="try_sample").click().run()
+
+
+def test_a_view_asked_before_the_worker_fitted_it_is_fitted_in_the_child(monkeypatch):
+    at = _page_fits_before_the_worker(monkeypatch)
+    asked = []
+    fitter = shared._fit_worker()["fitter"]
+    real = fitter.adjusted
+    monkeypatch.setattr(fitter, "adjusted", lambda *a: asked.append(a[2:]) or real(*a))
+
+    def refuse(*_a, **_k):
+        raise AssertionError("the page fitted in the server process")
+
+    monkeypatch.setattr(adjusted_module, "adjusted_view", refuse)
+    at = open_tab(at, "Adjusted")
+    assert_clean(at)
+    assert table_with(at, "gain in C (95% CI)").iloc[0]["candidate"]
+    assert asked and asked[0] == ("count:lesson_completed", ())
+
+
+def test_a_failing_child_leaves_the_fit_to_the_page(monkeypatch):
+    from northstar_lab.background import ChildDied
+
+    at = _page_fits_before_the_worker(monkeypatch)
+    fitter = shared._fit_worker()["fitter"]
+
+    def dead(*_a, **_k):
+        raise ChildDied("gone")
+
+    monkeypatch.setattr(fitter, "adjusted", dead)
+    at = open_tab(at, "Adjusted")
+    assert_clean(at)
+    assert table_with(at, "gain in C (95% CI)").iloc[0]["candidate"]

@@ -407,3 +407,54 @@ def test_a_path_that_matches_no_file_is_said_so_not_called_a_bad_parquet(tmp_pat
     err = read_error(spark_said, tmp_path / "*.parquet", "*.parquet", "parquet")
     assert str(err).startswith("*.parquet: file not found. Check the path")
     assert "not a Parquet file" not in str(err)
+
+
+# --- infinite numbers: 'inf' is a number to pandas and to every engine, and to no statistic ---
+
+
+def _users_with(tmp_path, **columns) -> Path:
+    n = 60
+    frame = pd.DataFrame({"user_id": [f"u{i}" for i in range(n)],
+                          "tenure_days": [float(10 + i) for i in range(n)],
+                          "churned": [i % 2 for i in range(n)],
+                          "logins": [float(i % 7) for i in range(n)],
+                          "spend": [float(i) for i in range(n)]})  # fmt: skip
+    for col, (row, value) in columns.items():
+        frame[col] = frame[col].astype(object)
+        frame.loc[row, col] = value
+    path = tmp_path / "users.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "words"),
+    [
+        ("logins", "inf", "behaviour column 'logins' has 1 infinite value (row"),
+        ("logins", "-inf", "behaviour column 'logins' has 1 infinite value (row"),
+        ("spend", "-inf", "revenue column 'spend' has 1 infinite value (row"),
+        ("tenure_days", "inf", "column 'tenure_days' must be a non-negative number of days"),
+    ],
+)
+def test_infinite_numbers_in_a_users_table_are_named(tmp_path, capsys, column, value, words):
+    path = _users_with(tmp_path, **{column: (7, value)})
+    code = cli.main(["rank", "--users", str(path), "--duration-col", "tenure_days",
+                     "--event-col", "churned", "--revenue-col", "spend", "--quiet"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert words in err and "users.csv" in err
+    assert "internal error" not in err and "Traceback" not in err
+
+
+def test_infinite_revenue_values_in_an_event_log_are_named(sample_events, tmp_path, capsys):
+    log = sample_events.copy()  # 500 users of the sample
+    paid = log.index[log["event"] == "payment"][:20]
+    log.loc[paid, "value"] = float("inf")
+    path = tmp_path / "events.parquet"
+    log.to_parquet(path)
+    code = cli.main(["rank", "--events", str(path), "--revenue-event", "payment",
+                     "--window-days", "14", "--horizon-days", "90", "--quiet"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "revenue event 'payment' has infinite values" in err and "e.g. user '" in err
+    assert "internal error" not in err
