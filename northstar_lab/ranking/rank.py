@@ -25,6 +25,7 @@ from ..results import CandidateResult, DataInfo, ExcludedCandidate, RankingResul
 from ..settings import AnalysisSettings
 from ..stats import influence
 from ..stats.cells import cox_and_concordance
+from ..stats.concordance import comparable_pairs
 from ..stats.dist import Z95
 from ..text import duration_words
 from .flags import (
@@ -44,6 +45,7 @@ from .stability import WORKER_THREADS, rank_stability
 from .thresholds import choose_threshold, held_out_figures
 
 MIN_VALUES_FOR_AT_LEAST = 3  # a 0/1 column is its own threshold (METHODS §4)
+MIN_USERS = 20  # in the retention analysis: fewer cannot fill two halves with churn and stay
 
 
 Progress = Callable[[str, float], None]
@@ -171,6 +173,8 @@ def _fit_all(usable: list[Candidate], pop: Population, settings, quick: bool, sa
         res, k, f = _measure(cand, pop, settings, choose=not quick)
         if k is None or cand.n_distinct < MIN_VALUES_FOR_AT_LEAST:
             return res, f, None  # 'fin ≥ 1' would only repeat 'fin', on half the users
+        if not pop.sd_test.event.any():
+            return res, f, None  # no churn among the held-out users: nothing to judge k on
         binary = at_least_candidate(cand, k, settings.window_days)
         held_out_codes = binary.codes_for(held_out_rows)[0]
         if held_out_codes.min() == held_out_codes.max():
@@ -216,11 +220,27 @@ def _population(outcomes: Outcomes, settings, signup_sec, train, unit=None) -> P
             f"(churn source: {outcomes.churn_source}). Survival analysis needs users who left: "
             "check the churn column or inactivity days, or use a later as-of date."
         )
+    n_ret = int(outcomes.retention_mask.sum())
+    if n_ret < MIN_USERS:
+        raise InputError(
+            f"Only {n_ret} user{'s are' if n_ret != 1 else ' is'} in the retention analysis "
+            f"(of {outcomes.retention_mask.size:,} loaded): a ranking needs at least "
+            f"{MIN_USERS}, half of them to choose thresholds and half to judge them. Load more "
+            "users, or a shorter observation window if the window excluded them."
+        )
     n = outcomes.retention_mask.size
     if train is None:
         train = split_users(n, settings.seed, signup_sec, settings.threshold_split)
     horizon = reportable_horizon(outcomes, settings.horizon_days)
-    return Population(outcomes, train, horizon, unit)
+    pop = Population(outcomes, train, horizon, unit)
+    if comparable_pairs(pop.sd) == 0:
+        raise InputError(
+            f"The {outcomes.n_users:,} users in the retention analysis cannot be compared: "
+            f"all {outcomes.n_churned:,} who churned did so on the last day anyone was "
+            "followed, so no user is known to have stayed longer than another. Check the churn "
+            "column or inactivity days, or use a later as-of date."
+        )
+    return pop
 
 
 def reportable_horizon(outcomes: Outcomes, horizon_days: float) -> float:
@@ -251,7 +271,8 @@ def _population_warnings(pop: Population, settings, unit: str | None) -> list[st
     e = pop.outcomes.n_churned
     if e < MIN_EVENTS:
         out.append(
-            f"Only {e} churn events: fewer than {MIN_EVENTS}, so every estimate is fragile. "
+            f"Only {e} churn event{'s' if e != 1 else ''}: fewer than {MIN_EVENTS}, so every "
+            "estimate is fragile. "
             "Treat the ranking as a hypothesis and gather more data."
         )
     return out

@@ -68,6 +68,16 @@ def concordance(sd: SurvivalData, score: np.ndarray, weights: np.ndarray | None 
     )
 
 
+def comparable_pairs(sd: SurvivalData) -> int:
+    """Pairs Harrell's C can compare (lifelines' rules: a churner at t with everyone followed
+    longer and everyone censored at t). Zero when, e.g., every user churned on the same day:
+    then no statistic of the ranking can tell users apart."""
+    users = np.bincount(sd.time_index, minlength=sd.times.size).astype(np.int64)
+    deaths = sd.deaths.astype(np.int64)
+    longer = users.sum() - np.cumsum(users)
+    return int((deaths * (longer + users - deaths)).sum())
+
+
 #: Largest (position blocks × time keys) grid `concordance_sorted` counts on (32 MB of int64).
 SORTED_MAX_CELLS = 4_000_000
 #: Churners compared against their own block at once (bounds the (churners × block) array).
