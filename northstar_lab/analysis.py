@@ -293,9 +293,10 @@ def _candidates(frame, uf: UserFrame | None, loaded, settings, revenue_event) ->
                 app="Remove it from the candidates you picked.",
             )
     if not cands:
+        left_out = [w for w in loaded.warnings if "so it was left out" in w]
         raise InputError(
             "No candidate metrics: the event log has no event types and the users table no "
-            "numeric behaviour columns."
+            "numeric behaviour columns." + "".join(f" {w}" for w in left_out)
         )
     return cands
 

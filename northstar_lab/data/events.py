@@ -71,7 +71,8 @@ def standard_events(table: ibis.Table, cols: EventColumns, label: str) -> ibis.T
     elif not ts.type().is_timestamp():
         raise InputError(f"{label}: column '{cols.timestamp}' ({ts.type()}) is not a time.")
     value = table[cols.value] if cols.value else ibis.literal(None, "float64")
-    if cols.value and table[cols.value].type().is_string():
+    text_value = bool(cols.value) and table[cols.value].type().is_string()
+    if text_value:
         value = value.try_cast("float64")
     columns = {
         "user_id": table[cols.user].cast("string"),
@@ -81,6 +82,8 @@ def standard_events(table: ibis.Table, cols: EventColumns, label: str) -> ibis.T
     }
     if text:
         columns["raw_ts"] = table[cols.timestamp]
+    if text_value:
+        columns["raw_value"] = table[cols.value]  # to count and show values that are not numbers
     return table.select(**columns)
 
 
@@ -121,6 +124,8 @@ def check_events(
     if text_ts:
         bad_ts = std.ts.isnull() & std.raw_ts.notnull() & (std.raw_ts.strip() != "")
         aggs["n_bad_ts"] = bad_ts.sum()
+    if "raw_value" in std.columns:
+        aggs["n_bad_value"] = _bad_value(std).sum()
     day = (sec / DAY).floor().cast("int64")
     grouped = std.group_by(event=std.event, day=day).aggregate(**aggs).cache()
     try:
@@ -138,6 +143,8 @@ def _check_from_groups(std, grouped, label, row_numbers, text_ts, today) -> Even
     }
     if text_ts:
         totals["n_bad_ts"] = grouped.n_bad_ts.sum()
+    if "raw_value" in std.columns:
+        totals["n_bad_value"] = grouped.n_bad_value.sum()
     t = grouped.aggregate(**totals).to_pandas().iloc[0]
     n_rows = _int(t["n"])
     if n_rows == 0:
@@ -184,7 +191,28 @@ def _check_from_groups(std, grouped, label, row_numbers, text_ts, today) -> Even
         latest_ts=_sec_ts(days["max_sec"].max()),
     )
     _add_check_warnings(check, why)
+    n_bad_value = _int(t["n_bad_value"]) if "raw_value" in std.columns else 0
+    if n_bad_value:
+        check.warnings.append(_bad_value_words(std, label, n_bad_value))
     return check
+
+
+def _bad_value(std: ibis.Table) -> ibis.Value:
+    """Rows whose value cell holds text that is not a number ('$12.50', 'n/a')."""
+    return std.value.isnull() & std.raw_value.notnull() & (std.raw_value.strip() != "")
+
+
+def _bad_value_words(std: ibis.Table, label: str, n_bad: int) -> str:
+    """A warning with examples: such values count as no value, so revenue read from them is
+    missing, which would understate every revenue figure without a word."""
+    sample = std.filter(_bad_value(std)).select("event", "raw_value").limit(3).to_pandas()
+    examples = ", ".join(f"{v!r} ({e})" for e, v in zip(sample["event"], sample["raw_value"],
+                                                        strict=True))  # fmt: skip
+    return (
+        f"{label}: {n_bad:,} values in the value column are not numbers (e.g. {examples}); "
+        "they count as no value, so any revenue in them is missing. Export the value column "
+        "as plain numbers (no currency symbols or thousands separators)."
+    )
 
 
 def plausible_end_day(day: np.ndarray, n: np.ndarray, today: dt.date | None = None):

@@ -18,6 +18,7 @@ from ..errors import InputError, example_rows
 from . import diagnose
 from .columns import USER_NAMES, UserColumns, _show, normalise, recognise
 from .names import changed_names_warning, clean_values
+from .numbers import TextNumbers, read_text_numbers
 
 TRUE_WORDS = {"1", "true", "t", "yes", "y", "churned", "cancelled", "canceled"}
 FALSE_WORDS = {"0", "false", "f", "no", "n", "active", "retained", ""}
@@ -168,7 +169,7 @@ def _is_behaviour(s: pd.Series, name: str) -> bool:
         return False
     if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
         return True
-    return _as_flag(s) is not None
+    return _as_flag(s) is not None or read_text_numbers(s) is not None
 
 
 def _is_segment(s: pd.Series) -> bool:
@@ -218,9 +219,14 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
     out = pd.DataFrame({"user_id": user_ids_as_text(df[columns.user])})
     _check_ids(out["user_id"], df[columns.user], label, columns.user, problems)
     _times(df, columns, label, out, problems)
-    _outcome_columns(df, columns, label, out, problems)
+    notes: list[str] = []
+    _outcome_columns(df, columns, label, out, problems, notes)
     for col in columns.behaviour:
         values = _behaviour_values(df[col])
+        text = read_text_numbers(df[col]) if values is None else None
+        if text is not None:
+            values = text.values
+            notes.append(_text_numbers_note(label, col, text))
         if values is None:
             problems.append(
                 f"{label}: behaviour column '{col}' is not numeric (and not a yes/no flag). "
@@ -236,8 +242,36 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
         n_cleaned += n
     if problems:
         raise InputError.collect(problems)
-    notes = [changed_names_warning(label, "segment values", n_cleaned)] if n_cleaned else []
+    if n_cleaned:
+        notes.append(changed_names_warning(label, "segment values", n_cleaned))
+    notes += _unread_number_notes(df, columns, label)
     return UsersTable(frame=out, columns=columns, label=label, notes=notes)
+
+
+def _text_numbers_note(label: str, col: str, text: TextNumbers) -> str:
+    first = text.values.dropna().iloc[0]
+    return (
+        f"{label}: column '{col}' holds numbers written as text, read with {text.how} "
+        f"(e.g. '{text.example}' as {first:g})."
+    )
+
+
+def _unread_number_notes(df: pd.DataFrame, columns: UserColumns, label: str) -> list[str]:
+    """Columns left out that look like numbers with separators of unknown meaning: said,
+    because a candidate the user expected would otherwise be missing without a word."""
+    used = {*columns.roles().values(), *columns.behaviour, *columns.segments}
+    out = []
+    for col in df.columns:
+        if col in used or pd.api.types.is_numeric_dtype(df[col]):
+            continue
+        sample = df[col].dropna().astype(str).str.strip().head(1000)
+        if sample.size and sample.str.fullmatch(r"[+-]?\d{1,3}([.,]\d{3})+").mean() > 0.5:
+            out.append(
+                f"{label}: column '{col}' looks like numbers, but '{sample.iloc[0]}' could be "
+                "a thousand-separated whole number or a decimal, so it was left out. Export it "
+                "without thousands separators to rank it."
+            )
+    return out
 
 
 def _check_mapping(df: pd.DataFrame, columns: UserColumns, label: str, problems: list) -> None:
@@ -303,8 +337,11 @@ def _times(df, columns: UserColumns, label: str, out: pd.DataFrame, problems: li
             )
 
 
-def _outcome_columns(df, columns: UserColumns, label: str, out: pd.DataFrame, problems) -> None:
-    """duration_days (converted from the column's unit), churn_flag (0/1) and revenue."""
+def _outcome_columns(
+    df, columns: UserColumns, label: str, out: pd.DataFrame, problems, notes
+) -> None:
+    """duration_days (converted from the column's unit), churn_flag (0/1) and revenue (text
+    such as '$1,234.50' read as a number, with a note)."""
     if columns.duration:
         unit = duration_unit_of(columns)
         dur = pd.to_numeric(df[columns.duration], errors="coerce")
@@ -326,8 +363,11 @@ def _outcome_columns(df, columns: UserColumns, label: str, out: pd.DataFrame, pr
         else:
             out["churn_flag"] = flag.to_numpy()
     if columns.revenue:
-        rev = pd.to_numeric(df[columns.revenue], errors="coerce")
-        bad = rev.isna() & df[columns.revenue].notna()
+        text = read_text_numbers(df[columns.revenue])
+        if text is not None:
+            notes.append(_text_numbers_note(label, columns.revenue, text))
+        rev = text.values if text else pd.to_numeric(df[columns.revenue], errors="coerce")
+        bad = rev.isna() & df[columns.revenue].notna() & (df[columns.revenue].astype(str) != "")
         if bad.any():
             problems.append(
                 f"{label}: revenue column '{columns.revenue}' has {bad.sum()} non-numeric values "

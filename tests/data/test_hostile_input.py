@@ -458,3 +458,17 @@ def test_infinite_revenue_values_in_an_event_log_are_named(sample_events, tmp_pa
     assert code == 2
     assert "revenue event 'payment' has infinite values" in err and "e.g. user '" in err
     assert "internal error" not in err
+
+
+def test_event_values_that_are_not_numbers_are_counted_and_shown(sample_events, tmp_path, capsys):
+    log = sample_events.copy()
+    paid = log["event"] == "payment"
+    log["value"] = log["value"].map(lambda v: "" if pd.isna(v) else f"${v:,.2f}")
+    path = tmp_path / "events.csv"
+    log.to_csv(path, index=False)
+    args = ["--revenue-event", "payment", "--window-days", "14", "--bootstrap", "0"]
+    code = cli.main(["rank", "--events", str(path), *args])
+    words = " ".join(capsys.readouterr().out.split())
+    assert code == 0
+    assert f"{int(paid.sum()):,} values in the value column are not numbers (e.g. '$" in words
+    assert "(payment)" in words and "any revenue in them is missing" in words
