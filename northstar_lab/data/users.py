@@ -192,10 +192,34 @@ def _as_flag(s: pd.Series) -> pd.Series | None:
     return out.where(s.notna(), np.nan)
 
 
-def parse_times(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+_NUMERIC_DATE = r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}(?:[\sT].*)?$"
+
+
+def date_order(s: pd.Series) -> str | None:
+    """How dates written as numbers ('03/04/2025', '13.04.2025') order day and month.
+
+    'day' or 'month' when some value says (a first number above 12 is a day, a second one
+    above 12 is a day too), 'mixed' when values say both, 'unknown' when none does (every
+    day ≤ 12), None when the column has no such dates. Read value by value, '03/04/2025'
+    would be March 4 and '13/04/2025' April 13 in one column: one order for all is needed.
+    """
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
+        return None
+    parts = s.dropna().astype(str).str.extract(_NUMERIC_DATE).dropna()
+    if parts.empty:
+        return None
+    first, second = parts[0].astype(int), parts[1].astype(int)
+    day_first, month_first = bool((first > 12).any()), bool((second > 12).any())
+    if day_first and month_first:
+        return "mixed"
+    return "day" if day_first else "month" if month_first else "unknown"
+
+
+def parse_times(s: pd.Series, dayfirst: bool = False) -> tuple[pd.Series, pd.Series]:
     """Epoch seconds (float, NaN where empty) and a mask of values that are present but unparsable.
 
-    Time-zone-aware values are converted to UTC; naive ones are taken as UTC.
+    Time-zone-aware values are converted to UTC; naive ones are taken as UTC. dayfirst: read
+    numeric dates as day/month (`date_order`), every value the same way.
     """
     present = s.notna() & (s.astype(str).str.strip() != "")
     if pd.api.types.is_numeric_dtype(s):
@@ -203,9 +227,9 @@ def parse_times(s: pd.Series) -> tuple[pd.Series, pd.Series]:
         return s.astype(float).where(~bad), bad
     with warnings.catch_warnings():  # "could not infer format": we retry with format="mixed"
         warnings.simplefilter("ignore", UserWarning)
-        parsed = pd.to_datetime(s, errors="coerce", utc=True)
+        parsed = pd.to_datetime(s, errors="coerce", utc=True, dayfirst=dayfirst)
     if (present & parsed.isna()).any():
-        parsed = pd.to_datetime(s, errors="coerce", utc=True, format="mixed")
+        parsed = pd.to_datetime(s, errors="coerce", utc=True, format="mixed", dayfirst=dayfirst)
     bad = present & parsed.isna()
     secs = (parsed - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds()
     return secs, bad
@@ -218,8 +242,8 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
     df = df.reset_index(drop=True)
     out = pd.DataFrame({"user_id": user_ids_as_text(df[columns.user])})
     _check_ids(out["user_id"], df[columns.user], label, columns.user, problems)
-    _times(df, columns, label, out, problems)
     notes: list[str] = []
+    _times(df, columns, label, out, problems, notes)
     _outcome_columns(df, columns, label, out, problems, notes)
     for col in columns.behaviour:
         values = _behaviour_values(df[col])
@@ -303,14 +327,45 @@ def _check_mapping(df: pd.DataFrame, columns: UserColumns, label: str, problems:
         )
 
 
-def _times(df, columns: UserColumns, label: str, out: pd.DataFrame, problems: list[str]) -> None:
+def read_dates(s: pd.Series, col: str, label: str, problems: list, notes: list):
+    """`parse_times` with one day/month order for the whole column (`date_order`): None and
+    a problem when values disagree, a note when none tells (read as month/day)."""
+    order = date_order(s)
+    if order == "mixed":
+        problems.append(_mixed_dates_words(s, col, label))
+        return None
+    if order == "unknown":
+        notes.append(
+            f"{label}: in column '{col}' no date tells whether it is day/month or month/day "
+            f"(e.g. '{s.dropna().iloc[0]}'): read as month/day. If they are day/month, export "
+            "the dates as 2025-04-03."
+        )
+    return parse_times(s, dayfirst=order == "day")
+
+
+def _mixed_dates_words(s: pd.Series, col: str, label: str) -> str:
+    parts = s.dropna().astype(str).str.extract(_NUMERIC_DATE)
+    day = s.dropna()[parts[0].astype(float) > 12].iloc[0]
+    month = s.dropna()[parts[1].astype(float) > 12].iloc[0]
+    return (
+        f"{label}: column '{col}' mixes day/month and month/day dates (e.g. '{day}' and "
+        f"'{month}'), so no order reads them all. Export the dates as 2025-04-03."
+    )
+
+
+def _times(
+    df, columns: UserColumns, label: str, out: pd.DataFrame, problems: list[str], notes
+) -> None:
     """signup_sec, cancel_sec, last_active_sec into `out` (epoch seconds, NaN = none), and the
     problems with them: values that are not dates, missing signups, cancels before signup."""
     unparsable = {}
     for role in ("signup", "cancel", "last_active"):
         col = getattr(columns, role)
         if col:
-            secs, bad = parse_times(df[col])
+            read = read_dates(df[col], col, label, problems, notes)
+            if read is None:
+                continue
+            secs, bad = read
             unparsable[role] = bad
             if bad.any():
                 idx = np.flatnonzero(bad.to_numpy())

@@ -30,7 +30,7 @@ import pandas as pd
 
 from ..data.columns import normalise, recognise
 from ..data.events import DAY, as_of_end_sec
-from ..data.users import parse_times, read_table
+from ..data.users import read_dates, read_table
 from ..errors import InputError, example_rows
 from ..stats.dist import Z95, chi2_sf, norm_sf
 from .define import InputSpec
@@ -101,7 +101,10 @@ def read_assignments(source, label: str | None = None, columns: dict | None = No
 
 def _validated(df: pd.DataFrame, cols: dict, label: str) -> Assignments:
     problems, notes = [], []
-    assigned_sec, unparsable = parse_times(df[cols["assigned_at"]])
+    read = read_dates(df[cols["assigned_at"]], cols["assigned_at"], label, problems, notes)
+    if read is None:
+        raise InputError.collect(problems)
+    assigned_sec, unparsable = read
     bad = np.flatnonzero(unparsable.to_numpy())
     if bad.size:
         problems.append(
