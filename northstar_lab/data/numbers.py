@@ -1,6 +1,7 @@
 """Numbers written as text, the way spreadsheets and BI tools export them: "$1,234.50",
-"1.234,5", "15%", "12 500". pandas reads such a column as text, and a users table would then
-drop it as a candidate without a word, or call a revenue column non-numeric.
+"1.234,5", "15%", "12 500", or plain numbers beside cells holding only a space. pandas reads
+such a column as text, and a users table would then drop it as a candidate without a word, or
+call a revenue column non-numeric.
 
 One rule, used wherever a users-table column should hold numbers (`users.py`): strip one
 currency symbol and one trailing percent sign, drop spaces used as thousands separators, then
@@ -70,6 +71,8 @@ def read_text_numbers(s: pd.Series) -> TextNumbers | None:
     elif body.str.contains(",", regex=False).any():
         body = body.str.replace(",", "", regex=False)
         marks.append("comma thousands separators")
+    if not marks and (s.notna() & ~present).any():
+        marks.append("cells holding only spaces read as missing")  # e.g. Telco's TotalCharges
     if not marks:
         return None
     values = pd.Series(np.nan, index=s.index, dtype=float)

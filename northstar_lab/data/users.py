@@ -288,12 +288,24 @@ def _unread_number_notes(df: pd.DataFrame, columns: UserColumns, label: str) -> 
     for col in df.columns:
         if col in used or pd.api.types.is_numeric_dtype(df[col]):
             continue
-        sample = df[col].dropna().astype(str).str.strip().head(1000)
-        if sample.size and sample.str.fullmatch(r"[+-]?\d{1,3}([.,]\d{3})+").mean() > 0.5:
+        sample = df[col].dropna().astype(str).str.strip()
+        sample = sample[sample != ""].head(1000)
+        if not sample.size:
+            continue
+        if sample.str.fullmatch(r"[+-]?\d{1,3}([.,]\d{3})+").mean() > 0.5:
             out.append(
                 f"{label}: column '{col}' looks like numbers, but '{sample.iloc[0]}' could be "
                 "a thousand-separated whole number or a decimal, so it was left out. Export it "
                 "without thousands separators to rank it."
+            )
+            continue
+        numeric = pd.to_numeric(sample, errors="coerce").notna()
+        if numeric.mean() >= 0.9:
+            odd = ", ".join(repr(v) for v in sample[~numeric].unique()[:3])
+            out.append(
+                f"{label}: column '{col}' is numbers except for values such as {odd}, so it "
+                "was left out. Replace those with numbers, or leave the cells empty (missing "
+                "values are filled with the mean), to rank it."
             )
     return out
 

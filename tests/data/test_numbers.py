@@ -23,6 +23,8 @@ from northstar_lab.data.numbers import read_text_numbers
         (["12 500", "1\u00a0000", "7"], [12500, 1000, 7], "spaces between thousands"),
         (["1,234,567", "5,000"], [1234567, 5000], "comma thousands separators"),
         (["0,500", "1,234"], [0.5, 1.234], "decimal commas"),  # a leading 0 tells
+        (["29.85", " ", "1889.5"], [29.85, np.nan, 1889.5],
+         "cells holding only spaces read as missing"),  # Telco's TotalCharges
     ],
 )  # fmt: skip
 def test_text_numbers_are_read_in_one_style(values, want, how):
@@ -92,3 +94,13 @@ def test_an_ambiguous_separator_column_is_left_out_with_a_note(tmp_path, capsys)
     assert code == 0, io.err
     assert "amb (users table)" not in io.out
     assert "column 'amb' looks like numbers, but" in " ".join(io.out.split())
+
+
+def test_a_numbers_column_with_a_few_words_is_left_out_with_a_note(tmp_path, capsys):
+    path = _table(tmp_path, spend=lambda x: "unknown" if x > 1400 else f"{x:.1f}")
+    code, io = _rank(path, capsys)
+    assert code == 0, io.err
+    assert "spend (users table)" not in io.out
+    assert "column 'spend' is numbers except for values such as 'unknown'" in " ".join(
+        io.out.split()
+    )
