@@ -105,20 +105,28 @@ def _page_fits_before_the_worker(monkeypatch):
     return new_app().run().button(key="try_sample").click().run()
 
 
+def _raises(exc: Exception):
+    def raising(*_a, **_k):
+        raise exc
+
+    return raising
+
+
+def _adjusted_tab_shows_a_view(at) -> None:
+    at = open_tab(at, "Adjusted")
+    assert_clean(at)
+    assert table_with(at, "gain in C (95% CI)").iloc[0]["candidate"]
+
+
 def test_a_view_asked_before_the_worker_fitted_it_is_fitted_in_the_child(monkeypatch):
     at = _page_fits_before_the_worker(monkeypatch)
     asked = []
     fitter = shared._fit_worker()["fitter"]
     real = fitter.adjusted
     monkeypatch.setattr(fitter, "adjusted", lambda *a: asked.append(a[2:]) or real(*a))
-
-    def refuse(*_a, **_k):
-        raise AssertionError("the page fitted in the server process")
-
+    refuse = _raises(AssertionError("the page fitted in the server process"))
     monkeypatch.setattr(adjusted_module, "adjusted_view", refuse)
-    at = open_tab(at, "Adjusted")
-    assert_clean(at)
-    assert table_with(at, "gain in C (95% CI)").iloc[0]["candidate"]
+    _adjusted_tab_shows_a_view(at)
     assert asked and asked[0] == ("count:lesson_completed", ())
 
 
@@ -126,12 +134,5 @@ def test_a_failing_child_leaves_the_fit_to_the_page(monkeypatch):
     from northstar_lab.background import ChildDied
 
     at = _page_fits_before_the_worker(monkeypatch)
-    fitter = shared._fit_worker()["fitter"]
-
-    def dead(*_a, **_k):
-        raise ChildDied("gone")
-
-    monkeypatch.setattr(fitter, "adjusted", dead)
-    at = open_tab(at, "Adjusted")
-    assert_clean(at)
-    assert table_with(at, "gain in C (95% CI)").iloc[0]["candidate"]
+    monkeypatch.setattr(shared._fit_worker()["fitter"], "adjusted", _raises(ChildDied("gone")))
+    _adjusted_tab_shows_a_view(at)
