@@ -54,6 +54,11 @@ class EventCheck:
     latest_ts: pd.Timestamp | None = None  # the latest timestamp read, plausible or not
 
 
+class BadTimestamps(InputError):
+    """Text timestamps the engine's cast cannot read (`timestamps.repair_text_timestamps` may
+    still read them in another format)."""
+
+
 def standard_events(table: ibis.Table, cols: EventColumns, label: str) -> ibis.Table:
     """The log as user_id (string), event (string), ts (timestamp), value (float).
 
@@ -152,7 +157,7 @@ def _check_from_groups(std, grouped, label, row_numbers, text_ts, today) -> Even
     n_bad = _int(t["n_bad_ts"]) if text_ts else 0
     if n_bad:
         bad_ts = std.ts.isnull() & std.raw_ts.notnull() & (std.raw_ts.strip() != "")
-        raise InputError(_bad_timestamp_message(std, bad_ts, label, n_bad, row_numbers))
+        raise BadTimestamps(_bad_timestamp_message(std, bad_ts, label, n_bad, row_numbers))
     n_missing = _int(t["n_missing"]) + _int(t["n_null_event"])
     if n_missing == n_rows:
         raise InputError(f"{label}: every row lacks a user id, event name or timestamp.")

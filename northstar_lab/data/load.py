@@ -21,7 +21,8 @@ from ..redact import redact_secrets
 from ..settings import AnalysisSettings
 from . import formats, names, sources
 from .columns import EventColumns
-from .events import EventCheck, check_events, standard_events
+from .events import BadTimestamps, EventCheck, check_events, standard_events
+from .timestamps import repair_text_timestamps
 from .users import UsersTable, prepare_users, read_table, recognise_user_columns
 
 Progress = Callable[[str, float], None]
@@ -113,7 +114,9 @@ def load_inputs(
             cols = EventColumns.recognise(list(table.columns), label, **(event_columns or {}))
             std = standard_events(table, cols, label)
             say("Validating the event log", 0.05)
-            check = check_events(std, label, row_numbers=source.engine == "duckdb")
+            std, check, ts_note = _checked_events(std, label, source.engine)
+            if ts_note:
+                read_warnings.append(ts_note)
         has_tail = getattr(check, "n_event_types", 0) > len(check.event_counts)
         std, check.event_counts, name_warnings = names.clean_event_names(
             std, check.event_counts, label, has_tail
@@ -139,6 +142,20 @@ def load_inputs(
         event_format=report,
         notes=report.sentences() if report else [],
     )
+
+
+def _checked_events(std, label: str, engine: str):
+    """`check_events`, and when text timestamps are not ISO, once more after reading them in
+    the one format that reads them all (`timestamps.repair_text_timestamps`)."""
+    row_numbers = engine == "duckdb"
+    try:
+        return std, check_events(std, label, row_numbers=row_numbers), None
+    except BadTimestamps:
+        repaired = repair_text_timestamps(std, label, engine)
+        if repaired is None:
+            raise
+    std, note = repaired
+    return std, check_events(std, label, row_numbers=row_numbers), note
 
 
 def open_event_table(
