@@ -13,17 +13,18 @@ change the values by a factor of a thousand.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 CURRENCY = "$€£¥₹"
-_SPACES = re.compile(r"[\s\u00a0\u202f]")
-_SYMBOL = re.compile(rf"^([+-]?)[{CURRENCY}]\s*|\s*[{CURRENCY}]$")
-_POINT_DECIMALS = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")  # 1,234.5
-_COMMA_DECIMALS = re.compile(r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$")  # 1.234,5
+PRECHECK = 1000
+_SPACES = (" ", "\u00a0", "\u202f", "\t")  # thousands spaces: plain, no-break, narrow
+_POINT_DECIMALS = r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$"  # 1,234.5
+_COMMA_DECIMALS = r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$"  # 1.234,5
 
 
 @dataclass(frozen=True)
@@ -43,56 +44,70 @@ def read_text_numbers(s: pd.Series) -> TextNumbers | None:
     """
     if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
         return None
-    text = s.astype("string").str.strip()
-    present = s.notna() & (text.fillna("") != "")
-    if not present.any():
+    if s.size > PRECHECK and _read(s.dropna().head(PRECHECK)) is None:
+        return None  # a text column (emails, plans) is told by its first values, cheaply
+    return _read(s)
+
+
+def _read(s: pd.Series) -> TextNumbers | None:
+    """`read_text_numbers` on the whole column, in Arrow's regex engine (one vectorised pass
+    per step: 2M values in well under a second, where Python's re took ~10 s)."""
+    text = pc.utf8_trim_whitespace(pa.array(s.astype(object).where(s.notna(), None), pa.string()))
+    present = pc.fill_null(pc.not_equal(text, ""), False)
+    if not pc.any(present).as_py():
         return None
-    raw = text[present].astype(str)
+    raw = pc.filter(text, present)
     marks = []
-    body = raw.str.replace(_SYMBOL, r"\1", regex=True)
-    if not body.equals(raw):
+    body = raw
+    if pc.any(pc.match_substring_regex(raw, f"[{CURRENCY}]")).as_py():
+        body = pc.utf8_trim(raw, CURRENCY + " ")  # '$ 12', '12 €' (a sign first: '-$12')
+        body = pc.replace_substring_regex(body, f"^([+-])[{CURRENCY}] *", r"\1")
         marks.append("currency symbols")
-    percent = body.str.endswith("%")
-    if percent.any():
-        if not percent.all():
+    percent = pc.ends_with(body, "%")
+    if pc.any(percent).as_py():
+        if not pc.all(percent).as_py():
             return None  # "15%" beside "0.15": two scales in one column
-        body = body.str[:-1].str.strip()
+        body = pc.utf8_trim_whitespace(pc.utf8_slice_codeunits(body, 0, -1))
         marks.append("percent signs (15% is read as 15)")
-    spaced = body.str.contains(_SPACES)
-    body = body.str.replace(_SPACES, "", regex=True)
+    spaced = False
+    for space in _SPACES:  # plain substring search: several times faster than a regex
+        if pc.any(pc.match_substring(body, space)).as_py():
+            spaced, body = True, pc.replace_substring(body, space, "")
     style = _style(body)
     if style is None:
         return None
-    if spaced.any():
+    if spaced:
         marks.append("spaces between thousands")
     if style == "comma decimals":
-        body = body.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        body = pc.replace_substring(pc.replace_substring(body, ".", ""), ",", ".")
         marks.append("decimal commas")
-    elif body.str.contains(",", regex=False).any():
-        body = body.str.replace(",", "", regex=False)
+    elif pc.any(pc.match_substring(body, ",")).as_py():
+        body = pc.replace_substring(body, ",", "")
         marks.append("comma thousands separators")
-    if not marks and (s.notna() & ~present).any():
+    blank = bool((s.notna().to_numpy() & ~present.to_numpy(zero_copy_only=False)).any())
+    if not marks and blank:
         marks.append("cells holding only spaces read as missing")  # e.g. Telco's TotalCharges
     if not marks:
         return None
-    values = pd.Series(np.nan, index=s.index, dtype=float)
-    values[present] = body.astype(float).to_numpy()
-    return TextNumbers(values, " and ".join(marks), str(raw.iloc[0]))
+    values = np.full(s.size, np.nan)
+    values[present.to_numpy(zero_copy_only=False)] = pc.cast(body, pa.float64()).to_numpy()
+    return TextNumbers(pd.Series(values, index=s.index), " and ".join(marks), raw[0].as_py())
 
 
-def _style(body: pd.Series) -> str | None:
+def _style(body: pa.Array) -> str | None:
     """'point decimals' or 'comma decimals' when every value fits that style only (or has no
     separator at all), None when some value fits neither, or a separator fits both."""
-    point = body.str.fullmatch(_POINT_DECIMALS)
-    comma = body.str.fullmatch(_COMMA_DECIMALS)
-    if point.all() and not comma.all():
+    point = pc.all(pc.match_substring_regex(body, _POINT_DECIMALS)).as_py()
+    comma = pc.all(pc.match_substring_regex(body, _COMMA_DECIMALS)).as_py()
+    if point and not comma:
         return "point decimals"
-    if comma.all() and not point.all():
+    if comma and not point:
         return "comma decimals"
-    if point.all() and comma.all():  # plain digits everywhere, or "1,234"-like values
-        if not body.str.contains(r"[.,]").any():
+    if point and comma:  # plain digits everywhere, or "1,234"-like values
+        if not pc.any(pc.match_substring_regex(body, "[.,]")).as_py():
             return "point decimals"
-        if body.str.fullmatch(r"[+-]?0[.,]\d{3}").any():
-            return "comma decimals" if body.str.contains(",").any() else "point decimals"
+        if pc.any(pc.match_substring_regex(body, r"^[+-]?0[.,]\d{3}$")).as_py():
+            has_comma = pc.any(pc.match_substring(body, ",")).as_py()
+            return "comma decimals" if has_comma else "point decimals"
         return None  # 1,234: a thousand-separated 1234 or a decimal 1.234, no value tells
     return None
