@@ -7,6 +7,7 @@ Everything is an Ibis expression, so the same code runs inside DuckDB and Spark.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 import ibis
@@ -124,7 +125,9 @@ def check_events(
     missing = std.user_id.isnull() | std.ts.isnull()
     sec = epoch_sec(std.ts)
     aggs = {"n": std.count(), "n_missing": missing.sum(), "min_sec": sec.min(),
-            "max_sec": sec.max()}  # fmt: skip
+            "max_sec": sec.max(), "n_value": std.value.count()}  # fmt: skip
+    # (counting values parses that column too: a value that does not fit the type the engine
+    # guessed from the first rows is found here, inside `sources.reading`, and read again)
     text_ts = "raw_ts" in std.columns
     if text_ts:
         bad_ts = std.ts.isnull() & std.raw_ts.notnull() & (std.raw_ts.strip() != "")
@@ -276,6 +279,13 @@ def _sec_ts(value) -> pd.Timestamp | None:
     return pd.Timestamp(int(value), unit="s") if pd.notna(value) else None
 
 
+def _looks_like_a_column_name(value) -> bool:
+    """'timestamp', 'event_time', 'created_at': a time column's name, not a time."""
+    text = str(value).strip().lower()
+    words = ("time", "date", "ts", "stamp", "created", "occurred", "when")
+    return bool(re.fullmatch(r"[a-z][a-z0-9_]*", text)) and any(w in text for w in words)
+
+
 def _bad_timestamp_message(std, bad_ts, label: str, n_bad: int, row_numbers: bool) -> str:
     numbered = std.mutate(_row=ibis.row_number() + 1) if row_numbers else std
     bad = numbered.filter(
@@ -289,9 +299,18 @@ def _bad_timestamp_message(std, bad_ts, label: str, n_bad: int, row_numbers: boo
     if row_numbers and "_row" in sample:
         rows = ", ".join(str(int(r)) for r in sample["_row"].tolist())
         where = f" (rows {rows}{', …' if n_bad > len(sample) else ''})"
+    where = where.replace("(rows ", "(row ") if n_bad == 1 else where
+    header = [v for v in sample["raw_ts"].tolist() if _looks_like_a_column_name(v)]
+    hint = (
+        f" {header[0]!r} looks like the header line repeated (files joined together?): remove "
+        "those lines, or load the files as a folder or glob instead."
+        if header
+        else ""
+    )
     return (
-        f"{label}: the timestamp column has {n_bad:,} values that are not dates{where}; "
-        f"e.g. {values}. Expected e.g. 2025-03-01 14:30:00 or 2025-03-01T14:30:00Z."
+        f"{label}: the timestamp column has {n_bad:,} value{'s' if n_bad != 1 else ''} that "
+        f"{'are' if n_bad != 1 else 'is'} not {'dates' if n_bad != 1 else 'a date'}{where}; "
+        f"e.g. {values}. Expected e.g. 2025-03-01 14:30:00 or 2025-03-01T14:30:00Z.{hint}"
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import ibis
 import pandas as pd
 
@@ -106,17 +107,18 @@ def load_inputs(
         source = sources.parse_source(events)
         label = sources.source_label(source, events_table, events_label)
         with sources.reading(source, label):
-            table, report, read_warnings = open_event_table(
-                source, events_table, label, event_format
-            )
-            for sentence in report.sentences() if report else []:
-                say(sentence, 0.03)
-            cols = EventColumns.recognise(list(table.columns), label, **(event_columns or {}))
-            std = standard_events(table, cols, label)
-            say("Validating the event log", 0.05)
-            std, check, ts_note = _checked_events(std, label, source.engine)
-            if ts_note:
-                read_warnings.append(ts_note)
+            try:
+                report, read_warnings, cols, std, check = _read_events(
+                    source, events_table, label, event_format, event_columns, say
+                )
+            except duckdb.ConversionException:
+                if not sources.is_csv_file(source):
+                    raise
+                say("Reading the event log again: a value far down differs from the first rows",
+                    0.04)  # fmt: skip
+                report, read_warnings, cols, std, check = _read_events(
+                    source, events_table, label, event_format, event_columns, say, True
+                )
         has_tail = getattr(check, "n_event_types", 0) > len(check.event_counts)
         std, check.event_counts, name_warnings = names.clean_event_names(
             std, check.event_counts, label, has_tail
@@ -144,6 +146,23 @@ def load_inputs(
     )
 
 
+def _read_events(source, events_table, label, event_format, event_columns, say,
+                 whole_file_types: bool = False):  # fmt: skip
+    """Open, map, standardise and validate the event log (inside `sources.reading`)."""
+    table, report, read_warnings = open_event_table(
+        source, events_table, label, event_format, whole_file_types
+    )
+    for sentence in report.sentences() if report else []:
+        say(sentence, 0.03)
+    cols = EventColumns.recognise(list(table.columns), label, **(event_columns or {}))
+    std = standard_events(table, cols, label)
+    say("Validating the event log", 0.05)
+    std, check, ts_note = _checked_events(std, label, source.engine)
+    if ts_note:
+        read_warnings.append(ts_note)
+    return report, read_warnings, cols, std, check
+
+
 def _checked_events(std, label: str, engine: str):
     """`check_events`, and when text timestamps are not ISO, once more after reading them in
     the one format that reads them all (`timestamps.repair_text_timestamps`)."""
@@ -159,12 +178,16 @@ def _checked_events(std, label: str, engine: str):
 
 
 def open_event_table(
-    source: sources.Source, table_name: str | None, label: str, event_format: str | None
+    source: sources.Source,
+    table_name: str | None,
+    label: str,
+    event_format: str | None,
+    whole_file_types: bool = False,
 ) -> tuple[ibis.Table, formats.FormatReport | None, list[str]]:
     """The event table with clean column names, mapped from a vendor export when one is asked
     for or recognised; the export's report; warnings about renamed columns."""
     con = sources.connect(source)
-    table = sources.open_table(con, source, table_name, label)
+    table = sources.open_table(con, source, table_name, label, whole_file_types=whole_file_types)
     table, warnings = names.clean_table_columns(table, label)
     name = formats.check_format_name(event_format)
     asked = name is not None

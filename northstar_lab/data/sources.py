@@ -324,15 +324,18 @@ def open_table(
     table: str | None,
     label: str,
     json_columns: dict[str, str] | None = None,
+    whole_file_types: bool = False,
 ) -> ibis.Table:
     """The named table, or the file itself, as an Ibis table; missing things get a clear error.
 
     json_columns: DuckDB types for the columns of a JSON file (a vendor export's layout).
+    whole_file_types: a CSV's column types from every row, not DuckDB's sample of the first
+    ~20,000 (a second read, after a value deep in the file did not fit the sampled type).
     """
     label = redact_secrets(label)
     try:
         if source.kind == "file":
-            return read_file(con, source.location, json_columns)
+            return read_file(con, source.location, json_columns, whole_file_types)
         if not table:
             raise InputError(f"{label}: name the table to read from {source.describe()}.")
         if source.kind == "spark" and _looks_like_path(table):
@@ -391,7 +394,10 @@ def _looks_like_path(table: str) -> bool:
 
 
 def read_file(
-    con: ibis.BaseBackend, path: str, json_columns: dict[str, str] | None = None
+    con: ibis.BaseBackend,
+    path: str,
+    json_columns: dict[str, str] | None = None,
+    whole_file_types: bool = False,
 ) -> ibis.Table:
     """Read CSV, Parquet, JSON lines or a zip of them through the connection's engine.
 
@@ -414,7 +420,7 @@ def read_file(
     elif Path(path).is_dir() and con.name == "duckdb":  # DuckDB reads a folder through a glob
         paths = str(Path(path) / "**" / ("*.json*" if fmt == "json" else "*.parquet"))
     try:
-        table = _read(con, paths, fmt, json_columns)
+        table = _read(con, paths, fmt, json_columns, whole_file_types)
     except InputError:
         raise
     except Exception as exc:
@@ -426,7 +432,7 @@ def read_file(
     return table
 
 
-def _read(con, paths, fmt: str, json_columns: dict[str, str] | None) -> ibis.Table:
+def _read(con, paths, fmt: str, json_columns, whole_file_types: bool = False) -> ibis.Table:
     if fmt == "parquet":
         return con.read_parquet(paths)
     if fmt == "json":
@@ -435,7 +441,14 @@ def _read(con, paths, fmt: str, json_columns: dict[str, str] | None) -> ibis.Tab
         if json_columns:
             return con.read_json(paths, columns=json_columns)
         return con.read_json(paths)
+    if whole_file_types and con.name == "duckdb":
+        return con.read_csv(paths, sample_size=-1)
     return con.read_csv(paths)
+
+
+def is_csv_file(source: Source) -> bool:
+    """A CSV file (or glob of them): its column types are guessed from a sample of rows."""
+    return source.kind == "file" and file_format(source.location) == "csv"
 
 
 def peek_columns(

@@ -472,3 +472,36 @@ def test_event_values_that_are_not_numbers_are_counted_and_shown(sample_events, 
     assert code == 0
     assert f"{int(paid.sum()):,} values in the value column are not numbers (e.g. '$" in words
     assert "(payment)" in words and "any revenue in them is missing" in words
+
+
+def _log_csv(log: pd.DataFrame) -> pd.DataFrame:
+    e = log.copy()
+    e["timestamp"] = pd.to_datetime(e["timestamp"]).dt.strftime("%Y-%m-%d %H:%M:%S")
+    return e
+
+
+def test_a_value_far_down_that_does_not_fit_the_sampled_type_is_read_again(sample_events, tmp_path):
+    """DuckDB guesses a CSV's types from its first ~20,000 rows; 'n/a' in row 30,000 of a
+    numeric value column used to stop the analysis later with an internal error."""
+    e = _log_csv(sample_events)
+    e = pd.concat([e] * (40_000 // len(e) + 1), ignore_index=True)  # past DuckDB's sample
+    e["value"] = e["value"].astype(object)
+    late = e.index[(e["event"] == "payment") & (e.index > 30_000)][:4]
+    e.loc[late, "value"] = "n/a"
+    path = tmp_path / "late.csv"
+    e.to_csv(path, index=False)
+    loaded = load_inputs(events=str(path))
+    assert any("4 values in the value column are not numbers (e.g. 'n/a'" in w
+               for w in loaded.warnings)  # fmt: skip
+
+
+def test_a_repeated_header_line_is_named(sample_events, tmp_path):
+    e = _log_csv(sample_events)
+    path = tmp_path / "joined.csv"
+    half = len(e) // 2
+    with open(path, "w") as f:
+        e.iloc[:half].to_csv(f, index=False)
+        e.iloc[half:].to_csv(f, index=False)  # a second file's header, joined on
+    with pytest.raises(InputError, match="1 value that is not a date") as err:
+        load_inputs(events=str(path))
+    assert "looks like the header line repeated" in str(err.value)
