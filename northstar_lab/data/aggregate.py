@@ -221,6 +221,8 @@ def _left_out(
     exact duplicate rows, with a warning for each; the number of duplicates."""
     drops = _drop_counts(ev, all_cells, all_signups, with_users)
     check.n_users = drops.pop("users_with_events")
+    if with_users and check.n_users == 0:
+        raise InputError(_no_shared_users(ev, all_signups, check.label))
     duplicates = drops.pop("duplicate_events")
     if not drop_duplicates:
         say("Looking for exact duplicate events")
@@ -555,6 +557,19 @@ def _signups(ev: ibis.Table, users: pd.DataFrame | None) -> ibis.Table:
 def _count(value) -> int:
     """An engine's count or sum as int; a sum over no rows comes back as NULL (None or NaN)."""
     return 0 if value is None or pd.isna(value) else int(value)
+
+
+def _no_shared_users(ev: ibis.Table, signups: ibis.Table, label: str) -> str:
+    """Words for an event log and a users table with no user in common, with ids of each:
+    usually the two name users differently (another id column, a prefix, 42 vs 'u42')."""
+    ids_ev = ev.select("user_id").distinct().limit(3).to_pandas()["user_id"].tolist()
+    ids_us = signups.select("user_id").limit(3).to_pandas()["user_id"].tolist()
+    return (
+        f"No user of the event log {label} is in the users table: the event log's ids look "
+        f"like {', '.join(repr(str(i)) for i in ids_ev)}, the users table's like "
+        f"{', '.join(repr(str(i)) for i in ids_us)}. Map the user id column that both files "
+        "share."
+    )
 
 
 def _drop_counts(ev, cells, signups, has_users: bool) -> dict[str, int]:

@@ -81,7 +81,7 @@ def standard_events(table: ibis.Table, cols: EventColumns, label: str) -> ibis.T
     if text_value:
         value = value.try_cast("float64")
     columns = {
-        "user_id": table[cols.user].cast("string"),
+        "user_id": user_id_text(table[cols.user]),
         "event": table[cols.event].cast("string"),
         "ts": ts,
         "value": value.cast("float64"),
@@ -91,6 +91,16 @@ def standard_events(table: ibis.Table, cols: EventColumns, label: str) -> ibis.T
     if text_value:
         columns["raw_value"] = table[cols.value]  # to count and show values that are not numbers
     return table.select(**columns)
+
+
+def user_id_text(col: ibis.Value) -> ibis.Value:
+    """User ids as text, the users table's rule (`users.user_ids_as_text`): a whole number
+    stored as a float (42.0, as pandas writes an id column with gaps) is '42', so that the
+    event log and the users table name a user alike."""
+    if col.type().is_floating() or col.type().is_decimal():
+        whole = col == col.floor()
+        return ibis.ifelse(whole, col.cast("int64").cast("string"), col.cast("string"))
+    return col.cast("string")
 
 
 def _epoch_to_timestamp(col: ibis.Value) -> ibis.Value:

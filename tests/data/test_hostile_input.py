@@ -505,3 +505,35 @@ def test_a_repeated_header_line_is_named(sample_events, tmp_path):
     with pytest.raises(InputError, match="1 value that is not a date") as err:
         load_inputs(events=str(path))
     assert "looks like the header line repeated" in str(err.value)
+
+
+def _numbered(ids: pd.Series) -> pd.Series:
+    return ids.str.replace("u", "", regex=False).astype(int)
+
+
+def test_float_user_ids_in_the_log_meet_whole_number_ids_in_the_users_table(
+    sample_events, tmp_path
+):
+    """pandas writes an id column with a gap as floats (42.0); the users table says 42."""
+    log = sample_events.copy()
+    log["user_id"] = _numbered(log["user_id"]).astype(float)
+    log.loc[log.index[:2], "user_id"] = float("nan")
+    users = pd.read_csv(ROOT / "sample_data" / "users.csv")
+    users = users[users["user_id"].isin(sample_events["user_id"])].copy()
+    users["user_id"] = _numbered(users["user_id"])
+    log.to_parquet(tmp_path / "events.parquet")
+    users.to_csv(tmp_path / "users.csv", index=False)
+    loaded = load_inputs(events=str(tmp_path / "events.parquet"), users=str(tmp_path / "users.csv"))
+    an = analyse(loaded, SETTINGS)
+    assert an.ranking.n_users > 0.8 * len(users)  # matched: most users pass the landmark
+
+
+def test_a_log_and_users_table_with_no_user_in_common_say_so(sample_events, tmp_path):
+    users = pd.read_csv(ROOT / "sample_data" / "users.csv")
+    users = users[users["user_id"].isin(sample_events["user_id"])].copy()
+    users["user_id"] = "x" + users["user_id"]
+    sample_events.to_parquet(tmp_path / "events.parquet")
+    users.to_csv(tmp_path / "users.csv", index=False)
+    loaded = load_inputs(events=str(tmp_path / "events.parquet"), users=str(tmp_path / "users.csv"))
+    with pytest.raises(InputError, match="No user of the event log events.parquet is in the"):
+        analyse(loaded, SETTINGS)
