@@ -204,6 +204,9 @@ def _population(
     return signups, all_signups, fraction
 
 
+NO_EVENTS_SHARE = 0.5  # above this share of users-table users without events, a warning
+
+
 def _left_out(
     ev: ibis.Table,
     all_cells: ibis.Table,
@@ -223,6 +226,10 @@ def _left_out(
     check.n_users = drops.pop("users_with_events")
     if with_users and check.n_users == 0:
         raise InputError(_no_shared_users(ev, all_signups, check.label))
+    if with_users:
+        silent = _users_without_events(all_signups, check)
+        if silent:
+            warnings.append(silent)
     duplicates = drops.pop("duplicate_events")
     if not drop_duplicates:
         say("Looking for exact duplicate events")
@@ -557,6 +564,22 @@ def _signups(ev: ibis.Table, users: pd.DataFrame | None) -> ibis.Table:
 def _count(value) -> int:
     """An engine's count or sum as int; a sum over no rows comes back as NULL (None or NaN)."""
     return 0 if value is None or pd.isna(value) else int(value)
+
+
+def _users_without_events(signups: ibis.Table, check: EventCheck) -> str | None:
+    """A warning when most of the users table has no event in the log: their counts are all
+    0 and, with churn from inactivity, they are inactive from signup; usually the log holds
+    only some of them (a sample, a shorter period), which would bias every figure."""
+    n_table = _count(signups.count().to_pandas())
+    silent = n_table - (check.n_users or 0)
+    if silent <= NO_EVENTS_SHARE * n_table:
+        return None
+    return (
+        f"{silent:,} of the {n_table:,} users in the users table have no event in "
+        f"{check.label}: every count of theirs is 0, and where churn comes from inactivity "
+        "they are inactive from signup (churned in the window). If the log holds only some "
+        "of these users (a sample, a shorter period), load the matching users only."
+    )
 
 
 def _no_shared_users(ev: ibis.Table, signups: ibis.Table, label: str) -> str:

@@ -537,3 +537,16 @@ def test_a_log_and_users_table_with_no_user_in_common_say_so(sample_events, tmp_
     loaded = load_inputs(events=str(tmp_path / "events.parquet"), users=str(tmp_path / "users.csv"))
     with pytest.raises(InputError, match="No user of the event log events.parquet is in the"):
         analyse(loaded, SETTINGS)
+
+
+def test_a_users_table_mostly_without_events_is_warned(sample_events, tmp_path):
+    users = pd.read_csv(ROOT / "sample_data" / "users.csv")  # 8,000 users; the log holds 500
+    sample_events.to_parquet(tmp_path / "events.parquet")
+    users.to_csv(tmp_path / "users.csv", index=False)
+    loaded = load_inputs(events=str(tmp_path / "events.parquet"), users=str(tmp_path / "users.csv"))
+    words = " ".join(analyse(loaded, SETTINGS).ranking.warnings)
+    assert "7,500 of the 8,000 users in the users table have no event in events.parquet" in words
+    matching = users[users["user_id"].isin(sample_events["user_id"])]
+    matching.to_csv(tmp_path / "users.csv", index=False)
+    loaded = load_inputs(events=str(tmp_path / "events.parquet"), users=str(tmp_path / "users.csv"))
+    assert "have no event in" not in " ".join(analyse(loaded, SETTINGS).ranking.warnings)
