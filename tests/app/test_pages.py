@@ -426,6 +426,48 @@ def test_a_users_table_of_attributes_known_at_signup_is_ranked_without_a_window(
     assert "churned in window" not in " ".join(texts(at.caption) + texts(at.text))
 
 
+def spreadsheet_users_csv() -> bytes:
+    """A users table as a spreadsheet exports it (Telco-like): tenure in months, Yes/No churn,
+    charges as '$1,234.50', a lifetime total with cells holding a space for new customers."""
+    import numpy as np
+
+    rng = np.random.default_rng(4)
+    n = 600
+    tenure = rng.integers(0, 72, n)
+    monthly = rng.uniform(18, 118, n)
+    total = np.where(tenure == 0, " ", (monthly * tenure).round(2).astype(str))
+    df = pd.DataFrame({"customerID": [f"{i:04d}-AB" for i in range(n)], "tenure": tenure,
+                       "MonthlyCharges": [f"${m:,.2f}" for m in monthly], "TotalCharges": total,
+                       "SeniorCitizen": rng.integers(0, 2, n),
+                       "Churn": np.where(rng.random(n) < 0.3, "Yes", "No")})  # fmt: skip
+    return df.to_csv(index=False).encode()
+
+
+def test_a_spreadsheet_export_users_table_reads_its_text_numbers_with_notes():
+    at = new_app().run()
+    at.switch_page("pages/data.py").run()
+    at.file_uploader(key="up_users").upload("telco.csv", spreadsheet_users_csv(), "text/csv").run()
+    assert_clean(at)
+    by_label(at.selectbox, "User id").set_value("customerID")
+    by_label(at.selectbox, "Tenure").set_value("tenure")
+    by_label(at.selectbox, "Tenure unit").set_value("months")
+    by_label(at.selectbox, "Churn flag (with tenure)").set_value("Churn").run()
+    assert_clean(at)
+    behaviour = by_label(at.multiselect, "Behaviour columns (candidates)")
+    assert {"MonthlyCharges", "TotalCharges"} <= set(behaviour.options)  # text, yet numbers
+    behaviour.set_value(["MonthlyCharges", "TotalCharges", "SeniorCitizen"])
+    at.button(key="load_upload").click().run()
+    assert_clean(at)
+    assert not at.error, texts(at.error)
+    notes = " ".join(shown(w) for w in texts(at.warning))
+    assert "column 'MonthlyCharges' holds numbers written as text" in notes
+    assert "column 'TotalCharges' holds numbers written as text" in notes
+    at.switch_page("pages/candidates.py").run()
+    assert_clean(at)
+    names = set(leaderboard(at)["candidate"].astype(str))
+    assert any(name.startswith("TotalCharges") for name in names), names
+
+
 # ---- names from data are data ------------------------------------------------------------------
 
 
