@@ -30,8 +30,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from . import coverage
 from .events import DAY, EventCheck, as_of_end_sec, epoch_sec
-from .population import revenue_per_user, user_expr
+from .population import check_finite_revenue, revenue_per_user, user_expr
 
 MAX_EVENT_TYPES = 200
 GAPS_FOR_SENSITIVITY = (7, 14, 28)
@@ -204,9 +205,6 @@ def _population(
     return signups, all_signups, fraction
 
 
-NO_EVENTS_SHARE = 0.5  # above this share of users-table users without events, a warning
-
-
 def _left_out(
     ev: ibis.Table,
     all_cells: ibis.Table,
@@ -225,9 +223,9 @@ def _left_out(
     drops = _drop_counts(ev, all_cells, all_signups, with_users)
     check.n_users = drops.pop("users_with_events")
     if with_users and check.n_users == 0:
-        raise InputError(_no_shared_users(ev, all_signups, check.label))
+        raise InputError(coverage.no_shared_users(ev, all_signups, check.label))
     if with_users:
-        silent = _users_without_events(all_signups, check)
+        silent = coverage.users_without_events(all_signups, check)
         if silent:
             warnings.append(silent)
     duplicates = drops.pop("duplicate_events")
@@ -305,7 +303,7 @@ def collect_users(
     if revenue_event:
         rev = revenue_per_user(cells, revenue_event, window_days, horizon_days).to_pandas()
         revenue[lut[rev["uid"].to_numpy(np.int64)]] = rev["revenue_h"].fillna(0).to_numpy(float)
-        _check_finite_revenue(revenue, base["user_id"], revenue_event)
+        check_finite_revenue(revenue, base["user_id"], revenue_event)
     a_days = base["a_days"].to_numpy(np.int64)
     keys = _active_day_keys(cells, lut, int(uid.max()) if n else 0)
     if done_with_engine is not None:  # the last query: the engine's memory goes back first
@@ -319,19 +317,6 @@ def collect_users(
     data.update(active_days=figures.pop("active_days"), last_day=figures.pop("last_day"))
     data.update(revenue_h=revenue, distinct_events=used.astype(float), **figures)
     return pd.DataFrame(data)
-
-
-def _check_finite_revenue(revenue: np.ndarray, user_ids: pd.Series, event: str) -> None:
-    """Revenue must be finite: an 'inf' among the revenue event's values (a number to every
-    engine) would make means and shares of revenue infinite or undefined downstream."""
-    bad = ~np.isfinite(revenue)
-    if bad.any():
-        examples = ", ".join(repr(str(u)) for u in user_ids[bad].head(3))
-        raise InputError(
-            f"The revenue event '{event}' has infinite values in the event log's value column "
-            f"for {int(bad.sum()):,} users (e.g. user {examples}). Revenue needs finite "
-            "amounts: fix or remove those rows, or choose another revenue event."
-        )
 
 
 def _window_columns(cells, names, window_days, lut, n) -> dict[str, np.ndarray]:
@@ -564,35 +549,6 @@ def _signups(ev: ibis.Table, users: pd.DataFrame | None) -> ibis.Table:
 def _count(value) -> int:
     """An engine's count or sum as int; a sum over no rows comes back as NULL (None or NaN)."""
     return 0 if value is None or pd.isna(value) else int(value)
-
-
-def _users_without_events(signups: ibis.Table, check: EventCheck) -> str | None:
-    """A warning when most of the users table has no event in the log: their counts are all
-    0 and, with churn from inactivity, they are inactive from signup; usually the log holds
-    only some of them (a sample, a shorter period), which would bias every figure."""
-    n_table = _count(signups.count().to_pandas())
-    silent = n_table - (check.n_users or 0)
-    if silent <= NO_EVENTS_SHARE * n_table:
-        return None
-    return (
-        f"{silent:,} of the {n_table:,} users in the users table have no event in "
-        f"{check.label}: every count of theirs is 0, and where churn comes from inactivity "
-        "they are inactive from signup (churned in the window). If the log holds only some "
-        "of these users (a sample, a shorter period), load the matching users only."
-    )
-
-
-def _no_shared_users(ev: ibis.Table, signups: ibis.Table, label: str) -> str:
-    """Words for an event log and a users table with no user in common, with ids of each:
-    usually the two name users differently (another id column, a prefix, 42 vs 'u42')."""
-    ids_ev = ev.select("user_id").distinct().limit(3).to_pandas()["user_id"].tolist()
-    ids_us = signups.select("user_id").limit(3).to_pandas()["user_id"].tolist()
-    return (
-        f"No user of the event log {label} is in the users table: the event log's ids look "
-        f"like {', '.join(repr(str(i)) for i in ids_ev)}, the users table's like "
-        f"{', '.join(repr(str(i)) for i in ids_us)}. Map the user id column that both files "
-        "share."
-    )
 
 
 def _drop_counts(ev, cells, signups, has_users: bool) -> dict[str, int]:

@@ -11,7 +11,10 @@ the engine. `aggregate.collect_users` computes the same rows for the users that 
 from __future__ import annotations
 
 import ibis
+import numpy as np
 import pandas as pd
+
+from ..errors import InputError
 
 
 def user_expr(cells, signups, *, names, window_days, horizon_days, revenue_event, gaps):
@@ -106,3 +109,16 @@ def population_retention(
     rows = rows.mutate(group=group)
     out = rows.group_by(["group", "T", "E"]).aggregate(n=rows.count()).to_pandas()
     return out.sort_values(["group", "T", "E"]).reset_index(drop=True)
+
+
+def check_finite_revenue(revenue: np.ndarray, user_ids: pd.Series, event: str) -> None:
+    """Revenue must be finite: an 'inf' among the revenue event's values (a number to every
+    engine) would make means and shares of revenue infinite or undefined downstream."""
+    bad = ~np.isfinite(revenue)
+    if bad.any():
+        examples = ", ".join(repr(str(u)) for u in user_ids[bad].head(3))
+        raise InputError(
+            f"The revenue event '{event}' has infinite values in the event log's value column "
+            f"for {int(bad.sum()):,} users (e.g. user {examples}). Revenue needs finite "
+            "amounts: fix or remove those rows, or choose another revenue event."
+        )
