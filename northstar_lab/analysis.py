@@ -30,7 +30,7 @@ from .data.aggregate import GAPS_FOR_SENSITIVITY, UserFrame
 from .data.events import DAY, as_of_end_sec
 from .data.load import LoadedData, input_labels, resolve_revenue_event
 from .data.population import population_retention
-from .data.users import duration_unit_of
+from .data.users import LEFT_OUT, duration_unit_of
 from .errors import InputError
 from .outcomes import (
     Outcomes,
@@ -293,7 +293,7 @@ def _candidates(frame, uf: UserFrame | None, loaded, settings, revenue_event) ->
                 app="Remove it from the candidates you picked.",
             )
     if not cands:
-        left_out = [w for w in loaded.warnings if "so it was left out" in w]
+        left_out = [w for w in loaded.warnings if LEFT_OUT in w]
         raise InputError(
             "No candidate metrics: the event log has no event types and the users table no "
             "numeric behaviour columns." + "".join(f" {w}" for w in left_out)

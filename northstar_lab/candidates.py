@@ -284,10 +284,9 @@ def _at_least(base: Candidate, k: float) -> tuple[np.ndarray, tuple | None]:
         return base.raw >= k, None
     codes, values = base.level_table
     above = (values >= k)[codes]
-    present = [v for v in (0.0, 1.0) if (above.any() if v else not above.all())]
-    if len(present) == 2:
-        return above, (above.view(np.int8).astype(np.int32), np.array(present))
-    return above, (np.zeros(above.size, np.int32), np.array(present))
+    if above.all() or not above.any():  # one level: everyone (or no one) reaches k
+        return above, (np.zeros(above.size, np.int32), np.array([float(above.any())]))
+    return above, (above.astype(np.int32), np.array([0.0, 1.0]))
 
 
 def select_candidates(cands: list[Candidate], wanted: tuple[str, ...] | None) -> list[Candidate]:

@@ -140,8 +140,7 @@ def check_events(
     # guessed from the first rows is found here, inside `sources.reading`, and read again)
     text_ts = "raw_ts" in std.columns
     if text_ts:
-        bad_ts = std.ts.isnull() & std.raw_ts.notnull() & (std.raw_ts.strip() != "")
-        aggs["n_bad_ts"] = bad_ts.sum()
+        aggs["n_bad_ts"] = unread_timestamps(std).sum()
     if "raw_value" in std.columns:
         aggs["n_bad_value"] = _bad_value(std).sum()
     day = (sec / DAY).floor().cast("int64")
@@ -169,8 +168,7 @@ def _check_from_groups(std, grouped, label, row_numbers, text_ts, today) -> Even
         raise InputError(f"{label}: the event log has no rows.")
     n_bad = _int(t["n_bad_ts"]) if text_ts else 0
     if n_bad:
-        bad_ts = std.ts.isnull() & std.raw_ts.notnull() & (std.raw_ts.strip() != "")
-        raise BadTimestamps(_bad_timestamp_message(std, bad_ts, label, n_bad, row_numbers))
+        raise BadTimestamps(_bad_timestamp_message(std, label, n_bad, row_numbers))
     n_missing = _int(t["n_missing"]) + _int(t["n_null_event"])
     if n_missing == n_rows:
         raise InputError(f"{label}: every row lacks a user id, event name or timestamp.")
@@ -213,6 +211,12 @@ def _check_from_groups(std, grouped, label, row_numbers, text_ts, today) -> Even
     if n_bad_value:
         check.warnings.append(_bad_value_words(std, label, n_bad_value))
     return check
+
+
+def unread_timestamps(std: ibis.Table) -> ibis.Value:
+    """Rows whose timestamp is text the cast could not read (blank cells are missing, not
+    unreadable)."""
+    return std.ts.isnull() & std.raw_ts.notnull() & (std.raw_ts.strip() != "")
 
 
 def _bad_value(std: ibis.Table) -> ibis.Value:
@@ -296,13 +300,9 @@ def _looks_like_a_column_name(value) -> bool:
     return bool(re.fullmatch(r"[a-z][a-z0-9_]*", text)) and any(w in text for w in words)
 
 
-def _bad_timestamp_message(std, bad_ts, label: str, n_bad: int, row_numbers: bool) -> str:
+def _bad_timestamp_message(std, label: str, n_bad: int, row_numbers: bool) -> str:
     numbered = std.mutate(_row=ibis.row_number() + 1) if row_numbers else std
-    bad = numbered.filter(
-        bad_ts
-        if not row_numbers
-        else numbered.ts.isnull() & numbered.raw_ts.notnull() & (numbered.raw_ts.strip() != "")
-    )
+    bad = numbered.filter(unread_timestamps(numbered))
     sample = bad.limit(5).to_pandas()
     values = ", ".join(repr(v) for v in sample["raw_ts"].tolist()[:3])
     where = ""

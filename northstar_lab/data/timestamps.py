@@ -23,6 +23,7 @@ import itertools
 import ibis
 import pandas as pd
 
+from .events import unread_timestamps
 from .users import date_order
 
 SAMPLE = 2000
@@ -55,7 +56,7 @@ def repair_text_timestamps(
     saying how; None when no format reads them (or the engine is not DuckDB)."""
     if engine != "duckdb" or "raw_ts" not in std.columns:
         return None
-    unread = std.filter(std.ts.isnull() & std.raw_ts.notnull() & (std.raw_ts.strip() != ""))
+    unread = std.filter(unread_timestamps(std))
     sample = unread.select(v=unread.raw_ts.strip()).limit(SAMPLE).to_pandas()["v"]
     if sample.empty:
         return None

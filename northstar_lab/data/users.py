@@ -22,6 +22,9 @@ from .numbers import TextNumbers, read_text_numbers
 
 TRUE_WORDS = {"1", "true", "t", "yes", "y", "churned", "cancelled", "canceled"}
 FALSE_WORDS = {"0", "false", "f", "no", "n", "active", "retained", ""}
+#: The words every "this column was left out" note of `prepare_users` ends its reason with, so
+#: the "no candidates" error can repeat those notes (analysis.py).
+LEFT_OUT = "so it was left out"
 DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0, "months": 30.44}
 DURATION_UNITS = tuple(DAYS_PER_UNIT)
 #: Words in a column's name that say its unit ('tenure_months', 'duration_days', 'week').
@@ -295,7 +298,7 @@ def _unread_number_notes(df: pd.DataFrame, columns: UserColumns, label: str) -> 
         if sample.str.fullmatch(r"[+-]?\d{1,3}([.,]\d{3})+").mean() > 0.5:
             out.append(
                 f"{label}: column '{col}' looks like numbers, but '{sample.iloc[0]}' could be "
-                "a thousand-separated whole number or a decimal, so it was left out. Export it "
+                f"a thousand-separated whole number or a decimal, {LEFT_OUT}. Export it "
                 "without thousands separators to rank it."
             )
             continue
@@ -303,8 +306,8 @@ def _unread_number_notes(df: pd.DataFrame, columns: UserColumns, label: str) -> 
         if numeric.mean() >= 0.9:
             odd = ", ".join(repr(v) for v in sample[~numeric].unique()[:3])
             out.append(
-                f"{label}: column '{col}' is numbers except for values such as {odd}, so it "
-                "was left out. Replace those with numbers, or leave the cells empty (missing "
+                f"{label}: column '{col}' is numbers except for values such as {odd}, "
+                f"{LEFT_OUT}. Replace those with numbers, or leave the cells empty (missing "
                 "values are filled with the mean), to rank it."
             )
     return out
@@ -453,8 +456,14 @@ def _infinite_problem(values: pd.Series, col: str, what: str, label: str, proble
             f"{label}: {what} '{col}' has {int(bad.sum())} infinite "
             f"value{'s' if bad.sum() > 1 else ''} "
             f"({example_rows(np.flatnonzero(bad))}). Replace them with numbers, or leave the "
-            "cells empty (a missing behaviour value is filled with the mean of the users)."
+            f"cells empty{_EMPTY_MEANS.get(what, '')}."
         )
+
+
+_EMPTY_MEANS = {
+    "behaviour column": " (a missing behaviour value is filled with the mean of the users)",
+    "revenue column": " (a user without revenue counts as no revenue figure)",
+}
 
 
 def duration_unit_of(columns: UserColumns) -> str:

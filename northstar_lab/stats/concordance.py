@@ -124,8 +124,9 @@ def concordance_sorted(sd: SurvivalData, ranks: np.ndarray) -> float:
     equal = np.searchsorted(by_code_key, base + (n_keys - 1), side="right") - np.searchsorted(
         by_code_key, base + query, side="right"
     )
-    concordant = int(at_or_above.sum()) - int(equal.sum())
-    return float((concordant + int(equal.sum()) / 2) / pairs)
+    tied = int(equal.sum())
+    concordant = int(at_or_above.sum()) - tied
+    return float((concordant + tied / 2) / pairs)
 
 
 def _dominance_counts(

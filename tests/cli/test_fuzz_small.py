@@ -56,6 +56,12 @@ def test_small_random_inputs_rank_or_say_why(seed, tmp_path, capsys):
     make = _users_table if seed % 2 else _event_log
     args = make(rng, tmp_path / "data.csv")
     code = cli.main(["rank", *args, "--quiet", "--bootstrap", str(int(rng.choice([0, 20])))])
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert code in (0, 2), err
     assert "internal error" not in err and "Traceback" not in err
+    if code == 0:  # a leaderboard: its population line and a first row
+        assert out.startswith("North Star Lab — ") and "users in the retention analysis" in out
+        assert "\n  1  " in out, out[:400]
+    else:  # words for a person: what is wrong, ending in a sentence
+        assert err.startswith("error: ") and err.rstrip().endswith("."), err
+        assert "user" in err or "data.csv" in err or "candidate" in err, err
