@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from . import coverage
+from . import coverage, daybits
+from .daybits import AFTER_AS_OF, BEFORE_SIGNUP, DAY_BITS, DAYS, REVENUE, WINDOW
 from .events import DAY, EventCheck, as_of_end_sec, epoch_sec
 from .population import check_finite_revenue, revenue_per_user, user_expr
 
@@ -110,7 +111,7 @@ def per_user_frame(
         ev, all_cells, all_signups, check, as_of, spec, users is not None, drop_duplicates,
         counts, warnings, say,
     )  # fmt: skip
-    kept = cells.filter((cells.d >= 0) & ~cells.late)
+    kept = kept_cells(cells)
 
     say("Counting event types")
     type_counts, names = _candidate_names(kept, revenue_event, include_revenue_event, warnings)
@@ -120,7 +121,7 @@ def per_user_frame(
                 revenue_event=revenue_event, gaps=gaps)  # fmt: skip
     population = None
     if fraction < 1.0:
-        all_kept = all_cells.filter((all_cells.d >= 0) & ~all_cells.late)
+        all_kept = kept_cells(all_cells)
         population = user_expr(all_kept, all_signups, **spec)
     say("Collecting one row per user")
     release = _releaser(all_cells, all_signups) if population is None else None
@@ -228,10 +229,10 @@ def _left_out(
         silent = coverage.users_without_events(all_signups, check)
         if silent:
             warnings.append(silent)
-    duplicates = drops.pop("duplicate_events")
+    duplicates, every = drops.pop("duplicate_events"), 1
     if not drop_duplicates:
         say("Looking for exact duplicate events")
-        duplicates = _duplicates(ev, all_signups, **spec)
+        duplicates, every = _duplicates(ev, all_signups, check.n_rows, **spec)
     counts.update(drops)
     for reason, label in (
         ("events_before_signup", "events before the user's signup were dropped"),
@@ -243,7 +244,7 @@ def _left_out(
     if duplicates:
         warnings.append(
             _duplicates_note(
-                duplicates, spec["window_days"], spec["revenue_event"], drop_duplicates
+                duplicates, spec["window_days"], spec["revenue_event"], drop_duplicates, every
             )
         )
         if drop_duplicates:  # dropped rows are counted with the others left out
@@ -322,7 +323,7 @@ def collect_users(
 def _window_columns(cells, names, window_days, lut, n) -> dict[str, np.ndarray]:
     """count__i, days__i per candidate type and total_events per user, from one group-by of
     the window's cells per (user, event) — long, so that 200 types cost no more than 2."""
-    win = cells.filter(cells.d < window_days)
+    win = cells.filter(cells.kind == WINDOW)
     per = _window_per_type(win, names)
     rows = lut[per["uid"]]
     total = np.bincount(rows, weights=per["n"], minlength=n)
@@ -330,8 +331,10 @@ def _window_columns(cells, names, window_days, lut, n) -> dict[str, np.ndarray]:
     col = per["code"][mine]
     out: dict[str, np.ndarray] = {}
     for kind, values in (("count", per["n"]), ("days", per["days"])):
-        grid = np.zeros((len(names), n))
-        grid[col, rows[mine]] = values[mine]
+        # summed, not assigned: a window longer than a day block has several cells per type
+        flat = col * n + rows[mine]
+        grid = np.bincount(flat, weights=values[mine], minlength=len(names) * n)
+        grid = grid.reshape(len(names), n)
         for i in range(len(names)):
             out[f"{kind}__{i}"] = grid[i]
     ordered = {}
@@ -352,37 +355,38 @@ def _window_per_type(win: ibis.Table, names: list[str]) -> dict[str, np.ndarray]
             pd.DataFrame({"type_name": names, "code": np.arange(len(names), dtype=np.int64)})
         )
         joined = win.left_join(codes, win.event == codes.type_name)
-        win = joined.select(uid=joined.uid, code=joined.code.fill_null(-1), n=joined.n)
+        win = joined.select(
+            uid=joined.uid, code=joined.code.fill_null(-1), n=joined.n, bits=joined.bits
+        )
     else:
-        win = win.select(uid=win.uid, code=ibis.literal(-1, "int64"), n=win.n)
-    per = win.group_by(["uid", "code"]).aggregate(n=win.n.sum(), days=win.count()).to_pyarrow()
+        win = win.select("uid", "n", "bits", code=ibis.literal(-1, "int64"))
+    # no group-by: a candidate's cells are one per (user, block) already, and the long tail
+    # (code −1) only adds to total_events, which the caller sums
+    per = win.select("uid", "code", "n", "bits").to_pyarrow()
+    code = per.column("code").to_numpy().astype(np.int64)
+    uid = per.column("uid").to_numpy().astype(np.int64)
     return {
-        "uid": per.column("uid").to_numpy().astype(np.int64),
-        "code": per.column("code").to_numpy().astype(np.int64),
+        "uid": uid,
+        "code": code,
         "n": per.column("n").to_numpy().astype(float),
-        "days": per.column("days").to_numpy().astype(float),
+        "days": daybits.popcount(per.column("bits").to_numpy()).astype(float),
     }
 
 
 def _active_day_keys(cells, lut: np.ndarray, max_uid: int) -> np.ndarray:
     """Sorted distinct keys row·2²⁰ + day of every user's active days (row = the user's
-    position in the frame), fetched DAYS_PER_QUERY users at a time."""
-    parts = []
+    position in the frame), from their day blocks, fetched DAYS_PER_QUERY users at a time."""
+    blocks = daybits.day_blocks(cells)
+    rows, starts, bits = [], [], []
     for lo in range(0, max_uid + 1, DAYS_PER_QUERY):
-        chunk = cells.filter((cells.uid >= lo) & (cells.uid < lo + DAYS_PER_QUERY))
-        got = chunk.select("uid", "d").to_pyarrow()
-        rows = lut[got.column("uid").to_numpy().astype(np.int64)]
-        keys = np.sort((rows << DAY_BITS) | got.column("d").to_numpy().astype(np.int64))
-        parts.append(keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if keys.size else keys)
-    if not parts:
+        chunk = blocks.filter((blocks.uid >= lo) & (blocks.uid < lo + DAYS_PER_QUERY))
+        got = chunk.to_pyarrow()
+        rows.append(lut[got.column("uid").to_numpy().astype(np.int64)])
+        starts.append(got.column("block").to_numpy().astype(np.int64))
+        bits.append(got.column("bits").to_numpy().astype(np.int64))
+    if not rows:
         return np.zeros(0, dtype=np.int64)
-    keys = np.concatenate(parts)
-    parts.clear()
-    keys.sort()  # in place: one copy of the keys in memory, not three
-    return keys
-
-
-DAY_BITS = 20  # days since signup fit in 20 bits (2,870 years)
+    return daybits.day_keys(np.concatenate(rows), np.concatenate(starts), np.concatenate(bits))
 
 
 def churn_from_days(keys: np.ndarray, a_days: np.ndarray, gaps, window_days) -> dict:
@@ -427,10 +431,20 @@ def churn_from_days(keys: np.ndarray, a_days: np.ndarray, gaps, window_days) -> 
     return out
 
 
-def _duplicates_note(n: int, window_days: int, revenue_event: str | None, dropped: bool) -> str:
+def _duplicates_note(
+    n: int, window_days: int, revenue_event: str | None, dropped: bool, every: int = 1
+) -> str:
     where = f"in the first {window_days} days" + (
         f" or of the revenue event '{revenue_event}'" if revenue_event else ""
     )
+    if every > 1:
+        return (
+            f"About {n:,} exact duplicate event rows (same user, event, timestamp and value) "
+            f"{where} are counted as separate events: {n // every:,} among every "
+            f"{_ordinal(every)} user, whose rows were compared (the log is too large to compare "
+            "every row). If they are double-sent events, set the analysis to count exact "
+            "duplicate events once."
+        )
     if dropped:
         return (
             f"{n:,} exact duplicate event rows (same user, event, timestamp and value) {where} "
@@ -441,6 +455,11 @@ def _duplicates_note(n: int, window_days: int, revenue_event: str | None, droppe
         "counted as separate events. If they are double-sent events, set the analysis to "
         "count exact duplicate events once."
     )
+
+
+def _ordinal(k: int) -> str:
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
 
 
 def _cell_type_counts(cells: ibis.Table, revenue_event: str | None) -> tuple[dict, int]:
@@ -462,60 +481,104 @@ def _cell_type_counts(cells: ibis.Table, revenue_event: str | None) -> tuple[dic
     return dict(zip(df["event"].astype(str), df["n"].astype(int), strict=True)), n_types
 
 
-def _cells(ev, signups, *, a_end: int, window_days: int, revenue_event, drop_duplicates):
-    """Events collapsed to (uid, event, day since signup, after-as-of) cells, materialised.
+def kept_cells(cells: ibis.Table) -> ibis.Table:
+    """The cells that count: on or after signup and before the as-of end."""
+    return cells.filter(cells.kind <= REVENUE)
 
-    This is the only pass over the raw log: every per-user figure below is computed from these
-    cells (n events, sum of values). The event name is kept only where a figure needs it —
-    inside the observation window, and for the revenue event — so after the window a user's
-    day is one cell, however many events it had. `.cache()` keeps the cells in the engine (a
-    DuckDB temp table, a persisted Spark DataFrame). With drop_duplicates, the named rows are
-    first grouped on the whole row (user, event, timestamp, value), so each counts once, and
-    `dup` holds the copies dropped.
+
+def _cells(ev, signups, *, a_end: int, window_days: int, revenue_event, drop_duplicates):
+    """Events collapsed to (uid, kind, event, slot) cells with n events, the sum of their
+    values and the bits of their active days, materialised.
+
+    This is the only full pass over the raw log: every per-user figure below is computed from
+    these cells. Kinds (one rule, `_cell_rows`):
+    - WINDOW: events in the observation window, per (user, event name, day block); bits say
+      which of the block's days had that event;
+    - REVENUE: the revenue event after the window, per (user, day): slot is the day;
+    - DAYS: every other event that counts, per (user, day block): only the bits matter;
+    - BEFORE_SIGNUP, AFTER_AS_OF: left-out events, one cell per user (counted only).
+    Keeping a day block as bits instead of one cell per active day makes 70M cells ~20M at
+    125M events. `.cache()` keeps the cells in the engine (a DuckDB temp table, a persisted
+    Spark DataFrame). With drop_duplicates, the named rows are first grouped on the whole row
+    (user, event, timestamp, value), so each counts once, and `dup` holds the copies dropped.
     """
-    rows = _named_rows(ev, signups, a_end=a_end, window_days=window_days,
-                       revenue_event=revenue_event)  # fmt: skip
-    keys = ["uid", "event", "d", "late"]
+    rows = _cell_rows(ev, signups, a_end=a_end, window_days=window_days,
+                      revenue_event=revenue_event)  # fmt: skip
+    keys = ["uid", "kind", "event", "slot"]
     if not drop_duplicates:
-        cells = rows.group_by(keys).aggregate(n=rows.count(), value=rows.value.sum())
+        cells = rows.group_by(keys).aggregate(
+            n=rows.count(), value=rows.value.sum(), bits=daybits.bit_or(rows.bits)
+        )
         return cells.mutate(dup=ibis.literal(0, "int64")).cache()
-    whole = rows.group_by([*keys, "ts_named", "value"]).aggregate(c=rows.count())
+    whole = rows.group_by([*keys, "bits", "ts_named", "value"]).aggregate(c=rows.count())
     named = whole.ts_named.notnull()
     n = named.ifelse(1, whole.c)
     cells = whole.group_by(keys).aggregate(
-        n=n.sum(), value=(whole.value * n).sum(), dup=(whole.c - 1).sum(where=named)
+        n=n.sum(),
+        value=(whole.value * n).sum(),
+        bits=daybits.bit_or(whole.bits),
+        dup=(whole.c - 1).sum(where=named),
     )
     return cells.cache()
 
 
-def _named_rows(ev, signups, *, a_end: int, window_days: int, revenue_event) -> ibis.Table:
-    """The log joined to the signups: uid, day d since signup, late (after the as-of date),
-    and the event name, timestamp and value only where a figure needs them (see _cells)."""
+def _cell_rows(ev, signups, *, a_end: int, window_days: int, revenue_event) -> ibis.Table:
+    """The log joined to the signups, one row per event: uid, its cell (kind, event, slot,
+    bits; see `_cells`), and the timestamp and value only where a figure needs them (events in
+    the window and of the revenue event)."""
     joined = ev.inner_join(signups.select("user_id", "uid", "signup_sec"), "user_id")
     d = ((joined.sec - joined.signup_sec) / DAY).floor().cast("int64")
-    named = d < window_days
-    if revenue_event:
-        named = named | (joined.event == revenue_event)
-    return joined.select(
-        uid=joined.uid,
-        event=named.ifelse(joined.event, ibis.null("string")),
-        d=d,
-        late=joined.sec >= a_end,
-        ts_named=named.ifelse(joined.ts, ibis.null("timestamp")),
-        value=named.ifelse(joined.value, ibis.null("float64")),
+    is_revenue = (joined.event == revenue_event) if revenue_event else ibis.literal(False)
+    kind = (
+        ibis.cases(
+            (d < 0, BEFORE_SIGNUP),
+            (joined.sec >= a_end, AFTER_AS_OF),
+            (d < window_days, WINDOW),
+            (is_revenue, REVENUE),
+            else_=DAYS,
+        )
+        .cast("int8")
+        .name("kind")
+    )
+    rows = joined.select(uid=joined.uid, d=d, kind=kind, event=joined.event,
+                         ts=joined.ts, value=joined.value)  # fmt: skip
+    named = (rows.kind == WINDOW) | (rows.kind == REVENUE)
+    counted = rows.kind <= REVENUE
+    slot = ibis.cases((rows.kind == REVENUE, rows.d), (counted, daybits.block_of(rows.d)), else_=0)
+    return rows.select(
+        uid=rows.uid,
+        kind=rows.kind,
+        event=named.ifelse(rows.event, ibis.null("string")),
+        slot=slot.cast("int64"),
+        bits=counted.ifelse(daybits.day_bit(rows.d), 0).cast("int64"),
+        ts_named=named.ifelse(rows.ts, ibis.null("timestamp")),
+        value=named.ifelse(rows.value, ibis.null("float64")),
     )
 
 
-def _duplicates(ev, signups, *, a_end: int, window_days: int, revenue_event) -> int:
+DUPLICATES_EXACT_UP_TO = 20_000_000  # events; above, duplicates are counted on a user sample
+
+
+def _duplicates(ev, signups, n_events: int, *, a_end: int, window_days: int, revenue_event):
     """Exact duplicate rows (same user, event, timestamp and value) among the events that
     count — in the window, or of the revenue event — on or after signup and before the as-of
     end: rows minus distinct rows, one grouped pass in the engine. After the window a
-    duplicate changes nothing (a day is active or not), so those rows are not compared."""
-    rows = _named_rows(ev, signups, a_end=a_end, window_days=window_days,
-                       revenue_event=revenue_event)  # fmt: skip
-    rows = rows.filter(rows.ts_named.notnull() & (rows.d >= 0) & ~rows.late)
+    duplicate changes nothing (a day is active or not), so those rows are not compared.
+
+    Comparing every row costs ~3 passes over the log. Above DUPLICATES_EXACT_UP_TO events the
+    rows of every k-th user (by uid, the same users on every engine) are compared instead, with
+    k making the sample ~that size: (duplicates found × k, k). A user's copies all belong to
+    that user, so the sample's count is exact for its users; METHODS §1.1 gives the error.
+    """
+    every = max(1, -(-int(n_events) // DUPLICATES_EXACT_UP_TO))
+    if every > 1:
+        signups = signups.filter(signups.uid % every == 0)
+    rows = _cell_rows(ev, signups, a_end=a_end, window_days=window_days,
+                      revenue_event=revenue_event)  # fmt: skip
+    rows = rows.filter(rows.ts_named.notnull())
     whole = rows.group_by(["uid", "event", "ts_named", "value"]).aggregate(c=rows.count())
-    return _count(whole.aggregate(dup=(whole.c - 1).sum()).to_pandas().iloc[0]["dup"])
+    found = _count(whole.aggregate(dup=(whole.c - 1).sum()).to_pandas().iloc[0]["dup"])
+    return found * every, every
 
 
 def sample_predicate(user_id: ibis.Value, fraction: float) -> ibis.Value:
@@ -553,20 +616,22 @@ def _count(value) -> int:
 
 def _drop_counts(ev, cells, signups, has_users: bool) -> dict[str, int]:
     """Events dropped before signup or after the as-of date and duplicate rows (from the
-    cells), and events of users missing from the users table (one anti-join, only when a
-    users table is given)."""
+    cells), the users with events, and events of users missing from the users table (one
+    anti-join, only when a users table is given)."""
     stats = (
         cells.aggregate(
-            events_before_signup=cells.n.sum(where=cells.d < 0),
-            events_after_as_of=cells.n.sum(where=(cells.d >= 0) & cells.late),
-            duplicate_events=cells.dup.sum(where=(cells.d >= 0) & ~cells.late),
-            users_with_events=cells.uid.nunique(),
+            events_before_signup=cells.n.sum(where=cells.kind == BEFORE_SIGNUP),
+            events_after_as_of=cells.n.sum(where=cells.kind == AFTER_AS_OF),
+            duplicate_events=cells.dup.sum(where=cells.kind <= REVENUE),
         )
         .to_pandas()
         .iloc[0]
     )
-    keys = ("events_before_signup", "events_after_as_of", "duplicate_events", "users_with_events")
+    keys = ("events_before_signup", "events_after_as_of", "duplicate_events")
     out = {k: _count(stats[k]) for k in keys}
+    # signups made from the events are users with events by construction: count, not nunique
+    with_events = cells.uid.nunique() if has_users else signups.count()
+    out["users_with_events"] = int(with_events.to_pandas())
     if has_users:
         unknown = ev.anti_join(signups, "user_id")
         out["events_of_unknown_users"] = int(unknown.count().to_pandas())

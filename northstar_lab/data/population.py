@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from . import daybits
+from .daybits import REVENUE, WINDOW
 
 
 def user_expr(cells, signups, *, names, window_days, horizon_days, revenue_event, gaps):
@@ -49,14 +51,16 @@ def user_expr(cells, signups, *, names, window_days, horizon_days, revenue_event
 
 def _window_figures(cells, names: list[str], window_days: int) -> ibis.Table:
     """Per user, from the window's cells: count__i and days__i per candidate event type (a cell
-    is one active day of one type, holding n events) and all events in the window (any name).
-    Sums are cast to float64: DuckDB sums BIGINT into HUGEINT, which pandas holds as objects."""
-    win = cells.filter(cells.d < window_days)
+    is one block of days of one type, holding n events, its days as bits) and all events in
+    the window (any name). Sums are cast to float64: DuckDB sums BIGINT into HUGEINT, which
+    pandas holds as objects."""
+    win = cells.filter(cells.kind == WINDOW)
+    win = win.mutate(days=daybits.bit_count(win.bits))
     aggs = {}
     for i, name in enumerate(names):
         is_e = win.event == name
         aggs[f"count__{i}"] = win.n.sum(where=is_e).cast("float64")
-        aggs[f"days__{i}"] = is_e.sum().cast("float64")
+        aggs[f"days__{i}"] = win.days.sum(where=is_e).cast("float64")
     aggs["total_events"] = win.n.sum().cast("float64")
     return win.group_by("uid").aggregate(**aggs)
 
@@ -64,8 +68,8 @@ def _window_figures(cells, names: list[str], window_days: int) -> ibis.Table:
 def revenue_per_user(cells, revenue_event: str, window_days: int, horizon_days: int) -> ibis.Table:
     """Revenue per user: the revenue event's values in whole days [W, W + H) since signup, the
     same day arithmetic as everything else (METHODS §1.4; deviation 5 for the boundary)."""
-    in_h = (cells.d >= window_days) & (cells.d < window_days + horizon_days)
-    rev = cells.filter((cells.event == revenue_event) & in_h)
+    in_h = (cells.slot >= window_days) & (cells.slot < window_days + horizon_days)
+    rev = cells.filter((cells.kind == REVENUE) & in_h)  # slot: the day (after the window)
     return rev.group_by("uid").aggregate(revenue_h=rev.value.sum().cast("float64"))
 
 
@@ -75,7 +79,7 @@ def _active_days(cells, gaps: tuple[int, ...], window_days: int) -> ibis.Table:
     active days. (The silences before the first and after the last active day are handled by
     the caller, which knows a_days.) Counting days here avoids distinct-counts elsewhere.
     """
-    days = cells.select("uid", "d").distinct()
+    days = daybits.days_in_engine(daybits.day_blocks(cells))
     w = ibis.window(group_by=days.uid, order_by=days.d)
     days = days.mutate(gap=days.d.lead().over(w) - days.d)
     aggs = {f"inner_gap_g{g}": days.d.min(where=days.gap >= g) for g in gaps}

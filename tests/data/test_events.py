@@ -185,7 +185,7 @@ def test_users_collected_in_python_equal_the_engine_expression(clean):
     signups = signups.filter(signups.a_days >= 0)
     cells = aggregate._cells(ev, signups, a_end=a_end, window_days=14, revenue_event="payment",
                              drop_duplicates=False)  # fmt: skip
-    kept = cells.filter((cells.d >= 0) & ~cells.late)
+    kept = aggregate.kept_cells(cells)
     names = [frame.event_columns[f"count__{i}"] for i in range(len(frame.event_columns) // 2)]
     spec = dict(names=names, window_days=14, horizon_days=90, revenue_event="payment",
                 gaps=(7, 30))  # fmt: skip
