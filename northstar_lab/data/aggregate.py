@@ -30,9 +30,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from . import coverage, daybits
-from .daybits import AFTER_AS_OF, BEFORE_SIGNUP, DAY_BITS, DAYS, REVENUE, WINDOW
+from . import coverage, daybits, logcells
+from .daybits import AFTER_AS_OF, BEFORE_SIGNUP, DAY_BITS, REVENUE, WINDOW
 from .events import DAY, EventCheck, as_of_end_sec, epoch_sec
+from .logcells import kept_cells
 from .population import check_finite_revenue, revenue_per_user, user_expr
 
 MAX_EVENT_TYPES = 200
@@ -59,7 +60,7 @@ class UserFrame:
     sample_fraction: float = 1.0
     warnings: list[str] = field(default_factory=list)
     population: ibis.Table | None = None  # all users, unexecuted; set only when sampled
-    duplicates: int = 0  # exact duplicate rows among the events that count (see _cells)
+    duplicates: int = 0  # exact duplicate rows among the events that count (see logcells.cells)
 
 
 def per_user_frame(
@@ -103,7 +104,7 @@ def per_user_frame(
     say("Counting events per user, event type and day since signup (one pass)")
     _require_revenue_event(check, revenue_event)
     spec = dict(a_end=a_end, window_days=window_days, revenue_event=revenue_event)
-    all_cells = _cells(ev, all_signups, drop_duplicates=drop_duplicates, **spec)
+    all_cells = logcells.cells(ev, all_signups, drop_duplicates=drop_duplicates, **spec)
     cells = all_cells
     if fraction < 1.0:
         cells = all_cells.semi_join(signups, "uid")
@@ -232,7 +233,7 @@ def _left_out(
     duplicates, every = drops.pop("duplicate_events"), 1
     if not drop_duplicates:
         say("Looking for exact duplicate events")
-        duplicates, every = _duplicates(ev, all_signups, check.n_rows, **spec)
+        duplicates, every = logcells.duplicates(ev, all_signups, check.n_rows, **spec)
     counts.update(drops)
     for reason, label in (
         ("events_before_signup", "events before the user's signup were dropped"),
@@ -480,106 +481,6 @@ def _cell_type_counts(cells: ibis.Table, revenue_event: str | None) -> tuple[dic
     # the MAX_EVENT_TYPES + 1 most frequent, and the revenue event wherever it stands
     df = df[(np.arange(len(df)) <= MAX_EVENT_TYPES) | (df["first"] == 1).to_numpy()]
     return dict(zip(df["event"].astype(str), df["n"].astype(int), strict=True)), n_types
-
-
-def kept_cells(cells: ibis.Table) -> ibis.Table:
-    """The cells that count: on or after signup and before the as-of end."""
-    return cells.filter(cells.kind <= REVENUE)
-
-
-def _cells(ev, signups, *, a_end: int, window_days: int, revenue_event, drop_duplicates):
-    """Events collapsed to (uid, kind, event, slot) cells with n events, the sum of their
-    values and the bits of their active days, materialised.
-
-    This is the only full pass over the raw log: every per-user figure below is computed from
-    these cells. Kinds (one rule, `_cell_rows`):
-    - WINDOW: events in the observation window, per (user, event name, day block); bits say
-      which of the block's days had that event;
-    - REVENUE: the revenue event after the window, per (user, day): slot is the day;
-    - DAYS: every other event that counts, per (user, day block): only the bits matter;
-    - BEFORE_SIGNUP, AFTER_AS_OF: left-out events, one cell per user (counted only).
-    Keeping a day block as bits instead of one cell per active day makes 70M cells ~20M at
-    125M events. `.cache()` keeps the cells in the engine (a DuckDB temp table, a persisted
-    Spark DataFrame). With drop_duplicates, the named rows are first grouped on the whole row
-    (user, event, timestamp, value), so each counts once, and `dup` holds the copies dropped.
-    """
-    rows = _cell_rows(ev, signups, a_end=a_end, window_days=window_days,
-                      revenue_event=revenue_event)  # fmt: skip
-    keys = ["uid", "kind", "event", "slot"]
-    if not drop_duplicates:
-        cells = rows.group_by(keys).aggregate(
-            n=rows.count(), value=rows.value.sum(), bits=daybits.bit_or(rows.bits)
-        )
-        return cells.mutate(dup=ibis.literal(0, "int64")).cache()
-    whole = rows.group_by([*keys, "bits", "ts_named", "value"]).aggregate(c=rows.count())
-    named = whole.ts_named.notnull()
-    n = named.ifelse(1, whole.c)
-    cells = whole.group_by(keys).aggregate(
-        n=n.sum(),
-        value=(whole.value * n).sum(),
-        bits=daybits.bit_or(whole.bits),
-        dup=(whole.c - 1).sum(where=named),
-    )
-    return cells.cache()
-
-
-def _cell_rows(ev, signups, *, a_end: int, window_days: int, revenue_event) -> ibis.Table:
-    """The log joined to the signups, one row per event: uid, its cell (kind, event, slot,
-    bits; see `_cells`), and the timestamp and value only where a figure needs them (events in
-    the window and of the revenue event)."""
-    joined = ev.inner_join(signups.select("user_id", "uid", "signup_sec"), "user_id")
-    d = ((joined.sec - joined.signup_sec) / DAY).floor().cast("int64")
-    is_revenue = (joined.event == revenue_event) if revenue_event else ibis.literal(False)
-    kind = (
-        ibis.cases(
-            (d < 0, BEFORE_SIGNUP),
-            (joined.sec >= a_end, AFTER_AS_OF),
-            (d < window_days, WINDOW),
-            (is_revenue, REVENUE),
-            else_=DAYS,
-        )
-        .cast("int8")
-        .name("kind")
-    )
-    rows = joined.select(uid=joined.uid, d=d, kind=kind, event=joined.event,
-                         ts=joined.ts, value=joined.value)  # fmt: skip
-    named = (rows.kind == WINDOW) | (rows.kind == REVENUE)
-    counted = rows.kind <= REVENUE
-    slot = ibis.cases((rows.kind == REVENUE, rows.d), (counted, daybits.block_of(rows.d)), else_=0)
-    return rows.select(
-        uid=rows.uid,
-        kind=rows.kind,
-        event=named.ifelse(rows.event, ibis.null("string")),
-        slot=slot.cast("int64"),
-        bits=counted.ifelse(daybits.day_bit(rows.d), 0).cast("int64"),
-        ts_named=named.ifelse(rows.ts, ibis.null("timestamp")),
-        value=named.ifelse(rows.value, ibis.null("float64")),
-    )
-
-
-DUPLICATES_EXACT_UP_TO = 20_000_000  # events; above, duplicates are counted on a user sample
-
-
-def _duplicates(ev, signups, n_events: int, *, a_end: int, window_days: int, revenue_event):
-    """Exact duplicate rows (same user, event, timestamp and value) among the events that
-    count — in the window, or of the revenue event — on or after signup and before the as-of
-    end: rows minus distinct rows, one grouped pass in the engine. After the window a
-    duplicate changes nothing (a day is active or not), so those rows are not compared.
-
-    Comparing every row costs ~3 passes over the log. Above DUPLICATES_EXACT_UP_TO events the
-    rows of every k-th user (by uid, the same users on every engine) are compared instead, with
-    k making the sample ~that size: (duplicates found × k, k). A user's copies all belong to
-    that user, so the sample's count is exact for its users; METHODS §1.1 gives the error.
-    """
-    every = max(1, -(-int(n_events) // DUPLICATES_EXACT_UP_TO))
-    if every > 1:
-        signups = signups.filter(signups.uid % every == 0)
-    rows = _cell_rows(ev, signups, a_end=a_end, window_days=window_days,
-                      revenue_event=revenue_event)  # fmt: skip
-    rows = rows.filter(rows.ts_named.notnull())
-    whole = rows.group_by(["uid", "event", "ts_named", "value"]).aggregate(c=rows.count())
-    found = _count(whole.aggregate(dup=(whole.c - 1).sum()).to_pandas().iloc[0]["dup"])
-    return found * every, every
 
 
 def sample_predicate(user_id: ibis.Value, fraction: float) -> ibis.Value:

@@ -20,7 +20,7 @@ import numpy as np
 
 BLOCK = 62  # days per block (bits 0..61 of an int64)
 
-# The kinds of `aggregate._cells` (its `kind` column). In DAYS and WINDOW cells the slot is a
+# The kinds of `logcells.cells` (its `kind` column). In DAYS and WINDOW cells the slot is a
 # day block; in REVENUE cells it is the day itself; the left-out kinds have no days.
 DAYS, WINDOW, REVENUE, BEFORE_SIGNUP, AFTER_AS_OF = 0, 1, 2, 3, 4
 DAY_BITS = 20  # days since signup fit in 20 bits (2,870 years) of a sorted key row·2²⁰ + day

@@ -3,7 +3,7 @@
 When the statistics run on a sample of users (`max_users`), the population figures — how many
 users reach a leader's threshold and their retention at the horizon — are still computed on
 every user. This module builds that per-user table as an unexecuted Ibis expression over the
-cells of `aggregate._cells` and counts (group, T, E) rows from it, so only those counts leave
+cells of `logcells.cells` and counts (group, T, E) rows from it, so only those counts leave
 the engine. `aggregate.collect_users` computes the same rows for the users that come to Python
 (tested equal in tests/data/test_events.py).
 """

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from northstar_lab.data import aggregate, daybits, population
+from northstar_lab.data import aggregate, daybits, logcells, population
 from northstar_lab.data.aggregate import DAY_BITS, per_user_frame
 from northstar_lab.data.columns import EventColumns
 from northstar_lab.data.events import check_events, standard_events
@@ -117,10 +117,10 @@ def test_per_user_frame_equals_the_raw_rows_when_the_window_spans_blocks(window)
     a_end = aggregate.as_of_end_sec(uf.as_of)
     signups = aggregate._signups(ev, None)
     signups = signups.mutate(a_days=((a_end - signups.signup_sec) / DAY).floor().cast("int64"))
-    cells = aggregate._cells(ev, signups, a_end=a_end, window_days=window,
+    cells = logcells.cells(ev, signups, a_end=a_end, window_days=window,
                              revenue_event="pay", drop_duplicates=False)  # fmt: skip
     names = [uf.event_columns[f"count__{i}"] for i in range(len(uf.event_columns) // 2)]
-    expr = population.user_expr(aggregate.kept_cells(cells), signups, names=names,
+    expr = population.user_expr(logcells.kept_cells(cells), signups, names=names,
                                 **{k: v for k, v in spec.items() if k != "window_days"},
                                 window_days=window).to_pandas()  # fmt: skip
     expr = expr.set_index("user_id").sort_index().drop(columns="uid")
@@ -142,7 +142,7 @@ def test_duplicates_of_a_large_log_are_counted_on_every_kth_user(monkeypatch):
     spec = dict(window_days=14, horizon_days=90, gaps=(30,))
     exact = per_user_frame(std, check, **spec)
     assert exact.duplicates == len(first)
-    monkeypatch.setattr(aggregate, "DUPLICATES_EXACT_UP_TO", len(doubled) // 4 + 1)
+    monkeypatch.setattr(logcells, "DUPLICATES_EXACT_UP_TO", len(doubled) // 4 + 1)
     sampled = per_user_frame(std, check, **spec)
     users = sorted(doubled["user_id"].unique())
     every_fourth = {u for i, u in enumerate(users, start=1) if i % 4 == 0}  # uid = rank

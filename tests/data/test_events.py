@@ -161,7 +161,7 @@ def test_long_tail_of_names_stays_in_the_engine(monkeypatch):
 def test_users_collected_in_python_equal_the_engine_expression(clean):
     """collect_users (three queries + NumPy over active-day lists) gives the rows of the
     engine's one-row-per-user expression, which the population figures use."""
-    from northstar_lab.data import aggregate, population
+    from northstar_lab.data import aggregate, logcells, population
 
     log, _ = clean
     extra = pd.DataFrame(
@@ -183,9 +183,9 @@ def test_users_collected_in_python_equal_the_engine_expression(clean):
     signups = aggregate._signups(ev, None)
     signups = signups.mutate(a_days=((a_end - signups.signup_sec) / DAY).floor().cast("int64"))
     signups = signups.filter(signups.a_days >= 0)
-    cells = aggregate._cells(ev, signups, a_end=a_end, window_days=14, revenue_event="payment",
+    cells = logcells.cells(ev, signups, a_end=a_end, window_days=14, revenue_event="payment",
                              drop_duplicates=False)  # fmt: skip
-    kept = aggregate.kept_cells(cells)
+    kept = logcells.kept_cells(cells)
     names = [frame.event_columns[f"count__{i}"] for i in range(len(frame.event_columns) // 2)]
     spec = dict(names=names, window_days=14, horizon_days=90, revenue_event="payment",
                 gaps=(7, 30))  # fmt: skip
