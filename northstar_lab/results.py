@@ -263,7 +263,9 @@ class DataInfo:
     population: PopulationFigures | None = None
     duration_unit: str | None = None  # a users table's duration unit; None = days
     horizon_days: float | None = None  # the horizon used (shortened to the follow-up if needed)
-    duplicate_events: int | None = None  # exact duplicate rows among the events that count
+    # exact duplicate rows among the events that count; above 20M events an estimate from
+    # every k-th user (the data warnings say so, METHODS §1.1)
+    duplicate_events: int | None = None
 
     #: fields left out of the JSON when they do not apply (None), as before they were typed
     _OMIT_WHEN_NONE = ("sample_fraction", "event_types", "signup_min", "signup_max", "population",

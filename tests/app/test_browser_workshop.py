@@ -107,8 +107,15 @@ def test_the_window_changed_twice_without_an_exception(app, browser):
     url, log, _db = app
     page = laptop(browser)
     open_sample(page, url)
+    chips = page.get_by_test_id("stMultiSelect").filter(has_text="Candidates to compare")
     choose(page, "Candidates to compare", "quiz_taken: count in first 14 days")
     settle(page)
+    if "quiz_taken" not in chips.first.inner_text():
+        # in one CI run (load ~2) the pick was not in the box after settling: it is made again
+        # once; the test is about the window change, so the pick must hold before it
+        choose(page, "Candidates to compare", "quiz_taken: count in first 14 days")
+        settle(page)
+    expect(chips.first).to_contain_text("quiz_taken: count in first 14 days", timeout=LONG)
     for days in (7, 14):
         fill_number(page, "Observation window (days)", days)
         page.get_by_role("button", name="Apply settings").click()
