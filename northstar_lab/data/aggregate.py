@@ -33,7 +33,7 @@ from ..errors import InputError
 from . import coverage, daybits, logcells
 from .daybits import AFTER_AS_OF, BEFORE_SIGNUP, DAY_BITS, REVENUE, WINDOW
 from .events import DAY, EventCheck, as_of_end_sec, epoch_sec
-from .logcells import kept_cells
+from .logcells import engine_count, kept_cells
 from .population import check_finite_revenue, revenue_per_user, user_expr
 
 MAX_EVENT_TYPES = 200
@@ -347,7 +347,7 @@ def _window_columns(cells, names, window_days, lut, n) -> dict[str, np.ndarray]:
 
 
 def _window_per_type(win: ibis.Table, names: list[str]) -> dict[str, np.ndarray]:
-    """Events and active days per (user, candidate type) in the window, as NumPy arrays
+    """Events and active days of each window cell (user, type, day block), as NumPy arrays
     (uid, code, n, days): each name becomes its position in `names` by a join with a small
     table, and the long tail shares code −1 (it counts in total_events only). Integer codes
     come over Arrow without a Python string per row (13.6M such rows took 77 s at 2M users)."""
@@ -511,11 +511,6 @@ def _signups(ev: ibis.Table, users: pd.DataFrame | None) -> ibis.Table:
     return backend.create_table(name, frame, temp=True, overwrite=True)
 
 
-def _count(value) -> int:
-    """An engine's count or sum as int; a sum over no rows comes back as NULL (None or NaN)."""
-    return 0 if value is None or pd.isna(value) else int(value)
-
-
 def _drop_counts(ev, cells, signups, has_users: bool) -> dict[str, int]:
     """Events dropped before signup or after the as-of date and duplicate rows (from the
     cells), the users with events, and events of users missing from the users table (one
@@ -530,7 +525,7 @@ def _drop_counts(ev, cells, signups, has_users: bool) -> dict[str, int]:
         .iloc[0]
     )
     keys = ("events_before_signup", "events_after_as_of", "duplicate_events")
-    out = {k: _count(stats[k]) for k in keys}
+    out = {k: engine_count(stats[k]) for k in keys}
     # signups made from the events are users with events by construction: count, not nunique
     with_events = cells.uid.nunique() if has_users else signups.count()
     out["users_with_events"] = int(with_events.to_pandas())

@@ -111,10 +111,10 @@ def duplicates(ev, signups, n_events: int, *, a_end: int, window_days: int, reve
                       revenue_event=revenue_event)  # fmt: skip
     rows = rows.filter(rows.ts_named.notnull())
     whole = rows.group_by(["uid", "event", "ts_named", "value"]).aggregate(c=rows.count())
-    found = _count(whole.aggregate(dup=(whole.c - 1).sum()).to_pandas().iloc[0]["dup"])
+    found = engine_count(whole.aggregate(dup=(whole.c - 1).sum()).to_pandas().iloc[0]["dup"])
     return found * every, every
 
 
-def _count(value) -> int:
+def engine_count(value) -> int:
     """An engine's count or sum as int; a sum over no rows comes back as NULL (None or NaN)."""
     return 0 if value is None or pd.isna(value) else int(value)
