@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -184,14 +185,31 @@ class SqliteEngine:
         return conn
 
     def use_wal(self) -> None:
-        """WAL lets readers work while one process writes; it is a property of the file."""
-        conn = self.connect()
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-        except sqlite3.DatabaseError as exc:
-            raise self.translate(exc) from exc
-        finally:
-            conn.close()
+        """WAL lets readers work while one process writes; it is a property of the file.
+
+        Switching the mode needs the file to itself, and SQLite does not wait for that: while
+        another process holds a write lock (two stores opening a new file at once, one of them
+        already migrating) the PRAGMA fails at once, busy timeout or not. So we wait here, the
+        same BUSY_TIMEOUT_S a write would, and skip the switch when the file is in WAL already.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        pause = 0.005
+        while True:
+            conn = self.connect()
+            try:
+                if _journal_mode(conn) == "wal":
+                    return
+                conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() >= deadline:
+                    raise self.translate(exc) from exc
+            except sqlite3.DatabaseError as exc:
+                raise self.translate(exc) from exc
+            finally:
+                conn.close()
+            time.sleep(max(0.0, min(pause, deadline - time.monotonic())))
+            pause = min(pause * 2, 0.2)
 
     @contextmanager
     def reading(self) -> Iterator[Tx]:
@@ -249,7 +267,7 @@ class SqliteEngine:
         name = getattr(exc, "sqlite_errorname", "") or ""
         text = str(exc)
         where = f"The decision database {self.location}"
-        if "LOCKED" in name or "BUSY" in name or "locked" in text or "busy" in text:
+        if _is_busy(exc):
             return InputError(
                 f"{where} is busy: another process held its write lock for more than "
                 f"{BUSY_TIMEOUT_S:g} s. Try again in a moment; nothing was written."
@@ -288,3 +306,15 @@ def _rollback_quietly(conn: sqlite3.Connection) -> None:
             conn.execute("ROLLBACK")
     except sqlite3.DatabaseError:
         pass  # the connection is closed next; SQLite rolls back what it did not commit
+
+
+def _is_busy(exc: sqlite3.DatabaseError) -> bool:
+    """Another connection holds the lock this one needs (SQLITE_BUSY or SQLITE_LOCKED)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc)
+    return "LOCKED" in name or "BUSY" in name or "locked" in text or "busy" in text
+
+
+def _journal_mode(conn: sqlite3.Connection) -> str:
+    """The file's journal mode; reading it takes no lock another process could hold."""
+    return str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()

@@ -220,6 +220,56 @@ def test_a_writer_waits_for_a_short_lock_instead_of_failing(location, raw):
     thread.join()
 
 
+def _rollback_journal_file(path: Path) -> Path:
+    """A decision database as a store leaves it, but back in rollback-journal mode."""
+    DecisionStore(path).record(make_decision("before"))
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        assert conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0] == "delete"
+    return path
+
+
+def test_opening_waits_for_a_writer_before_switching_to_wal(tmp_path):
+    """SQLite refuses the WAL switch at once, without its busy timeout, while another
+    connection holds a write lock: two stores opening a new file together met exactly this
+    (the second failed with 'is busy' in milliseconds). The store waits like a write does."""
+    path = _rollback_journal_file(tmp_path / "rollback.sqlite3")
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    bare = sqlite3.connect(path, isolation_level=None)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        bare.execute("PRAGMA journal_mode = WAL")  # what SQLite itself does: no waiting
+    bare.close()
+
+    release = threading.Timer(0.5, lambda: holder.execute("COMMIT"))
+    release.start()
+    started = time.monotonic()
+    store = DecisionStore(path)
+    waited = time.monotonic() - started
+    release.join()
+    holder.close()
+    assert waited >= 0.3, "the store did not wait for the writer"
+    assert [d["title"] for d in store.list_decisions()] == ["before"]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_opening_under_a_lock_held_too_long_says_busy(tmp_path, monkeypatch):
+    path = _rollback_journal_file(tmp_path / "rollback.sqlite3")
+    monkeypatch.setattr(engines, "BUSY_TIMEOUT_S", 0.3)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        with pytest.raises(InputError, match="is busy: another process held its write lock"):
+            DecisionStore(path)
+        assert time.monotonic() - started >= 0.25, "it gave up before the busy timeout"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM decisions").fetchone()[0] == 1
+
+
 # --- PostgreSQL: unreachable, wrong credentials, read-only user, dropped connections -------------
 
 
