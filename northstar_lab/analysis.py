@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,11 +26,8 @@ from .candidates import (
     select_candidates,
     thresholded_key,
 )
-from .data import aggregate
-from .data.aggregate import GAPS_FOR_SENSITIVITY, UserFrame
-from .data.events import DAY, as_of_end_sec
+from .data.calendar import DAY, as_of_end_sec
 from .data.load import LoadedData, input_labels, resolve_revenue_event
-from .data.population import population_retention
 from .data.users import LEFT_OUT, duration_unit_of
 from .errors import InputError
 from .outcomes import (
@@ -48,7 +46,11 @@ from .results import DataInfo, GapRun, PopulationFigures, RankingResult, Thresho
 from .settings import AnalysisSettings
 from .stats.km import GroupCurve
 
+if TYPE_CHECKING:  # the engine side (`data.aggregate`, `data.population`) is imported where an
+    from .data.aggregate import UserFrame  # event log is aggregated: a users table needs no engine
+
 SENSITIVITY_MAX_USERS = 200_000
+GAPS_FOR_SENSITIVITY = (7, 14, 28)  # inactivity gaps (days) the ranking is also run with
 
 
 Progress = Callable[[str, float], None]
@@ -133,6 +135,7 @@ def _user_level_frame(loaded, settings, revenue_event, say):
     gaps = tuple(sorted({settings.inactivity_days, *GAPS_FOR_SENSITIVITY}))
     users = loaded.users
     if loaded.events is not None:
+        from .data import aggregate
 
         def agg_progress(msg: str) -> None:
             say(msg, 0.1)
@@ -350,6 +353,7 @@ def population_figures(
     from them in Python with the ranking's formulas.
     """
     from .data import cells as engine_cells
+    from .data.population import population_retention
 
     spec = dict(gap=settings.inactivity_days, window_days=settings.window_days,
                 horizon_days=settings.horizon_days)  # fmt: skip

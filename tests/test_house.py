@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,6 +104,33 @@ def test_the_analysis_and_the_cli_start_without_scipy_stats_or_lifelines():
     imports = ("northstar_lab.analysis, northstar_lab.data.load, northstar_lab.cli, "
                "northstar_lab.stats.adjusted, northstar_lab.evidence.charts")  # fmt: skip
     assert _heavy_modules_after(imports, ("scipy.stats", "lifelines")) == []
+
+
+def test_a_users_table_ranking_never_loads_the_engine(tmp_path):
+    """A users table is read with pandas and ranked in NumPy: Ibis and DuckDB (~0.3 s of a CLI
+    start) load only for an event log or a database source (`data.eventlog`, `sources`)."""
+    users = tmp_path / "users.csv"
+    rng = np.random.default_rng(0)
+    n = 400
+    pd.DataFrame(
+        {
+            "user_id": [f"u{i}" for i in range(n)],
+            "tenure_days": rng.integers(1, 300, n),
+            "churned": rng.integers(0, 2, n),
+            "sessions": rng.poisson(3, n),
+            "projects": rng.poisson(1, n),
+        }
+    ).to_csv(users, index=False)
+    code = (
+        "import sys; from northstar_lab.cli import main; "
+        f"code = main(['rank', '--users', {str(users)!r}, '--quiet', '--bootstrap', '20']); "
+        "print('LOADED', ','.join(m for m in ('ibis', 'duckdb', 'sqlglot') if m in sys.modules)); "
+        "sys.exit(code)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert "sessions (users table)" in out.stdout, out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "LOADED", out.stdout
 
 
 def test_every_library_module_imports():

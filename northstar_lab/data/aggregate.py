@@ -31,13 +31,13 @@ import pandas as pd
 
 from ..errors import InputError
 from . import coverage, daybits, logcells
+from .calendar import DAY, as_of_end_sec
 from .daybits import AFTER_AS_OF, BEFORE_SIGNUP, DAY_BITS, REVENUE, WINDOW
-from .events import DAY, EventCheck, as_of_end_sec, epoch_sec
+from .events import EventCheck, epoch_sec
 from .logcells import engine_count, kept_cells
 from .population import check_finite_revenue, revenue_per_user, user_expr
 
 MAX_EVENT_TYPES = 200
-GAPS_FOR_SENSITIVITY = (7, 14, 28)
 
 Progress = Callable[[str], None]
 

@@ -15,11 +15,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from .calendar import DAY
 from .columns import EventColumns
 from .formats import epoch_to_timestamp, epoch_unit
-
-DAY = 86_400
-
 
 MAX_EVENT_NAMES = 1000  # distinct names brought into memory; the long tail stays in the engine
 PLAUSIBLE_QUANTILE = 0.999  # "the bulk of the data": events before this quantile of time
@@ -322,8 +320,3 @@ def _bad_timestamp_message(std, label: str, n_bad: int, row_numbers: bool) -> st
         f"{'are' if n_bad != 1 else 'is'} not {'dates' if n_bad != 1 else 'a date'}{where}; "
         f"e.g. {values}. Expected e.g. 2025-03-01 14:30:00 or 2025-03-01T14:30:00Z.{hint}"
     )
-
-
-def as_of_end_sec(as_of: dt.date) -> int:
-    """The as-of date is inclusive: the data ends at midnight after it (epoch seconds, UTC)."""
-    return int((pd.Timestamp(as_of) + pd.Timedelta(days=1)).timestamp())

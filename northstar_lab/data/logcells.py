@@ -11,8 +11,8 @@ import ibis
 import pandas as pd
 
 from . import daybits
+from .calendar import DAY
 from .daybits import AFTER_AS_OF, BEFORE_SIGNUP, DAYS, REVENUE, WINDOW
-from .events import DAY
 
 
 def kept_cells(cells: ibis.Table) -> ibis.Table:

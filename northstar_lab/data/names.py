@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import ibis
 import pandas as pd
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    import ibis
 
 REPLACEMENT = "\ufffd"
 

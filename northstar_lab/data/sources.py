@@ -25,13 +25,14 @@ import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-import duckdb
-import ibis
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..redact import redact_secrets
 from . import diagnose
+
+if TYPE_CHECKING:  # Ibis and DuckDB load when a source is opened, not with this module (the
+    import ibis  # users-table path reads files with pandas and never needs an engine)
 
 QUIET_LOG = Path(__file__).with_name("spark-log4j2.properties")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".gz")
@@ -221,6 +222,8 @@ def connect(source: Source) -> ibis.BaseBackend:
     key = (source.engine, source.location if source.kind != "file" else "")
     if key in _CONNECTIONS:
         return _CONNECTIONS[key]
+    import ibis
+
     if source.kind == "spark":
         con = ibis.pyspark.connect(spark_session(source.location))
     else:
@@ -232,6 +235,8 @@ def connect(source: Source) -> ibis.BaseBackend:
 def _duckdb_connect(database: str | None) -> ibis.BaseBackend:
     """A DuckDB connection (in memory, or a database file read-only), in UTC, with every
     engine error turned into a message about the file."""
+    import ibis
+
     try:
         if database is None:
             con = ibis.duckdb.connect(**duckdb_config())
@@ -362,6 +367,8 @@ def reading(source: Source, label: str):
     DuckDB reads a file lazily: a bad line deep in a CSV or a truncated gzip surfaces only when
     the first query scans it, long after `read_file` returned.
     """
+    import duckdb
+
     try:
         yield
     except InputError:

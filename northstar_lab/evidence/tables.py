@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..analysis import Analysis
 from ..candidates import Candidate, Kind, at_least_candidate, thresholded_key
-from ..data.events import DAY, as_of_end_sec
+from ..data.calendar import DAY, as_of_end_sec
 from ..ranking import redundancy, score, thresholds
 from ..results import RankingResult
 from ..stats import km

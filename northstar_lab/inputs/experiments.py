@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..data.calendar import DAY, as_of_end_sec
 from ..data.columns import normalise, recognise
-from ..data.events import DAY, as_of_end_sec
 from ..data.users import read_dates, read_table
 from ..errors import InputError, example_rows
 from ..stats.dist import Z95, chi2_sf, norm_sf

@@ -22,7 +22,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from ..data.events import DAY, as_of_end_sec
+from ..data.calendar import DAY, as_of_end_sec
 
 WINDOW, LATER = 0, 1
 MONDAY_OFFSET_DAYS = 4  # 1970-01-01 was a Thursday: day 4 since the epoch is a Monday

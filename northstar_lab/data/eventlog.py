@@ -1,0 +1,88 @@
+"""Reading an event log: open it in its engine, map a vendor export, standardise the columns
+and validate them. Split from `load.py` so that a users-table-only analysis never imports the
+engine (Ibis, DuckDB and the event modules take ~0.3 s of a CLI start).
+"""
+
+from __future__ import annotations
+
+import duckdb
+import ibis
+
+from ..errors import InputError
+from . import formats, names, sources
+from .columns import EventColumns
+from .events import BadTimestamps, check_events, standard_events
+from .timestamps import repair_text_timestamps
+
+
+def read_event_log(source, events_table, label, event_format, event_columns, say):
+    """(report, warnings, columns, standard table, check) of the event log; a CSV whose types
+    change far down (DuckDB's sample misread a column) is read again with whole-file types."""
+    try:
+        return _read_events(source, events_table, label, event_format, event_columns, say)
+    except duckdb.ConversionException:
+        if not sources.is_csv_file(source):
+            raise
+        say("Reading the event log again: a value far down differs from the first rows", 0.04)
+        return _read_events(source, events_table, label, event_format, event_columns, say, True)
+
+
+def _read_events(source, events_table, label, event_format, event_columns, say,
+                 whole_file_types: bool = False):  # fmt: skip
+    """Open, map, standardise and validate the event log (inside `sources.reading`)."""
+    table, report, read_warnings = open_event_table(
+        source, events_table, label, event_format, whole_file_types
+    )
+    for sentence in report.sentences() if report else []:
+        say(sentence, 0.03)
+    cols = EventColumns.recognise(list(table.columns), label, **(event_columns or {}))
+    std = standard_events(table, cols, label)
+    say("Validating the event log", 0.05)
+    std, check, ts_note = _checked_events(std, label, source.engine)
+    if ts_note:
+        read_warnings.append(ts_note)
+    return report, read_warnings, cols, std, check
+
+
+def _checked_events(std, label: str, engine: str):
+    """`check_events`, and when text timestamps are not ISO, once more after reading them in
+    the one format that reads them all (`timestamps.repair_text_timestamps`)."""
+    row_numbers = engine == "duckdb"
+    try:
+        return std, check_events(std, label, row_numbers=row_numbers), None
+    except BadTimestamps:
+        repaired = repair_text_timestamps(std, label, engine)
+        if repaired is None:
+            raise
+    std, note = repaired
+    return std, check_events(std, label, row_numbers=row_numbers), note
+
+
+def open_event_table(
+    source: sources.Source,
+    table_name: str | None,
+    label: str,
+    event_format: str | None,
+    whole_file_types: bool = False,
+) -> tuple[ibis.Table, formats.FormatReport | None, list[str]]:
+    """The event table with clean column names, mapped from a vendor export when one is asked
+    for or recognised; the export's report; warnings about renamed columns."""
+    con = sources.connect(source)
+    table = sources.open_table(con, source, table_name, label, whole_file_types=whole_file_types)
+    table, warnings = names.clean_table_columns(table, label)
+    name = formats.check_format_name(event_format)
+    asked = name is not None
+    if not asked and str(event_format or "").lower() != "plain":
+        name = formats.recognise(table.columns)
+    if name is None:
+        return table, None, warnings
+    if source.engine != "duckdb":
+        raise InputError(
+            f"{label}: {formats.FORMATS[name].title} exports are read by DuckDB. Give the export "
+            "as a file (or a DuckDB database table), or map its columns yourself."
+        )
+    layout = formats.json_columns(name)
+    if sources.is_json_source(source):  # parsed once (the mapping scans it several times)
+        table = sources.open_table(con, source, table_name, label, json_columns=layout).cache()
+    table, report = formats.event_log_from_export(table, name, label, recognised=not asked)
+    return table, report, warnings
