@@ -103,3 +103,19 @@ def test_quantile_bins_with_few_codes_are_the_dense_codes():
     assert n == 4
     np.testing.assert_array_equal(bins, [2, 1, 1, 3, 2, 0])
     np.testing.assert_array_equal(levels(codes.astype(float))[0], bins)
+
+
+def test_durations_with_more_distinct_times_than_int16_keys_hold_equal_lifelines():
+    """Float durations with ~30k distinct values make 2·times keys beyond int16: the own-block
+    comparison switches to int32 keys and the blocks grow to keep the grid bounded."""
+    rng = np.random.default_rng(21)
+    n = 30_000
+    t = rng.uniform(0, 500, n).round(3)
+    e = (rng.random(n) < 0.6).astype(float)
+    score = np.round(rng.normal(size=n) - 0.002 * t, 2)  # tied scores, some signal
+    sd = SurvivalData.from_arrays(t, e)
+    assert 2 * sd.times.size >= 2**15
+    codes = np.unique(score, return_inverse=True)[1]
+    assert conc.concordance_sorted(sd, codes) == pytest.approx(
+        concordance_index(t, score, e), abs=1e-12
+    )
