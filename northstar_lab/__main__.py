@@ -3,5 +3,7 @@
 import sys
 
 from .cli import main
+from .cli.memory import reuse_freed_memory
 
+reuse_freed_memory()
 sys.exit(main())
