@@ -159,9 +159,11 @@ def flag_lifetime_totals(cands, results, ret, observed_days, event, known=frozen
         source = by_key.get(cand.threshold_of, cand)
         if source.key not in evidence:
             x = source.raw[ret]
+            codes = None if source.has_gaps else source.codes_for(ret)
             if source.imputed is not None:
                 x = np.where(source.imputed[ret], np.nan, x)  # judge the values users have
-            evidence[source.key] = tenure_evidence(x, obs, ev, obs_ranks)
+                codes = None
+            evidence[source.key] = tenure_evidence(x, obs, ev, obs_ranks, codes)
         ev_t = evidence[source.key]
         r.tenure_rho, r.tenure_elasticity = ev_t.rho, ev_t.elasticity
         by_evidence = lifetime_total_verdict(ev_t.rho, ev_t.elasticity, ev_t.elasticity_low)

@@ -30,17 +30,17 @@ def spearman_matrix(columns: list[np.ndarray], codes: list | None = None) -> np.
     codes: per column, its users' level codes and their number when already known (None
     where not): the same mid-ranks without sorting the column again."""
     n = columns[0].size if columns[0] is not None else codes[0][0].size
-    ranks = np.empty((n, len(columns)))
+    ranks = np.empty((len(columns), n))  # a row per column: every pass below is contiguous
     for j, x in enumerate(columns):
         known = codes[j] if codes is not None else None
         if known is not None:
-            ranks[:, j] = influence.MidRanks(None, known).a
+            ranks[j] = influence.MidRanks(None, known).a
         else:
-            ranks[:, j] = influence.MidRanks(np.where(np.isnan(x), np.nanmean(x), x)).a
-    ranks -= ranks.mean(axis=0)
-    norm = np.sqrt((ranks * ranks).sum(axis=0))
+            ranks[j] = influence.MidRanks(np.where(np.isnan(x), np.nanmean(x), x)).a
+    ranks -= ranks.mean(axis=1, keepdims=True)
+    norm = np.sqrt(np.einsum("ij,ij->i", ranks, ranks))
     norm[norm == 0] = 1.0
-    rho = (ranks.T @ ranks) / np.outer(norm, norm)
+    rho = (ranks @ ranks.T) / np.outer(norm, norm)
     rho = (rho + rho.T) / 2
     np.fill_diagonal(rho, 1.0)
     return rho

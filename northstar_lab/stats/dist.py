@@ -38,9 +38,16 @@ Z95 = float(norm_ppf(0.975))
 def rankdata(x: np.ndarray) -> np.ndarray:
     """Average ranks 1..n, ties sharing the mean of their ranks (scipy.stats.rankdata)."""
     x = np.asarray(x)
-    _, inverse, counts = np.unique(x.ravel(), return_inverse=True, return_counts=True)
+    _, inverse = np.unique(x.ravel(), return_inverse=True)
+    return ranks_of_codes(inverse.ravel(), int(inverse.max(initial=-1)) + 1).reshape(x.shape)
+
+
+def ranks_of_codes(codes: np.ndarray, n_levels: int) -> np.ndarray:
+    """`rankdata` of values given as dense ascending codes (levels may be empty): one count of
+    the codes instead of a sort, for columns whose codes are already known."""
+    counts = np.bincount(codes, minlength=n_levels)
     before = np.cumsum(counts) - counts
-    return (before + (counts + 1) / 2.0)[inverse].reshape(x.shape)
+    return (before + (counts + 1) / 2.0)[codes]
 
 
 def bh_adjust(p: np.ndarray) -> np.ndarray:

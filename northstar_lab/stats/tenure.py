@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dist import Z95, rankdata
+from .dist import Z95, rankdata, ranks_of_codes
 
 MIN_USERS = 30  # censored users with x > 0 and distinct tenures needed for the elasticity
 
@@ -40,16 +40,21 @@ class TenureEvidence:
 
 
 def tenure_evidence(
-    x: np.ndarray, tenure: np.ndarray, event: np.ndarray, tenure_ranks: np.ndarray | None = None
+    x: np.ndarray,
+    tenure: np.ndarray,
+    event: np.ndarray,
+    tenure_ranks: np.ndarray | None = None,
+    x_codes: tuple[np.ndarray, int] | None = None,
 ) -> TenureEvidence:
     """Both measurements for one column (x, tenure in days and churn flags per user, NaN x
     skipped). tenure_ranks: `rankdata(tenure)`, computed once by a caller that judges
-    many columns against the same tenure (used only when x has no NaN, so the users match)."""
+    many columns against the same tenure; x_codes: x's dense ascending codes and their number,
+    when known (both used only when x has no NaN, so the users match)."""
     x, tenure, event = (np.asarray(a, float) for a in (x, tenure, event))
     ok = ~np.isnan(x)
     if not ok.all():
-        x, tenure, event, tenure_ranks = x[ok], tenure[ok], event[ok], None
-    rho = _spearman(x, tenure, tenure_ranks)
+        x, tenure, event, tenure_ranks, x_codes = x[ok], tenure[ok], event[ok], None, None
+    rho = _spearman(x, tenure, tenure_ranks, x_codes)
     rho_or_none = rho if np.isfinite(rho) else None
     if x.size == 0 or x.min() < 0:
         return TenureEvidence(rho_or_none)
@@ -73,13 +78,14 @@ def rank_tenure(tenure: np.ndarray) -> np.ndarray | None:
     return rankdata(tenure) if tenure.size > 2 else None
 
 
-def _spearman(x: np.ndarray, tenure: np.ndarray, tenure_ranks: np.ndarray | None) -> float:
+def _spearman(x: np.ndarray, tenure: np.ndarray, tenure_ranks, x_codes) -> float:
     """Spearman's ρ of x with tenure: Pearson of mid-ranks (scipy's `spearmanr`), NaN when
-    it is undefined. Ranking tenure once for all columns halves the sorting a ranking does."""
+    it is undefined. Tenure is ranked once for all columns, and x from its codes when known:
+    then a ranking sorts no column here."""
     if x.size <= 2 or np.ptp(x) == 0:
         return float("nan")
     rt = rankdata(tenure) if tenure_ranks is None else tenure_ranks
-    rx = rankdata(x)
+    rx = rankdata(x) if x_codes is None else ranks_of_codes(*x_codes)
     rx, rt = rx - rx.mean(), rt - rt.mean()
     denom = np.sqrt(float(rx @ rx) * float(rt @ rt))
     return float(rx @ rt) / denom if denom > 0 else float("nan")

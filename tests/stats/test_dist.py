@@ -36,3 +36,13 @@ def test_average_ranks_with_ties(rng):
 def test_benjamini_hochberg(rng):
     p = np.concatenate([rng.random(80) ** 4, [0.0, 1.0, 0.5, 0.5]])
     np.testing.assert_allclose(dist.bh_adjust(p), stats.false_discovery_control(p), rtol=1e-15)
+
+
+def test_ranks_from_codes_equal_rankdata_with_empty_levels():
+    rng = np.random.default_rng(4)
+    values = rng.integers(0, 40, 3000).astype(float) / 7
+    uniq, codes = np.unique(values, return_inverse=True)
+    want = stats.rankdata(values)
+    np.testing.assert_array_equal(dist.ranks_of_codes(codes, uniq.size), want)
+    sparse = 3 * codes + 2  # gaps between levels, as a subset's codes have
+    np.testing.assert_array_equal(dist.ranks_of_codes(sparse, 3 * uniq.size + 2), want)
