@@ -42,7 +42,7 @@ def concordance_influence(
     n_grid, a_grid = pair_count_grids(users, deaths)
     idx = (sd.time_index * n_lev + codes) * 2 + sd.event
     n_u = n_grid.ravel()[idx]
-    a_u = a_grid.ravel()[idx]
+    a_u = a_grid[sd.time_index, 0, sd.event]
     pairs = 0.5 * a_u.sum()
     if pairs <= 0:
         raise ValueError("no comparable pairs: concordance needs at least one churn event")
@@ -57,25 +57,27 @@ def pair_count_grids(users: np.ndarray, deaths: np.ndarray) -> tuple[np.ndarray,
     (e = 0) or churned (e = 1), under lifelines' tie rules (METHODS §3.2). The one home of this
     counting: C is Σ n / Σ a over users, and each user's influence on it is (n − C·a)/A, both
     for a user-level vector (`concordance_influence`) and for cells (`cells.concordance_cells`).
+
+    n has shape (times, levels, 2). A user's comparable pairs do not depend on its level, so
+    a has shape (times, 1, 2) and broadcasts. Every count is a whole or half number far below
+    2⁵³, so the sums below are exact in any order.
     """
-    later = np.cumsum(users[::-1], axis=0)[::-1] - users  # users with a longer duration
-    partners = later + users - deaths  # ... plus those censored at the same time
+    at_or_after = np.cumsum(users[::-1], axis=0)[::-1]  # users whose duration is ≥ this one
+    partners = at_or_after - deaths  # a churner's partners: longer, or censored at its time
     p_cum = np.cumsum(partners, axis=1)
     p_total = p_cum[:, -1:]
-    short_conc = (p_total - p_cum) + 0.5 * partners
     d_before = np.cumsum(deaths, axis=0) - deaths  # churns at earlier times, by level
     db_cum = np.cumsum(d_before, axis=1)
-    lower_before = db_cum - d_before
     d_cum = np.cumsum(deaths, axis=1)
-    lower_at = d_cum - deaths
-    long_conc = lower_before + 0.5 * d_before
-    # index e: a censored user (0) pairs with churns before and at its time, a churned one (1)
-    # with churns before it and with everyone still there after it
-    n_grid = np.stack([long_conc + lower_at + 0.5 * deaths, long_conc + short_conc], axis=-1)
-    long_comp = np.broadcast_to(db_cum[:, -1:], users.shape)
-    a_grid = np.stack(
-        [long_comp + d_cum[:, -1:], long_comp + np.broadcast_to(p_total, users.shape)], axis=-1
-    )
+    # churns before at lower levels (ties ½): Σ_{≤ level} d_before − ½·d_before
+    long_conc = db_cum - 0.5 * d_before
+    n_grid = np.empty((*users.shape, 2))
+    # e = 0: a censored user pairs with churns before and at its time, at lower levels (ties ½)
+    np.add(long_conc, d_cum - 0.5 * deaths, out=n_grid[..., 0])
+    # e = 1: a churner also pairs with everyone still there after it, at higher levels
+    np.add(long_conc, p_total - p_cum + 0.5 * partners, out=n_grid[..., 1])
+    long_comp = db_cum[:, -1:]
+    a_grid = np.stack([long_comp + d_cum[:, -1:], long_comp + p_total], axis=-1)
     return n_grid, a_grid
 
 
