@@ -85,6 +85,12 @@ class Candidate:
         default=None, repr=False, compare=False
     )
 
+    def __post_init__(self) -> None:
+        # A column of a 2D array (a notebook's matrix[:, j]) is a strided view: every pass over
+        # it — levels, gaps, counts — would touch a cache line per user. One copy, once.
+        if isinstance(self.raw, np.ndarray) and not self.raw.flags.c_contiguous:
+            object.__setattr__(self, "raw", np.ascontiguousarray(self.raw))
+
     @property
     def n_imputed(self) -> int:
         """How many rows had no value and carry the population mean instead."""

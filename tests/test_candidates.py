@@ -165,3 +165,16 @@ def test_threshold_levels_from_counts_equal_numpy_lower_quantiles():
             else np.unique(np.quantile(raw, QUANTILES, method="lower"))
         )
         np.testing.assert_array_equal(threshold_levels(raw), want)
+
+
+def test_a_column_of_a_matrix_is_kept_contiguous_with_the_same_values():
+    """matrix[:, j] is a strided view; a candidate keeps one contiguous copy of it (every pass
+    over the users would otherwise touch a cache line per user) and never writes to it."""
+    matrix = np.random.default_rng(2).poisson(3.0, (500, 7)).astype(float)
+    view = matrix[:, 3]
+    assert not view.flags.c_contiguous
+    cand = _count_candidate(view)
+    assert cand.raw.flags.c_contiguous
+    np.testing.assert_array_equal(cand.raw, matrix[:, 3])
+    whole = np.ascontiguousarray(view)
+    assert _count_candidate(whole).raw is whole  # no copy of what is contiguous already
