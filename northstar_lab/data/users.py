@@ -183,9 +183,14 @@ def _is_segment(s: pd.Series) -> bool:
 
 
 def _as_flag(s: pd.Series) -> pd.Series | None:
-    """0/1 floats from 0/1, true/false or yes/no values; None when the column is not a flag."""
+    """0/1 floats from 0/1, true/false or yes/no values, missing values NaN; None when the
+    column is not a flag. Numbers are read as numbers: 0.0/1.0 (how pandas and Spark write a
+    flag column that once had a gap) is a flag, not the words '0.0' and '1.0'."""
     if pd.api.types.is_bool_dtype(s):
         return s.astype(float)
+    if pd.api.types.is_numeric_dtype(s):
+        x = s.astype(float)
+        return x if x.dropna().isin((0.0, 1.0)).all() else None
     words = s.astype(str).str.strip().str.lower()
     words = words.where(s.notna(), "")
     ok = words.isin(TRUE_WORDS | FALSE_WORDS)
@@ -424,11 +429,18 @@ def _outcome_columns(
         out["duration_days"] = dur.to_numpy() * DAYS_PER_UNIT[unit]
     if columns.churn:
         flag = _as_flag(df[columns.churn])
-        if flag is None or flag.isna().any():
-            vals = sorted(df[columns.churn].astype(str).str.lower().unique())[:6]
+        if flag is None:
+            vals = sorted(df[columns.churn].dropna().astype(str).str.lower().unique())[:6]
             problems.append(
                 f"{label}: churn column '{columns.churn}' must be 0/1, true/false or yes/no; "
                 f"found {', '.join(repr(v) for v in vals)}."
+            )
+        elif flag.isna().any():
+            gaps = flag.isna().to_numpy()
+            problems.append(
+                f"{label}: churn column '{columns.churn}' is empty for {int(gaps.sum()):,} "
+                f"users ({example_rows(np.flatnonzero(gaps))}). Fill in 1 for users who "
+                "churned and 0 for those still active, or leave those users out."
             )
         else:
             out["churn_flag"] = flag.to_numpy()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import ibis
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -550,3 +551,50 @@ def test_a_users_table_mostly_without_events_is_warned(sample_events, tmp_path):
     matching.to_csv(tmp_path / "users.csv", index=False)
     loaded = load_inputs(events=str(tmp_path / "events.parquet"), users=str(tmp_path / "users.csv"))
     assert "have no event in" not in " ".join(analyse(loaded, SETTINGS).ranking.warnings)
+
+
+# --- churn flags written as floats: 0.0/1.0 is how pandas and Spark write a flag with a gap ---
+
+
+def _churn_table(churned) -> pd.DataFrame:
+    n = len(churned)
+    rng = np.random.default_rng(9)
+    return pd.DataFrame({"user_id": [f"u{i}" for i in range(n)],
+                         "tenure_days": rng.integers(5, 400, n).astype(float),
+                         "churned": churned,
+                         "logins": rng.poisson(4, n).astype(float)})  # fmt: skip
+
+
+def test_a_churn_flag_written_as_floats_ranks_like_the_integers(tmp_path):
+    flags = [int(i % 3 == 0) for i in range(300)]
+    as_ints = tmp_path / "ints.csv"
+    as_floats = tmp_path / "floats.csv"
+    _churn_table(flags).to_csv(as_ints, index=False)
+    _churn_table([float(f) for f in flags]).to_csv(as_floats, index=False)
+    assert "1.0" in as_floats.read_text().splitlines()[1]  # the file says 0.0/1.0
+    out = []
+    for path in (as_ints, as_floats):
+        loaded = load_inputs(users=str(path))
+        np.testing.assert_array_equal(loaded.users.frame["churn_flag"], np.array(flags, float))
+        out.append(analyse(loaded, AnalysisSettings(window_days=0, n_bootstrap=20)).ranking)
+    assert [c.key for c in out[0].candidates] == [c.key for c in out[1].candidates]
+    assert out[0].candidates[0].hazard_ratio == out[1].candidates[0].hazard_ratio
+
+
+def test_an_empty_churn_flag_names_its_rows_and_what_to_write(tmp_path, capsys):
+    flags = [float(i % 3 == 0) for i in range(300)]
+    flags[4] = flags[41] = np.nan
+    path = tmp_path / "users.csv"
+    _churn_table(flags).to_csv(path, index=False)
+    assert cli.main(["rank", "--users", str(path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "churn column 'churned' is empty for 2 users (rows 5, 42)" in err
+    assert "Fill in 1 for users who churned and 0 for those still active" in err
+    assert "'nan'" not in err and "Traceback" not in err
+
+
+def test_a_churn_column_of_other_numbers_is_still_refused(tmp_path):
+    path = tmp_path / "users.csv"
+    _churn_table([float(i % 3) for i in range(300)]).to_csv(path, index=False)  # 0, 1, 2
+    with pytest.raises(InputError, match=r"must be 0/1, true/false or yes/no; found '0.0', '1.0'"):
+        load_inputs(users=str(path))
