@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .durations import DAYS_PER_UNIT
 from .errors import InputError
 
 DAY = 86_400
-DAYS_PER_MONTH = 30.44
+DAYS_PER_MONTH = DAYS_PER_UNIT["months"]
 
 
 @dataclass

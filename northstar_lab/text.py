@@ -10,6 +10,8 @@ import math
 import re
 from typing import Any
 
+from .durations import DAYS_PER_UNIT
+
 #: C0 and C1 control characters except tab and newline: escape sequences start with them.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -41,20 +43,16 @@ def num(value: Any, spec: str = ".3f") -> str:
     return format(x, spec)
 
 
-#: Days in one unit of a users table's durations (the same table as `data.users.DAYS_PER_UNIT`).
-_DAYS_PER = {"days": 1.0, "weeks": 7.0, "months": 30.44}
-
-
 def duration_words(days: float, unit: str | None = None) -> str:
     """A span of days in the data's own unit: '90 days', '13 weeks', '3 months (90 days)'.
 
-    Internally every duration is in days; a users table in weeks or months is spoken of in its
-    own unit so that the reader recognises the numbers (METHODS §1.2)."""
-    if not unit or unit == "days" or unit not in _DAYS_PER:
+    Internally every duration is in days; a users table in weeks, months or years is spoken
+    of in its own unit so that the reader recognises the numbers (METHODS §1.2)."""
+    if not unit or unit == "days" or unit not in DAYS_PER_UNIT:
         return f"{days:g} days"
-    x = days / _DAYS_PER[unit]
+    x = days / DAYS_PER_UNIT[unit]
     shown = f"{x:.0f}" if abs(x - round(x)) < 0.05 else f"{x:.1f}"
-    return f"{shown} {unit} ({days:g} days)"
+    return f"{shown} {unit.removesuffix('s') if shown == '1' else unit} ({days:g} days)"
 
 
 def utc_now() -> str:
@@ -241,23 +239,6 @@ def _change_with_interval(row: Any) -> str:
         pct = f"{float(level):.0%} " if level else ""
         text += f" ({pct}interval {num(lo, '+.3f')} to {num(hi, '+.3f')})"
     return text
-
-
-# ---- units named in column names ----------------------------------------------------------
-
-_UNIT_WORDS = {
-    "days": ("day", "days", "d"),
-    "weeks": ("week", "weeks", "wk", "wks", "w"),
-    "months": ("month", "months", "mo", "mos", "mon"),
-}
-
-
-def unit_in_name(column: str) -> str | None:
-    """'days', 'weeks' or 'months' when a duration column's name says its unit
-    ('tenure_months', 'duration_days', 'weeks active'), else None (the unit must be asked)."""
-    parts = [p for p in re.split(r"[^a-z]+", str(column).lower()) if p]
-    found = {unit for unit, words in _UNIT_WORDS.items() for p in parts if p in words}
-    return found.pop() if len(found) == 1 else None
 
 
 def md_lines(text: object) -> str:

@@ -7,11 +7,12 @@ import streamlit as st
 from northstar_lab.data.columns import EVENT_NAMES, recognise
 from northstar_lab.data.formats import import_options
 from northstar_lab.data.sources import list_tables
+from northstar_lab.durations import DURATION_UNITS, unit_in_name, units_in_words
 from northstar_lab.errors import InputError
 from northstar_lab.evidence import charts
 from northstar_lab.evidence import tables as evidence
 from northstar_lab.redact import redact_secrets
-from northstar_lab.text import exclusions_in_words, md_literal, unit_in_name
+from northstar_lab.text import exclusions_in_words, md_literal
 from pages import shared
 
 st.title("Data")
@@ -22,7 +23,6 @@ st.caption(
 )
 
 NONE = "— none —"
-UNITS = ("days", "weeks", "months")
 
 tab_sample, tab_upload, tab_connect = st.tabs(
     ["Bundled sample", "Upload files", "Connect to a database or Spark"]
@@ -123,15 +123,15 @@ def user_mapping(cols: list[str], found, prefix: str) -> tuple[dict, list[str]]:
         with c[3]:
             unit = st.selectbox(
                 "Tenure unit",
-                UNITS,
-                index=UNITS.index(named) if named else None,
-                placeholder="Choose: days, weeks or months",
+                DURATION_UNITS,
+                index=DURATION_UNITS.index(named) if named else None,
+                placeholder=f"Choose: {units_in_words()}",
                 key=f"{prefix}_u_unit",
                 help="The column's name does not say its unit, so say it here: a tenure in "
                 "weeks read as days would drop most users as 'churned in the window'.",
             )
         if unit is None:
-            missing.append("the tenure's unit (days, weeks or months)")
+            missing.append(f"the tenure's unit ({units_in_words()})")
         else:
             out["duration_unit"] = unit
     taken = {v for v in out.values() if v}

@@ -119,7 +119,7 @@ def test_then_vs_now_reads_row_objects_too():
      ("tenure", None), ("week", "weeks"), ("days_to_month_end", None), ("tenure_mo", "months")],
 )  # fmt: skip
 def test_unit_in_name(name, unit):
-    from northstar_lab.text import unit_in_name
+    from northstar_lab.durations import unit_in_name
 
     assert unit_in_name(name) == unit
 

@@ -8,6 +8,7 @@ import datetime as dt
 import sys
 import time
 
+from ..durations import DURATION_UNITS
 from ..errors import InputError
 from ..redact import redact_secrets
 from ..text import plain
@@ -57,7 +58,7 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--duration-col", help="users: tenure (see --duration-unit)")
     m.add_argument(
         "--duration-unit",
-        choices=["days", "weeks", "months"],
+        choices=list(DURATION_UNITS),
         help="unit of --duration-col; required when its name does not say (tenure_months does)",
     )
     m.add_argument("--event-col", help="users: churn flag for --duration-col (0/1, yes/no)")

@@ -31,7 +31,7 @@ USER_NAMES = {
     "duration": ["tenure_days", "duration_days", "duration", "tenure", "lifetime_days",
                  "days_active_span", "tenure_weeks", "tenure_months", "duration_weeks",
                  "duration_months", "lifetime_months", "time_to_event", "survival_time",
-                 "week", "weeks", "months"],
+                 "week", "weeks", "months", "tenure_years", "duration_years", "years"],
     "churn": ["churned", "churn", "is_churned", "has_churned", "cancelled", "canceled",
               "event", "exited", "churn_flag", "is_churn", "observed", "arrest", "died",
               "dead", "death"],
@@ -106,7 +106,7 @@ class UserColumns:
 
     Churn can come from (in order of preference): `cancel` (explicit cancellation time),
     `duration` + `churn` flag, `last_active` (inactivity-derived), or the event log.
-    `duration_unit` is 'days', 'weeks' or 'months' (30.44 days) for the duration column; None
+    `duration_unit` is one of `durations.DURATION_UNITS` for the duration column; None
     means not stated (it is then read from the column's name, or the table is refused:
     `users.duration_unit_needed`).
     `behaviour` are numeric candidate columns ("window not verifiable"); `segments` are

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..durations import DAYS_PER_UNIT, DURATION_UNITS, unit_in_name, units_in_words
 from ..errors import InputError, example_rows
 from . import diagnose
 from .columns import USER_NAMES, UserColumns, _show, normalise, recognise
@@ -25,34 +26,17 @@ FALSE_WORDS = {"0", "false", "f", "no", "n", "active", "retained", ""}
 #: The words every "this column was left out" note of `prepare_users` ends its reason with, so
 #: the "no candidates" error can repeat those notes (analysis.py).
 LEFT_OUT = "so it was left out"
-DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0, "months": 30.44}
-DURATION_UNITS = tuple(DAYS_PER_UNIT)
-#: Words in a column's name that say its unit ('tenure_months', 'duration_days', 'week').
-UNIT_WORDS = {
-    "days": {"day", "days"},
-    "weeks": {"week", "weeks", "wk", "wks"},
-    "months": {"month", "months", "mo", "mos", "mth", "mths"},
-}
 #: Roles whose columns are outcomes, or define them: never behaviour candidates (METHODS §2).
 OUTCOME_ROLES = ("signup", "cancel", "last_active", "duration", "churn", "revenue")
 MAX_SEGMENT_LEVELS = 50
 
 
-def unit_from_name(column: str | None) -> str | None:
-    """The unit a duration column's name carries ('tenure_months' → 'months'), or None."""
-    if not column:
-        return None
-    words = set(normalise(column).split("_"))
-    found = [unit for unit, names in UNIT_WORDS.items() if words & names]
-    return found[0] if len(found) == 1 else None
-
-
 def duration_unit_needed(duration_column: str | None, unit: str | None = None) -> bool:
     """Must the analyst say the unit of this duration column? Yes when a duration column is
     mapped, no unit was given and its name does not carry one ('tenure', 'duration'): days,
-    weeks and months all look alike, and reading months as days drops most users as churned
-    in the window (METHODS §1.2). The app asks for a unit exactly when this is True."""
-    return bool(duration_column) and unit is None and unit_from_name(duration_column) is None
+    weeks, months and years all look alike, and reading months as days drops most users as
+    churned in the window (METHODS §1.2). The app asks for a unit exactly when this is True."""
+    return bool(duration_column) and unit is None and unit_in_name(duration_column) is None
 
 
 def looks_like_outcome(column: str) -> bool:
@@ -161,7 +145,7 @@ def recognise_user_columns(df: pd.DataFrame, **explicit) -> UserColumns:
         revenue=found.get("revenue"),
         behaviour=tuple(behaviour),
         segments=tuple(segments),
-        duration_unit=given.get("duration_unit") or unit_from_name(found.get("duration")),
+        duration_unit=given.get("duration_unit") or unit_in_name(found.get("duration")),
     )
 
 
@@ -480,12 +464,12 @@ _EMPTY_MEANS = {
 
 def duration_unit_of(columns: UserColumns) -> str:
     """The duration column's unit: stated, else read from its name (checked before use)."""
-    return columns.duration_unit or unit_from_name(columns.duration) or "days"
+    return columns.duration_unit or unit_in_name(columns.duration) or "days"
 
 
 def _duration_unit_problem(columns: UserColumns, label: str) -> InputError | None:
     """An unknown unit, or none where one is needed (`duration_unit_needed`)."""
-    units = ", ".join(DURATION_UNITS)
+    units = units_in_words()
     if columns.duration_unit is not None and columns.duration_unit not in DAYS_PER_UNIT:
         return InputError(
             f"{label}: duration unit must be one of {units}, got {columns.duration_unit!r}."
@@ -495,7 +479,7 @@ def _duration_unit_problem(columns: UserColumns, label: str) -> InputError | Non
     return InputError(
         f"{label}: column '{columns.duration}' holds durations, but its name does not say in "
         f"which unit ({units}), and reading months as days would misjudge every user.",
-        cli="Give the unit with --duration-unit days|weeks|months.",
+        cli=f"Give the unit with --duration-unit {'|'.join(DURATION_UNITS)}.",
         app="Choose the unit of the tenure column in the column mapping.",
     )
 

@@ -375,7 +375,10 @@ def test_a_tenure_without_a_unit_in_its_name_needs_a_unit_before_loading():
     unit = by_label(at.selectbox, "Tenure unit")
     assert unit.value is None
     assert at.button(key="load_upload").disabled
-    assert "Before loading, choose the tenure's unit (days, weeks or months)." in texts(at.info)
+    assert "Before loading, choose the tenure's unit (days, weeks, months or years)." in texts(
+        at.info
+    )
+    assert list(unit.options) == ["days", "weeks", "months", "years"]
     unit.set_value("weeks").run()
     assert_clean(at)
     assert not at.button(key="load_upload").disabled

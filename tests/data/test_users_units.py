@@ -18,8 +18,8 @@ from northstar_lab.data.users import (
     duration_unit_needed,
     looks_like_outcome,
     recognise_user_columns,
-    unit_from_name,
 )
+from northstar_lab.durations import unit_in_name
 from northstar_lab.errors import InputError
 from northstar_lab.settings import AnalysisSettings
 
@@ -28,10 +28,11 @@ from northstar_lab.settings import AnalysisSettings
     ("name", "unit"),
     [("tenure_months", "months"), ("duration_days", "days"), ("week", "weeks"),
      ("Tenure (weeks)", "weeks"), ("tenure_mo", "months"), ("tenure", None),
-     ("duration", None), ("days_per_week", None)],
+     ("duration", None), ("days_per_week", None), ("Tenure (years)", "years"),
+     ("tenure_yrs", "years"), ("years_to_month_end", None)],
 )  # fmt: skip
 def test_unit_from_name(name, unit):
-    assert unit_from_name(name) == unit
+    assert unit_in_name(name) == unit
 
 
 def test_duration_unit_needed_only_when_neither_name_nor_choice_says_it():
@@ -122,3 +123,47 @@ def test_revenue_column_is_never_also_a_candidate(rossi):
     an = analyse(loaded, AnalysisSettings(window_days=0, revenue_col="spend", n_bootstrap=0))
     assert "spend" not in {c.column for c in an.ranking.candidates}
     assert an.ranking.candidate("col:prio").revenue_rho > 0.5  # per observed month
+
+
+def _bank_customers(n: int = 3000, seed: int = 12) -> pd.DataFrame:
+    """A bank's customers as banks export them: Tenure in whole years (0–10), Exited 0/1,
+    and two behaviours, one of which keeps customers (more products, lower hazard)."""
+    rng = np.random.default_rng(seed)
+    products = rng.integers(1, 5, n)
+    balance = np.round(rng.gamma(2.0, 40_000, n), 2)
+    years = rng.exponential(6.0 * np.exp(0.5 * (products - 2.5)), n)
+    follow = rng.uniform(1, 11, n)
+    return pd.DataFrame(
+        {
+            "CustomerId": 15_600_000 + np.arange(n),
+            "Tenure": np.floor(np.minimum(years, follow)).clip(0, 10).astype(int),
+            "Exited": (years <= follow).astype(int),
+            "NumOfProducts": products,
+            "Balance": balance,
+        }
+    )
+
+
+def test_tenure_in_years_is_a_unit_and_is_spoken_in_years(tmp_path, capsys):
+    """Years were not a unit: a bank's 'Tenure' (0–10 years) could only be misread as days,
+    weeks or months. Now it is 365.25 days a year, asked for when the name does not say."""
+    path = tmp_path / "Churn_Modelling.csv"
+    bank = _bank_customers()
+    bank.to_csv(path, index=False)
+    args = ["rank", "--users", str(path), "--duration-col", "Tenure", "--event-col", "Exited",
+            "--window-days", "0", "--horizon-days", "1096", "--bootstrap", "0",
+            "--quiet"]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "days, weeks, months or years" in err
+    assert "--duration-unit days|weeks|months|years" in err
+    loaded = load_inputs(users=str(path), user_columns={"duration": "Tenure", "churn": "Exited",
+                                                        "duration_unit": "years"})  # fmt: skip
+    np.testing.assert_array_equal(loaded.users.frame["duration_days"], bank["Tenure"] * 365.25)
+    an = analyse(loaded, AnalysisSettings(window_days=0, horizon_days=1096, n_bootstrap=0))
+    assert an.ranking.data.duration_unit == "years"
+    assert any("3 years (1096 days)" in n for n in an.ranking.notes), an.ranking.notes
+    leader = an.ranking.candidates[0]
+    assert leader.key == "col:NumOfProducts" and leader.direction == "more is better"
+    assert main([*args, "--duration-unit", "years"]) == 0
+    assert "NumOfProducts" in capsys.readouterr().out
