@@ -7,6 +7,7 @@ Times become epoch seconds (UTC) so that they meet event-log times on any engine
 from __future__ import annotations
 
 import gzip
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,11 +153,51 @@ def recognise_user_columns(df: pd.DataFrame, **explicit) -> UserColumns:
 def _is_behaviour(s: pd.Series, name: str) -> bool:
     """Numeric (or yes/no flag) columns that are not identifiers or dates."""
     n = normalise(name)
-    if n.endswith("_id") or n == "id" or "date" in n or n.endswith("_at"):
+    if "date" in n or n.endswith("_at") or looks_like_identifier(s, name):
         return False
     if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
         return True
     return _as_flag(s) is not None or read_text_numbers(s) is not None
+
+
+#: An id by its name: 'user_id', 'id', 'Customer ID', and camelCase 'customerId' / 'CustomerID'
+#: (not 'paid' or 'PAID': a lower-case 'id' needs a separator before it).
+_ID_NAME = re.compile(r"(?:^|[^A-Za-z])[Ii][Dd]$|[a-z0-9]I[Dd]$")
+MIN_ROWS_FOR_ROW_NUMBER = 20
+
+
+def looks_like_identifier(s: pd.Series, name: str) -> bool:
+    """A column that names users or rows instead of measuring them: named as an id, or a
+    different whole number for every user counting up by one (a row number: 'RowNumber',
+    an exported index). Ranking it as a behaviour would only add noise and a test."""
+    if _ID_NAME.search(str(name).strip()):
+        return True
+    return _is_row_number(s)
+
+
+def _is_row_number(s: pd.Series) -> bool:
+    if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return False
+    x = s.to_numpy(dtype=float, na_value=np.nan)
+    if x.size < MIN_ROWS_FOR_ROW_NUMBER or np.isnan(x).any():
+        return False
+    lo, hi = float(x.min()), float(x.max())
+    if hi - lo != x.size - 1 or not np.array_equal(x, np.floor(x)):
+        return False  # the cheap test first: a range of exactly n − 1
+    return np.unique(x).size == x.size
+
+
+def _identifier_notes(df: pd.DataFrame, columns: UserColumns, label: str) -> list[str]:
+    """Row-number columns left out of the candidates: said, because a column the user sees in
+    the file would otherwise be missing without a word (ids by name need no word)."""
+    used = {*columns.roles().values(), *columns.behaviour, *columns.segments}
+    return [
+        f"{label}: column '{col}' holds a different whole number for every user, counting up "
+        f"by one like a row number, {LEFT_OUT}. Choose it as a behaviour column to rank it "
+        "anyway."
+        for col in df.columns
+        if col not in used and not _ID_NAME.search(str(col).strip()) and _is_row_number(df[col])
+    ]
 
 
 def _is_segment(s: pd.Series) -> bool:
@@ -260,7 +301,7 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
         raise InputError.collect(problems)
     if n_cleaned:
         notes.append(changed_names_warning(label, "segment values", n_cleaned))
-    notes += _unread_number_notes(df, columns, label)
+    notes += _unread_number_notes(df, columns, label) + _identifier_notes(df, columns, label)
     return UsersTable(frame=out, columns=columns, label=label, notes=notes)
 
 

@@ -159,7 +159,7 @@ def test_event_log_column_names_are_cleaned_and_still_recognised(sample_events, 
 def test_users_table_names_and_segment_values_are_cleaned(sample_events):
     users = pd.read_csv(ROOT / "sample_data" / "users.csv")
     users = users[users["user_id"].isin(sample_events["user_id"])].copy()
-    users["lessons\x01planned"] = range(len(users))
+    users["lessons\x01planned"] = [i % 7 for i in range(len(users))]  # (1..n is a row number)
     users = users.rename(columns={"plan": "plan\x07"})
     users["plan\x07"] = users["plan\x07"].replace({"pro": "pro\x00\x1b[31m"})
     loaded = load_inputs(str(ROOT / "sample_data" / "events.parquet"), users)

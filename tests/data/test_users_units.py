@@ -167,3 +167,29 @@ def test_tenure_in_years_is_a_unit_and_is_spoken_in_years(tmp_path, capsys):
     assert leader.key == "col:NumOfProducts" and leader.direction == "more is better"
     assert main([*args, "--duration-unit", "years"]) == 0
     assert "NumOfProducts" in capsys.readouterr().out
+
+
+def test_row_numbers_and_camel_case_ids_are_not_behaviours(tmp_path):
+    """A bank export carries RowNumber (1..n) and CustomerId; an analytics export userId or
+    AccountID. None measures behaviour: they are left out of the candidates, a row number with
+    a note (it is a column the user sees), and an explicit choice still ranks it."""
+    bank = _bank_customers(400)
+    bank.insert(0, "RowNumber", np.arange(1, len(bank) + 1))
+    bank["AccountID"] = 9_000 + np.arange(len(bank))[::-1]
+    bank["paid"] = np.random.default_rng(3).integers(0, 2, len(bank))  # 'paid' is no id
+    path = tmp_path / "bank.csv"
+    bank.to_csv(path, index=False)
+    mapping = {"duration": "Tenure", "churn": "Exited", "duration_unit": "years"}
+    loaded = load_inputs(users=str(path), user_columns=mapping)
+    cols = loaded.users.columns
+    assert cols.user == "CustomerId"
+    assert set(cols.behaviour) == {"NumOfProducts", "Balance", "paid"}
+    notes = [w for w in loaded.warnings if "RowNumber" in w]
+    assert notes == [
+        "bank.csv: column 'RowNumber' holds a different whole number for every user, counting "
+        "up by one like a row number, so it was left out. Choose it as a behaviour column to "
+        "rank it anyway."
+    ]
+    chosen = load_inputs(users=str(path), user_columns={**mapping, "behaviour": ["RowNumber"]})
+    assert chosen.users.columns.behaviour == ("RowNumber",)
+    assert not [w for w in chosen.warnings if "RowNumber" in w]
