@@ -40,12 +40,26 @@ def duration_unit_needed(duration_column: str | None, unit: str | None = None) -
     return bool(duration_column) and unit is None and unit_in_name(duration_column) is None
 
 
+#: Words that make a column about the outcome whatever else its name says: a churn score, label,
+#: probability or reason would lead any ranking by construction ('Churn Score', 'ChurnValue').
+OUTCOME_WORDS = frozenset({
+    "churn", "churned", "churns", "attrition", "attrited", "cancel", "cancelled", "canceled",
+    "cancellation",
+})  # fmt: skip
+
+
 def looks_like_outcome(column: str) -> bool:
-    """A column named like an outcome (tenure, churn flag, cancellation, signup, revenue): it
-    is never proposed as a behaviour candidate, mapped or not (lifelines' Rossi would otherwise
-    offer `week` and `arrest`)."""
+    """A column named like an outcome (tenure, churn flag, cancellation, signup, revenue) or
+    after one ('Churn Score'): it is never proposed as a behaviour candidate, mapped or not
+    (lifelines' Rossi would otherwise offer `week` and `arrest`)."""
     n = normalise(column)
-    return any(n in USER_NAMES[role] for role in OUTCOME_ROLES)
+    return any(n in USER_NAMES[role] for role in OUTCOME_ROLES) or _names_the_outcome(column)
+
+
+def _names_the_outcome(column: str) -> bool:
+    """Whether a word of the name (camelCase split too) is one of OUTCOME_WORDS."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(column))
+    return bool(set(normalise(spaced).split("_")) & OUTCOME_WORDS)
 
 
 @dataclass
@@ -134,8 +148,11 @@ def recognise_user_columns(df: pd.DataFrame, **explicit) -> UserColumns:
     segments = given.get("segments")
     if segments is None:
         segments = tuple(
-            c for c in df.columns if c not in roles and c not in behaviour and _is_segment(df[c])
-        )
+            c
+            for c in df.columns
+            if c not in roles and c not in behaviour and not looks_like_outcome(c)
+            and _is_segment(df[c])
+        )  # fmt: skip
     return UserColumns(
         user=found["user"],
         signup=found.get("signup"),
@@ -187,17 +204,28 @@ def _is_row_number(s: pd.Series) -> bool:
     return np.unique(x).size == x.size
 
 
-def _identifier_notes(df: pd.DataFrame, columns: UserColumns, label: str) -> list[str]:
-    """Row-number columns left out of the candidates: said, because a column the user sees in
-    the file would otherwise be missing without a word (ids by name need no word)."""
+def _left_out_notes(df: pd.DataFrame, columns: UserColumns, label: str) -> list[str]:
+    """Numeric columns left out of the candidates for what they are — a row number, a column
+    named after churn — said, because a column the user sees in the file would otherwise be
+    missing without a word (ids and outcome roles by their plain names need none)."""
     used = {*columns.roles().values(), *columns.behaviour, *columns.segments}
-    return [
-        f"{label}: column '{col}' holds a different whole number for every user, counting up "
-        f"by one like a row number, {LEFT_OUT}. Choose it as a behaviour column to rank it "
-        "anyway."
-        for col in df.columns
-        if col not in used and not _ID_NAME.search(str(col).strip()) and _is_row_number(df[col])
-    ]
+    out = []
+    for col in df.columns:
+        if col in used or not pd.api.types.is_numeric_dtype(df[col]):
+            continue
+        if _names_the_outcome(col):
+            out.append(
+                f"{label}: column '{col}' is named after churn, the outcome, {LEFT_OUT}: a churn "
+                "score, label or probability predicts churn by being it. Choose it as a "
+                "behaviour column to rank it anyway."
+            )
+        elif not _ID_NAME.search(str(col).strip()) and _is_row_number(df[col]):
+            out.append(
+                f"{label}: column '{col}' holds a different whole number for every user, "
+                f"counting up by one like a row number, {LEFT_OUT}. Choose it as a behaviour "
+                "column to rank it anyway."
+            )
+    return out
 
 
 def _is_segment(s: pd.Series) -> bool:
@@ -301,7 +329,7 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
         raise InputError.collect(problems)
     if n_cleaned:
         notes.append(changed_names_warning(label, "segment values", n_cleaned))
-    notes += _unread_number_notes(df, columns, label) + _identifier_notes(df, columns, label)
+    notes += _unread_number_notes(df, columns, label) + _left_out_notes(df, columns, label)
     return UsersTable(frame=out, columns=columns, label=label, notes=notes)
 
 

@@ -193,3 +193,40 @@ def test_row_numbers_and_camel_case_ids_are_not_behaviours(tmp_path):
     chosen = load_inputs(users=str(path), user_columns={**mapping, "behaviour": ["RowNumber"]})
     assert chosen.users.columns.behaviour == ("RowNumber",)
     assert not [w for w in chosen.warnings if "RowNumber" in w]
+
+
+def test_columns_named_after_churn_are_neither_behaviours_nor_segments(tmp_path):
+    """IBM's Telco export carries Churn Value (0/1), Churn Label (Yes/No), Churn Score (0–100,
+    a model's output) and Churn Reason (only churners have one). Proposed as candidates or as
+    segments they would predict churn by being it; only the flag is used, as the outcome."""
+    rng = np.random.default_rng(8)
+    n = 600
+    churned = rng.random(n) < 0.3
+    telco = pd.DataFrame(
+        {
+            "CustomerID": [f"{i:04d}-ABCD" for i in range(n)],
+            "Tenure Months": rng.integers(1, 72, n),
+            "Contract": rng.choice(["Month-to-month", "One year", "Two year"], n),
+            "Monthly Charges": np.round(rng.uniform(20, 110, n), 2),
+            "Support Calls": rng.poisson(2 + 2 * churned),
+            "Churn Label": np.where(churned, "Yes", "No"),
+            "Churn Value": churned.astype(int),
+            "Churn Score": np.clip(np.round(60 * churned + rng.normal(30, 15, n)), 0, 100),
+            "Churn Reason": np.where(churned, rng.choice(["Competitor", "Price"], n), None),
+        }
+    )
+    path = tmp_path / "Telco_customer_churn.csv"
+    telco.to_csv(path, index=False)
+    loaded = load_inputs(users=str(path))
+    cols = loaded.users.columns
+    assert (cols.user, cols.duration, cols.churn) == ("CustomerID", "Tenure Months", "Churn Value")
+    assert (cols.duration_unit, cols.revenue) == ("months", "Monthly Charges")
+    assert cols.behaviour == ("Support Calls",)
+    assert cols.segments == ("Contract",)
+    assert [w for w in loaded.warnings if "Churn Score" in w] == [
+        "Telco_customer_churn.csv: column 'Churn Score' is named after churn, the outcome, so it "
+        "was left out: a churn score, label or probability predicts churn by being it. Choose it "
+        "as a behaviour column to rank it anyway."
+    ]
+    chosen = load_inputs(users=str(path), user_columns={"behaviour": ["Churn Score"]})
+    assert chosen.users.columns.behaviour == ("Churn Score",)
