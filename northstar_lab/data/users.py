@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..durations import DAYS_PER_UNIT, DURATION_UNITS, unit_in_name, units_in_words
 from ..errors import InputError, example_rows
-from . import diagnose
+from . import csvread, diagnose
 from .columns import USER_NAMES, UserColumns, _show, normalise, recognise
 from .names import changed_names_warning, clean_values
 from .numbers import TextNumbers, read_text_numbers
@@ -99,10 +99,7 @@ def read_table(path: str | Path, label: str | None = None) -> pd.DataFrame:
         if problem:
             raise InputError(f"{label}: {problem}")
     try:
-        if is_parquet:
-            df = pd.read_parquet(path)
-        else:
-            df = pd.read_csv(path, sep=_delimiter(path), low_memory=False)
+        df = pd.read_parquet(path) if is_parquet else csvread.read_csv(path, _delimiter(path))
     except pd.errors.EmptyDataError as exc:
         raise InputError(f"{label}: the file has no header and no rows.") from exc
     except Exception as exc:
