@@ -28,7 +28,8 @@ from .candidates import (
 )
 from .data.calendar import DAY, as_of_end_sec
 from .data.load import LoadedData, input_labels, resolve_revenue_event
-from .data.users import LEFT_OUT, duration_unit_of
+from .data.proposals import LEFT_OUT
+from .data.users import duration_unit_of
 from .errors import InputError
 from .outcomes import (
     Outcomes,
@@ -205,10 +206,24 @@ def _churn(frame, loaded: LoadedData, settings, gap: int | None = None):
         return churn_from_activity(frame, gap)
     if u is not None and u.columns.last_active and "signup_sec" in frame:
         return churn_from_last_active(frame, gap)
-    raise InputError(
-        f"{u.label if u else 'users'}: cannot tell who churned. Give a cancellation date column "
-        "(with a signup column), a duration column with a churn flag, a last-active date, or an "
-        "event log."
+    raise _no_churn_error(u)
+
+
+def _no_churn_error(u) -> InputError:
+    """Why churn cannot be told: the missing half of what the table has, when it has one."""
+    label = u.label if u else "users"
+    found = u and (u.columns.cancel or u.columns.last_active)
+    if found:
+        role = "cancellation" if u.columns.cancel else "last-active"
+        return InputError(
+            f"{label}: column '{found}' gives each user's {role} time, but there is no signup "
+            "time to measure how long they stayed from.",
+            cli="Name the signup column with --signup-col (e.g. created).",
+            app="Choose the signup column as 'Signup time' in the column mapping.",
+        )
+    return InputError(
+        f"{label}: cannot tell who churned. Give a cancellation date column (with a signup "
+        "column), a duration column with a churn flag, a last-active date, or an event log."
     )
 
 

@@ -292,8 +292,9 @@ def _sweep_now_and_then() -> None:
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _peek(kind: str, key: str, label: str, table: str | None, event_format: str | None = None):
+    from northstar_lab.data.proposals import recognise_user_columns
     from northstar_lab.data.sources import peek_columns
-    from northstar_lab.data.users import read_table, recognise_user_columns
+    from northstar_lab.data.users import read_table
 
     if kind == "users":
         df = read_table(key, label)

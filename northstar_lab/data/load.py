@@ -20,7 +20,8 @@ from ..errors import InputError
 from ..redact import redact_secrets
 from ..settings import AnalysisSettings
 from . import names, sources
-from .users import UsersTable, prepare_users, read_table, recognise_user_columns
+from .proposals import recognise_user_columns
+from .users import UsersTable, prepare_users, read_table
 
 if TYPE_CHECKING:  # the event-log modules load the engine (~0.3 s): only when there is a log
     import ibis

@@ -7,7 +7,6 @@ Times become epoch seconds (UTC) so that they meet event-log times on any engine
 from __future__ import annotations
 
 import gzip
-import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,18 +17,11 @@ import pandas as pd
 from ..durations import DAYS_PER_UNIT, DURATION_UNITS, unit_in_name, units_in_words
 from ..errors import InputError, example_rows
 from . import csvread, diagnose
-from .columns import USER_NAMES, UserColumns, _show, normalise, recognise
+from .columns import UserColumns, _show
+from .flags import as_flag
 from .names import changed_names_warning, clean_values
 from .numbers import TextNumbers, read_text_numbers
-
-TRUE_WORDS = {"1", "true", "t", "yes", "y", "churned", "cancelled", "canceled"}
-FALSE_WORDS = {"0", "false", "f", "no", "n", "active", "retained", ""}
-#: The words every "this column was left out" note of `prepare_users` ends its reason with, so
-#: the "no candidates" error can repeat those notes (analysis.py).
-LEFT_OUT = "so it was left out"
-#: Roles whose columns are outcomes, or define them: never behaviour candidates (METHODS §2).
-OUTCOME_ROLES = ("signup", "cancel", "last_active", "duration", "churn", "revenue")
-MAX_SEGMENT_LEVELS = 50
+from .proposals import left_out_notes
 
 
 def duration_unit_needed(duration_column: str | None, unit: str | None = None) -> bool:
@@ -38,28 +30,6 @@ def duration_unit_needed(duration_column: str | None, unit: str | None = None) -
     weeks, months and years all look alike, and reading months as days drops most users as
     churned in the window (METHODS §1.2). The app asks for a unit exactly when this is True."""
     return bool(duration_column) and unit is None and unit_in_name(duration_column) is None
-
-
-#: Words that make a column about the outcome whatever else its name says: a churn score, label,
-#: probability or reason would lead any ranking by construction ('Churn Score', 'ChurnValue').
-OUTCOME_WORDS = frozenset({
-    "churn", "churned", "churns", "attrition", "attrited", "cancel", "cancelled", "canceled",
-    "cancellation",
-})  # fmt: skip
-
-
-def looks_like_outcome(column: str) -> bool:
-    """A column named like an outcome (tenure, churn flag, cancellation, signup, revenue) or
-    after one ('Churn Score'): it is never proposed as a behaviour candidate, mapped or not
-    (lifelines' Rossi would otherwise offer `week` and `arrest`)."""
-    n = normalise(column)
-    return any(n in USER_NAMES[role] for role in OUTCOME_ROLES) or _names_the_outcome(column)
-
-
-def _names_the_outcome(column: str) -> bool:
-    """Whether a word of the name (camelCase split too) is one of OUTCOME_WORDS."""
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(column))
-    return bool(set(normalise(spaced).split("_")) & OUTCOME_WORDS)
 
 
 @dataclass
@@ -120,134 +90,6 @@ def _delimiter(path: Path) -> str:
     counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
     best = max(counts, key=counts.get)
     return best if counts[best] else ","
-
-
-def recognise_user_columns(df: pd.DataFrame, **explicit) -> UserColumns:
-    """Propose a mapping: named roles by common names, numeric leftovers as behaviour columns."""
-    given = {k: v for k, v in explicit.items() if v}
-    taken = [v for k, v in given.items() if isinstance(v, str)]
-    found = recognise(list(df.columns), USER_NAMES, taken=taken)
-    found.update({k: v for k, v in given.items() if k in USER_NAMES})
-    if found.get("cancel") and not given.get("churn"):
-        found["churn"] = None  # an explicit cancellation time already says who churned
-    if found.get("churn") and not found.get("duration") and not given.get("churn"):
-        found["churn"] = None  # a flag without a duration cannot be used; do not guess
-    if not found.get("user"):
-        found["user"] = None
-    roles = {v for v in found.values() if v}
-    behaviour = given.get("behaviour")
-    if behaviour is None:
-        behaviour = tuple(
-            c
-            for c in df.columns
-            if c not in roles and not looks_like_outcome(c) and _is_behaviour(df[c], c)
-        )
-    segments = given.get("segments")
-    if segments is None:
-        segments = tuple(
-            c
-            for c in df.columns
-            if c not in roles and c not in behaviour and not looks_like_outcome(c)
-            and _is_segment(df[c])
-        )  # fmt: skip
-    return UserColumns(
-        user=found["user"],
-        signup=found.get("signup"),
-        cancel=found.get("cancel"),
-        last_active=found.get("last_active"),
-        duration=found.get("duration"),
-        churn=found.get("churn"),
-        revenue=found.get("revenue"),
-        behaviour=tuple(behaviour),
-        segments=tuple(segments),
-        duration_unit=given.get("duration_unit") or unit_in_name(found.get("duration")),
-    )
-
-
-def _is_behaviour(s: pd.Series, name: str) -> bool:
-    """Numeric (or yes/no flag) columns that are not identifiers or dates."""
-    n = normalise(name)
-    if "date" in n or n.endswith("_at") or looks_like_identifier(s, name):
-        return False
-    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
-        return True
-    return _as_flag(s) is not None or read_text_numbers(s) is not None
-
-
-#: An id by its name: 'user_id', 'id', 'Customer ID', and camelCase 'customerId' / 'CustomerID'
-#: (not 'paid' or 'PAID': a lower-case 'id' needs a separator before it).
-_ID_NAME = re.compile(r"(?:^|[^A-Za-z])[Ii][Dd]$|[a-z0-9]I[Dd]$")
-MIN_ROWS_FOR_ROW_NUMBER = 20
-
-
-def looks_like_identifier(s: pd.Series, name: str) -> bool:
-    """A column that names users or rows instead of measuring them: named as an id, or a
-    different whole number for every user counting up by one (a row number: 'RowNumber',
-    an exported index). Ranking it as a behaviour would only add noise and a test."""
-    if _ID_NAME.search(str(name).strip()):
-        return True
-    return _is_row_number(s)
-
-
-def _is_row_number(s: pd.Series) -> bool:
-    if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-        return False
-    x = s.to_numpy(dtype=float, na_value=np.nan)
-    if x.size < MIN_ROWS_FOR_ROW_NUMBER or np.isnan(x).any():
-        return False
-    lo, hi = float(x.min()), float(x.max())
-    if hi - lo != x.size - 1 or not np.array_equal(x, np.floor(x)):
-        return False  # the cheap test first: a range of exactly n − 1
-    return np.unique(x).size == x.size
-
-
-def _left_out_notes(df: pd.DataFrame, columns: UserColumns, label: str) -> list[str]:
-    """Numeric columns left out of the candidates for what they are — a row number, a column
-    named after churn — said, because a column the user sees in the file would otherwise be
-    missing without a word (ids and outcome roles by their plain names need none)."""
-    used = {*columns.roles().values(), *columns.behaviour, *columns.segments}
-    out = []
-    for col in df.columns:
-        if col in used or not pd.api.types.is_numeric_dtype(df[col]):
-            continue
-        if _names_the_outcome(col):
-            out.append(
-                f"{label}: column '{col}' is named after churn, the outcome, {LEFT_OUT}: a churn "
-                "score, label or probability predicts churn by being it. Choose it as a "
-                "behaviour column to rank it anyway."
-            )
-        elif not _ID_NAME.search(str(col).strip()) and _is_row_number(df[col]):
-            out.append(
-                f"{label}: column '{col}' holds a different whole number for every user, "
-                f"counting up by one like a row number, {LEFT_OUT}. Choose it as a behaviour "
-                "column to rank it anyway."
-            )
-    return out
-
-
-def _is_segment(s: pd.Series) -> bool:
-    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-        return False
-    k = s.nunique(dropna=True)
-    return 2 <= k <= MAX_SEGMENT_LEVELS and k < len(s) / 2
-
-
-def _as_flag(s: pd.Series) -> pd.Series | None:
-    """0/1 floats from 0/1, true/false or yes/no values, missing values NaN; None when the
-    column is not a flag. Numbers are read as numbers: 0.0/1.0 (how pandas and Spark write a
-    flag column that once had a gap) is a flag, not the words '0.0' and '1.0'."""
-    if pd.api.types.is_bool_dtype(s):
-        return s.astype(float)
-    if pd.api.types.is_numeric_dtype(s):
-        x = s.astype(float)
-        return x if x.dropna().isin((0.0, 1.0)).all() else None
-    words = s.astype(str).str.strip().str.lower()
-    words = words.where(s.notna(), "")
-    ok = words.isin(TRUE_WORDS | FALSE_WORDS)
-    if not ok.all() or words.nunique() > 3:
-        return None
-    out = words.isin(TRUE_WORDS).astype(float)
-    return out.where(s.notna(), np.nan)
 
 
 _NUMERIC_DATE = r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}(?:[\sT].*)?$"
@@ -326,7 +168,7 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
         raise InputError.collect(problems)
     if n_cleaned:
         notes.append(changed_names_warning(label, "segment values", n_cleaned))
-    notes += _unread_number_notes(df, columns, label) + _left_out_notes(df, columns, label)
+    notes += left_out_notes(df, columns, label)
     return UsersTable(frame=out, columns=columns, label=label, notes=notes)
 
 
@@ -336,36 +178,6 @@ def _text_numbers_note(label: str, col: str, text: TextNumbers) -> str:
         f"{label}: column '{col}' holds numbers written as text, read with {text.how} "
         f"(e.g. '{text.example}' as {first:g})."
     )
-
-
-def _unread_number_notes(df: pd.DataFrame, columns: UserColumns, label: str) -> list[str]:
-    """Columns left out that look like numbers with separators of unknown meaning: said,
-    because a candidate the user expected would otherwise be missing without a word."""
-    used = {*columns.roles().values(), *columns.behaviour, *columns.segments}
-    out = []
-    for col in df.columns:
-        if col in used or pd.api.types.is_numeric_dtype(df[col]):
-            continue
-        sample = df[col].dropna().astype(str).str.strip()
-        sample = sample[sample != ""].head(1000)
-        if not sample.size:
-            continue
-        if sample.str.fullmatch(r"[+-]?\d{1,3}([.,]\d{3})+").mean() > 0.5:
-            out.append(
-                f"{label}: column '{col}' looks like numbers, but '{sample.iloc[0]}' could be "
-                f"a thousand-separated whole number or a decimal, {LEFT_OUT}. Export it "
-                "without thousands separators to rank it."
-            )
-            continue
-        numeric = pd.to_numeric(sample, errors="coerce").notna()
-        if numeric.mean() >= 0.9:
-            odd = ", ".join(repr(v) for v in sample[~numeric].unique()[:3])
-            out.append(
-                f"{label}: column '{col}' is numbers except for values such as {odd}, "
-                f"{LEFT_OUT}. Replace those with numbers, or leave the cells empty (missing "
-                "values are filled with the mean), to rank it."
-            )
-    return out
 
 
 def _check_mapping(df: pd.DataFrame, columns: UserColumns, label: str, problems: list) -> None:
@@ -478,7 +290,7 @@ def _outcome_columns(
             )
         out["duration_days"] = dur.to_numpy() * DAYS_PER_UNIT[unit]
     if columns.churn:
-        flag = _as_flag(df[columns.churn])
+        flag = as_flag(df[columns.churn])
         if flag is None:
             vals = sorted(df[columns.churn].dropna().astype(str).str.lower().unique())[:6]
             problems.append(
@@ -555,7 +367,7 @@ def _behaviour_values(s: pd.Series) -> pd.Series | None:
         return s.astype(float)
     if pd.api.types.is_numeric_dtype(s):
         return s.astype(float)
-    return _as_flag(s)
+    return as_flag(s)
 
 
 def user_ids_as_text(s: pd.Series) -> pd.Series:

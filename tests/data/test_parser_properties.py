@@ -11,15 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from northstar_lab.data.columns import USER_NAMES, normalise, recognise
-from northstar_lab.data.users import (
-    FALSE_WORDS,
-    TRUE_WORDS,
-    _as_flag,
-    parse_times,
-    prepare_users,
-    recognise_user_columns,
-    user_ids_as_text,
-)
+from northstar_lab.data.flags import FALSE_WORDS, TRUE_WORDS, as_flag
+from northstar_lab.data.proposals import recognise_user_columns
+from northstar_lab.data.users import parse_times, prepare_users, user_ids_as_text
 from northstar_lab.errors import InputError
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -67,7 +61,7 @@ def test_parse_times_never_raises_and_flags_only_present_values(values):
 @given(st.lists(st.sampled_from(sorted(TRUE_WORDS | FALSE_WORDS - {""})), min_size=1))
 def test_flag_words_become_zero_or_one(words):
     s = pd.Series(words)
-    flags = _as_flag(s)
+    flags = as_flag(s)
     if s.str.strip().str.lower().nunique() > 3:
         assert flags is None  # too many distinct words to be one flag column
         return

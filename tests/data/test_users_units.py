@@ -14,11 +14,8 @@ from lifelines.datasets import load_rossi
 from northstar_lab.analysis import analyse
 from northstar_lab.cli import main
 from northstar_lab.data.load import load_inputs
-from northstar_lab.data.users import (
-    duration_unit_needed,
-    looks_like_outcome,
-    recognise_user_columns,
-)
+from northstar_lab.data.proposals import looks_like_outcome, recognise_user_columns
+from northstar_lab.data.users import duration_unit_needed
 from northstar_lab.durations import unit_in_name
 from northstar_lab.errors import InputError
 from northstar_lab.settings import AnalysisSettings
@@ -230,3 +227,53 @@ def test_columns_named_after_churn_are_neither_behaviours_nor_segments(tmp_path)
     ]
     chosen = load_inputs(users=str(path), user_columns={"behaviour": ["Churn Score"]})
     assert chosen.users.columns.behaviour == ("Churn Score",)
+
+
+def _stripe_customers(n: int = 500, seed: int = 4) -> pd.DataFrame:
+    """Customers as Stripe exports them: created and canceled_at in epoch seconds (canceled_at
+    empty while active), and two behaviours."""
+    rng = np.random.default_rng(seed)
+    created = 1_690_000_000 + rng.integers(0, 200 * 86_400, n)
+    seats = rng.integers(1, 20, n)
+    ends = created + rng.exponential(90 * 86_400 * np.exp(0.08 * seats), n)
+    as_of = 1_690_000_000 + 400 * 86_400
+    return pd.DataFrame(
+        {
+            "customer": [f"cus_{i:05d}" for i in range(n)],
+            "created": created,
+            "canceled_at": pd.array(np.where(ends < as_of, ends.astype(np.int64), None), "Int64"),
+            "seats": seats,
+            "last_invoice_ms": (created + rng.integers(0, 30 * 86_400, n)) * 1000,
+        }
+    )
+
+
+def test_a_stripe_export_is_read_with_its_epoch_times(tmp_path):
+    path = tmp_path / "customers.csv"
+    _stripe_customers().to_csv(path, index=False)
+    loaded = load_inputs(users=str(path))
+    cols = loaded.users.columns
+    assert (cols.user, cols.signup, cols.cancel) == ("customer", "created", "canceled_at")
+    assert cols.behaviour == ("seats",)  # the millisecond times are no behaviour
+    assert [w for w in loaded.warnings if "last_invoice_ms" in w] == [
+        "customers.csv: column 'last_invoice_ms' holds numbers that read as times (2023-07-26 to "
+        "2024-03-04 as milliseconds since 1970), so it was left out. Map it as the signup, "
+        "cancellation or last-active time if it is one."
+    ]
+    an = analyse(loaded, AnalysisSettings(window_days=0, n_bootstrap=0))
+    assert an.ranking.candidates[0].key == "col:seats"
+    assert an.ranking.candidates[0].direction == "more is better"
+
+
+def test_a_cancellation_without_a_signup_says_which_half_is_missing(tmp_path, capsys):
+    path = tmp_path / "customers.csv"
+    _stripe_customers().rename(columns={"created": "opened"}).to_csv(path, index=False)
+    assert main(["rank", "--users", str(path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "column 'canceled_at' gives each user's cancellation time, but there is no signup" in err
+    assert "--signup-col" in err
+    loaded = load_inputs(users=str(path))
+    with pytest.raises(InputError) as info:
+        analyse(loaded, AnalysisSettings(window_days=0, n_bootstrap=0))
+    assert "'Signup time' in the column mapping" in info.value.for_app()
+    assert "--signup-col" not in info.value.for_app()

@@ -1,0 +1,30 @@
+"""Churn flags as written in exports: 0/1, true/false, yes/no, churned/active, or numbers.
+
+The one reading of a flag column, for the churn flag and for yes/no behaviour columns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "churned", "cancelled", "canceled"})
+FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "active", "retained", ""})
+
+
+def as_flag(s: pd.Series) -> pd.Series | None:
+    """0/1 floats from 0/1, true/false or yes/no values, missing values NaN; None when the
+    column is not a flag. Numbers are read as numbers: 0.0/1.0 (how pandas and Spark write a
+    flag column that once had a gap) is a flag, not the words '0.0' and '1.0'."""
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype(float)
+    if pd.api.types.is_numeric_dtype(s):
+        x = s.astype(float)
+        return x if x.dropna().isin((0.0, 1.0)).all() else None
+    words = s.astype(str).str.strip().str.lower()
+    words = words.where(s.notna(), "")
+    ok = words.isin(TRUE_WORDS | FALSE_WORDS)
+    if not ok.all() or words.nunique() > 3:
+        return None
+    out = words.isin(TRUE_WORDS).astype(float)
+    return out.where(s.notna(), np.nan)

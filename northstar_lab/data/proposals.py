@@ -1,0 +1,228 @@
+"""Which columns of a users table are proposed as behaviour candidates and as segments, and
+the notes that say why a column the user can see was left out (METHODS §2).
+
+A users table is proposed from its names and values: roles by their common names (`columns`),
+numeric leftovers as behaviours, few-valued text as segments. What must never be proposed is
+whatever names users instead of measuring them (ids, row numbers) and whatever is the outcome
+or about it (a churn score or reason): either would lead a ranking by construction.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from ..durations import unit_in_name
+from .columns import USER_NAMES, UserColumns, normalise, recognise
+from .flags import as_flag
+from .numbers import read_text_numbers
+
+#: The words every "this column was left out" note of `prepare_users` ends its reason with, so
+#: the "no candidates" error can repeat those notes (analysis.py).
+LEFT_OUT = "so it was left out"
+
+#: Roles whose columns are outcomes, or define them: never behaviour candidates (METHODS §2).
+OUTCOME_ROLES = ("signup", "cancel", "last_active", "duration", "churn", "revenue")
+
+MAX_SEGMENT_LEVELS = 50
+
+#: Words that make a column about the outcome whatever else its name says: a churn score, label,
+#: probability or reason would lead any ranking by construction ('Churn Score', 'ChurnValue').
+OUTCOME_WORDS = frozenset({
+    "churn", "churned", "churns", "attrition", "attrited", "cancel", "cancelled", "canceled",
+    "cancellation",
+})  # fmt: skip
+
+
+def looks_like_outcome(column: str) -> bool:
+    """A column named like an outcome (tenure, churn flag, cancellation, signup, revenue) or
+    after one ('Churn Score'): it is never proposed as a behaviour candidate, mapped or not
+    (lifelines' Rossi would otherwise offer `week` and `arrest`)."""
+    n = normalise(column)
+    return any(n in USER_NAMES[role] for role in OUTCOME_ROLES) or _names_the_outcome(column)
+
+
+def _names_the_outcome(column: str) -> bool:
+    """Whether a word of the name (camelCase split too) is one of OUTCOME_WORDS."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(column))
+    return bool(set(normalise(spaced).split("_")) & OUTCOME_WORDS)
+
+
+def recognise_user_columns(df: pd.DataFrame, **explicit) -> UserColumns:
+    """Propose a mapping: named roles by common names, numeric leftovers as behaviour columns."""
+    given = {k: v for k, v in explicit.items() if v}
+    taken = [v for k, v in given.items() if isinstance(v, str)]
+    found = recognise(list(df.columns), USER_NAMES, taken=taken)
+    found.update({k: v for k, v in given.items() if k in USER_NAMES})
+    if found.get("cancel") and not given.get("churn"):
+        found["churn"] = None  # an explicit cancellation time already says who churned
+    if found.get("churn") and not found.get("duration") and not given.get("churn"):
+        found["churn"] = None  # a flag without a duration cannot be used; do not guess
+    if not found.get("user"):
+        found["user"] = None
+    roles = {v for v in found.values() if v}
+    behaviour = given.get("behaviour")
+    if behaviour is None:
+        behaviour = tuple(
+            c
+            for c in df.columns
+            if c not in roles and not looks_like_outcome(c) and _is_behaviour(df[c], c)
+        )
+    segments = given.get("segments")
+    if segments is None:
+        segments = tuple(
+            c
+            for c in df.columns
+            if c not in roles and c not in behaviour and not looks_like_outcome(c)
+            and _is_segment(df[c])
+        )  # fmt: skip
+    return UserColumns(
+        user=found["user"],
+        signup=found.get("signup"),
+        cancel=found.get("cancel"),
+        last_active=found.get("last_active"),
+        duration=found.get("duration"),
+        churn=found.get("churn"),
+        revenue=found.get("revenue"),
+        behaviour=tuple(behaviour),
+        segments=tuple(segments),
+        duration_unit=given.get("duration_unit") or unit_in_name(found.get("duration")),
+    )
+
+
+def _is_behaviour(s: pd.Series, name: str) -> bool:
+    """Numeric (or yes/no flag) columns that are not identifiers or dates."""
+    n = normalise(name)
+    if "date" in n or n.endswith("_at") or looks_like_identifier(s, name):
+        return False
+    if pd.api.types.is_bool_dtype(s):
+        return True
+    if pd.api.types.is_numeric_dtype(s):
+        return epoch_span(s) is None
+    return as_flag(s) is not None or read_text_numbers(s) is not None
+
+
+#: An id by its name: 'user_id', 'id', 'Customer ID', and camelCase 'customerId' / 'CustomerID'
+#: (not 'paid' or 'PAID': a lower-case 'id' needs a separator before it).
+_ID_NAME = re.compile(r"(?:^|[^A-Za-z])[Ii][Dd]$|[a-z0-9]I[Dd]$")
+
+MIN_ROWS_FOR_ROW_NUMBER = 20
+
+
+def looks_like_identifier(s: pd.Series, name: str) -> bool:
+    """A column that names users or rows instead of measuring them: named as an id, or a
+    different whole number for every user counting up by one (a row number: 'RowNumber',
+    an exported index). Ranking it as a behaviour would only add noise and a test."""
+    if _ID_NAME.search(str(name).strip()):
+        return True
+    return _is_row_number(s)
+
+
+def _is_row_number(s: pd.Series) -> bool:
+    if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return False
+    x = s.to_numpy(dtype=float, na_value=np.nan)
+    if x.size < MIN_ROWS_FOR_ROW_NUMBER or np.isnan(x).any():
+        return False
+    lo, hi = float(x.min()), float(x.max())
+    if hi - lo != x.size - 1 or not np.array_equal(x, np.floor(x)):
+        return False  # the cheap test first: a range of exactly n − 1
+    return np.unique(x).size == x.size
+
+
+def _left_out_notes(df: pd.DataFrame, columns: UserColumns, label: str) -> list[str]:
+    """Numeric columns left out of the candidates for what they are — a row number, a column
+    named after churn — said, because a column the user sees in the file would otherwise be
+    missing without a word (ids and outcome roles by their plain names need none)."""
+    used = {*columns.roles().values(), *columns.behaviour, *columns.segments}
+    out = []
+    for col in df.columns:
+        if col in used or not pd.api.types.is_numeric_dtype(df[col]):
+            continue
+        if _names_the_outcome(col):
+            out.append(
+                f"{label}: column '{col}' is named after churn, the outcome, {LEFT_OUT}: a churn "
+                "score, label or probability predicts churn by being it. Choose it as a "
+                "behaviour column to rank it anyway."
+            )
+        elif (span := epoch_span(df[col])) is not None:
+            out.append(
+                f"{label}: column '{col}' holds numbers that read as times ({span[0]} to "
+                f"{span[1]} as {span[2]} since 1970), {LEFT_OUT}. Map it as the signup, "
+                "cancellation or last-active time if it is one."
+            )
+        elif not _ID_NAME.search(str(col).strip()) and _is_row_number(df[col]):
+            out.append(
+                f"{label}: column '{col}' holds a different whole number for every user, "
+                f"counting up by one like a row number, {LEFT_OUT}. Choose it as a behaviour "
+                "column to rank it anyway."
+            )
+    return out
+
+
+#: Epoch times a users table holds: 2000-01-01 to 2100-01-01, in seconds or milliseconds.
+EPOCH_RANGE_SEC = (946_684_800, 4_102_444_800)
+EPOCH_UNITS = (("seconds", 1), ("milliseconds", 1_000))
+
+
+def epoch_span(s: pd.Series) -> tuple[str, str, str] | None:
+    """(first date, last date, unit) when every value of a numeric column is a time in epoch
+    seconds or milliseconds of this century and they differ (a signup or last-seen time as
+    Stripe and many databases export it), else None. No behaviour takes such values for every
+    user: a count, a sum or a score would need a billion of something for each."""
+    if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return None
+    x = s.to_numpy(dtype=float, na_value=np.nan)
+    x = x[~np.isnan(x)]
+    if x.size < MIN_ROWS_FOR_ROW_NUMBER or x.min() == x.max():
+        return None
+    lo, hi = EPOCH_RANGE_SEC
+    for unit, per_second in EPOCH_UNITS:
+        if lo * per_second <= x.min() and x.max() <= hi * per_second:
+            first, last = (pd.Timestamp(v / per_second, unit="s") for v in (x.min(), x.max()))
+            return f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}", unit
+    return None
+
+
+def _is_segment(s: pd.Series) -> bool:
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return False
+    k = s.nunique(dropna=True)
+    return 2 <= k <= MAX_SEGMENT_LEVELS and k < len(s) / 2
+
+
+def _unread_number_notes(df: pd.DataFrame, columns: UserColumns, label: str) -> list[str]:
+    """Columns left out that look like numbers with separators of unknown meaning: said,
+    because a candidate the user expected would otherwise be missing without a word."""
+    used = {*columns.roles().values(), *columns.behaviour, *columns.segments}
+    out = []
+    for col in df.columns:
+        if col in used or pd.api.types.is_numeric_dtype(df[col]):
+            continue
+        sample = df[col].dropna().astype(str).str.strip()
+        sample = sample[sample != ""].head(1000)
+        if not sample.size:
+            continue
+        if sample.str.fullmatch(r"[+-]?\d{1,3}([.,]\d{3})+").mean() > 0.5:
+            out.append(
+                f"{label}: column '{col}' looks like numbers, but '{sample.iloc[0]}' could be "
+                f"a thousand-separated whole number or a decimal, {LEFT_OUT}. Export it "
+                "without thousands separators to rank it."
+            )
+            continue
+        numeric = pd.to_numeric(sample, errors="coerce").notna()
+        if numeric.mean() >= 0.9:
+            odd = ", ".join(repr(v) for v in sample[~numeric].unique()[:3])
+            out.append(
+                f"{label}: column '{col}' is numbers except for values such as {odd}, "
+                f"{LEFT_OUT}. Replace those with numbers, or leave the cells empty (missing "
+                "values are filled with the mean), to rank it."
+            )
+    return out
+
+
+def left_out_notes(df: pd.DataFrame, columns: UserColumns, label: str) -> list[str]:
+    """Every note about a column left out of the candidates for what it holds."""
+    return _unread_number_notes(df, columns, label) + _left_out_notes(df, columns, label)
