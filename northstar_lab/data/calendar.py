@@ -12,6 +12,16 @@ import pandas as pd
 
 DAY = 86_400  # seconds; timestamps are read in UTC, so every day has this many
 
+#: Largest absolute epoch value → unit: seconds until ~5138 AD, then ms, µs, ns.
+EPOCH_UNITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"), (float("inf"), "ns"))
+UNIT_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
+def epoch_unit(biggest: float) -> str:
+    """The unit of Unix times from the largest absolute value: 's', 'ms', 'us' or 'ns'."""
+    return next(unit for limit, unit in EPOCH_UNITS if abs(biggest) <= limit)
+
 
 def as_of_end_sec(as_of: dt.date) -> int:
     """The as-of date is inclusive: the data ends at midnight after it (epoch seconds, UTC)."""

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .calendar import DAY
+from .calendar import DAY, epoch_unit
 from .columns import EventColumns
-from .formats import epoch_to_timestamp, epoch_unit
+from .formats import epoch_to_timestamp
 
 MAX_EVENT_NAMES = 1000  # distinct names brought into memory; the long tail stays in the engine
 PLAUSIBLE_QUANTILE = 0.999  # "the bulk of the data": events before this quantile of time
@@ -103,7 +103,7 @@ def user_id_text(col: ibis.Value) -> ibis.Value:
 
 def _epoch_to_timestamp(col: ibis.Value) -> ibis.Value:
     """Numbers as Unix time, the unit read from their size (s, ms, µs or ns since 1970; the
-    rule is `formats.epoch_unit`), kept to whole seconds: the one unit every engine converts
+    rule is `calendar.epoch_unit`), kept to whole seconds: the one unit every engine converts
     (Ibis' Spark backend only converts seconds), and days since signup count whole seconds.
 
     Spark reads Parquet nanosecond timestamps as integers (spark.sql.legacy.parquet.nanosAsLong),

@@ -32,16 +32,12 @@ import ibis.expr.datatypes as dt
 import pandas as pd
 
 from ..errors import InputError
+from .calendar import PER_SECOND, UNIT_WORDS, epoch_unit
 
 #: Event properties that carry an amount, first match wins. Only the revenue event's value is
 #: ever used (METHODS §1.4), so a `price` on other events does no harm.
 REVENUE_PROPERTIES = ("$revenue", "revenue", "Revenue", "amount", "Amount", "$amount",
                       "price", "Price", "$price", "value", "Value")  # fmt: skip
-
-#: Largest absolute epoch value → unit: seconds until ~5138 AD, then ms, µs, ns.
-EPOCH_UNITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"), (float("inf"), "ns"))
-UNIT_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
-PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 
 @dataclass(frozen=True)
@@ -253,11 +249,6 @@ def _number(col: ibis.Value) -> ibis.Value:
 def _amount(props: ibis.Value, keys: Iterable[str] = REVENUE_PROPERTIES) -> ibis.Value:
     """The first revenue-like property present, as float64."""
     return ibis.coalesce(*[_number(_field(props, k)) for k in keys])
-
-
-def epoch_unit(biggest: float) -> str:
-    """The unit of Unix times from the largest absolute value: 's', 'ms', 'us' or 'ns'."""
-    return next(unit for limit, unit in EPOCH_UNITS if abs(biggest) <= limit)
 
 
 def epoch_to_timestamp(col: ibis.Value, unit: str) -> ibis.Value:

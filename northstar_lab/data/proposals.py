@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..durations import unit_in_name
+from .calendar import PER_SECOND, UNIT_WORDS, epoch_unit
 from .columns import USER_NAMES, UserColumns, normalise, recognise
 from .flags import as_flag
 from .numbers import read_text_numbers
@@ -162,9 +163,8 @@ def _left_out_notes(df: pd.DataFrame, columns: UserColumns, label: str) -> list[
     return out
 
 
-#: Epoch times a users table holds: 2000-01-01 to 2100-01-01, in seconds or milliseconds.
+#: Epoch times a users table holds: 2000-01-01 to 2100-01-01 (in the unit their size says).
 EPOCH_RANGE_SEC = (946_684_800, 4_102_444_800)
-EPOCH_UNITS = (("seconds", 1), ("milliseconds", 1_000))
 
 
 def epoch_span(s: pd.Series) -> tuple[str, str, str] | None:
@@ -176,14 +176,14 @@ def epoch_span(s: pd.Series) -> tuple[str, str, str] | None:
         return None
     x = s.to_numpy(dtype=float, na_value=np.nan)
     x = x[~np.isnan(x)]
-    if x.size < MIN_ROWS_FOR_ROW_NUMBER or x.min() == x.max():
+    if x.size < MIN_ROWS_FOR_ROW_NUMBER or x.min() == x.max() or not np.isfinite(x).all():
         return None
-    lo, hi = EPOCH_RANGE_SEC
-    for unit, per_second in EPOCH_UNITS:
-        if lo * per_second <= x.min() and x.max() <= hi * per_second:
-            first, last = (pd.Timestamp(v / per_second, unit="s") for v in (x.min(), x.max()))
-            return f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}", unit
-    return None
+    unit = epoch_unit(float(np.abs(x).max()))
+    first, last = x.min() / PER_SECOND[unit], x.max() / PER_SECOND[unit]
+    if not (EPOCH_RANGE_SEC[0] <= first and last <= EPOCH_RANGE_SEC[1]):
+        return None
+    days = (pd.Timestamp(v, unit="s") for v in (first, last))
+    return *(f"{d:%Y-%m-%d}" for d in days), UNIT_WORDS[unit]
 
 
 def _is_segment(s: pd.Series) -> bool:

@@ -17,6 +17,7 @@ import pandas as pd
 from ..durations import DAYS_PER_UNIT, DURATION_UNITS, unit_in_name, units_in_words
 from ..errors import InputError, example_rows
 from . import csvread, diagnose
+from .calendar import PER_SECOND, UNIT_WORDS, epoch_unit
 from .columns import UserColumns, _show
 from .flags import as_flag
 from .names import changed_names_warning, clean_values
@@ -123,8 +124,8 @@ def parse_times(s: pd.Series, dayfirst: bool = False) -> tuple[pd.Series, pd.Ser
     """
     present = s.notna() & (s.astype(str).str.strip() != "")
     if pd.api.types.is_numeric_dtype(s):
-        bad = present & ~(s.abs() > 1e8)  # epoch seconds; small numbers are not times
-        return s.astype(float).where(~bad), bad
+        secs, bad, _how = numeric_times(s)
+        return secs, bad
     with warnings.catch_warnings():  # "could not infer format": we retry with format="mixed"
         warnings.simplefilter("ignore", UserWarning)
         parsed = pd.to_datetime(s, errors="coerce", utc=True, dayfirst=dayfirst)
@@ -209,9 +210,47 @@ def _check_mapping(df: pd.DataFrame, columns: UserColumns, label: str, problems:
         )
 
 
+def numeric_times(s: pd.Series) -> tuple[pd.Series, pd.Series, str]:
+    """Epoch seconds and the unparsable mask of a numeric time column, and how it was read:
+    whole numbers written as dates (20250301, 'yyyymmdd'), or Unix times in the unit their size
+    says (`calendar.epoch_unit`: JavaScript and most analytics exports write milliseconds,
+    which read as seconds would put signups 50,000 years ahead). Small numbers are not times."""
+    x = s.astype(float)
+    present = x.notna()
+    if present.any() and _yyyymmdd(x[present]):
+        text = x.astype("Int64").astype(str).where(present)
+        parsed = pd.to_datetime(text, format="%Y%m%d", errors="coerce", utc=True)
+        secs = (parsed - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds()
+        return secs, present & secs.isna(), "yyyymmdd"
+    finite = x[np.isfinite(x)]
+    unit = epoch_unit(float(finite.abs().max())) if finite.size else "s"
+    secs = x / PER_SECOND[unit]
+    bad = present & ~(np.isfinite(secs) & (secs.abs() > 1e8))  # inf is no time either
+    return secs.where(~bad), bad, unit
+
+
+def _yyyymmdd(x: pd.Series) -> bool:
+    """Every value a whole number of the form yyyymmdd, 1900–2100, month and day in range."""
+    if not ((x >= 19_000_101) & (x <= 21_001_231) & (x == np.floor(x))).all():
+        return False
+    month, day = (x // 100) % 100, x % 100
+    return bool(((month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)).all())
+
+
 def read_dates(s: pd.Series, col: str, label: str, problems: list, notes: list):
     """`parse_times` with one day/month order for the whole column (`date_order`): None and
     a problem when values disagree, a note when none tells (read as month/day)."""
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        secs, bad, how = numeric_times(s)
+        if how != "s" and (~bad & secs.notna()).any():
+            first, last = (pd.Timestamp(v, unit="s") for v in (secs.min(), secs.max()))
+            words = "dates written as yyyymmdd" if how == "yyyymmdd" else (
+                f"Unix times in {UNIT_WORDS[how]}")  # fmt: skip
+            notes.append(
+                f"{label}: column '{col}' holds {words}, read as {first:%Y-%m-%d} to "
+                f"{last:%Y-%m-%d}."
+            )
+        return secs, bad
     order = date_order(s)
     if order == "mixed":
         problems.append(_mixed_dates_words(s, col, label))

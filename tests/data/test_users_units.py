@@ -277,3 +277,40 @@ def test_a_cancellation_without_a_signup_says_which_half_is_missing(tmp_path, ca
         analyse(loaded, AnalysisSettings(window_days=0, n_bootstrap=0))
     assert "'Signup time' in the column mapping" in info.value.for_app()
     assert "--signup-col" not in info.value.for_app()
+
+
+def test_times_in_milliseconds_and_yyyymmdd_are_read_and_said(tmp_path):
+    """Epoch milliseconds were read as seconds (signups 50,000 years ahead, then an internal
+    error); whole numbers like 20240108 were refused as not dates. Both are read, and said."""
+    stripe = _stripe_customers()
+    ms = stripe.assign(created=stripe["created"] * 1000, canceled_at=stripe["canceled_at"] * 1000)
+    ymd = stripe.assign(
+        created=pd.to_datetime(stripe["created"], unit="s").dt.strftime("%Y%m%d").astype(int)
+    )
+    days = np.floor(stripe["created"] / 86_400) * 86_400
+    for name, table, signup_sec in (("ms.csv", ms, stripe["created"]), ("ymd.csv", ymd, days)):
+        path = tmp_path / name
+        table.to_csv(path, index=False)
+        loaded = load_inputs(users=str(path))
+        np.testing.assert_array_equal(loaded.users.frame["signup_sec"], signup_sec.astype(float))
+        how = "Unix times in milliseconds" if name == "ms.csv" else "dates written as yyyymmdd"
+        assert f"{name}: column 'created' holds {how}, read as 2023-07-" in " ".join(
+            loaded.warnings
+        )
+        an = analyse(loaded, AnalysisSettings(window_days=0, n_bootstrap=0))
+        assert an.ranking.candidates[0].key == "col:seats"
+    small = stripe.assign(created=np.arange(len(stripe)) % 50)  # not times at all
+    path = tmp_path / "small.csv"
+    small.to_csv(path, index=False)
+    with pytest.raises(InputError, match="column 'created' has 500 values that are not dates"):
+        load_inputs(users=str(path))
+
+
+def test_only_columns_of_this_century_s_times_read_as_times():
+    from northstar_lab.data.proposals import epoch_span
+
+    times = np.linspace(1.70e9, 1.71e9, 40)
+    assert epoch_span(pd.Series(times)) == ("2023-11-14", "2024-03-09", "seconds")
+    assert epoch_span(pd.Series(times * 1000)) == ("2023-11-14", "2024-03-09", "milliseconds")
+    for not_times in (np.linspace(10, 1e9, 40), np.full(40, 1.7e9), [*times, np.inf], times[:5]):
+        assert epoch_span(pd.Series(not_times)) is None  # spread from 0, constant, inf, few
