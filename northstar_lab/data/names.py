@@ -126,9 +126,18 @@ def clean_values(s: pd.Series) -> tuple[pd.Series, int]:
     return text.replace({v: clean_name(v) for v in dirty}), len(dirty)
 
 
+def clean_event_name(name: object) -> str:
+    """An event name as counted: `clean_name`, without spaces around it ('login ' and
+    'login' are one event, shown alike), unless nothing but spaces is left."""
+    s = clean_name(name)
+    return s.strip(" ") or s
+
+
 def clean_event_expr(event: ibis.Value) -> ibis.Value:
-    """The engine expression of `clean_name` for an event-name column (DuckDB and Spark)."""
-    return event.re_replace(_ENGINE_WHITESPACE, " ").re_replace(_ENGINE_BAD, REPLACEMENT)
+    """The engine expression of `clean_event_name` (DuckDB and Spark: the same regexes)."""
+    cleaned = event.re_replace(_ENGINE_WHITESPACE, " ").re_replace(_ENGINE_BAD, REPLACEMENT)
+    trimmed = cleaned.re_replace(r"^ +| +$", "")
+    return (trimmed == "").ifelse(cleaned, trimmed)
 
 
 def clean_event_names(
@@ -144,13 +153,21 @@ def clean_event_names(
     row, paid only by logs with that many distinct names).
     """
     dirty = [name for name in event_counts if needs_cleaning(name)]
-    if not dirty and not has_tail:
+    spaced = [n for n in event_counts if n not in dirty and clean_event_name(n) != n]
+    if not dirty and not spaced and not has_tail:
         return std, event_counts, []
     std = std.mutate(event=clean_event_expr(std.event))
     counts: dict[str, int] = {}
     for name, n in event_counts.items():
-        key = clean_name(name)
+        key = clean_event_name(name)
         counts[key] = counts.get(key, 0) + n
     counts = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
     warnings = [changed_names_warning(label, "event names", len(dirty))] if dirty else []
+    if spaced:
+        example = spaced[0]
+        warnings.append(
+            f"{label}: {len(spaced):,} event name{'s' if len(spaced) != 1 else ''} began or "
+            f"ended with spaces (e.g. '{example}'); they were trimmed, so '{example}' and "
+            f"'{clean_event_name(example)}' count as one event."
+        )
     return std, counts, warnings

@@ -598,3 +598,24 @@ def test_a_churn_column_of_other_numbers_is_still_refused(tmp_path):
     _churn_table([float(i % 3) for i in range(300)]).to_csv(path, index=False)  # 0, 1, 2
     with pytest.raises(InputError, match=r"must be 0/1, true/false or yes/no; found '0.0', '1.0'"):
         load_inputs(users=str(path))
+
+
+# --- event names with spaces around them: one event, shown alike ---------------------------------
+
+
+def test_event_names_with_spaces_around_them_are_one_event(sample_events, tmp_path):
+    """'video_watched ' beside 'video_watched' (sloppy tracking, an export's padding) were two
+    candidates that look identical on every page. They are one event, and the trim is said."""
+    clean = tmp_path / "clean.parquet"
+    spaced = tmp_path / "spaced.parquet"
+    sample_events.to_parquet(clean)
+    log = sample_events.copy()
+    rows = (log["event"] == "video_watched") & (np.arange(len(log)) % 2 == 0)
+    log.loc[rows, "event"] = " video_watched  "
+    log.to_parquet(spaced)
+    a, b = load_inputs(str(clean)), load_inputs(str(spaced))
+    assert b.event_counts == a.event_counts
+    assert any("began or ended with spaces (e.g. ' video_watched  ')" in w for w in b.warnings)
+    ra, rb = (analyse(x, SETTINGS).ranking for x in (a, b))
+    assert [c.key for c in rb.candidates] == [c.key for c in ra.candidates]
+    assert [c.hazard_ratio for c in rb.candidates] == [c.hazard_ratio for c in ra.candidates]
