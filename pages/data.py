@@ -110,7 +110,7 @@ def user_mapping(cols: list[str], found, prefix: str) -> tuple[dict, list[str]]:
         ("cancel", "Churn / cancellation time", "Empty for users still active."),
         ("last_active", "Last active time", "Used when there is no cancellation or event log."),
         ("duration", "Tenure", "Time from signup to churn or to the data's end."),
-        ("churn", "Churn flag (with tenure)", "0/1, true/false or yes/no."),
+        ("churn", "Churn flag (with tenure)", "0/1, true/false, yes/no or churned/stayed."),
         ("revenue", "Revenue", "Per month (used as given) or lifetime (divided by months)."),
     ]
     out = {}

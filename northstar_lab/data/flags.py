@@ -8,8 +8,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "churned", "cancelled", "canceled"})
-FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "active", "retained", ""})
+TRUE_WORDS = frozenset({
+    "1", "true", "t", "yes", "y", "churned", "churn", "cancelled", "canceled", "left", "lost",
+    "exited",
+})  # fmt: skip
+FALSE_WORDS = frozenset({
+    "0", "false", "f", "no", "n", "active", "retained", "stayed", "current", "existing",
+    "renewed", "no churn", "not churned", "",
+})  # fmt: skip
 
 
 def as_flag(s: pd.Series) -> pd.Series | None:

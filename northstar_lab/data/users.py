@@ -333,8 +333,8 @@ def _outcome_columns(
         if flag is None:
             vals = sorted(df[columns.churn].dropna().astype(str).str.lower().unique())[:6]
             problems.append(
-                f"{label}: churn column '{columns.churn}' must be 0/1, true/false or yes/no; "
-                f"found {', '.join(repr(v) for v in vals)}."
+                f"{label}: churn column '{columns.churn}' must be 0/1, true/false, yes/no or "
+                f"churned/stayed; found {', '.join(repr(v) for v in vals)}."
             )
         elif flag.isna().any():
             gaps = flag.isna().to_numpy()

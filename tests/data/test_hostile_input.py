@@ -596,7 +596,7 @@ def test_an_empty_churn_flag_names_its_rows_and_what_to_write(tmp_path, capsys):
 def test_a_churn_column_of_other_numbers_is_still_refused(tmp_path):
     path = tmp_path / "users.csv"
     _churn_table([float(i % 3) for i in range(300)]).to_csv(path, index=False)  # 0, 1, 2
-    with pytest.raises(InputError, match=r"must be 0/1, true/false or yes/no; found '0.0', '1.0'"):
+    with pytest.raises(InputError, match=r"or churned/stayed; found '0.0', '1.0', '2.0'"):
         load_inputs(users=str(path))
 
 
@@ -619,3 +619,13 @@ def test_event_names_with_spaces_around_them_are_one_event(sample_events, tmp_pa
     ra, rb = (analyse(x, SETTINGS).ranking for x in (a, b))
     assert [c.key for c in rb.candidates] == [c.key for c in ra.candidates]
     assert [c.hazard_ratio for c in rb.candidates] == [c.hazard_ratio for c in ra.candidates]
+
+
+def test_churn_words_of_crm_exports_are_flags(tmp_path):
+    """Stayed/Churned (Telco's Customer Status), Current/Left, Existing/Lost."""
+    for stay, leave in (("Stayed", "Churned"), ("current", "left"), ("Existing", "Lost")):
+        flags = [i % 3 == 0 for i in range(300)]
+        path = tmp_path / f"{stay}.csv"
+        _churn_table([leave if f else stay for f in flags]).to_csv(path, index=False)
+        loaded = load_inputs(users=str(path))
+        np.testing.assert_array_equal(loaded.users.frame["churn_flag"], np.array(flags, float))
