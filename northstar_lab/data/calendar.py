@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 DAY = 86_400  # seconds; timestamps are read in UTC, so every day has this many
@@ -16,6 +17,16 @@ DAY = 86_400  # seconds; timestamps are read in UTC, so every day has this many
 EPOCH_UNITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"), (float("inf"), "ns"))
 UNIT_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
+def is_yyyymmdd(x) -> bool:
+    """Whether every value is a whole number written as a date, yyyymmdd (20250301), 1900–2100,
+    month and day in range (a numeric array or Series without gaps)."""
+    x = np.asarray(x, float)
+    if not ((x >= 19_000_101) & (x <= 21_001_231) & (x == np.floor(x))).all():
+        return False
+    month, day = (x // 100) % 100, x % 100
+    return bool(((month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)).all())
 
 
 def epoch_unit(biggest: float) -> str:

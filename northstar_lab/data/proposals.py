@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..durations import unit_in_name
-from .calendar import PER_SECOND, UNIT_WORDS, epoch_unit
+from .calendar import PER_SECOND, UNIT_WORDS, epoch_unit, is_yyyymmdd
 from .columns import USER_NAMES, UserColumns, normalise, recognise
 from .flags import as_flag
 from .numbers import read_text_numbers
@@ -101,7 +101,7 @@ def _is_behaviour(s: pd.Series, name: str) -> bool:
     if pd.api.types.is_bool_dtype(s):
         return True
     if pd.api.types.is_numeric_dtype(s):
-        return epoch_span(s) is None
+        return time_span(s) is None
     return as_flag(s) is not None or read_text_numbers(s) is not None
 
 
@@ -109,7 +109,8 @@ def _is_behaviour(s: pd.Series, name: str) -> bool:
 #: (not 'paid' or 'PAID': a lower-case 'id' needs a separator before it).
 _ID_NAME = re.compile(r"(?:^|[^A-Za-z])[Ii][Dd]$|[a-z0-9]I[Dd]$")
 
-MIN_ROWS_FOR_ROW_NUMBER = 20
+#: Rows needed before values alone call a column a row number or a time (fewer: chance).
+MIN_ROWS_FOR_VALUE_RULES = 20
 
 
 def looks_like_identifier(s: pd.Series, name: str) -> bool:
@@ -125,7 +126,7 @@ def _is_row_number(s: pd.Series) -> bool:
     if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
         return False
     x = s.to_numpy(dtype=float, na_value=np.nan)
-    if x.size < MIN_ROWS_FOR_ROW_NUMBER or np.isnan(x).any():
+    if x.size < MIN_ROWS_FOR_VALUE_RULES or np.isnan(x).any():
         return False
     lo, hi = float(x.min()), float(x.max())
     if hi - lo != x.size - 1 or not np.array_equal(x, np.floor(x)):
@@ -148,11 +149,11 @@ def _left_out_notes(df: pd.DataFrame, columns: UserColumns, label: str) -> list[
                 "score, label or probability predicts churn by being it. Choose it as a "
                 "behaviour column to rank it anyway."
             )
-        elif (span := epoch_span(df[col])) is not None:
+        elif (span := time_span(df[col])) is not None:
             out.append(
-                f"{label}: column '{col}' holds numbers that read as times ({span[0]} to "
-                f"{span[1]} as {span[2]} since 1970), {LEFT_OUT}. Map it as the signup, "
-                "cancellation or last-active time if it is one."
+                f"{label}: column '{col}' holds numbers that read as times ({span[2]}, "
+                f"{span[0]} to {span[1]}), {LEFT_OUT}. Map it as the signup, cancellation or "
+                "last-active time if it is one."
             )
         elif not _ID_NAME.search(str(col).strip()) and _is_row_number(df[col]):
             out.append(
@@ -163,27 +164,31 @@ def _left_out_notes(df: pd.DataFrame, columns: UserColumns, label: str) -> list[
     return out
 
 
-#: Epoch times a users table holds: 2000-01-01 to 2100-01-01 (in the unit their size says).
+#: Unix times a users table holds: 2000-01-01 to 2100-01-01 (in the unit their size says).
 EPOCH_RANGE_SEC = (946_684_800, 4_102_444_800)
 
 
-def epoch_span(s: pd.Series) -> tuple[str, str, str] | None:
-    """(first date, last date, unit) when every value of a numeric column is a time in epoch
-    seconds or milliseconds of this century and they differ (a signup or last-seen time as
-    Stripe and many databases export it), else None. No behaviour takes such values for every
-    user: a count, a sum or a score would need a billion of something for each."""
+def time_span(s: pd.Series) -> tuple[str, str, str] | None:
+    """(first date, last date, how) when every value of a numeric column is a time of this
+    century — Unix time in the unit its size says (Stripe's `created`, a `last_seen_ms`), or a
+    date written as yyyymmdd (20250301) — and they differ; else None. No behaviour takes such
+    values for every user."""
     if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
         return None
     x = s.to_numpy(dtype=float, na_value=np.nan)
     x = x[~np.isnan(x)]
-    if x.size < MIN_ROWS_FOR_ROW_NUMBER or x.min() == x.max() or not np.isfinite(x).all():
+    if x.size < MIN_ROWS_FOR_VALUE_RULES or x.min() == x.max() or not np.isfinite(x).all():
         return None
+    if is_yyyymmdd(x):
+        first, last = (f"{int(v):08d}" for v in (x.min(), x.max()))
+        return f"{first[:4]}-{first[4:6]}-{first[6:]}", f"{last[:4]}-{last[4:6]}-{last[6:]}", (
+            "dates written as yyyymmdd")  # fmt: skip
     unit = epoch_unit(float(np.abs(x).max()))
     first, last = x.min() / PER_SECOND[unit], x.max() / PER_SECOND[unit]
     if not (EPOCH_RANGE_SEC[0] <= first and last <= EPOCH_RANGE_SEC[1]):
         return None
     days = (pd.Timestamp(v, unit="s") for v in (first, last))
-    return *(f"{d:%Y-%m-%d}" for d in days), UNIT_WORDS[unit]
+    return *(f"{d:%Y-%m-%d}" for d in days), f"Unix times in {UNIT_WORDS[unit]}"
 
 
 def _is_segment(s: pd.Series) -> bool:

@@ -17,7 +17,7 @@ import pandas as pd
 from ..durations import DAYS_PER_UNIT, DURATION_UNITS, unit_in_name, units_in_words
 from ..errors import InputError, example_rows
 from . import csvread, diagnose
-from .calendar import PER_SECOND, UNIT_WORDS, epoch_unit
+from .calendar import PER_SECOND, UNIT_WORDS, epoch_unit, is_yyyymmdd
 from .columns import UserColumns, _show
 from .flags import as_flag
 from .names import changed_names_warning, clean_values
@@ -217,7 +217,7 @@ def numeric_times(s: pd.Series) -> tuple[pd.Series, pd.Series, str]:
     which read as seconds would put signups 50,000 years ahead). Small numbers are not times."""
     x = s.astype(float)
     present = x.notna()
-    if present.any() and _yyyymmdd(x[present]):
+    if present.any() and is_yyyymmdd(x[present]):
         text = x.astype("Int64").astype(str).where(present)
         parsed = pd.to_datetime(text, format="%Y%m%d", errors="coerce", utc=True)
         secs = (parsed - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds()
@@ -227,14 +227,6 @@ def numeric_times(s: pd.Series) -> tuple[pd.Series, pd.Series, str]:
     secs = x / PER_SECOND[unit]
     bad = present & ~(np.isfinite(secs) & (secs.abs() > 1e8))  # inf is no time either
     return secs.where(~bad), bad, unit
-
-
-def _yyyymmdd(x: pd.Series) -> bool:
-    """Every value a whole number of the form yyyymmdd, 1900–2100, month and day in range."""
-    if not ((x >= 19_000_101) & (x <= 21_001_231) & (x == np.floor(x))).all():
-        return False
-    month, day = (x // 100) % 100, x % 100
-    return bool(((month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)).all())
 
 
 def read_dates(s: pd.Series, col: str, label: str, problems: list, notes: list):

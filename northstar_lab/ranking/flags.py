@@ -159,10 +159,10 @@ def flag_lifetime_totals(cands, results, ret, observed_days, event, known=frozen
         source = by_key.get(cand.threshold_of, cand)
         if source.key not in evidence:
             x = source.raw[ret]
-            codes = None if source.has_gaps else source.codes_for(ret)
+            plain = not source.has_gaps and source.imputed is None
+            codes = source.codes_for(ret) if plain else None  # ranks without a sort
             if source.imputed is not None:
                 x = np.where(source.imputed[ret], np.nan, x)  # judge the values users have
-                codes = None
             evidence[source.key] = tenure_evidence(x, obs, ev, obs_ranks, codes)
         ev_t = evidence[source.key]
         r.tenure_rho, r.tenure_elasticity = ev_t.rho, ev_t.elasticity

@@ -256,10 +256,15 @@ def test_a_stripe_export_is_read_with_its_epoch_times(tmp_path):
     assert (cols.user, cols.signup, cols.cancel) == ("customer", "created", "canceled_at")
     assert cols.behaviour == ("seats",)  # the millisecond times are no behaviour
     assert [w for w in loaded.warnings if "last_invoice_ms" in w] == [
-        "customers.csv: column 'last_invoice_ms' holds numbers that read as times (2023-07-26 to "
-        "2024-03-04 as milliseconds since 1970), so it was left out. Map it as the signup, "
+        "customers.csv: column 'last_invoice_ms' holds numbers that read as times (Unix times in "
+        "milliseconds, 2023-07-26 to 2024-03-04), so it was left out. Map it as the signup, "
         "cancellation or last-active time if it is one."
     ]
+    ymd = tmp_path / "members.csv"  # KKBox's members: registration_init_time as 20150101
+    stripe = _stripe_customers()
+    dates = pd.to_datetime(stripe["created"], unit="s").dt.strftime("%Y%m%d").astype(int)
+    stripe.assign(registration_init_time=dates).to_csv(ymd, index=False)
+    assert "registration_init_time" not in load_inputs(users=str(ymd)).users.columns.behaviour
     an = analyse(loaded, AnalysisSettings(window_days=0, n_bootstrap=0))
     assert an.ranking.candidates[0].key == "col:seats"
     assert an.ranking.candidates[0].direction == "more is better"
@@ -307,10 +312,13 @@ def test_times_in_milliseconds_and_yyyymmdd_are_read_and_said(tmp_path):
 
 
 def test_only_columns_of_this_century_s_times_read_as_times():
-    from northstar_lab.data.proposals import epoch_span
+    from northstar_lab.data.proposals import time_span
 
     times = np.linspace(1.70e9, 1.71e9, 40)
-    assert epoch_span(pd.Series(times)) == ("2023-11-14", "2024-03-09", "seconds")
-    assert epoch_span(pd.Series(times * 1000)) == ("2023-11-14", "2024-03-09", "milliseconds")
-    for not_times in (np.linspace(10, 1e9, 40), np.full(40, 1.7e9), [*times, np.inf], times[:5]):
-        assert epoch_span(pd.Series(not_times)) is None  # spread from 0, constant, inf, few
+    assert time_span(pd.Series(times)) == ("2023-11-14", "2024-03-09", "Unix times in seconds")
+    assert time_span(pd.Series(times * 1000))[2] == "Unix times in milliseconds"
+    ymd = pd.Series([20231114, 20240309] * 20)
+    assert time_span(ymd) == ("2023-11-14", "2024-03-09", "dates written as yyyymmdd")
+    for not_times in (np.linspace(10, 1e9, 40), np.full(40, 1.7e9), [*times, np.inf], times[:5],
+                      [20231114, 20231341] * 20):  # fmt: skip
+        assert time_span(pd.Series(not_times)) is None  # from 0, constant, inf, few, month 13
