@@ -272,10 +272,14 @@ def usable_events(std: ibis.Table, check: EventCheck) -> ibis.Table:
     """Complete rows dated before the plausible end (EventCheck), with `sec`: whole epoch
     seconds, floored the same way on every engine."""
     ev = std.filter(std.user_id.notnull() & std.event.notnull() & std.ts.notnull())
-    ev = ev.mutate(sec=epoch_sec(ev.ts))
     if check.plausible_end is not None:
-        ev = ev.filter(ev.sec < int(check.plausible_end.timestamp()))
-    return ev
+        # sec < E for a whole E is ts < E: compared as timestamps, no arithmetic on every row
+        end = EPOCH + dt.timedelta(seconds=int(check.plausible_end.timestamp()))
+        ev = ev.filter(ev.ts < ibis.literal(end))
+    return ev.mutate(sec=epoch_sec(ev.ts))
+
+
+EPOCH = dt.datetime(1970, 1, 1)
 
 
 DAYS_PER_QUERY = 500_000  # users whose active days come to Python in one query (memory)
@@ -312,13 +316,25 @@ def collect_users(
         done_with_engine()
     figures = churn_from_days(keys, a_days, gaps, window_days)
     del keys
-    counts = [columns[f"count__{i}"] for i in range(len(names))]
-    used = (np.column_stack(counts) > 0).sum(axis=1) if counts else np.zeros(n)
-    data = {c: base[c].to_numpy() for c in ("user_id", "signup_sec", "a_days")}
-    data.update(columns)
+    used = np.zeros(n)
+    for i in range(len(names)):
+        used += columns[f"count__{i}"] > 0
+    data = {"signup_sec": base["signup_sec"].to_numpy(float), **columns}
     data.update(active_days=figures.pop("active_days"), last_day=figures.pop("last_day"))
-    data.update(revenue_h=revenue, distinct_events=used.astype(float), **figures)
-    return pd.DataFrame(data)
+    data.update(revenue_h=revenue, distinct_events=used, **figures)
+    frame = _one_block(data, n)
+    frame.insert(0, "user_id", base["user_id"].to_numpy())
+    frame.insert(2, "a_days", a_days)
+    return frame
+
+
+def _one_block(columns: dict[str, np.ndarray], n: int) -> pd.DataFrame:
+    """The float columns as one 2-D block, filled a column at a time: `pd.DataFrame(dict)`
+    stacked ~60 columns of 2M users into blocks and then merged them (1.4 s at 2M users)."""
+    block = np.empty((len(columns), n))
+    for i, values in enumerate(columns.values()):
+        block[i] = values
+    return pd.DataFrame(block.T, columns=list(columns), copy=False)
 
 
 def _window_columns(cells, names, window_days, lut, n) -> dict[str, np.ndarray]:
@@ -364,8 +380,8 @@ def _window_per_type(win: ibis.Table, names: list[str]) -> dict[str, np.ndarray]
     # no group-by: a candidate's cells are one per (user, block) already, and the long tail
     # (code −1) only adds to total_events, which the caller sums
     per = win.select("uid", "code", "n", "bits").to_pyarrow()
-    code = per.column("code").to_numpy().astype(np.int64)
-    uid = per.column("uid").to_numpy().astype(np.int64)
+    code = _ints(per.column("code"))
+    uid = _ints(per.column("uid"))
     return {
         "uid": uid,
         "code": code,
@@ -382,9 +398,9 @@ def _active_day_keys(cells, lut: np.ndarray, max_uid: int) -> np.ndarray:
     for lo in range(0, max_uid + 1, DAYS_PER_QUERY):
         chunk = blocks.filter((blocks.uid >= lo) & (blocks.uid < lo + DAYS_PER_QUERY))
         got = chunk.to_pyarrow()
-        rows.append(lut[got.column("uid").to_numpy().astype(np.int64)])
-        starts.append(got.column("block").to_numpy().astype(np.int64))
-        bits.append(got.column("bits").to_numpy().astype(np.int64))
+        rows.append(lut[_ints(got.column("uid"))])
+        starts.append(_ints(got.column("block")))
+        bits.append(_ints(got.column("bits")))
     if not rows:
         return np.zeros(0, dtype=np.int64)
     return daybits.day_keys(np.concatenate(rows), np.concatenate(starts), np.concatenate(bits))
@@ -498,7 +514,8 @@ def _signups(ev: ibis.Table, users: pd.DataFrame | None) -> ibis.Table:
     the users table's signups (registered in the engine that holds the events, so that every
     engine can join and cache it), or each user's first event."""
     if users is None:
-        first = ev.group_by("user_id").aggregate(signup_sec=ev.sec.min().cast("float64"))
+        # the first timestamp, then its floored seconds (monotone): no arithmetic per row
+        first = ev.group_by("user_id").aggregate(signup_sec=epoch_sec(ev.ts.min()).cast("float64"))
         # ordered, so that a recomputed partition (Spark) numbers users the same way again
         return first.mutate(uid=ibis.row_number().over(order_by=first.user_id).cast("int64"))
     frame = users[["user_id", "signup_sec"]].astype({"user_id": str, "signup_sec": float})
@@ -533,3 +550,8 @@ def _drop_counts(ev, cells, signups, has_users: bool) -> dict[str, int]:
         unknown = ev.anti_join(signups, "user_id")
         out["events_of_unknown_users"] = int(unknown.count().to_pandas())
     return out
+
+
+def _ints(column) -> np.ndarray:
+    """An Arrow integer column as int64 NumPy, without a second copy when it is int64."""
+    return np.asarray(column.to_numpy(), dtype=np.int64)
