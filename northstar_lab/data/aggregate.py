@@ -245,8 +245,13 @@ def _left_out(
     if duplicates:
         warnings.append(
             _duplicates_note(
-                duplicates, spec["window_days"], spec["revenue_event"], drop_duplicates, every
-            )
+                duplicates,
+                spec["window_days"],
+                spec["revenue_event"],
+                drop_duplicates,
+                every,
+                check.dates_only,
+            )  # fmt: skip
         )
         if drop_duplicates:  # dropped rows are counted with the others left out
             counts["duplicate_events_dropped"] = duplicates
@@ -450,11 +455,25 @@ def churn_from_days(keys: np.ndarray, a_days: np.ndarray, gaps, window_days) -> 
 
 
 def _duplicates_note(
-    n: int, window_days: int, revenue_event: str | None, dropped: bool, every: int = 1
+    n: int,
+    window_days: int,
+    revenue_event: str | None,
+    dropped: bool,
+    every: int = 1,
+    dates_only: bool = False,
 ) -> str:
     where = f"in the first {window_days} days" + (
         f" or of the revenue event '{revenue_event}'" if revenue_event else ""
     )
+    if dates_only and not dropped:
+        # a day is the finest time such a log has: two lessons on one day are one row twice
+        return (
+            f"{'About ' if every > 1 else ''}{n:,} event rows {where} repeat another row "
+            "exactly (same user, event, date and "
+            "value). The timestamps are dates without a time of day, so two events of one type "
+            "on one day look alike: they are counted as separate events, as they most likely "
+            "are. Count exact duplicates once only if the export itself sent rows twice."
+        )
     if every > 1:
         return (
             f"About {n:,} exact duplicate event rows (same user, event, timestamp and value) "

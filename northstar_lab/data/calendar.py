@@ -29,6 +29,34 @@ def is_yyyymmdd(x) -> bool:
     return bool(((month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)).all())
 
 
+#: Spreadsheet serial dates (days since 1899-12-30: Excel's and LibreOffice's 1900 system, and
+#: what a date cell becomes when its format is lost): the serials of 1970-01-01 and 2100-01-01.
+#: Read as Unix seconds they would all fall on 1 January 1970; no Unix time of this century is
+#: this small, and no yyyymmdd date this large, so the range says which it is.
+SERIAL_OF_1970 = 25_569
+SERIALS = (SERIAL_OF_1970, 73_051)
+
+#: How a numeric time column was read, in words for a note (the units: `UNIT_WORDS`).
+READING_WORDS = {
+    "yyyymmdd": "dates written as yyyymmdd",
+    "serial": "spreadsheet serial dates (days since 1899-12-30)",
+    **{unit: f"Unix times in {word}" for unit, word in UNIT_WORDS.items()},
+}
+
+
+def time_reading(low: float, high: float, yyyymmdd: bool) -> str:
+    """How the numbers of a column mapped as a time read, from their smallest and largest
+    value: 'yyyymmdd' when every one is such a date (`is_yyyymmdd`), 'serial' when all are
+    spreadsheet serial dates of 1970–2100, else the Unix-time unit of the largest absolute
+    value (`epoch_unit`). Only for columns that are times by their role: a salary column of
+    30,000–70,000 is not a date because its values would fit."""
+    if yyyymmdd:
+        return "yyyymmdd"
+    if SERIALS[0] <= low and high <= SERIALS[1]:
+        return "serial"
+    return epoch_unit(max(abs(low), abs(high)))
+
+
 def epoch_unit(biggest: float) -> str:
     """The unit of Unix times from the largest absolute value: 's', 'ms', 'us' or 'ns'."""
     return next(unit for limit, unit in EPOCH_UNITS if abs(biggest) <= limit)

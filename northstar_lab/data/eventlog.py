@@ -36,7 +36,7 @@ def _read_events(source, events_table, label, event_format, event_columns, say,
     for sentence in report.sentences() if report else []:
         say(sentence, 0.03)
     cols = EventColumns.recognise(list(table.columns), label, **(event_columns or {}))
-    std = standard_events(table, cols, label)
+    std = standard_events(table, cols, label, read_warnings)
     say("Validating the event log", 0.05)
     std, check, ts_note = _checked_events(std, label, source.engine)
     if ts_note:

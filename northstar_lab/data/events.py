@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .calendar import DAY, epoch_unit
+from .calendar import DAY, PER_SECOND, READING_WORDS, SERIAL_OF_1970, time_reading
 from .columns import EventColumns
 from .formats import epoch_to_timestamp
+from .textvalues import with_text_numbers
 
 MAX_EVENT_NAMES = 1000  # distinct names brought into memory; the long tail stays in the engine
 PLAUSIBLE_QUANTILE = 0.999  # "the bulk of the data": events before this quantile of time
@@ -51,6 +52,9 @@ class EventCheck:
     plausible_end: pd.Timestamp | None = None
     n_implausible: int = 0
     latest_ts: pd.Timestamp | None = None  # the latest timestamp read, plausible or not
+    # every timestamp is midnight: the log holds dates, not times (exact: a day's latest event
+    # at midnight means all of that day's are)
+    dates_only: bool = False
 
 
 class BadTimestamps(InputError):
@@ -58,12 +62,23 @@ class BadTimestamps(InputError):
     still read them in another format)."""
 
 
-def standard_events(table: ibis.Table, cols: EventColumns, label: str) -> ibis.Table:
+def standard_events(
+    table: ibis.Table, cols: EventColumns, label: str, notes: list[str] | None = None
+) -> ibis.Table:
     """The log as user_id (string), event (string), ts (timestamp), value (float).
 
     Text timestamps are parsed with try_cast so that bad values can be counted, not crash; only
-    then is the original text kept (column raw_ts) for the error message.
+    then is the original text kept (column raw_ts) for the error message. Numeric timestamps
+    are read as `_epoch_to_timestamp` says, and text values with currency symbols or
+    separators as `textvalues.with_text_numbers` says; how, when it is not plain, goes into
+    `notes`.
     """
+    text_value = bool(cols.value) and table[cols.value].type().is_string()
+    value = table[cols.value] if cols.value else ibis.literal(None, "float64")
+    if text_value:  # '$49.00', '49,00': read by the users table's rule, joined by text
+        table, value, value_note = with_text_numbers(table, cols.value, label)
+        if value_note and notes is not None:
+            notes.append(value_note)
     ts = table[cols.timestamp]
     text = ts.type().is_string()
     if text:
@@ -71,13 +86,11 @@ def standard_events(table: ibis.Table, cols: EventColumns, label: str) -> ibis.T
     elif ts.type().is_date():
         ts = ts.cast("timestamp")
     elif ts.type().is_numeric():
-        ts = _epoch_to_timestamp(ts)
+        ts, reading = _epoch_to_timestamp(table, cols.timestamp, label)
+        if reading and notes is not None:
+            notes.append(reading)
     elif not ts.type().is_timestamp():
         raise InputError(f"{label}: column '{cols.timestamp}' ({ts.type()}) is not a time.")
-    value = table[cols.value] if cols.value else ibis.literal(None, "float64")
-    text_value = bool(cols.value) and table[cols.value].type().is_string()
-    if text_value:
-        value = value.try_cast("float64")
     columns = {
         "user_id": user_id_text(table[cols.user]),
         "event": table[cols.event].cast("string"),
@@ -101,17 +114,64 @@ def user_id_text(col: ibis.Value) -> ibis.Value:
     return col.cast("string")
 
 
-def _epoch_to_timestamp(col: ibis.Value) -> ibis.Value:
-    """Numbers as Unix time, the unit read from their size (s, ms, µs or ns since 1970; the
-    rule is `calendar.epoch_unit`), kept to whole seconds: the one unit every engine converts
-    (Ibis' Spark backend only converts seconds), and days since signup count whole seconds.
+def _epoch_to_timestamp(table: ibis.Table, name: str, label: str) -> tuple[ibis.Value, str | None]:
+    """Numbers as times, read as `calendar.time_reading` says from one summary query: dates
+    written as yyyymmdd, spreadsheet serial dates, or Unix time in the unit their size says (s,
+    ms, µs or ns since 1970), kept to whole seconds: the one unit every engine converts (Ibis'
+    Spark backend only converts seconds), and days since signup count whole seconds. With the
+    note that says how they were read (none for plain Unix seconds); numbers that are none of
+    these (all of them in 1970–1972 as seconds) are refused, not read as 1970.
 
     Spark reads Parquet nanosecond timestamps as integers (spark.sql.legacy.parquet.nanosAsLong),
     so this also makes such files portable.
     """
-    biggest = col.abs().max().to_pandas()
-    biggest = 0 if biggest is None or pd.isna(biggest) else float(biggest)
-    return epoch_to_timestamp(col, epoch_unit(biggest))
+    col = table[name]
+    x = col.cast("float64")
+    month, day = (x / 100).floor() % 100, x % 100
+    date_like = (x >= 19_000_101) & (x <= 21_001_231) & (x == x.floor()) & (month >= 1)
+    date_like &= (month <= 12) & (day >= 1) & (day <= 31)
+    summary = table.aggregate(
+        low=x.min(), high=x.max(), n=x.count(), n_dates=date_like.cast("int64").sum()
+    )
+    row = summary.to_pandas().iloc[0]
+    if not row["n"]:
+        return epoch_to_timestamp(col, "s"), None
+    low, high = float(row["low"]), float(row["high"])
+    how = time_reading(low, high, int(row["n_dates"]) == int(row["n"]))
+    if how == "yyyymmdd":
+        # as ISO text, so that a day the month lacks (20250230) is no date, not an error
+        text = x.cast("int64").cast("string")
+        iso = text.substr(0, 4) + "-" + text.substr(4, 2) + "-" + text.substr(6, 2)
+        ts = iso.try_cast("date").cast("timestamp")
+    elif how == "serial":
+        ts = ((x - SERIAL_OF_1970) * DAY).round().cast("int64").as_timestamp("s")
+    else:
+        if max(abs(low), abs(high)) / PER_SECOND[how] < NOT_BEFORE_SEC:
+            raise InputError(_not_times_message(name, label, low, high))
+        ts = epoch_to_timestamp(col, how)
+    first, last = (_reading_day(v, how) for v in (low, high))
+    if how == "s":
+        return ts, None
+    return ts, f"{label}: column '{name}' holds {READING_WORDS[how]}, read as {first} to {last}."
+
+
+NOT_BEFORE_SEC = 1e8  # 1973-03-03: numbers whose largest, as Unix seconds, is earlier are not times
+
+
+def _reading_day(v: float, how: str) -> str:
+    if how == "yyyymmdd":
+        return f"{int(v) // 10_000:04d}-{int(v) // 100 % 100:02d}-{int(v) % 100:02d}"
+    secs = (v - SERIAL_OF_1970) * DAY if how == "serial" else v / PER_SECOND[how]
+    return f"{pd.Timestamp(secs, unit='s'):%Y-%m-%d}"
+
+
+def _not_times_message(name: str, label: str, low: float, high: float) -> str:
+    return (
+        f"{label}: column '{name}' holds numbers from {low:g} to {high:g}, which are not times: "
+        "as Unix seconds they would all fall in 1970–1972, and they are neither dates written "
+        "as yyyymmdd (20250301) nor spreadsheet serial dates (45658). Map the column that holds "
+        "each event's date and time, or export it as text (2025-03-01 14:30:00)."
+    )
 
 
 def epoch_sec(ts: ibis.Value) -> ibis.Value:
@@ -209,6 +269,7 @@ def _check_from_groups(std, grouped, label, row_numbers, text_ts, today) -> Even
         plausible_end=pd.Timestamp(int(end_day) * DAY, unit="s"),
         n_implausible=int(days.loc[~plausible, "n"].sum()),
         latest_ts=_sec_ts(days["max_sec"].max()),
+        dates_only=bool((days["max_sec"].to_numpy(float) % DAY == 0).all()),
     )
     _add_check_warnings(check, why)
     n_bad_value = _int(t["n_bad_value"]) if "raw_value" in std.columns else 0
@@ -237,7 +298,7 @@ def _bad_value_words(std: ibis.Table, label: str, n_bad: int) -> str:
     return (
         f"{label}: {n_bad:,} values in the value column are not numbers (e.g. {examples}); "
         "they count as no value, so any revenue in them is missing. Export the value column "
-        "as plain numbers (no currency symbols or thousands separators)."
+        "as numbers written in one style (1234.50, or 1.234,50 throughout)."
     )
 
 

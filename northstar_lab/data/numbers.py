@@ -3,7 +3,8 @@
 such a column as text, and a users table would then drop it as a candidate without a word, or
 call a revenue column non-numeric.
 
-One rule, used wherever a users-table column should hold numbers (`users.py`): strip one
+One rule, used wherever a users-table column should hold numbers (`users.py`) and for an event
+log's value column (`textvalues.py`, on the column's distinct values): strip one
 currency symbol and one trailing percent sign, drop spaces used as thousands separators, then
 read every value in one style, either "1,234.5" (comma thousands, point decimals) or "1.234,5"
 (point thousands, comma decimals). A column whose values fit neither style, or fit both with a
@@ -36,15 +37,16 @@ class TextNumbers:
     example: str  # one original value, for the note
 
 
-def read_text_numbers(s: pd.Series) -> TextNumbers | None:
+def read_text_numbers(s: pd.Series, precheck: bool = True) -> TextNumbers | None:
     """The column as numbers if every non-empty value is one in a single style, else None.
 
     Plain numbers are pandas' own job: a numeric column, or text that has none of the marks
-    this reads (currency, percent, separators), gives None.
+    this reads (currency, percent, separators), gives None. precheck: tell a text column by
+    its first values (False for a set of distinct values, whose order says nothing).
     """
     if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
         return None
-    if s.size > PRECHECK and _read(s.dropna().head(PRECHECK)) is None:
+    if precheck and s.size > PRECHECK and _read(s.dropna().head(PRECHECK)) is None:
         return None  # a text column (emails, plans) is told by its first values, cheaply
     return _read(s)
 
@@ -111,3 +113,12 @@ def _style(body: pa.Array) -> str | None:
             return "comma decimals" if has_comma else "point decimals"
         return None  # 1,234: a thousand-separated 1234 or a decimal 1.234, no value tells
     return None
+
+
+def text_numbers_note(label: str, col: str, text: TextNumbers) -> str:
+    """How a column of numbers written as text was read, for the notes (both tables)."""
+    first = text.values.dropna().iloc[0]
+    return (
+        f"{label}: column '{col}' holds numbers written as text, read with {text.how} "
+        f"(e.g. '{text.example}' as {first:g})."
+    )

@@ -17,11 +17,18 @@ import pandas as pd
 from ..durations import DAYS_PER_UNIT, DURATION_UNITS, unit_in_name, units_in_words
 from ..errors import InputError, example_rows
 from . import csvread, diagnose
-from .calendar import PER_SECOND, UNIT_WORDS, epoch_unit, is_yyyymmdd
+from .calendar import (
+    DAY,
+    PER_SECOND,
+    READING_WORDS,
+    SERIAL_OF_1970,
+    is_yyyymmdd,
+    time_reading,
+)
 from .columns import UserColumns, _show
 from .flags import as_flag
 from .names import changed_names_warning, clean_values
-from .numbers import TextNumbers, read_text_numbers
+from .numbers import read_text_numbers, text_numbers_note
 from .proposals import left_out_notes
 
 
@@ -151,7 +158,7 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
         text = read_text_numbers(df[col]) if values is None else None
         if text is not None:
             values = text.values
-            notes.append(_text_numbers_note(label, col, text))
+            notes.append(text_numbers_note(label, col, text))
         if values is None:
             problems.append(
                 f"{label}: behaviour column '{col}' is not numeric (and not a yes/no flag). "
@@ -171,14 +178,6 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
         notes.append(changed_names_warning(label, "segment values", n_cleaned))
     notes += left_out_notes(df, columns, label)
     return UsersTable(frame=out, columns=columns, label=label, notes=notes)
-
-
-def _text_numbers_note(label: str, col: str, text: TextNumbers) -> str:
-    first = text.values.dropna().iloc[0]
-    return (
-        f"{label}: column '{col}' holds numbers written as text, read with {text.how} "
-        f"(e.g. '{text.example}' as {first:g})."
-    )
 
 
 def _check_mapping(df: pd.DataFrame, columns: UserColumns, label: str, problems: list) -> None:
@@ -212,9 +211,11 @@ def _check_mapping(df: pd.DataFrame, columns: UserColumns, label: str, problems:
 
 def numeric_times(s: pd.Series) -> tuple[pd.Series, pd.Series, str]:
     """Epoch seconds and the unparsable mask of a numeric time column, and how it was read:
-    whole numbers written as dates (20250301, 'yyyymmdd'), or Unix times in the unit their size
-    says (`calendar.epoch_unit`: JavaScript and most analytics exports write milliseconds,
-    which read as seconds would put signups 50,000 years ahead). Small numbers are not times."""
+    whole numbers written as dates (20250301, 'yyyymmdd'), spreadsheet serial dates (45658.5 is
+    2025-01-01 12:00, what a date cell becomes when a sheet is saved without its date format),
+    or Unix times in the unit their size says (`calendar.time_reading`: JavaScript and most
+    analytics exports write milliseconds, which read as seconds would put signups 50,000 years
+    ahead). Other small numbers are not times."""
     x = s.astype(float)
     present = x.notna()
     if present.any() and is_yyyymmdd(x[present]):
@@ -223,10 +224,13 @@ def numeric_times(s: pd.Series) -> tuple[pd.Series, pd.Series, str]:
         secs = (parsed - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds()
         return secs, present & secs.isna(), "yyyymmdd"
     finite = x[np.isfinite(x)]
-    unit = epoch_unit(float(finite.abs().max())) if finite.size else "s"
-    secs = x / PER_SECOND[unit]
+    how = time_reading(float(finite.min()), float(finite.max()), False) if finite.size else "s"
+    if how == "serial":  # a spreadsheet's days since 1899-12-30, the fraction the time of day
+        secs = ((x - SERIAL_OF_1970) * DAY).round()
+        return secs, present & ~np.isfinite(secs), how
+    secs = x / PER_SECOND[how]
     bad = present & ~(np.isfinite(secs) & (secs.abs() > 1e8))  # inf is no time either
-    return secs.where(~bad), bad, unit
+    return secs.where(~bad), bad, how
 
 
 def read_dates(s: pd.Series, col: str, label: str, problems: list, notes: list):
@@ -236,10 +240,8 @@ def read_dates(s: pd.Series, col: str, label: str, problems: list, notes: list):
         secs, bad, how = numeric_times(s)
         if how != "s" and (~bad & secs.notna()).any():
             first, last = (pd.Timestamp(v, unit="s") for v in (secs.min(), secs.max()))
-            words = "dates written as yyyymmdd" if how == "yyyymmdd" else (
-                f"Unix times in {UNIT_WORDS[how]}")  # fmt: skip
             notes.append(
-                f"{label}: column '{col}' holds {words}, read as {first:%Y-%m-%d} to "
+                f"{label}: column '{col}' holds {READING_WORDS[how]}, read as {first:%Y-%m-%d} to "
                 f"{last:%Y-%m-%d}."
             )
         return secs, bad
@@ -340,7 +342,7 @@ def _outcome_columns(
     if columns.revenue:
         text = read_text_numbers(df[columns.revenue])
         if text is not None:
-            notes.append(_text_numbers_note(label, columns.revenue, text))
+            notes.append(text_numbers_note(label, columns.revenue, text))
         rev = text.values if text else pd.to_numeric(df[columns.revenue], errors="coerce")
         bad = rev.isna() & df[columns.revenue].notna() & (df[columns.revenue].astype(str) != "")
         if bad.any():
