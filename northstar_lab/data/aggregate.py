@@ -21,7 +21,6 @@ safe on any engine; `UserFrame.event_columns` maps them back.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -36,6 +35,7 @@ from .daybits import AFTER_AS_OF, BEFORE_SIGNUP, DAY_BITS, REVENUE, WINDOW
 from .events import EventCheck, epoch_sec
 from .logcells import engine_count, kept_cells
 from .population import check_finite_revenue, revenue_per_user, user_expr
+from .sources import register_frame
 
 MAX_EVENT_TYPES = 200
 
@@ -538,13 +538,7 @@ def _signups(ev: ibis.Table, users: pd.DataFrame | None) -> ibis.Table:
         # ordered, so that a recomputed partition (Spark) numbers users the same way again
         return first.mutate(uid=ibis.row_number().over(order_by=first.user_id).cast("int64"))
     frame = users[["user_id", "signup_sec"]].astype({"user_id": str, "signup_sec": float})
-    frame = frame.assign(uid=range(len(frame)))
-    backend = ev._find_backend()
-    name = f"northstar_signups_{uuid.uuid4().hex[:12]}"
-    if backend.name == "pyspark":  # Ibis' PySpark backend has no temporary tables: a view
-        return backend.create_view(name, ibis.memtable(frame), overwrite=True)
-    # DuckDB: a temporary table, which a read-only database file still accepts
-    return backend.create_table(name, frame, temp=True, overwrite=True)
+    return register_frame(ev, frame.assign(uid=range(len(frame))), "northstar_signups")
 
 
 def _drop_counts(ev, cells, signups, has_users: bool) -> dict[str, int]:

@@ -496,3 +496,20 @@ def list_tables(source_text: str) -> list[str]:
     if source.kind == "file":
         return []
     return sorted(connect(source).list_tables())
+
+
+def register_frame(near, frame, prefix: str = "northstar"):
+    """`frame` as a table in the engine that holds the Ibis table `near`, so that the engine
+    can join it: a DuckDB temporary table (which a read-only database file still accepts) or
+    a Spark view (Ibis' PySpark backend has no temporary tables). Named, so it lives as long
+    as the session: the view of an Ibis memtable on Spark is dropped when the Python object
+    is collected, while a cached plan that joins it may still run ("TABLE_OR_VIEW_NOT_FOUND")."""
+    import uuid
+
+    import ibis
+
+    backend = near._find_backend()
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    if backend.name == "pyspark":
+        return backend.create_view(name, ibis.memtable(frame), overwrite=True)
+    return backend.create_table(name, frame, temp=True, overwrite=True)

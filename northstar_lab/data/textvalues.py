@@ -15,6 +15,7 @@ import ibis
 import pandas as pd
 
 from .numbers import read_text_numbers, text_numbers_note
+from .sources import register_frame
 
 MAX_DISTINCT = 200_000  # distinct value texts brought to Python to decide the style
 NUMBER = "northstar_text_number"  # the joined column (a name no export uses)
@@ -39,8 +40,7 @@ def with_text_numbers(
     read = read_text_numbers(texts.astype(object), precheck=False)
     if read is None:
         return table, plain, None
-    lookup = ibis.memtable(
-        pd.DataFrame({f"{NUMBER}_text": texts.astype(str), NUMBER: read.values.astype(float)})
-    )
+    numbers = pd.DataFrame({f"{NUMBER}_text": texts.astype(str), NUMBER: read.values})
+    lookup = register_frame(table, numbers.astype({NUMBER: float}), "northstar_text_numbers")
     joined = table.left_join(lookup, raw == lookup[f"{NUMBER}_text"])
     return joined, joined[NUMBER], text_numbers_note(label, col, read)

@@ -15,7 +15,6 @@ because the counts of an anchor depend on nothing else.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 import ibis
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.calendar import DAY, as_of_end_sec
+from ..data.sources import register_frame
 
 WINDOW, LATER = 0, 1
 MONDAY_OFFSET_DAYS = 4  # 1970-01-01 was a Thursday: day 4 since the epoch is a Monday
@@ -31,13 +31,8 @@ ANY = "*"  # their event name
 
 
 def register(ev: ibis.Table, frame: pd.DataFrame) -> ibis.Table:
-    """`frame` as a table in the engine that holds `ev` (a DuckDB temporary table, a Spark view),
-    so that the engine can join it to the events."""
-    backend = ev._find_backend()
-    name = f"northstar_inputs_{uuid.uuid4().hex[:12]}"
-    if backend.name == "pyspark":  # Ibis' PySpark backend has no temporary tables
-        return backend.create_view(name, ibis.memtable(frame), overwrite=True)
-    return backend.create_table(name, frame, temp=True, overwrite=True)
+    """`frame` as a table in the engine that holds `ev` (`sources.register_frame`)."""
+    return register_frame(ev, frame, "northstar_inputs")
 
 
 class EventCodes:

@@ -73,3 +73,27 @@ def test_values_in_no_one_style_keep_the_warning(log, tmp_path):
     got, warnings = _revenue(tmp_path / "mixed.csv")
     bad = [w for w in warnings if "are not numbers" in w]
     assert bad and "'n/a'" in bad[0] and "one style" in bad[0]
+
+
+@pytest.mark.spark
+def test_spark_reads_money_text_and_numeric_dates_as_duckdb_does(log, tmp_path):
+    """The lookup of text numbers is a named view on Spark: a memtable's view was dropped once
+    its Python object was collected, and the cached validation then failed with
+    TABLE_OR_VIEW_NOT_FOUND. Serial and yyyymmdd dates use the engine's own functions."""
+    pytest.importorskip("pyspark", reason="pip install -r requirements-spark.txt")
+    hostile = log.assign(
+        value=_as_text(log["value"], lambda v: f"${v:,.2f}"),
+        timestamp=(log["timestamp"] - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1),
+    )
+    hostile.to_csv(tmp_path / "hostile.csv", index=False)
+    ymd = log.assign(timestamp=log["timestamp"].dt.strftime("%Y%m%d").astype(int))
+    ymd.to_csv(tmp_path / "ymd.csv", index=False)
+    for name in ("hostile.csv", "ymd.csv"):
+        path = str(tmp_path / name)
+        duck = analyse(load_inputs(path), SETTINGS)
+        spark = analyse(load_inputs("spark://local[2]", events_table=path), SETTINGS)
+        a = duck.frame.sort_values("user_id").reset_index(drop=True)
+        b = spark.frame.sort_values("user_id").reset_index(drop=True)
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12)
+        assert [c.key for c in duck.ranking.candidates] == [c.key for c in spark.ranking.candidates]
+        assert a["revenue_h"].sum() > 0
