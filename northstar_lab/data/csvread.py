@@ -93,3 +93,28 @@ def _one_type(a: pd.Series, b: pd.Series) -> np.dtype | None:
         if ints.empty or int(ints.abs().max()) < _EXACT_INT:
             return np.dtype(float)
     return None
+
+
+def column_as_written(path: str | Path, sep: str, position: int, rows: int) -> pd.Series | None:
+    """One column of a CSV as the text in the file (NaN where empty), read by Arrow's reader
+    for that column alone; None when it does not give `rows` values (a layout the two readers
+    see differently), so the caller keeps what pandas read."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    parse = pacsv.ParseOptions(delimiter=sep)
+    try:
+        with pacsv.open_csv(path, parse_options=parse) as first_block:
+            name = first_block.schema.names[position]
+        table = pacsv.read_csv(
+            path,
+            parse_options=parse,
+            convert_options=pacsv.ConvertOptions(
+                include_columns=[name], column_types={name: pa.string()}, strings_can_be_null=True
+            ),
+        )
+    except (pa.ArrowInvalid, IndexError, OSError):
+        return None
+    if table.num_rows != rows:
+        return None
+    return table.column(0).to_pandas()

@@ -39,6 +39,7 @@ def _read_events(source, events_table, label, event_format, event_columns, say,
     std = standard_events(table, cols, label, read_warnings)
     say("Validating the event log", 0.05)
     std, check, ts_note = _checked_events(std, label, source.engine)
+    check.numeric_user_ids = table[cols.user].type().is_numeric()
     if ts_note:
         read_warnings.append(ts_note)
     return report, read_warnings, cols, std, check

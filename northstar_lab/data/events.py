@@ -55,6 +55,7 @@ class EventCheck:
     # every timestamp is midnight: the log holds dates, not times (exact: a day's latest event
     # at midnight means all of that day's are)
     dates_only: bool = False
+    numeric_user_ids: bool = False  # the log stores user ids as numbers (000123 is 123 there)
 
 
 class BadTimestamps(InputError):

@@ -21,7 +21,7 @@ from ..redact import redact_secrets
 from ..settings import AnalysisSettings
 from . import names, sources
 from .proposals import recognise_user_columns
-from .users import UsersTable, prepare_users, read_table
+from .users import UsersTable, ids_as_written, prepare_users, read_table
 
 if TYPE_CHECKING:  # the event-log modules load the engine (~0.3 s): only when there is a log
     import ibis
@@ -126,7 +126,9 @@ def load_inputs(
     users_obj = None
     if users is not None or users_table is not None:
         say("Reading the users table", 0.08)
-        users_obj = _load_users(users, users_table, source, users_label, user_columns)
+        # ids as written in the file, unless the event log holds them as numbers too
+        as_written = check is None or not check.numeric_user_ids
+        users_obj = _load_users(users, users_table, source, users_label, user_columns, as_written)
         fingerprint["users"] = _users_fingerprint(users, users_table, users_obj)
         warnings += users_obj.notes
     return LoadedData(
@@ -143,8 +145,9 @@ def load_inputs(
     )
 
 
-def _load_users(users, users_table, source, label, user_columns) -> UsersTable:
-    """The users table from a frame, a file or an engine table, with clean column names."""
+def _load_users(users, users_table, source, label, user_columns, as_written=True) -> UsersTable:
+    """The users table from a frame, a file or an engine table, with clean column names; a
+    CSV's user ids as written in it (`ids_as_written`) when `as_written`."""
     if isinstance(users, pd.DataFrame):
         df, label = users, redact_secrets(label or "users")
     elif users is not None:
@@ -163,6 +166,8 @@ def _load_users(users, users_table, source, label, user_columns) -> UsersTable:
     df, renamed = names.clean_frame_columns(df, label)
     explicit = dict(user_columns or {})
     cols = recognise_user_columns(df, **explicit)
+    if as_written and users is not None and not isinstance(users, pd.DataFrame) and cols.user in df:
+        df = ids_as_written(df, users, cols.user)
     table = prepare_users(df, cols, label)
     table.notes[:0] = renamed
     return table

@@ -69,7 +69,7 @@ def read_table(path: str | Path, label: str | None = None) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise InputError(f"{label}: the file is empty (0 bytes). Export it again with its header.")
     low = path.name.lower()
-    is_parquet = low.endswith((".parquet", ".pq")) or diagnose.sniff(path) == "parquet"
+    is_parquet = _is_parquet(path)
     if not is_parquet and not low.endswith((".csv", ".csv.gz", ".txt", ".tsv", ".gz")):
         raise InputError(f"{label}: unsupported file type; use CSV (.csv, .csv.gz) or Parquet.")
     if not is_parquet:
@@ -88,6 +88,30 @@ def read_table(path: str | Path, label: str | None = None) -> pd.DataFrame:
     if df.shape[0] == 0:
         raise InputError(f"{label}: the file has a header but no rows.")
     return df
+
+
+def _is_parquet(path: Path) -> bool:
+    return path.name.lower().endswith((".parquet", ".pq")) or diagnose.sniff(path) == "parquet"
+
+
+def ids_as_written(df: pd.DataFrame, path: str | Path, col: str) -> pd.DataFrame:
+    """The user id column of a CSV users table as the text in the file when pandas read it as
+    numbers that lost something: '000123' is 123 to pandas but stays '000123' in an event log
+    (DuckDB keeps such ids as text), so no user would match. Other columns keep their types."""
+    s = df[col]
+    if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return df
+    path = Path(path)
+    if _is_parquet(path):
+        return df
+    text = csvread.column_as_written(path, _delimiter(path), list(df.columns).index(col), len(df))
+    if text is None:
+        return df
+    text = text.str.strip()
+    present = text.notna().to_numpy()
+    if (text[present].to_numpy() == user_ids_as_text(s)[present].to_numpy()).all():
+        return df  # 42 read as 42: nothing lost
+    return df.assign(**{col: text.to_numpy(dtype=object)})
 
 
 def _delimiter(path: Path) -> str:

@@ -88,7 +88,7 @@ def _rank_candidates(
     info = data_info or DataInfo()
     pop = _population(outcomes, settings, signup_sec, train, info.duration_unit)
     candidates = [c.with_gaps_filled(pop.ret) for c in candidates]
-    usable, excluded = _usable(candidates, pop.ret)
+    usable, excluded = _usable(candidates, pop)
     if not usable:
         reasons = "; ".join(f"{c.name}: {c.reason}" for c in excluded[:5])
         raise InputError(f"No candidate metric can be ranked: {reasons}.")
@@ -279,22 +279,66 @@ def _population_warnings(pop: Population, settings, unit: str | None) -> list[st
 
 
 def _usable(
-    cands: list[Candidate], ret: np.ndarray
+    cands: list[Candidate], pop: Population
 ) -> tuple[list[Candidate], list[ExcludedCandidate]]:
-    """The candidates that vary among the retention users (ret: a mask), and the others with
-    the value they all share. Min and max are read in place (NaN skipped), without a copy of
-    the column per candidate: on the level codes (4 bytes a user) when there are no gaps."""
+    """The candidates that vary among the retention users, and the others with the reason:
+    the value they all share, or that they are an outcome itself. Min and max are
+    read in place (NaN skipped), without a copy of the column per candidate: on the level
+    codes (4 bytes a user) when there are no gaps."""
     usable, excluded = [], []
+    churn = _churn_target(pop) if any(not c.window_verifiable for c in cands) else None
     for c in cands:
-        lo, hi = _modelled_range(c, ret)
+        lo, hi = _modelled_range(c, pop.ret)
         if not lo < hi:
             value = "missing" if lo > hi else f"{lo:g}"  # lo > hi: no value at all
             excluded.append(
                 ExcludedCandidate(c.key, c.name, f"the same value ({value}) for every user")
             )
             continue
+        itself = None if c.window_verifiable else _outcome_itself(c, pop, churn)
+        if itself:
+            excluded.append(ExcludedCandidate(c.key, c.name, itself))
+            continue
         usable.append(c)
     return usable, excluded
+
+
+#: |Spearman's ρ| with an outcome at which a candidate is that outcome under another name: a
+#: users-table copy of the revenue column ('Umsatz €' beside 'revenue'), or of who churned
+#: ('status_code' = still a customer). Its score would be the outcome measured against itself,
+#: so it would lead by construction (a churn copy "kept 100% vs 34%").
+OUTCOME_ITSELF_RHO = 0.99
+
+
+def _outcome_itself(c: Candidate, pop: Population, churn) -> str | None:
+    """Why the candidate is an outcome itself (words for the excluded list), or None. Asked
+    only of users-table columns: a count from the event log's window is measured before the
+    outcomes by construction."""
+    for what, target, rows in (("revenue", pop.revenue_all, pop.rev), ("churn", churn, pop.ret)):
+        rho = _rho_with(c, target, rows)
+        if rho is not None and abs(rho) >= OUTCOME_ITSELF_RHO:
+            return (
+                f"the {what} outcome itself under another name (Spearman ρ {rho:.3f} with "
+                f"{what}): an outcome predicts itself, so it would lead by construction. If it "
+                f"is a behaviour, measure it before the {what} it predicts"
+            )
+    return None
+
+
+def _churn_target(pop: Population):
+    churned = pop.outcomes.event_all[pop.ret]
+    return influence.SpearmanTarget(churned) if 0 < churned.sum() < churned.size else None
+
+
+def _rho_with(c: Candidate, target, rows: np.ndarray) -> float | None:
+    """The candidate's Spearman ρ with an outcome over those users, as the fit computes it."""
+    if target is None:
+        return None
+    codes = c.codes_for(rows)
+    if not codes[0].size or codes[0].min() == codes[0].max():
+        return None
+    rho = influence.spearman_rho(target, codes)
+    return None if np.isnan(rho) else rho
 
 
 def _modelled_range(c: Candidate, ret: np.ndarray) -> tuple[float, float]:

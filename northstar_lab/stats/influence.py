@@ -12,6 +12,8 @@ agree (finite-difference derivatives and bootstrap variances).
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
 from .grid import SurvivalData, grid_counts, levels, quantile_bins
@@ -92,8 +94,12 @@ class MidRanks:
         self.counts = np.bincount(self.codes, minlength=n_lev).astype(float)
         self.n = self.codes.size
         self.level_mid = (np.cumsum(self.counts) - 0.5 * self.counts) / self.n
-        self.a = self.level_mid[self.codes]
         self.n_levels = n_lev
+
+    @cached_property
+    def a(self) -> np.ndarray:
+        """Each user's mid-rank (a gather over the users: made only when a term needs it)."""
+        return self.level_mid[self.codes]
 
     def upper_mean(self, g: np.ndarray) -> np.ndarray:
         """(1/n)·Σ_i m(v_u, v_i)·g_i for every user u, m(a, b) = 1{a < b} + ½·1{a = b}."""
@@ -137,9 +143,7 @@ def spearman_influence(
     alpha = mid - 0.5
     a = xr.a - 0.5
     b = target.b
-    b_by_level = xr.sum_by_level(b)
-    s_ab = float(alpha @ b_by_level) / n
-    s_aa = float(counts @ (alpha * alpha)) / n
+    b_by_level, s_ab, s_aa = _rank_moments(xr, target)
     if s_aa <= 0 or target.s_bb <= 0:
         return float("nan"), np.zeros(n)
     k = np.sqrt(s_aa * target.s_bb)
@@ -162,6 +166,25 @@ def spearman_influence(
     psi -= (0.5 * rho / target.s_bb) * target.d_bb
     psi += const
     return float(rho), psi / n
+
+
+def spearman_rho(target: SpearmanTarget, codes: tuple[np.ndarray, int]) -> float:
+    """Spearman's ρ alone, as `spearman_influence` computes it (no influence: one pass)."""
+    xr = MidRanks(None, codes)
+    _, s_ab, s_aa = _rank_moments(xr, target)
+    if s_aa <= 0 or target.s_bb <= 0:
+        return float("nan")
+    return float(s_ab / np.sqrt(s_aa * target.s_bb))
+
+
+def _rank_moments(xr: MidRanks, target: SpearmanTarget) -> tuple[np.ndarray, float, float]:
+    """The target's centred mid-ranks summed per level of x, and the mean cross and x-side
+    products of centred mid-ranks (S_ab, S_aa): ρ is S_ab / √(S_aa·S_bb)."""
+    alpha = xr.level_mid - 0.5
+    b_by_level = xr.sum_by_level(target.b)
+    s_ab = float(alpha @ b_by_level) / xr.n
+    s_aa = float(xr.counts @ (alpha * alpha)) / xr.n
+    return b_by_level, s_ab, s_aa
 
 
 def score_draws_from_cov(scores: np.ndarray, cov: np.ndarray, n_draws: int, seed: int):
