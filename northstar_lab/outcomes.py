@@ -156,11 +156,7 @@ def landmark_outcomes(
         rev_mask = keep & ~np.isnan(revenue) & (full if revenue_needs_follow_up else True)
         excluded["revenue_without_full_follow_up"] = int((keep & ~rev_mask).sum())
     if keep.sum() == 0:
-        raise InputError(
-            "No user can enter the retention analysis: all of them churned in the first "
-            f"{window_days} days or signed up too recently. Try a shorter observation window "
-            "or a later as-of date."
-        )
+        raise InputError(_nobody_words(d[~bad], excluded, window_days))
     return Outcomes(
         duration_since_signup=d,
         event_all=e,
@@ -184,3 +180,24 @@ def looks_monthly(column: str) -> bool:
     """A revenue column named like a rate (per month, MRR, ARPU) is used as given."""
     low = column.lower()
     return any(k in low for k in ("per_month", "monthly", "mrr", "arpu", "per_mo"))
+
+
+def _nobody_words(d: np.ndarray, excluded: dict[str, int], window_days: int) -> str:
+    """Why no user reached the landmark, with the counts, and what to change: a log whose
+    every event falls on one day (an export or load time in the timestamp column) is told
+    apart from a window that is too long for the data."""
+    churned, recent = excluded["churned_in_window"], excluded["not_yet_observable"]
+    head = (
+        f"No user can enter the retention analysis: of {churned + recent:,} users, {churned:,} "
+        f"churned in the first {window_days} days and {recent:,} were followed for less "
+        f"than {window_days} days without churning (signed up too recently)."
+    )
+    if d.size and np.nanmax(d) < 1:
+        return (
+            f"{head} No user was followed for even a day after signing up: check that the "
+            "times are when each user acted — an event log whose timestamp column holds an "
+            "export or load time puts every event on one day."
+        )
+    if recent >= churned:
+        return f"{head} Use a later as-of date or a shorter observation window."
+    return f"{head} Try a shorter observation window, or a longer inactivity gap for churn."

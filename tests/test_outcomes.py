@@ -209,3 +209,22 @@ def test_nobody_observable_is_a_clear_error():
 def test_revenue_per_month_divides_lifetime_totals():
     got = revenue_per_observed_month(np.array([100.0, 100.0]), np.array([30.44 * 4, 3.0]))
     assert got == pytest.approx([25.0, 100.0])
+
+
+def test_nobody_at_the_landmark_says_why_with_counts():
+    """An event log whose timestamps are one export time put every user on one day; the old
+    words ("try a later as-of date") sent the analyst the wrong way."""
+    frame = pd.DataFrame({"a_days": np.zeros(40)})
+    with pytest.raises(InputError) as err:
+        landmark_outcomes(frame, np.zeros(40), np.zeros(40), "activity", window_days=14,
+                          horizon_days=90)  # fmt: skip
+    text = str(err.value)
+    assert "of 40 users, 0 churned in the first 14 days and 40 were followed for less" in text
+    assert "export or load time" in text
+    frame = pd.DataFrame({"a_days": np.full(40, 30.0)})
+    d = np.r_[np.full(30, 3.0), np.full(10, 5.0)]
+    e = np.r_[np.ones(30), np.zeros(10)]
+    with pytest.raises(InputError) as err:
+        landmark_outcomes(frame, d, e, "activity", window_days=14, horizon_days=90)
+    assert "30 churned in the first 14 days and 10 were followed" in str(err.value)
+    assert "shorter observation window, or a longer inactivity gap" in str(err.value)
