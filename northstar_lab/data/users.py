@@ -323,12 +323,32 @@ def _times(
                 f"({example_rows(np.flatnonzero(missing_signup))}). Every user needs a signup time."
             )
     if columns.signup and columns.cancel and "cancel_sec" in out:
+        _same_day_cancels(out, columns, label, notes)
         before = out["cancel_sec"] < out["signup_sec"]
         if before.any():
             problems.append(
                 f"{label}: '{columns.cancel}' is before '{columns.signup}' in {before.sum()} rows "
                 f"({example_rows(np.flatnonzero(before))}). Fix those dates."
             )
+
+
+def _same_day_cancels(out: pd.DataFrame, columns: UserColumns, label: str, notes) -> None:
+    """A cancellation column of dates without a time of day puts a same-day cancellation at
+    midnight, before a signup timed 14:00 that day: such a user cancelled on the signup day,
+    not before it, so the cancellation is read as at signup (0 days), with a note. A cancel
+    dated an earlier day stays a problem."""
+    cancel, signup = out["cancel_sec"], out["signup_sec"]
+    present = cancel.notna()
+    if not present.any() or (cancel[present] % DAY != 0).any():
+        return  # the column has times of day: an earlier time is an error in the data
+    same_day = present & (cancel < signup) & (cancel // DAY == signup // DAY)
+    if same_day.any():
+        out.loc[same_day, "cancel_sec"] = signup[same_day]
+        notes.append(
+            f"{label}: '{columns.cancel}' holds dates without a time, so {int(same_day.sum()):,} "
+            f"users who cancelled on their signup day are dated before their '{columns.signup}' "
+            "time; they are read as cancelling at signup (0 days)."
+        )
 
 
 def _outcome_columns(
