@@ -3,13 +3,14 @@
 such a column as text, and a users table would then drop it as a candidate without a word, or
 call a revenue column non-numeric.
 
-One rule, used wherever a users-table column should hold numbers (`users.py`) and for an event
-log's value column (`textvalues.py`, on the column's distinct values): strip one
-currency symbol and one trailing percent sign, drop spaces used as thousands separators, then
-read every value in one style, either "1,234.5" (comma thousands, point decimals) or "1.234,5"
-(point thousands, comma decimals). A column whose values fit neither style, or fit both with a
-separator in them ("1,234" alone: 1234 or 1.234?), is not read as numbers: guessing would
-change the values by a factor of a thousand.
+A cell holding only a dash is zero, as spreadsheets' accounting format writes it (leave such
+cells empty where they mean "unknown"). One rule, used wherever a users-table column should
+hold numbers (`users.py`) and for an event log's value column (`textvalues.py`, on the
+column's distinct values): strip one currency symbol and one trailing percent sign, drop
+spaces used as thousands separators, then read every value in one style, either "1,234.5"
+(comma thousands, point decimals) or "1.234,5" (point thousands, comma decimals). A column
+whose values fit neither style, or fit both with a separator in them ("1,234" alone: 1234 or
+1.234?), is not read as numbers: guessing would change the values by a factor of a thousand.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pyarrow.compute as pc
 CURRENCY = "$€£¥₹"
 PRECHECK = 1000
 _SPACES = (" ", "\u00a0", "\u202f", "\t")  # thousands spaces: plain, no-break, narrow
+_DASH = r"^[-–—]$"  # '-', '–', '—' alone: how the accounting format writes 0
 _POINT_DECIMALS = r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$"  # 1,234.5
 _COMMA_DECIMALS = r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$"  # 1.234,5
 
@@ -65,6 +67,12 @@ def _read(s: pd.Series) -> TextNumbers | None:
         body = pc.utf8_trim(raw, CURRENCY + " ")  # '$ 12', '12 €' (a sign first: '-$12')
         body = pc.replace_substring_regex(body, f"^([+-])[{CURRENCY}] *", r"\1")
         marks.append("currency symbols")
+    dash = pc.match_substring_regex(body, _DASH)
+    if pc.any(dash).as_py():
+        if pc.all(dash).as_py():
+            return None  # dashes only: no number in the column
+        body = pc.if_else(dash, "0", body)  # the accounting format's zero
+        marks.append("a dash for zero, as spreadsheets' accounting format writes it")
     percent = pc.ends_with(body, "%")
     if pc.any(percent).as_py():
         if not pc.all(percent).as_py():

@@ -192,10 +192,30 @@ def time_span(s: pd.Series) -> tuple[str, str, str] | None:
 
 
 def _is_segment(s: pd.Series) -> bool:
+    """A text column of a few levels; not numbers with some words among them ('unknown' in a
+    counts column is not a category of users)."""
     if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
         return False
     k = s.nunique(dropna=True)
-    return 2 <= k <= MAX_SEGMENT_LEVELS and k < len(s) / 2
+    if not (2 <= k <= MAX_SEGMENT_LEVELS and k < len(s) / 2):
+        return False
+    return _share_of_numbers(_text_sample(s)) < MOSTLY_NUMBERS
+
+
+def _text_sample(s: pd.Series) -> pd.Series:
+    """Up to 1,000 non-empty values of a text column, trimmed."""
+    sample = s.dropna().astype(str).str.strip()
+    return sample[sample != ""].head(1000)
+
+
+def _share_of_numbers(sample: pd.Series) -> float:
+    return float(pd.to_numeric(sample, errors="coerce").notna().mean()) if sample.size else 0.0
+
+
+#: Share of a text column's values that are numbers from which leaving it out is said: a
+#: column of counts with '-' or 'n/a' in a third of its cells is still the candidate the
+#: analyst expects (at 0.9, such a column went missing without a word).
+MOSTLY_NUMBERS = 0.5
 
 
 def _unread_number_notes(df: pd.DataFrame, columns: UserColumns, label: str) -> list[str]:
@@ -206,8 +226,7 @@ def _unread_number_notes(df: pd.DataFrame, columns: UserColumns, label: str) -> 
     for col in df.columns:
         if col in used or pd.api.types.is_numeric_dtype(df[col]):
             continue
-        sample = df[col].dropna().astype(str).str.strip()
-        sample = sample[sample != ""].head(1000)
+        sample = _text_sample(df[col])
         if not sample.size:
             continue
         if sample.str.fullmatch(r"[+-]?\d{1,3}([.,]\d{3})+").mean() > 0.5:
@@ -217,8 +236,8 @@ def _unread_number_notes(df: pd.DataFrame, columns: UserColumns, label: str) -> 
                 "without thousands separators to rank it."
             )
             continue
-        numeric = pd.to_numeric(sample, errors="coerce").notna()
-        if numeric.mean() >= 0.9:
+        if _share_of_numbers(sample) >= MOSTLY_NUMBERS:
+            numeric = pd.to_numeric(sample, errors="coerce").notna()
             odd = ", ".join(repr(v) for v in sample[~numeric].unique()[:3])
             out.append(
                 f"{label}: column '{col}' is numbers except for values such as {odd}, "

@@ -4,6 +4,8 @@ as numbers with a note, never silently dropped; a separator no value can disambi
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,6 +27,11 @@ from northstar_lab.data.numbers import read_text_numbers
         (["0,500", "1,234"], [0.5, 1.234], "decimal commas"),  # a leading 0 tells
         (["29.85", " ", "1889.5"], [29.85, np.nan, 1889.5],
          "cells holding only spaces read as missing"),  # Telco's TotalCharges
+        (["3", "-", "12", "–", "-4"], [3, 0, 12, 0, -4],
+         "a dash for zero, as spreadsheets' accounting format writes it"),
+        (["$1,200.00", "$ -", "-"], [1200, 0, 0],
+         "currency symbols and a dash for zero, as spreadsheets' accounting format writes it and "
+         "comma thousands separators"),  # Excel's accounting format: "$ -" is zero
     ],
 )  # fmt: skip
 def test_text_numbers_are_read_in_one_style(values, want, how):
@@ -42,6 +49,7 @@ def test_text_numbers_are_read_in_one_style(values, want, how):
         ["abc", "1"],
         ["1", "2"],  # plain numbers are pandas' job
         [None, ""],
+        ["-", "–"],  # dashes alone: no number
     ],
 )
 def test_text_that_is_not_one_style_of_numbers_is_not_read(values):
@@ -104,3 +112,25 @@ def test_a_numbers_column_with_a_few_words_is_left_out_with_a_note(tmp_path, cap
     assert "column 'spend' is numbers except for values such as 'unknown'" in " ".join(
         io.out.split()
     )
+
+
+def test_a_counts_column_with_dashes_for_zero_still_ranks(tmp_path, capsys):
+    """'-' for zero in a third of a counts column dropped the column without a word, and the
+    ranking crowned the next candidate."""
+    path = _table(tmp_path, lessons=lambda x: "-" if x < 300 else str(int(x // 100)))
+    code, io = _rank(path, capsys, "--json", str(tmp_path / "r.json"))
+    out = " ".join(io.out.split())
+    ranked = json.loads((tmp_path / "r.json").read_text())["candidates"]
+    assert code == 0
+    assert "col:lessons" in {c["key"] for c in ranked}
+    assert "a dash for zero" in out
+
+
+def test_a_mostly_numbers_column_with_words_is_said_to_be_left_out(tmp_path, capsys):
+    path = _table(tmp_path, lessons=lambda x: "unknown" if x < 400 else str(int(x // 100)))
+    code, io = _rank(path, capsys, "--json", str(tmp_path / "r.json"))
+    out = " ".join(io.out.split())
+    ranked = json.loads((tmp_path / "r.json").read_text())["candidates"]
+    assert code == 0
+    assert "col:lessons" not in {c["key"] for c in ranked}
+    assert "column 'lessons' is numbers except for values such as 'unknown'" in out
