@@ -235,6 +235,10 @@ def _left_out(
         say("Looking for exact duplicate events")
         duplicates, every = logcells.duplicates(ev, all_signups, check.n_rows, **spec)
     counts.update(drops)
+    if with_users and counts.get("events_before_signup", 0) > EARLY_EVENTS_SHARE * check.n_rows:
+        shifted = coverage.signup_offset(ev, all_signups, check.label)
+        if shifted:
+            warnings.append(shifted)
     for reason, label in (
         ("events_before_signup", "events before the user's signup were dropped"),
         ("events_after_as_of", f"events after the as-of date {as_of} were ignored"),
@@ -286,6 +290,8 @@ def usable_events(std: ibis.Table, check: EventCheck) -> ibis.Table:
 
 EPOCH = dt.datetime(1970, 1, 1)
 
+
+EARLY_EVENTS_SHARE = 0.01  # events before signup above which a shifted clock is looked for
 
 DAYS_PER_QUERY = 500_000  # users whose active days come to Python in one query (memory)
 

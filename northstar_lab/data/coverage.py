@@ -43,3 +43,42 @@ def no_shared_users(ev: ibis.Table, signups: ibis.Table, label: str) -> str:
         f"{', '.join(repr(str(i)) for i in ids_us)}. Map the user id column that both files "
         "share."
     )
+
+
+#: A timezone mismatch between the users table's signups and the log: at least this share of
+#: users first act within a day *before* their signup, most of them by one whole offset.
+EARLY_SHARE, OFFSET_SHARE = 0.3, 0.6
+QUARTER_HOUR = 900  # offsets are whole quarter hours (UTC+5:45 exists)
+
+
+def signup_offset(ev: ibis.Table, signups: ibis.Table, label: str) -> str | None:
+    """A warning when the users table's signup times look shifted against the event log's:
+    many users' first event comes less than a day before their signup, most of them by the
+    same whole number of quarter hours — signups written in local time beside events in UTC.
+    Those users' onboarding events are dropped as 'before signup', which cuts every window
+    count short. One group-by per user, run only when many events fell before signup."""
+    first = ev.group_by("user_id").aggregate(first_sec=ev.sec.min())
+    j = first.inner_join(signups.select("user_id", "signup_sec"), "user_id")
+    early = j.signup_sec - j.first_sec
+    j = j.mutate(
+        q=(early / QUARTER_HOUR).round().cast("int64"), early=(early > 0) & (early < 86_400)
+    )
+    early_users = j.filter(j.early)
+    shifts = early_users.group_by("q").aggregate(n=early_users.count())
+    top = shifts.order_by(ibis.desc("n")).limit(1).to_pandas()
+    n_users = int(j.count().to_pandas() or 0)
+    n_early = int(shifts.n.sum().to_pandas() or 0)
+    if not n_users or n_early < EARLY_SHARE * n_users or top.empty:
+        return None
+    quarters, n_mode = int(top["q"].iloc[0]), int(top["n"].iloc[0])
+    if quarters == 0 or n_mode < OFFSET_SHARE * n_early:
+        return None
+    hours = f"{quarters // 4}:{quarters % 4 * 15:02d}" if quarters % 4 else f"{quarters // 4}"
+    return (
+        f"For {n_early / n_users:.0%} of the users their first event in {label} comes less than "
+        f"a day before their signup time in the users table, for most of them by {hours} hours: "
+        f"the signup times look like local time (UTC+{hours}) while the events are in UTC. "
+        "Those users' first events were dropped as before signup, which cuts their window "
+        "counts short. Write the signup times in UTC, or with their offset "
+        f"(2025-03-01T14:00:00+{quarters // 4:02d}:{quarters % 4 * 15:02d})."
+    )
