@@ -10,12 +10,18 @@ import pandas as pd
 
 TRUE_WORDS = frozenset({
     "1", "true", "t", "yes", "y", "churned", "churn", "cancelled", "canceled", "left", "lost",
-    "exited",
+    "exited", "ended", "expired", "inactive", "terminated", "closed", "unsubscribed",
+    "incomplete_expired",
 })  # fmt: skip
 FALSE_WORDS = frozenset({
     "0", "false", "f", "no", "n", "active", "retained", "stayed", "current", "existing",
-    "renewed", "no churn", "not churned", "",
+    "renewed", "no churn", "not churned", "", "trialing", "past_due", "unpaid", "paused",
 })  # fmt: skip
+#: The words of a status column rather than of any yes/no flag: Stripe's subscription status
+#: (active, trialing, past_due, unpaid, paused: still a customer; canceled, incomplete_expired:
+#: gone), a CRM's Active/Cancelled.
+STATUS_WORDS = (TRUE_WORDS | FALSE_WORDS) - {"1", "true", "t", "yes", "y", "0", "false", "f",
+                                             "no", "n", ""}  # fmt: skip
 
 
 def as_flag(s: pd.Series) -> pd.Series | None:
@@ -30,7 +36,15 @@ def as_flag(s: pd.Series) -> pd.Series | None:
     words = s.astype(str).str.strip().str.lower()
     words = words.where(s.notna(), "")
     ok = words.isin(TRUE_WORDS | FALSE_WORDS)
-    if not ok.all() or words.nunique() > 3:
+    if not ok.all() or words.nunique() > (3 if not words.isin(STATUS_WORDS).any() else 9):
         return None
     out = words.isin(TRUE_WORDS).astype(float)
     return out.where(s.notna(), np.nan)
+
+
+def is_status(s: pd.Series) -> bool:
+    """A flag written in a status column's words (Active/Cancelled, Stripe's statuses), not
+    merely yes/no or 0/1: who is still a customer."""
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s) or as_flag(s) is None:
+        return False
+    return bool(s.dropna().astype(str).str.strip().str.lower().isin(STATUS_WORDS).any())

@@ -17,7 +17,7 @@ import pandas as pd
 from ..durations import unit_in_name
 from .calendar import PER_SECOND, UNIT_WORDS, epoch_unit, is_yyyymmdd
 from .columns import USER_NAMES, UserColumns, normalise, recognise
-from .flags import as_flag
+from .flags import as_flag, is_status
 from .numbers import read_text_numbers
 
 #: The words every "this column was left out" note of `prepare_users` ends its reason with, so
@@ -59,6 +59,9 @@ def recognise_user_columns(df: pd.DataFrame, **explicit) -> UserColumns:
     found.update({k: v for k, v in given.items() if k in USER_NAMES})
     if found.get("cancel") and not given.get("churn"):
         found["churn"] = None  # an explicit cancellation time already says who churned
+    if not found.get("churn") and found.get("duration") and not given.get("churn"):
+        taken_now = {v for v in found.values() if v} | set(taken)
+        found["churn"] = _churn_status(df, taken_now)  # 'Status': Active / Cancelled
     if found.get("churn") and not found.get("duration") and not given.get("churn"):
         found["churn"] = None  # a flag without a duration cannot be used; do not guess
     if not found.get("user"):
@@ -91,6 +94,15 @@ def recognise_user_columns(df: pd.DataFrame, **explicit) -> UserColumns:
         segments=tuple(segments),
         duration_unit=given.get("duration_unit") or unit_in_name(found.get("duration")),
     )
+
+
+def _churn_status(df: pd.DataFrame, taken: set[str]) -> str | None:
+    """The first column named like a status ('Status', 'subscription_status') whose values
+    say who is still a customer (`flags.is_status`): a churn flag by its words."""
+    for col in df.columns:
+        if col not in taken and "status" in normalise(col) and is_status(df[col]):
+            return col
+    return None
 
 
 def _is_behaviour(s: pd.Series, name: str) -> bool:

@@ -306,7 +306,9 @@ def _times(
                 continue
             secs, bad = read
             unparsable[role] = bad
-            if bad.any():
+            if bad.any() and role == "cancel" and as_flag(df[col]) is not None:
+                problems.append(_flag_as_cancel_words(df[col], col, label))
+            elif bad.any():
                 idx = np.flatnonzero(bad.to_numpy())
                 ex = df[col][bad].astype(str).head(3).tolist()
                 problems.append(
@@ -330,6 +332,15 @@ def _times(
                 f"{label}: '{columns.cancel}' is before '{columns.signup}' in {before.sum()} rows "
                 f"({example_rows(np.flatnonzero(before))}). Fix those dates."
             )
+
+
+def _flag_as_cancel_words(s: pd.Series, col: str, label: str) -> str:
+    """A churn flag given where a cancellation time belongs: say which it is."""
+    values = ", ".join(repr(v) for v in s.dropna().astype(str).str.strip().unique()[:3])
+    return (
+        f"{label}: column '{col}' holds a churn flag ({values}), not cancellation times: map "
+        "it as the churn flag, beside a tenure (duration) column."
+    )
 
 
 def _same_day_cancels(out: pd.DataFrame, columns: UserColumns, label: str, notes) -> None:
