@@ -85,9 +85,28 @@ def read_table(path: str | Path, label: str | None = None) -> pd.DataFrame:
     problem = None if is_parquet else diagnose.single_column_problem(list(df.columns), label)
     if problem:
         raise problem
+    if not is_parquet:
+        _refuse_repeated_header(df, label)
     if df.shape[0] == 0:
         raise InputError(f"{label}: the file has a header but no rows.")
     return df
+
+
+def _refuse_repeated_header(df: pd.DataFrame, label: str) -> None:
+    """Files joined together repeat the header line as a row, which turns every column into
+    text: name those rows (as the event log does) instead of listing each column's values
+    that are not dates or numbers. Only a first column read as text is looked at."""
+    first = df.iloc[:, 0]
+    if pd.api.types.is_numeric_dtype(first) or df.shape[0] == 0:
+        return
+    hits = np.flatnonzero((first.astype(str).str.strip() == str(df.columns[0]).strip()).to_numpy())
+    names = [str(c).strip() for c in df.columns]
+    rows = [i for i in hits if [str(v).strip() for v in df.iloc[i]] == names]
+    if rows:
+        raise InputError(
+            f"{label}: {example_rows(np.asarray(rows))} repeat{'s' if len(rows) == 1 else ''} "
+            "the header line (files joined together?): remove those lines and load it again."
+        )
 
 
 def _is_parquet(path: Path) -> bool:

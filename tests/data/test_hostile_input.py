@@ -632,3 +632,19 @@ def test_churn_words_of_crm_exports_are_flags(tmp_path):
         _churn_table([leave if f else stay for f in flags]).to_csv(path, index=False)
         loaded = load_inputs(users=str(path))
         np.testing.assert_array_equal(loaded.users.frame["churn_flag"], np.array(flags, float))
+
+
+def test_a_users_table_joined_from_two_files_names_the_repeated_header(tmp_path):
+    """Two exports joined with `cat` repeat the header as a row; every column then reads as
+    text, and the refusal listed each column's 'values that are not dates' instead."""
+    users = pd.read_csv(ROOT / "sample_data" / "users_summary.csv").head(300)
+    path = tmp_path / "joined.csv"
+    path.write_text(users.iloc[:120].to_csv(index=False) + users.iloc[120:].to_csv(index=False))
+    with pytest.raises(InputError) as err:
+        read_table(path)
+    assert str(err.value) == (
+        "joined.csv: row 121 repeats the header line (files joined together?): remove those "
+        "lines and load it again."
+    )
+    users.to_csv(path, index=False)
+    assert len(read_table(path)) == 300  # one header: read as before
