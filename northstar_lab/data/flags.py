@@ -24,6 +24,15 @@ STATUS_WORDS = (TRUE_WORDS | FALSE_WORDS) - {"1", "true", "t", "yes", "y", "0", 
                                              "no", "n", ""}  # fmt: skip
 
 
+MAX_FLAG_WORDS = 3  # distinct words of one yes/no column ('yes', 'no', '')
+MAX_STATUS_WORDS = 9  # of a status column (Stripe: active, trialing, past_due, canceled, …)
+
+
+def most_flag_words(words: pd.Series) -> int:
+    """How many distinct words a flag column may hold: a status column's several."""
+    return MAX_STATUS_WORDS if words.isin(STATUS_WORDS).any() else MAX_FLAG_WORDS
+
+
 def as_flag(s: pd.Series) -> pd.Series | None:
     """0/1 floats from 0/1, true/false or yes/no values, missing values NaN; None when the
     column is not a flag. Numbers are read as numbers: 0.0/1.0 (how pandas and Spark write a
@@ -36,7 +45,7 @@ def as_flag(s: pd.Series) -> pd.Series | None:
     words = s.astype(str).str.strip().str.lower()
     words = words.where(s.notna(), "")
     ok = words.isin(TRUE_WORDS | FALSE_WORDS)
-    if not ok.all() or words.nunique() > (3 if not words.isin(STATUS_WORDS).any() else 9):
+    if not ok.all() or words.nunique() > most_flag_words(words):
         return None
     out = words.isin(TRUE_WORDS).astype(float)
     return out.where(s.notna(), np.nan)
