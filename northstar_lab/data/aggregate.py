@@ -282,13 +282,9 @@ def usable_events(std: ibis.Table, check: EventCheck) -> ibis.Table:
     seconds, floored the same way on every engine."""
     ev = std.filter(std.user_id.notnull() & std.event.notnull() & std.ts.notnull())
     if check.plausible_end is not None:
-        # sec < E for a whole E is ts < E: compared as timestamps, no arithmetic on every row
-        end = EPOCH + dt.timedelta(seconds=int(check.plausible_end.timestamp()))
-        ev = ev.filter(ev.ts < ibis.literal(end))
+        # sec < E for a whole E (a midnight, UTC) is ts < E: no arithmetic on every row
+        ev = ev.filter(ev.ts < ibis.literal(check.plausible_end.to_pydatetime()))
     return ev.mutate(sec=epoch_sec(ev.ts))
-
-
-EPOCH = dt.datetime(1970, 1, 1)
 
 
 EARLY_EVENTS_SHARE = 0.01  # events before signup above which a shifted clock is looked for
@@ -475,10 +471,10 @@ def _duplicates_note(
         # a day is the finest time such a log has: two lessons on one day are one row twice
         return (
             f"{'About ' if every > 1 else ''}{n:,} event rows {where} repeat another row "
-            "exactly (same user, event, date and "
-            "value). The timestamps are dates without a time of day, so two events of one type "
-            "on one day look alike: they are counted as separate events, as they most likely "
-            "are. Count exact duplicates once only if the export itself sent rows twice."
+            "exactly (same user, event, date and value). The timestamps are dates without a "
+            "time of day, so two events of one type on one day look alike: they are counted "
+            "as separate events, as they most likely are. Count exact duplicates once only if "
+            "the export itself sent rows twice."
         )
     if every > 1:
         return (

@@ -19,11 +19,17 @@ UNIT_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": 
 PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 
+YYYYMMDD = (19_000_101, 21_001_231)  # whole numbers written as dates, 1900–2100
+#: Numbers whose largest, as Unix seconds, is before 1973-03-03 are no times (row numbers,
+#: seconds since some start): read as Unix time they would all fall in 1970–1972.
+NOT_BEFORE_SEC = 1e8
+
+
 def is_yyyymmdd(x) -> bool:
     """Whether every value is a whole number written as a date, yyyymmdd (20250301), 1900–2100,
     month and day in range (a numeric array or Series without gaps)."""
     x = np.asarray(x, float)
-    if not ((x >= 19_000_101) & (x <= 21_001_231) & (x == np.floor(x))).all():
+    if not ((x >= YYYYMMDD[0]) & (x <= YYYYMMDD[1]) & (x == np.floor(x))).all():
         return False
     month, day = (x // 100) % 100, x % 100
     return bool(((month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)).all())

@@ -15,7 +15,15 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .calendar import DAY, PER_SECOND, READING_WORDS, SERIAL_OF_1970, time_reading
+from .calendar import (
+    DAY,
+    NOT_BEFORE_SEC,
+    PER_SECOND,
+    READING_WORDS,
+    SERIAL_OF_1970,
+    YYYYMMDD,
+    time_reading,
+)
 from .columns import EventColumns
 from .formats import epoch_to_timestamp
 from .textvalues import with_text_numbers
@@ -129,7 +137,7 @@ def _epoch_to_timestamp(table: ibis.Table, name: str, label: str) -> tuple[ibis.
     col = table[name]
     x = col.cast("float64")
     month, day = (x / 100).floor() % 100, x % 100
-    date_like = (x >= 19_000_101) & (x <= 21_001_231) & (x == x.floor()) & (month >= 1)
+    date_like = (x >= YYYYMMDD[0]) & (x <= YYYYMMDD[1]) & (x == x.floor()) & (month >= 1)
     date_like &= (month <= 12) & (day >= 1) & (day <= 31)
     summary = table.aggregate(
         low=x.min(), high=x.max(), n=x.count(), n_dates=date_like.cast("int64").sum()
@@ -150,13 +158,10 @@ def _epoch_to_timestamp(table: ibis.Table, name: str, label: str) -> tuple[ibis.
         if max(abs(low), abs(high)) / PER_SECOND[how] < NOT_BEFORE_SEC:
             raise InputError(_not_times_message(name, label, low, high))
         ts = epoch_to_timestamp(col, how)
-    first, last = (_reading_day(v, how) for v in (low, high))
     if how == "s":
         return ts, None
+    first, last = (_reading_day(v, how) for v in (low, high))
     return ts, f"{label}: column '{name}' holds {READING_WORDS[how]}, read as {first} to {last}."
-
-
-NOT_BEFORE_SEC = 1e8  # 1973-03-03: numbers whose largest, as Unix seconds, is earlier are not times
 
 
 def _reading_day(v: float, how: str) -> str:

@@ -56,6 +56,11 @@ def cells(ev, signups, *, a_end: int, window_days: int, revenue_event, drop_dupl
     return cells.cache()
 
 
+def _with_signups(ev: ibis.Table, signups: ibis.Table) -> ibis.Table:
+    """Each event with its user's integer key and signup: the one join with the raw log."""
+    return ev.inner_join(signups.select("user_id", "uid", "signup_sec"), "user_id")
+
+
 def day_since_signup(joined: ibis.Table) -> ibis.Value:
     """Whole days from the user's signup to the event (day 0 = the first 24 hours; negative
     before signup): the one day rule of every cell."""
@@ -70,7 +75,7 @@ def cell_rows(ev, signups, *, a_end: int, window_days: int, revenue_event) -> ib
     """The log joined to the signups, one row per event: uid, its cell (kind, event, slot,
     bits; see `_cells`), and the timestamp and value only where a figure needs them (events in
     the window and of the revenue event)."""
-    joined = ev.inner_join(signups.select("user_id", "uid", "signup_sec"), "user_id")
+    joined = _with_signups(ev, signups)
     d = day_since_signup(joined)
     is_revenue = _is_revenue(joined, revenue_event)
     kind = (
@@ -129,7 +134,7 @@ def _named_rows(ev, signups, *, a_end: int, window_days: int, revenue_event) -> 
     a filter on the join with only the columns compared: on or after signup, before the as-of
     end, and in the window or of the revenue event. Building every cell column first and
     filtering on one of them cost this pass 2–3 s at 125M events (bench/README.md)."""
-    joined = ev.inner_join(signups.select("user_id", "uid", "signup_sec"), "user_id")
+    joined = _with_signups(ev, signups)
     d = day_since_signup(joined)
     named = (
         (d >= 0) & (joined.sec < a_end) & ((d < window_days) | _is_revenue(joined, revenue_event))

@@ -19,6 +19,7 @@ from ..errors import InputError, example_rows
 from . import csvread, diagnose
 from .calendar import (
     DAY,
+    NOT_BEFORE_SEC,
     PER_SECOND,
     READING_WORDS,
     SERIAL_OF_1970,
@@ -272,7 +273,7 @@ def numeric_times(s: pd.Series) -> tuple[pd.Series, pd.Series, str]:
         secs = ((x - SERIAL_OF_1970) * DAY).round()
         return secs, present & ~np.isfinite(secs), how
     secs = x / PER_SECOND[how]
-    bad = present & ~(np.isfinite(secs) & (secs.abs() > 1e8))  # inf is no time either
+    bad = present & ~(np.isfinite(secs) & (secs.abs() > NOT_BEFORE_SEC))  # inf: no time either
     return secs.where(~bad), bad, how
 
 

@@ -30,11 +30,6 @@ ANY_CODE = -1  # the code of weekly rows that count any event
 ANY = "*"  # their event name
 
 
-def register(ev: ibis.Table, frame: pd.DataFrame) -> ibis.Table:
-    """`frame` as a table in the engine that holds `ev` (`sources.register_frame`)."""
-    return register_frame(ev, frame, "northstar_inputs")
-
-
 class EventCodes:
     """Event names and their integer codes, kept in the engine: only the names an input asks
     for come into memory (a log with millions of distinct names stays bounded, as the ranking's
@@ -124,7 +119,9 @@ def keyed_log(ev: ibis.Table, signups: pd.DataFrame, as_of, other_users=()) -> K
     named = ev.filter(ev.event.notnull()).select("event").distinct()
     code = ibis.row_number().over(order_by=named.event).cast("int32")
     codes = named.mutate(code=code).cache()
-    j = rows.inner_join(register(ev, users), "user_id").inner_join(codes, "event")
+    j = rows.inner_join(register_frame(ev, users, "northstar_inputs"), "user_id").inner_join(
+        codes, "event"
+    )
     # narrow columns: writing the cached copy is a third of the pass
     table = j.select("uid", "code", "sec", before_signup=j.sec < j.signup_sec).cache()
     return KeyedLog(table, user_ids, EventCodes(codes), len(ids))
@@ -190,7 +187,7 @@ def anchored_counts(
     t = log.table
     if not any_values:
         t = t.filter(t.code.isin(sorted({*n_codes, *day_codes})))
-    j = t.inner_join(register(t, anchors), "uid")
+    j = t.inner_join(register_frame(t, anchors, "northstar_inputs"), "uid")
     # the periods as one range of days: a single BETWEEN evaluates the day once per row
     lo = 0 if WINDOW in periods else window_days
     hi = window_days + horizon_days if LATER in periods else window_days

@@ -140,10 +140,9 @@ def spearman_influence(
     """
     xr = MidRanks(x, codes)
     n, counts, mid = xr.n, xr.counts, xr.level_mid
-    alpha = mid - 0.5
     a = xr.a - 0.5
     b = target.b
-    b_by_level, s_ab, s_aa = _rank_moments(xr, target)
+    alpha, b_by_level, s_ab, s_aa = _rank_moments(xr, target)
     if s_aa <= 0 or target.s_bb <= 0:
         return float("nan"), np.zeros(n)
     k = np.sqrt(s_aa * target.s_bb)
@@ -171,20 +170,21 @@ def spearman_influence(
 def spearman_rho(target: SpearmanTarget, codes: tuple[np.ndarray, int]) -> float:
     """Spearman's ρ alone, as `spearman_influence` computes it (no influence: one pass)."""
     xr = MidRanks(None, codes)
-    _, s_ab, s_aa = _rank_moments(xr, target)
+    _, _, s_ab, s_aa = _rank_moments(xr, target)
     if s_aa <= 0 or target.s_bb <= 0:
         return float("nan")
     return float(s_ab / np.sqrt(s_aa * target.s_bb))
 
 
-def _rank_moments(xr: MidRanks, target: SpearmanTarget) -> tuple[np.ndarray, float, float]:
-    """The target's centred mid-ranks summed per level of x, and the mean cross and x-side
-    products of centred mid-ranks (S_ab, S_aa): ρ is S_ab / √(S_aa·S_bb)."""
+def _rank_moments(xr: MidRanks, target: SpearmanTarget):
+    """x's centred mid-rank per level (α), the target's centred mid-ranks summed per level of
+    x, and the mean cross and x-side products of centred mid-ranks (S_ab, S_aa): ρ is
+    S_ab / √(S_aa·S_bb)."""
     alpha = xr.level_mid - 0.5
     b_by_level = xr.sum_by_level(target.b)
     s_ab = float(alpha @ b_by_level) / xr.n
     s_aa = float(xr.counts @ (alpha * alpha)) / xr.n
-    return b_by_level, s_ab, s_aa
+    return alpha, b_by_level, s_ab, s_aa
 
 
 def score_draws_from_cov(scores: np.ndarray, cov: np.ndarray, n_draws: int, seed: int):
