@@ -28,7 +28,7 @@ from .candidates import (
 )
 from .data.calendar import DAY, as_of_end_sec
 from .data.load import LoadedData, input_labels, resolve_revenue_event
-from .data.proposals import LEFT_OUT
+from .data.proposals import LEFT_OUT, event_names_the_outcome
 from .data.users import duration_unit_of
 from .errors import InputError
 from .outcomes import (
@@ -109,7 +109,7 @@ def analyse(
         data_info=_data_info(loaded, uf, as_of, frame),
         progress=lambda msg, frac: say(msg, 0.3 + 0.6 * frac),
     )
-    activity = uf is not None and not _explicit_churn(loaded)
+    activity = uf is not None and not _explicit_churn(loaded, settings)
     population = gaps = None
     if activity and uf.population is not None:
         say("Counting the whole population in the engine", 0.91)
@@ -123,7 +123,9 @@ def analyse(
         ranking,
         excluded={**ranking.excluded, **{k: v for k, v in dropped_counts.items() if v}},
         warnings=list(dict.fromkeys(notes + ranking.warnings)),
-        notes=ranking.notes + _revenue_event_note(loaded, settings, revenue_event),
+        notes=ranking.notes
+        + _revenue_event_note(loaded, settings, revenue_event)
+        + _outcome_event_note(uf, settings),
         data=dataclasses.replace(ranking.data, population=population),
         gap_sensitivity=gaps or [],
     )
@@ -159,6 +161,8 @@ def _user_level_frame(loaded, settings, revenue_event, say):
             include_revenue_event=revenue_event_is_behaviour(loaded, settings, revenue_event),
         )
         frame = uf.data
+        if settings.churn_event:
+            frame = _with_churn_event(frame, loaded, settings, revenue_event)
         if users is not None:
             extra = users.frame.drop(columns=["signup_sec"], errors="ignore")
             before = len(frame)
@@ -181,6 +185,17 @@ def _user_level_frame(loaded, settings, revenue_event, say):
     return frame, None, as_of, dropped
 
 
+def _with_churn_event(frame, loaded: LoadedData, settings, revenue_event) -> pd.DataFrame:
+    """The frame with `cancel_sec`: each user's first churn event (METHODS §1.2)."""
+    from .data import aggregate, churnevent
+
+    name = settings.churn_event
+    has_cancel = bool(loaded.users is not None and loaded.users.columns.cancel)
+    churnevent.check_churn_event(loaded.check, name, revenue_event, has_cancel)
+    ev = aggregate.usable_events(loaded.events, loaded.check)
+    return frame.merge(churnevent.first_churn_event(ev, name), on="user_id", how="left")
+
+
 def _users_as_of(frame: pd.DataFrame) -> dt.date:
     cols = [c for c in ("signup_sec", "cancel_sec", "last_active_sec") if c in frame]
     if not cols:
@@ -189,15 +204,21 @@ def _users_as_of(frame: pd.DataFrame) -> dt.date:
     return pd.Timestamp(latest, unit="s").date()
 
 
-def _explicit_churn(loaded: LoadedData) -> bool:
+def _explicit_churn(loaded: LoadedData, settings) -> bool:
+    """Churn is given (a churn event, a cancellation, a duration with a flag), not derived
+    from silence: no inactivity gap to vary."""
     u = loaded.users
-    return bool(u and (u.columns.cancel or (u.columns.duration and u.columns.churn)))
+    given = u and (u.columns.cancel or (u.columns.duration and u.columns.churn))
+    return bool(settings.churn_event or given)
 
 
 def _churn(frame, loaded: LoadedData, settings, gap: int | None = None):
     """(D, E, source) by the best churn information available (see UserColumns)."""
     gap = gap or settings.inactivity_days
     u = loaded.users
+    if settings.churn_event and loaded.events is not None:
+        d, e, _ = churn_from_cancellation(frame, frame["a_end_sec"].to_numpy(float))
+        return d, e, f"the event '{settings.churn_event}' (each user's first)"
     if u is not None and u.columns.cancel and "signup_sec" in frame:
         return churn_from_cancellation(frame, frame["a_end_sec"].to_numpy(float))
     if u is not None and u.columns.duration and u.columns.churn:
@@ -276,6 +297,33 @@ def revenue_event_is_behaviour(loaded: LoadedData, settings, revenue_event) -> b
     return bool(settings.include_revenue_event or not others)
 
 
+def outcome_events(uf: UserFrame, settings) -> list[str]:
+    """Event types that are the churn itself ('Cancellation Confirmation', 'unsubscribed'):
+    not candidates unless named in `settings.candidates` (METHODS §2)."""
+    asked = set(settings.candidates or ())
+    return list(dict.fromkeys(
+        e for e in uf.event_columns.values()
+        if e == settings.churn_event or (e not in asked and event_names_the_outcome(e))
+    ))  # fmt: skip
+
+
+def _outcome_event_note(uf: UserFrame | None, settings) -> list[str]:
+    events = sorted(outcome_events(uf, settings)) if uf is not None else []
+    if not events:
+        return []
+    names = ", ".join(f"'{e}'" for e in events)
+    many = len(events) > 1
+    how = "" if settings.churn_event else (
+        " Churn still comes from inactivity; to date churn by the event, choose it as the "
+        "churn event."
+    )  # fmt: skip
+    return [
+        f"Event type{'s' if many else ''} {names} {'are' if many else 'is'} the churn itself, "
+        f"so {'they are not candidates' if many else 'it is not a candidate'}: counted in the "
+        f"first {settings.window_days} days, a cancellation predicts churn by being it." + how
+    ]
+
+
 def _revenue_event_note(loaded, settings, revenue_event) -> list[str]:
     if not revenue_event_is_behaviour(loaded, settings, revenue_event):
         return []
@@ -290,9 +338,14 @@ def _revenue_event_note(loaded, settings, revenue_event) -> list[str]:
 def _candidates(frame, uf: UserFrame | None, loaded, settings, revenue_event) -> list[Candidate]:
     cands: list[Candidate] = []
     if uf is not None:
-        cands += event_candidates(
-            frame, uf.event_columns, settings.window_days, transactions=revenue_event
-        )
+        left_out = set(outcome_events(uf, settings))
+        cands += [
+            c
+            for c in event_candidates(
+                frame, uf.event_columns, settings.window_days, transactions=revenue_event
+            )
+            if c.event not in left_out
+        ]
     if loaded.users is not None:
         outcome = {settings.revenue_col, *loaded.users.columns.roles().values()}
         behaviour = [c for c in loaded.users.columns.behaviour if c not in outcome]

@@ -35,6 +35,9 @@ class AnalysisSettings:
         (labelled transactions); automatic when the log has no other behaviour (METHODS §2).
     drop_duplicate_events: count exact duplicate event rows (same user, event, timestamp and
         value) once; they are counted and reported either way.
+    churn_event: an event of the log that is the cancellation itself ('Cancellation
+        Confirmation'): a user's first one is their churn time, instead of inactivity
+        (METHODS §1.2). It is never a candidate.
     """
 
     window_days: int = 14
@@ -52,6 +55,7 @@ class AnalysisSettings:
     fixed_thresholds: tuple[tuple[str, float], ...] = ()
     include_revenue_event: bool = False
     drop_duplicate_events: bool = False
+    churn_event: str | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -65,6 +69,8 @@ class AnalysisSettings:
             problems.append(f"horizon_days must be ≥ 1, got {self.horizon_days}")
         if self.revenue_event and self.revenue_col:
             problems.append("give either revenue_event or revenue_col, not both")
+        if self.churn_event is not None and not str(self.churn_event).strip():
+            problems.append("churn_event must name an event, got an empty name")
         w = self.score_weights
         if len(w) != 2 or min(w) < 0 or sum(w) <= 0:
             problems.append(f"score_weights must be two non-negative numbers, got {w}")

@@ -13,6 +13,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from northstar_lab.data.proposals import event_names_the_outcome
 from northstar_lab.decisions.session import names_of, ranking_id, valid_keys
 from northstar_lab.evidence import charts
 from northstar_lab.evidence import tables as evidence
@@ -30,6 +31,27 @@ from northstar_lab.text import csv_bytes, md_literal
 from pages import shared
 
 st.title("Candidate metrics")
+
+
+NO_CHURN_EVENT = "(none: churn is inactivity)"
+
+
+def _churn_event_select(s: AnalysisSettings) -> str:
+    """The event that is the cancellation itself, if the log has one; the log's names that
+    read as a cancellation come first."""
+    names = shared.event_names()
+    if s.churn_event and s.churn_event not in names:
+        names.append(s.churn_event)
+    names.sort(key=lambda e: not event_names_the_outcome(e))
+    options = [NO_CHURN_EVENT, *names]
+    return st.selectbox(
+        "Churn is this event", options,
+        index=options.index(s.churn_event) if s.churn_event in options else 0,
+        key="set_churn_event",
+        help="When the log records the cancellation itself (e.g. 'Cancellation "
+        "Confirmation'), a user's first one is their churn, instead of a silence. It is never "
+        "a candidate.",
+    )  # fmt: skip
 
 
 def settings_sidebar() -> AnalysisSettings:
@@ -53,6 +75,7 @@ def settings_sidebar() -> AnalysisSettings:
             help="Without a cancellation date, a user who is silent this long has churned "
             "(at their last activity). Follow-up ends this many days before the data's end.",
         )  # fmt: skip
+        churn_event = _churn_event_select(s)
         use_as_of = st.checkbox(
             "Set the data's end date", value=s.as_of is not None, key="set_use_asof",
             help="Default: the latest date in the data.",
@@ -98,6 +121,7 @@ def settings_sidebar() -> AnalysisSettings:
             n_bootstrap=int(boot),
             drop_duplicate_events=bool(dedupe),
             include_revenue_event=bool(with_revenue),
+            churn_event=None if churn_event == NO_CHURN_EVENT else churn_event,
         )
         shared.save_settings(new)
         return new

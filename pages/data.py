@@ -4,7 +4,7 @@ import dataclasses
 
 import streamlit as st
 
-from northstar_lab.data.columns import EVENT_NAMES, recognise
+from northstar_lab.data.columns import recognise_events
 from northstar_lab.data.formats import import_options
 from northstar_lab.data.sources import list_tables
 from northstar_lab.durations import DURATION_UNITS, unit_in_name, units_in_words
@@ -85,7 +85,7 @@ def _select(label: str, columns: list[str], default: str | None, key: str, help:
 def event_mapping(columns: list[str], prefix: str) -> dict:
     """Event-log column mapping, pre-filled by recognised names (column names are options,
     never Markdown)."""
-    found = recognise(columns, EVENT_NAMES)
+    found = recognise_events(columns)
     c1, c2, c3, c4 = st.columns(4)
     with c1:
         user = _select("User id", columns, found["user"], f"{prefix}_ev_user")

@@ -456,6 +456,13 @@ def loaded_data(ref: dict, progress=None):
     return _loaded(ref_key(ref), progress)
 
 
+def event_names() -> list[str]:
+    """The current event log's names when it is already loaded (nothing is loaded here)."""
+    ref = dataset()
+    loaded = _slot("loaded", ref_key(ref)).get("value") if ref is not None else None
+    return list(loaded.event_counts) if loaded is not None and loaded.events is not None else []
+
+
 def _analysis_keys(ref: dict, s: AnalysisSettings) -> tuple[str, str]:
     return ref_key(ref), json.dumps(s.to_dict(), sort_keys=True)
 

@@ -76,6 +76,11 @@ def add_settings_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--inactivity-days", type=int, default=30, help="silence that means churn")
     g.add_argument(
+        "--churn-event",
+        help="event that is the cancellation itself (e.g. 'Cancellation Confirmation'): a "
+        "user's first one is their churn, instead of --inactivity-days of silence",
+    )
+    g.add_argument(
         "--as-of", type=parse_date, help="data end, YYYY-MM-DD (default: latest in data)"
     )
     rev = g.add_mutually_exclusive_group()
@@ -127,6 +132,7 @@ def settings_from(args):
         seed=args.seed,
         include_revenue_event=getattr(args, "include_revenue_event", False),
         drop_duplicate_events=getattr(args, "drop_duplicate_events", False),
+        churn_event=getattr(args, "churn_event", None),
     )
 
 

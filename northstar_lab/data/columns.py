@@ -12,11 +12,27 @@ from ..errors import InputError
 
 EVENT_NAMES = {
     "user": ["user_id", "userid", "uid", "customer_id", "customerid", "account_id",
-             "member_id", "client_id", "user", "customer", "id"],
+             "member_id", "client_id", "user", "customer", "visitor_id", "visitorid",
+             "person_id", "distinct_id", "player_id", "subscriber_id", "customer_unique_id",
+             "msno", "visitor", "member", "client", "account", "id"],
     "timestamp": ["timestamp", "ts", "time", "event_time", "event_timestamp", "occurred_at",
-                  "event_at", "datetime", "created_at", "event_date", "date"],
-    "event": ["event", "event_name", "event_type", "action", "activity", "name", "type"],
+                  "event_at", "datetime", "created_at", "event_date", "date", "event_datetime",
+                  "event_ts", "logged_at", "happened_at", "tracked_at", "sent_at"],
+    "event": ["event", "event_name", "event_type", "action", "activity", "name", "type",
+              "page", "page_name", "screen", "screen_name", "event_action", "action_type",
+              "activity_type", "behavior", "behaviour", "behavior_type", "behaviour_type"],
     "value": ["value", "amount", "revenue", "price", "event_value", "value_usd"],
+}  # fmt: skip
+
+#: When no column has one of an event log's known names, the first column (in the file's
+#: order) whose name has the role's shape: `visitorid`, `Customer ID`, `playerId`;
+#: `InvoiceDate`, `order_purchase_timestamp`, `purchased_at`. A value column is never
+#: guessed this way: `Quantity` beside `UnitPrice` is not an amount (METHODS §1.6).
+EVENT_NAME_SHAPES = {
+    "user": re.compile(r"(^|_)(user|customer|client|visitor|member|account|person|player"
+                       r"|subscriber|buyer|shopper|learner|student|patient)_?id$"),
+    "timestamp": re.compile(r"(^|_)(date|time|timestamp|datetime|ts)$|_at$|_on$"),
+    "event": re.compile(r"(^|_)(event|action|activity|interaction)(_(name|type|kind))?$"),
 }  # fmt: skip
 
 USER_NAMES = {
@@ -55,20 +71,42 @@ def normalise(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
 
 
-def recognise(columns: list[str], table: dict[str, list[str]], taken=()) -> dict[str, str | None]:
-    """First column whose normalised name matches a known name, per role; each column used once."""
-    norm = {normalise(c): c for c in columns}
+def name_forms(name: str) -> tuple[str, ...]:
+    """The normalised name, and camelCase split when that differs: 'CustomerID' is
+    'customerid' and 'customer_id', 'InvoiceDate' 'invoicedate' and 'invoice_date'."""
+    plain = normalise(name)
+    split = normalise(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(name)))
+    return (plain,) if split == plain else (plain, split)
+
+
+def recognise(
+    columns: list[str], table: dict[str, list[str]], taken=(), shapes: dict | None = None
+) -> dict[str, str | None]:
+    """First column whose normalised name matches a known name, per role (in the order of the
+    role's names); each column used once. Then, for roles still open, the first column whose
+    name has the role's shape in `shapes` (`EVENT_NAME_SHAPES`)."""
+    norm: dict[str, str] = {}
+    for c in columns:
+        for form in name_forms(c):
+            norm.setdefault(form, c)
     used = set(taken)
     found: dict[str, str | None] = {}
     for role, names in table.items():
-        found[role] = None
-        for n in names:
-            col = norm.get(n)
-            if col is not None and col not in used:
-                found[role] = col
-                used.add(col)
-                break
+        found[role] = next((norm[n] for n in names if n in norm and norm[n] not in used), None)
+        if found[role] is not None:
+            used.add(found[role])
+    for role, shape in (shapes or {}).items():
+        if found.get(role) is None:
+            found[role] = next((c for c in columns if c not in used
+                                and any(shape.search(f) for f in name_forms(c))), None)  # fmt: skip
+            if found[role] is not None:
+                used.add(found[role])
     return found
+
+
+def recognise_events(columns: list[str], taken=()) -> dict[str, str | None]:
+    """An event log's roles: known names first, then the roles' shapes."""
+    return recognise(columns, EVENT_NAMES, taken=taken, shapes=EVENT_NAME_SHAPES)
 
 
 @dataclass(frozen=True)
@@ -83,7 +121,7 @@ class EventColumns:
     @classmethod
     def recognise(cls, columns: list[str], label: str = "events", **explicit) -> EventColumns:
         """Recognised names, overridden by explicit ones; missing required roles raise."""
-        found = recognise(columns, EVENT_NAMES, taken=[v for v in explicit.values() if v])
+        found = recognise_events(columns, taken=[v for v in explicit.values() if v])
         found.update({k: v for k, v in explicit.items() if v})
         return cls(**found).checked(columns, label)
 

@@ -51,6 +51,40 @@ def _names_the_outcome(column: str) -> bool:
     return bool(set(normalise(spaced).split("_")) & OUTCOME_WORDS)
 
 
+#: Words that make an event the outcome when nothing else it names is cancelled instead:
+#: Sparkify's 'Cancellation Confirmation', 'subscription_cancelled', 'unsubscribed'.
+OUTCOME_EVENT_WORDS = OUTCOME_WORDS | {
+    "unsubscribe", "unsubscribed", "unsubscribes", "deactivate", "deactivated", "deactivation",
+    "uninstall", "uninstalled", "uninstalls",
+}  # fmt: skip
+#: Ending a relationship in two words: 'delete account', 'account_closed', Firebase's
+#: 'app_remove' (an uninstall).
+_ENDING_VERBS = frozenset({"delete", "deleted", "close", "closed", "terminate", "terminated",
+                           "remove", "removed"})  # fmt: skip
+_RELATIONSHIPS = frozenset({"account", "profile", "membership", "subscription", "app", "user"})
+#: Things a customer cancels while staying one: cancelling an order is behaviour, not churn.
+_CANCELLED_THINGS = frozenset({
+    "order", "orders", "booking", "reservation", "payment", "invoice", "item", "cart",
+    "download", "upload", "ride", "trip", "request", "transaction", "appointment", "delivery",
+    "shipment", "return", "search", "edit", "checkout", "draft", "message", "invite",
+    "invitation", "meeting", "event", "session", "class", "lesson", "job", "task", "flight",
+    "ticket", "purchase", "transfer", "upgrade", "downgrade", "renewal_reminder",
+})  # fmt: skip
+
+
+def event_names_the_outcome(event: str) -> bool:
+    """An event that is the churn itself: a cancellation, an unsubscribe, a deleted account, an
+    uninstall. Counted in the first days it predicts churn by being it (METHODS §2), so it is
+    not proposed as a candidate; 'cancel_order' is behaviour and stays."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(event))
+    words = set(normalise(spaced).split("_"))
+    if words & _CANCELLED_THINGS:
+        return False
+    return bool(words & OUTCOME_EVENT_WORDS) or bool(
+        words & _ENDING_VERBS and words & _RELATIONSHIPS
+    )
+
+
 def recognise_user_columns(df: pd.DataFrame, **explicit) -> UserColumns:
     """Propose a mapping: named roles by common names, numeric leftovers as behaviour columns."""
     given = {k: v for k, v in explicit.items() if v}

@@ -94,6 +94,7 @@ class AnalysisStamp:
     c_index: float | None = None
     revenue_rho: float | None = None
     threshold: float | None = None
+    churn_event: str | None = None
 
     @classmethod
     def of(cls, ranking: RankingResult, chosen_key: str | None = None) -> AnalysisStamp:
@@ -113,6 +114,7 @@ class AnalysisStamp:
             c_index=_finite(c.c_index) if c else None,
             revenue_rho=_finite(c.revenue_rho) if c else None,
             threshold=_finite(c.threshold) if c else None,
+            churn_event=s.churn_event,
         )
 
     def to_dict(self) -> dict:
@@ -150,6 +152,7 @@ def stamp_changes(old: AnalysisStamp | None, new: AnalysisStamp) -> list[str]:
     change("observation window", old.window_days, new.window_days, "{} days")
     change("horizon", old.horizon_days, new.horizon_days, "{} days")
     change("inactivity that means churn", old.inactivity_days, new.inactivity_days, "{} days")
+    change("churn event", old.churn_event or "none", new.churn_event or "none")
     change("data as of", old.as_of, new.as_of)
     change("users in the analysis", old.n_users, new.n_users, "{:,}")
     change("churned users", old.n_churned, new.n_churned, "{:,}")

@@ -309,8 +309,12 @@ SETTING_WORDS = {
     "max_users": "Users analysed at most",
     "seed": "Random seed",
     "fixed_thresholds": "Thresholds held fixed",
+    "include_revenue_event": "Revenue event also a candidate",
+    "drop_duplicate_events": "Exact duplicate events counted once",
+    "churn_event": "Churn is the event",
 }
-SETTING_DEFAULT_WORDS = {"as_of": "latest in the data", "candidates": "all", "revenue_event": "—"}
+SETTING_DEFAULT_WORDS = {"as_of": "latest in the data", "candidates": "all", "revenue_event": "—",
+                         "churn_event": "none: churn from inactivity"}  # fmt: skip
 
 
 def settings_table(settings: AnalysisSettings) -> Table:

@@ -1,0 +1,41 @@
+"""The Candidates page's "Churn is this event" setting, on a Sparkify-shaped log: the log's
+cancellation pages are offered first, choosing one dates churn by it, and the record of the
+settings says so."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.data.test_real_exports import sparkify_log
+
+from .conftest import assert_clean, new_app, texts
+
+CONFIRM = "Cancellation Confirmation"
+
+
+@pytest.fixture(autouse=True)
+def _db(module_db):
+    return module_db
+
+
+def test_choosing_the_cancellation_page_as_the_churn_event(tmp_path):
+    path = tmp_path / "sparkify.json"
+    sparkify_log(path, n_users=500)
+    at = new_app().run()
+    at.switch_page("pages/data.py").run()
+    at.text_input(key="conn_source").set_value(str(path)).run()
+    at.button(key="load_conn").click().run()
+    assert_clean(at)
+    at.switch_page("pages/candidates.py").run()
+    assert_clean(at)
+    picker = at.sidebar.selectbox(key="set_churn_event")
+    assert picker.value.startswith("(none")
+    assert set(picker.options[1:3]) == {"Cancel", CONFIRM}  # the cancellations come first
+    at.sidebar.number_input(key="set_window").set_value(7)
+    at.sidebar.selectbox(key="set_churn_event").set_value(CONFIRM)
+    at.sidebar.button[0].click().run()  # "Apply settings"
+    assert_clean(at)
+    assert at.session_state["ws"].settings["churn_event"] == CONFIRM
+    shown = " ".join(texts(at.markdown) + texts(at.caption) + texts(at.info) + texts(at.text))
+    assert f"the event '{CONFIRM}'" in shown
+    assert at.sidebar.selectbox(key="set_churn_event").value == CONFIRM  # kept on rerun

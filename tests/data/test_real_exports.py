@@ -1,0 +1,179 @@
+"""Event logs shaped like public datasets nobody here made: UCI Online Retail, RetailRocket,
+Olist, Taobao user behaviour, camelCase trackers, and Sparkify (a music service's log whose
+churn is the 'Cancellation Confirmation' page, and whose logged-out rows have userId '').
+
+Each was refused or misread before: 'InvoiceDate', 'visitorid' and 'page' were not
+recognised; the cancellation page was offered as a candidate that predicts churn by being it;
+the logged-out rows were one more "user"; and churn could only come from 30 silent days, which
+a two-month log cannot show."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from northstar_lab.analysis import analyse
+from northstar_lab.data.columns import EventColumns, recognise_events
+from northstar_lab.data.load import load_inputs
+from northstar_lab.data.proposals import event_names_the_outcome
+from northstar_lab.errors import InputError
+from northstar_lab.settings import AnalysisSettings
+
+DAY_MS = 86_400_000
+
+
+@pytest.mark.parametrize(
+    ("columns", "user", "timestamp", "event"),
+    [
+        (["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice",
+          "CustomerID", "Country"], "CustomerID", "InvoiceDate", None),  # UCI Online Retail
+        (["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price",
+          "Customer ID", "Country"], "Customer ID", "InvoiceDate", None),  # Online Retail II
+        (["timestamp", "visitorid", "event", "itemid", "transactionid"],
+         "visitorid", "timestamp", "event"),  # RetailRocket
+        (["order_id", "customer_id", "order_status", "order_purchase_timestamp",
+          "order_approved_at"], "customer_id", "order_purchase_timestamp", None),  # Olist
+        (["user_id", "item_id", "category_id", "behavior_type", "timestamp"],
+         "user_id", "timestamp", "behavior_type"),  # Taobao user behaviour
+        (["userId", "eventName", "eventTime", "sessionId"], "userId", "eventTime", "eventName"),
+        (["ts", "userId", "page", "auth", "level", "registration"], "userId", "ts", "page"),
+        (["playerId", "action", "loggedAt"], "playerId", "loggedAt", "action"),
+    ],
+)  # fmt: skip
+def test_event_log_roles_are_recognised_in_real_exports(columns, user, timestamp, event):
+    found = recognise_events(columns)
+    assert (found["user"], found["timestamp"], found["event"]) == (user, timestamp, event)
+
+
+def test_known_names_win_over_shapes_and_no_amount_is_guessed():
+    found = recognise_events(["created_on", "event_date", "member_id", "type", "Quantity"])
+    assert found["timestamp"] == "event_date"  # a known name, although 'created_on' comes first
+    assert found["value"] is None  # 'Quantity' is no amount: a value is never guessed
+
+
+def test_a_log_without_an_event_column_still_names_what_is_missing():
+    cols = ["Invoice", "Quantity", "InvoiceDate", "Price", "Customer ID"]
+    with pytest.raises(InputError) as err:
+        EventColumns.recognise(cols, "online_retail_II.csv")
+    assert "no event column found" in str(err.value)
+    assert "no user column" not in str(err.value) and "no timestamp" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("event", "is_outcome"),
+    [
+        ("Cancellation Confirmation", True), ("Cancel", True), ("subscription_cancelled", True),
+        ("unsubscribed", True), ("churn", True), ("app_remove", True),
+        ("delete_account", True), ("AccountDeleted", True), ("uninstall", True),
+        ("cancel_order", False), ("Cancel Booking", False), ("remove_from_cart", False),
+        ("Submit Downgrade", False), ("login", False), ("order_cancelled", False),
+    ],
+)  # fmt: skip
+def test_events_that_are_the_churn_itself(event, is_outcome):
+    assert event_names_the_outcome(event) is is_outcome
+
+
+def sparkify_log(path, n_users: int = 900, seed: int = 3) -> pd.DataFrame:
+    """A Sparkify-shaped JSON lines log: ts in ms, userId as text ('' when logged out), the
+    page as the event. 'Thumbs Up' in the first week lowers the hazard of cancelling; a user
+    who cancels visits 'Cancel' then 'Cancellation Confirmation' and is never seen again."""
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2018-10-01").value // 10**6
+    rows, truth = [], []
+    for u in range(1, n_users + 1):
+        t0 = start + int(rng.integers(0, 20)) * DAY_MS + int(rng.integers(0, DAY_MS))
+        likes = int(rng.poisson(rng.choice([0.5, 6.0])))
+        hazard = 0.02 * np.exp(-0.35 * np.log1p(likes))
+        life = 1 + float(rng.exponential(1 / hazard))  # days until cancelling
+        end = min(life, 60.0)
+        times = t0 + np.sort(rng.uniform(0, end * DAY_MS, int(rng.integers(15, 40))))
+        times = np.concatenate([[t0], times]).astype(np.int64)
+        for t in times:
+            rows.append({"ts": int(t), "userId": str(u), "page": "NextSong", "auth": "Logged In"})
+        for t in t0 + np.sort(rng.uniform(0, 7 * DAY_MS, likes)).astype(np.int64):
+            rows.append({"ts": int(t), "userId": str(u), "page": "Thumbs Up", "auth": "Logged In"})
+        cancel = None
+        if life < 60.0:
+            cancel = int(times[-1]) + 60_000
+            rows.append({"ts": cancel - 1000, "userId": str(u), "page": "Cancel",
+                         "auth": "Logged In"})  # fmt: skip
+            rows.append({"ts": cancel, "userId": str(u), "page": "Cancellation Confirmation",
+                         "auth": "Cancelled"})  # fmt: skip
+        truth.append({"user_id": str(u), "first": int(t0), "cancel": cancel})
+    for i in range(150):  # logged-out visitors
+        rows.append({"ts": start + i * 60_000, "userId": "", "page": "Home", "auth": "Logged Out"})
+    with open(path, "w") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+    return pd.DataFrame(truth)
+
+
+@pytest.fixture(scope="module")
+def sparkify(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sparkify") / "sparkify.json"
+    truth = sparkify_log(path)
+    return path, truth, load_inputs(str(path), None)
+
+
+SETTINGS = dict(window_days=7, horizon_days=21, n_bootstrap=0)
+
+
+def test_churn_event_dates_churn_by_each_users_first_cancellation(sparkify):
+    path, truth, loaded = sparkify
+    a = analyse(loaded, AnalysisSettings(churn_event="Cancellation Confirmation", **SETTINGS))
+    assert "the event 'Cancellation Confirmation'" in a.outcomes.churn_source
+    frame = a.frame.set_index("user_id")
+    t = truth.set_index("user_id").loc[frame.index]
+    assert len(frame) == len(truth)  # the logged-out '' is nobody, not one more user
+    a_end = frame["a_end_sec"].iloc[0]
+    first_sec = np.floor(t["first"] / 1000)
+    cancel_sec = np.floor(t["cancel"].astype(float) / 1000)
+    churned = cancel_sec.notna() & (cancel_sec < a_end)
+    want_d = np.where(churned, np.floor((cancel_sec - first_sec) / 86400), frame["a_days"])
+    np.testing.assert_array_equal(a.outcomes.event_all, churned.to_numpy(float))
+    np.testing.assert_array_equal(a.outcomes.duration_since_signup, want_d)
+    # the planted driver leads; the cancellation pages are no candidates
+    names = [c.name for c in a.ranking.candidates]
+    assert names[0].startswith("Thumbs Up"), names[:3]
+    assert not any(n.startswith(("Cancel", "Cancellation")) for n in names)
+    assert any("'Cancel', 'Cancellation Confirmation' are the churn itself" in n
+               for n in a.ranking.notes)  # fmt: skip
+    assert a.ranking.gap_sensitivity == []  # churn is given, not derived from silence
+    assert any("belong to nobody and were dropped" in w for w in a.ranking.warnings)
+
+
+def test_without_a_churn_event_the_cancellation_is_still_no_candidate(sparkify):
+    _, _, loaded = sparkify
+    a = analyse(loaded, AnalysisSettings(inactivity_days=7, **SETTINGS))
+    assert a.outcomes.churn_source.startswith("inactivity")
+    assert not any(c.event in ("Cancel", "Cancellation Confirmation") for c in a.candidates)
+    note = next(n for n in a.ranking.notes if "the churn itself" in n)
+    assert "choose it as the churn event" in note
+
+
+def test_a_cancellation_named_as_a_candidate_is_still_ranked(sparkify):
+    _, _, loaded = sparkify
+    s = AnalysisSettings(inactivity_days=7, candidates=("Cancel", "Thumbs Up"), **SETTINGS)
+    a = analyse(loaded, s)
+    assert {c.event for c in a.candidates if c.event} == {"Cancel", "Thumbs Up"}
+
+
+def test_a_churn_event_that_does_not_occur_names_the_close_one(sparkify):
+    _, _, loaded = sparkify
+    s = AnalysisSettings(churn_event="Cancellation confirmation", **SETTINGS)
+    with pytest.raises(InputError) as err:
+        analyse(loaded, s)
+    msg = str(err.value)
+    assert "churn event 'Cancellation confirmation' does not occur" in msg
+    assert "Did you mean 'Cancellation Confirmation'?" in msg
+
+
+def test_settings_round_trip_keeps_the_churn_event():
+    s = AnalysisSettings(churn_event="Cancellation Confirmation")
+    assert AnalysisSettings.from_dict(s.to_dict()) == s
+    assert AnalysisSettings.from_dict({"window_days": 14}).churn_event is None  # old records
+    with pytest.raises(InputError):
+        AnalysisSettings(churn_event="  ")
