@@ -213,13 +213,35 @@ def _score(results: list[CandidateResult], pop: Population, settings) -> None:
         r.score = float(s)
 
 
+def _no_churn_words(outcomes: Outcomes, settings) -> str:
+    """Why nobody churned, with who was left out, and, when churn waits for a silence, whether
+    the data is long enough to show one (a two-month log with a 30-day gap rarely is)."""
+    ex = outcomes.excluded
+    loaded = outcomes.retention_mask.size
+    head = (
+        f"No churn events among the {outcomes.n_users:,} users in the retention analysis "
+        f"(of {loaded:,} users: {ex.get('churned_in_window', 0):,} churned in the first "
+        f"{settings.window_days} days, {ex.get('not_yet_observable', 0):,} signed up too "
+        f"recently; churn source: {outcomes.churn_source})."
+    )
+    followed = outcomes.duration_since_signup[outcomes.retention_mask] - settings.window_days
+    gap = settings.inactivity_days
+    if outcomes.churn_source.startswith("inactivity") and followed.size and followed.max() < gap:
+        return (
+            f"{head} Churn by inactivity shows only after {gap} silent days, and no user in "
+            f"it is followed for more than {int(followed.max()):,} days after the window: the "
+            f"data is too short for a {gap}-day gap. Use a shorter inactivity gap or window, "
+            "a churn event if the log records cancellations, or data over a longer period."
+        )
+    return (
+        f"{head} Survival analysis needs users who left: check the churn column or inactivity "
+        "days, or use a later as-of date."
+    )
+
+
 def _population(outcomes: Outcomes, settings, signup_sec, train, unit=None) -> Population:
     if outcomes.n_churned == 0:
-        raise InputError(
-            f"No churn events among the {outcomes.n_users:,} users in the retention analysis "
-            f"(churn source: {outcomes.churn_source}). Survival analysis needs users who left: "
-            "check the churn column or inactivity days, or use a later as-of date."
-        )
+        raise InputError(_no_churn_words(outcomes, settings))
     n_ret = int(outcomes.retention_mask.sum())
     if n_ret < MIN_USERS:
         raise InputError(

@@ -177,3 +177,22 @@ def test_settings_round_trip_keeps_the_churn_event():
     assert AnalysisSettings.from_dict({"window_days": 14}).churn_event is None  # old records
     with pytest.raises(InputError):
         AnalysisSettings(churn_event="  ")
+
+
+def test_a_log_too_short_for_the_inactivity_gap_says_so(tmp_path):
+    """45 days of log, a 30-day gap: nobody can be seen leaving, and the message says why and
+    what to change, with who was left out (it used to say only 'no churn events among 4')."""
+    rng = np.random.default_rng(1)
+    rows = [
+        (f"u{u}", pd.Timestamp("2018-10-01") + pd.Timedelta(hours=float(h)), "NextSong")
+        for u in range(400)
+        for h in np.sort(rng.uniform(0, 45 * 24, 12))
+    ]
+    path = tmp_path / "short.csv"
+    pd.DataFrame(rows, columns=["user_id", "timestamp", "event"]).to_csv(path, index=False)
+    with pytest.raises(InputError) as err:
+        analyse(load_inputs(str(path), None), AnalysisSettings(n_bootstrap=0))
+    msg = str(err.value)
+    assert "(of 400 users:" in msg and "signed up too recently" in msg
+    assert "the data is too short for a 30-day gap" in msg
+    assert "a churn event if the log records cancellations" in msg
