@@ -75,6 +75,9 @@ def columns_describe_signup(current: bool) -> bool:
     return picked == SIGNUP_PERIOD
 
 
+ONE_EVENT = "(every row is one event)"
+
+
 def _select(label: str, columns: list[str], default: str | None, key: str, help: str = ""):
     options = [NONE, *columns]
     index = options.index(default) if default in options else 0
@@ -92,13 +95,28 @@ def event_mapping(columns: list[str], prefix: str) -> dict:
     with c2:
         ts = _select("Timestamp", columns, found["timestamp"], f"{prefix}_ev_ts")
     with c3:
-        event = _select("Event name", columns, found["event"], f"{prefix}_ev_event")
+        options = [NONE, ONE_EVENT, *columns]
+        default = found["event"]
+        event = st.selectbox(
+            "Event name", options, index=options.index(default) if default in options else 0,
+            key=f"{prefix}_ev_event",
+            help="The column naming what each row is. A log without one (an order or purchase "
+            "log, one row per order) is 'Every row is one event'.",
+        )  # fmt: skip
+        one_event = None
+        if event == ONE_EVENT:
+            one_event = st.text_input(
+                "What one row is", key=f"{prefix}_ev_one", placeholder="e.g. purchase",
+                help="The name every row's event gets, as candidates and the revenue event "
+                "will show it.",
+            ).strip() or None  # fmt: skip
     with c4:
         value = _select(
             "Value (optional)", columns, found["value"], f"{prefix}_ev_value",
             help="Numeric amount, e.g. the payment amount for revenue.",
         )  # fmt: skip
-    return {"user": user, "timestamp": ts, "event": event, "value": value}
+    event = None if event in (NONE, ONE_EVENT) else event
+    return {"user": user, "timestamp": ts, "event": event, "value": value, "one_event": one_event}
 
 
 def user_mapping(cols: list[str], found, prefix: str) -> tuple[dict, list[str]]:

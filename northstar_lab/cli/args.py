@@ -51,6 +51,12 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--user-col", help="user id column (both tables)")
     m.add_argument("--timestamp-col", help="event time column")
     m.add_argument("--event-name-col", help="event name column")
+    m.add_argument(
+        "--one-event",
+        metavar="NAME",
+        help="the log has no event column: every row is one event called NAME (an order or "
+        "purchase log, e.g. --one-event purchase)",
+    )
     m.add_argument("--value-col", help="numeric event value column (e.g. payment amount)")
     m.add_argument("--signup-col", help="users: signup time")
     m.add_argument("--churn-col", help="users: churn/cancellation time (empty = still active)")
@@ -155,6 +161,7 @@ def load_from(args, progress):
         "timestamp": args.timestamp_col,
         "event": args.event_name_col,
         "value": args.value_col,
+        "one_event": getattr(args, "one_event", None),
     }
     user_cols = {
         "user": args.user_col,

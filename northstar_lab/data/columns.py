@@ -115,22 +115,28 @@ class EventColumns:
 
     user: str
     timestamp: str
-    event: str
+    event: str | None
     value: str | None = None
+    #: the one event every row is, for a log without an event column (an order or purchase
+    #: log: UCI Online Retail, Olist's orders); set only when asked, never guessed
+    one_event: str | None = None
 
     @classmethod
     def recognise(cls, columns: list[str], label: str = "events", **explicit) -> EventColumns:
         """Recognised names, overridden by explicit ones; missing required roles raise."""
+        one_event = (explicit.pop("one_event", None) or "").strip() or None
         found = recognise_events(columns, taken=[v for v in explicit.values() if v])
         found.update({k: v for k, v in explicit.items() if v})
-        return cls(**found).checked(columns, label)
+        if one_event:
+            found["event"] = None  # every row is that event, whatever a column is named
+        return cls(**found, one_event=one_event).checked(columns, label)
 
     def checked(self, columns: list[str], label: str) -> EventColumns:
         """Every mapped column must exist; say which are missing and what the file has."""
         problems = []
-        for role in ("user", "timestamp", "event"):
-            col = getattr(self, role)
-            if not col:
+        roles = ("user", "timestamp") if self.one_event else ("user", "timestamp", "event")
+        for role in roles:
+            if not getattr(self, role):
                 problems.append(
                     f"{label}: no {role} column found. Columns present: {_show(columns)}. "
                     f"Say which column holds the {ROLE_WORDS[role]} in the column mapping, or "
@@ -143,9 +149,22 @@ class EventColumns:
                     f"{label}: column '{col}' (for {role}) is missing. Columns present: "
                     f"{_show(columns)}."
                 )
-        if problems:
-            raise InputError.collect(problems)
-        return self
+        if not problems:
+            return self
+        err = InputError.collect(problems)
+        if not self.event and not self.one_event:
+            err.cli_hint = ONE_EVENT_HINTS["cli"]
+            err.app_hint = ONE_EVENT_HINTS["app"]
+        raise err
+
+
+#: What to do when a log has no event column because every row is one kind of event.
+ONE_EVENT_HINTS = {
+    "cli": "If every row is one kind of event (an order or purchase log), say what one row "
+    "is with --one-event NAME (e.g. --one-event purchase).",
+    "app": "If every row is one kind of event (an order or purchase log), choose 'Every row "
+    "is one event' as the event name and say what one row is (e.g. purchase).",
+}
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import ibis
 
 from ..errors import InputError
 from . import formats, names, sources
-from .columns import EventColumns
+from .columns import EventColumns, name_forms
 from .events import BadTimestamps, check_events, standard_events
 from .timestamps import repair_text_timestamps
 
@@ -36,6 +36,7 @@ def _read_events(source, events_table, label, event_format, event_columns, say,
     for sentence in report.sentences() if report else []:
         say(sentence, 0.03)
     cols = EventColumns.recognise(list(table.columns), label, **(event_columns or {}))
+    read_warnings += unit_price_warning(cols, list(table.columns), label)
     std = standard_events(table, cols, label, read_warnings)
     say("Validating the event log", 0.05)
     std, check, ts_note = _checked_events(std, label, source.engine)
@@ -43,6 +44,25 @@ def _read_events(source, events_table, label, event_format, event_columns, say,
     if ts_note:
         read_warnings.append(ts_note)
     return report, read_warnings, cols, std, check
+
+
+QUANTITY_NAMES = ("quantity", "qty", "units", "quantity_ordered", "item_count", "count")
+
+
+def unit_price_warning(cols: EventColumns, columns: list[str], label: str) -> list[str]:
+    """A line-item log (Online Retail: `Quantity`, `Price`) has a price per unit, so revenue
+    read from the price alone counts every line as one unit: say so, and how to fix it."""
+    if not cols.value or "price" not in "_".join(name_forms(cols.value)):
+        return []
+    quantity = next((c for c in columns if set(name_forms(c)) & set(QUANTITY_NAMES)), None)
+    if quantity is None:
+        return []
+    return [
+        f"{label}: the value column '{cols.value}' looks like a price per unit and the log has "
+        f"'{quantity}': revenue is read as the sum of '{cols.value}', as if every row were one "
+        f"unit. If a row can be several units, add a column with the amount ('{cols.value}' × "
+        f"'{quantity}') and choose it as the value."
+    ]
 
 
 def _checked_events(std, label: str, engine: str):

@@ -102,7 +102,9 @@ def standard_events(
         raise InputError(f"{label}: column '{cols.timestamp}' ({ts.type()}) is not a time.")
     columns = {
         "user_id": user_id_text(table[cols.user]),
-        "event": table[cols.event].cast("string"),
+        "event": table[cols.event].cast("string")
+        if cols.event
+        else ibis.literal(cols.one_event, "string"),
         "ts": ts,
         "value": value.cast("float64"),
     }

@@ -196,3 +196,66 @@ def test_a_log_too_short_for_the_inactivity_gap_says_so(tmp_path):
     assert "(of 400 users:" in msg and "signed up too recently" in msg
     assert "the data is too short for a 30-day gap" in msg
     assert "a churn event if the log records cancellations" in msg
+
+
+def online_retail_ii(path, n_users: int = 600, seed: int = 4) -> None:
+    """A UCI Online Retail II-shaped line-item log: one row per invoice line, no event column,
+    'InvoiceDate' as text, 'Customer ID' as a float with gaps, 'Price' per unit beside
+    'Quantity'. Customers who order on more days in their first fortnight stay longer."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for u in range(n_users):
+        start = pd.Timestamp("2010-01-04") + pd.Timedelta(days=int(rng.integers(0, 200)))
+        keen = rng.random() < 0.5
+        first_days = rng.choice(14, size=int(rng.integers(2, 6)) if keen else 1, replace=False)
+        life = float(rng.exponential(200 if keen else 40))
+        later = np.arange(14, int(min(life, 500)), 20)
+        for d in sorted({0, *first_days.tolist(), *later.tolist()}):
+            t = start + pd.Timedelta(days=int(d), hours=int(rng.integers(8, 18)))
+            for _ in range(int(rng.integers(1, 4))):
+                rows.append((f"{489434 + len(rows)}", "85048", "LED CANDLE", int(rng.integers(1, 12)),
+                             f"{t:%Y-%m-%d %H:%M:%S}", 2.55, float(12346 + u), "United Kingdom"))  # fmt: skip
+    rows += [("489999", "22423", "CAKESTAND", 1, "2010-03-01 10:00:00", 12.75, np.nan,
+              "United Kingdom")] * 40  # fmt: skip
+    cols = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price",
+            "Customer ID", "Country"]  # fmt: skip
+    pd.DataFrame(rows, columns=cols).to_csv(path, index=False)
+
+
+@pytest.fixture(scope="module")
+def retail(tmp_path_factory):
+    path = tmp_path_factory.mktemp("retail") / "online_retail_II.csv"
+    online_retail_ii(path)
+    return path
+
+
+def test_a_log_without_an_event_column_is_refused_with_what_to_do_in_each_place(retail):
+    with pytest.raises(InputError) as err:
+        load_inputs(str(retail), None)
+    assert "no event column found" in str(err.value)
+    assert "--one-event purchase" in err.value.for_cli()
+    app = err.value.for_app()
+    assert "choose 'Every row is one event'" in app and "--" not in app
+
+
+def test_every_row_is_one_event_ranks_an_order_log(retail):
+    loaded = load_inputs(str(retail), None, event_columns={"one_event": "purchase"})
+    assert loaded.event_counts == {"purchase": loaded.check.n_rows - 40}  # 40 rows: no customer
+    unit = [w for w in loaded.warnings if "price per unit" in w]
+    assert unit and "'Price' × 'Quantity'" in unit[0]
+    a = analyse(loaded, AnalysisSettings(n_bootstrap=0))
+    assert a.outcomes.revenue_source.startswith("sum of 'purchase' values")
+    top = a.ranking.candidates[0]
+    assert top.name.startswith("purchase") and "day" in top.name, top.name
+    assert top.hazard_ratio < 1
+
+
+def test_one_event_wins_over_a_column_named_like_an_event(tmp_path):
+    path = tmp_path / "orders.csv"
+    pd.DataFrame({"user_id": ["a", "b"] * 20, "timestamp": pd.date_range("2024-01-01", periods=40),
+                  "type": ["x", "y"] * 20}).to_csv(path, index=False)  # fmt: skip
+    cols = EventColumns.recognise(["user_id", "timestamp", "type"], "orders.csv", one_event="order")
+    assert (cols.event, cols.one_event) == (None, "order")
+    assert load_inputs(str(path), None, event_columns={"one_event": "order"}).event_counts == {
+        "order": 40
+    }
