@@ -213,8 +213,10 @@ def online_retail_ii(path, n_users: int = 600, seed: int = 4) -> None:
         for d in sorted({0, *first_days.tolist(), *later.tolist()}):
             t = start + pd.Timedelta(days=int(d), hours=int(rng.integers(8, 18)))
             for _ in range(int(rng.integers(1, 4))):
-                rows.append((f"{489434 + len(rows)}", "85048", "LED CANDLE", int(rng.integers(1, 12)),
-                             f"{t:%Y-%m-%d %H:%M:%S}", 2.55, float(12346 + u), "United Kingdom"))  # fmt: skip
+                qty = int(rng.integers(1, 12))
+                when = f"{t:%Y-%m-%d %H:%M:%S}"
+                rows.append((f"{489434 + len(rows)}", "85048", "LED CANDLE", qty, when, 2.55,
+                             float(12346 + u), "United Kingdom"))  # fmt: skip
     rows += [("489999", "22423", "CAKESTAND", 1, "2010-03-01 10:00:00", 12.75, np.nan,
               "United Kingdom")] * 40  # fmt: skip
     cols = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price",
