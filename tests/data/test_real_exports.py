@@ -261,3 +261,19 @@ def test_one_event_wins_over_a_column_named_like_an_event(tmp_path):
     assert load_inputs(str(path), None, event_columns={"one_event": "order"}).event_counts == {
         "order": 40
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "first_line_is_data"),
+    [("    1 19970101   1    11.77\n    2 19970112   1    12.00\n", True),  # CDNow
+     ("id   date      qty amount\n 1 19970101 1 11.77\n", False)],
+)  # fmt: skip
+def test_a_file_separated_by_spaces_says_so(tmp_path, text, first_line_is_data):
+    path = tmp_path / "CDNOW_master.txt"
+    path.write_text(text)
+    for events, users in ((str(path), None), (None, str(path))):
+        with pytest.raises(InputError) as err:
+            load_inputs(events, users)
+        msg = str(err.value)
+        assert "read as a single column" in msg and "separated by spaces" in msg
+        assert ("first line holds values" in msg) is first_line_is_data
