@@ -168,7 +168,15 @@ def user_mapping(cols: list[str], found, prefix: str) -> tuple[dict, list[str]]:
         default=[x for x in found.segments if x in left and x not in out["behaviour"]],
         key=f"{prefix}_u_segments",
     )
-    return {k: v for k, v in out.items() if v}, missing
+    return chosen(out), missing
+
+
+def chosen(mapping: dict) -> dict:
+    """A mapping as the library takes it: a role set to none is '' (so recognition does not
+    propose it again), an empty list of columns is kept (none chosen), unset keys dropped."""
+    roles = {k: v or "" for k, v in mapping.items() if not isinstance(v, list | tuple)}
+    roles = {k: v for k, v in roles.items() if v or k not in ("duration_unit", "one_event")}
+    return {**roles, **{k: v for k, v in mapping.items() if isinstance(v, list | tuple)}}
 
 
 with tab_upload:
@@ -202,7 +210,7 @@ with tab_upload:
             ref["event_format"] = up_format
             columns = shared.peek_columns(file, up_events.name, up_format)
             mapping = event_mapping(columns, file["sha256"][:12])
-            ref["event_columns"] = {k: v for k, v in mapping.items() if v}
+            ref["event_columns"] = chosen(mapping)
         if up_users is not None:
             file = shared.save_upload(up_users)
             st.markdown("**Column mapping of the users table**")
@@ -262,7 +270,7 @@ with tab_connect:
     if src and not src_error:
         try:
             cols = shared.peek_source(src, ev_table or None, conn_format)
-            conn_ref["event_columns"] = {k: v for k, v in event_mapping(cols, "conn").items() if v}
+            conn_ref["event_columns"] = chosen(event_mapping(cols, "conn"))
         except InputError as exc:
             shared.show_error(exc)
     conn_ref["label"] = redact_secrets(f"Connected: {ev_table or src.rsplit('/', 1)[-1]}")

@@ -104,6 +104,12 @@ def recognise(
     return found
 
 
+def declined_roles(explicit: dict) -> list[str]:
+    """Roles the analyst set to none ('' in a mapping): recognition must not fill them again
+    (the app's "— none —" for a Revenue it had proposed used to be proposed once more)."""
+    return [k for k, v in explicit.items() if v == ""]
+
+
 def recognise_events(columns: list[str], taken=()) -> dict[str, str | None]:
     """An event log's roles: known names first, then the roles' shapes."""
     return recognise(columns, EVENT_NAMES, taken=taken, shapes=EVENT_NAME_SHAPES)
@@ -127,6 +133,7 @@ class EventColumns:
         one_event = (explicit.pop("one_event", None) or "").strip() or None
         found = recognise_events(columns, taken=[v for v in explicit.values() if v])
         found.update({k: v for k, v in explicit.items() if v})
+        found.update({k: None for k in declined_roles(explicit)})
         if one_event:
             found["event"] = None  # every row is that event, whatever a column is named
         return cls(**found, one_event=one_event).checked(columns, label)

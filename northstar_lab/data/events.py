@@ -90,8 +90,8 @@ def standard_events(
             notes.append(value_note)
     ts = table[cols.timestamp]
     text = ts.type().is_string()
-    if text:
-        ts = ts.try_cast("timestamp")
+    if text:  # through TIMESTAMPTZ: '…T01:00:00+01:00' is 00:00 UTC (a plain cast drops the
+        ts = ts.try_cast("timestamp('UTC')").cast("timestamp")  # offset); naive: UTC
     elif ts.type().is_date():
         ts = ts.cast("timestamp")
     elif ts.type().is_numeric():

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..durations import unit_in_name
 from .calendar import PER_SECOND, UNIT_WORDS, epoch_unit, is_yyyymmdd
-from .columns import USER_NAMES, UserColumns, normalise, recognise
+from .columns import USER_NAMES, UserColumns, declined_roles, normalise, recognise
 from .flags import as_flag, is_status
 from .numbers import read_text_numbers
 
@@ -91,6 +91,7 @@ def recognise_user_columns(df: pd.DataFrame, **explicit) -> UserColumns:
     taken = [v for k, v in given.items() if isinstance(v, str)]
     found = recognise(list(df.columns), USER_NAMES, taken=taken)
     found.update({k: v for k, v in given.items() if k in USER_NAMES})
+    found.update({k: None for k in declined_roles(explicit) if k in USER_NAMES})
     if found.get("cancel") and not given.get("churn"):
         found["churn"] = None  # an explicit cancellation time already says who churned
     if not found.get("churn") and found.get("duration") and not given.get("churn"):
@@ -101,14 +102,14 @@ def recognise_user_columns(df: pd.DataFrame, **explicit) -> UserColumns:
     if not found.get("user"):
         found["user"] = None
     roles = {v for v in found.values() if v}
-    behaviour = given.get("behaviour")
+    behaviour = explicit.get("behaviour")  # an empty choice is a choice: no candidates here
     if behaviour is None:
         behaviour = tuple(
             c
             for c in df.columns
             if c not in roles and not looks_like_outcome(c) and _is_behaviour(df[c], c)
         )
-    segments = given.get("segments")
+    segments = explicit.get("segments")
     if segments is None:
         segments = tuple(
             c

@@ -44,6 +44,13 @@ def month_name_formats() -> list[str]:
     return [f"{date}{time}" for date, time in itertools.product(_MONTH_NAMES, _TIMES)]
 
 
+#: Times with their UTC offset as mail, HTTP and JavaScript write them: RFC 2822 ('Tue, 26
+#: Mar 2024 00:00:00 +0000'), a JavaScript Date's text ('Tue Mar 26 2024 00:00:00 GMT+0100')
+#: and a web server's access log ('26/Mar/2024:00:00:00 +0000'); read in UTC.
+OFFSET_FORMATS = ("%a, %d %b %Y %H:%M:%S %z", "%d %b %Y %H:%M:%S %z",
+                  "%a %b %d %Y %H:%M:%S GMT%z", "%d/%b/%Y:%H:%M:%S %z")  # fmt: skip
+
+
 @ibis.udf.scalar.builtin(name="try_strptime")
 def _try_strptime(text: str, fmt: str) -> datetime.datetime:
     """DuckDB's strptime that gives NULL instead of failing."""
@@ -60,14 +67,18 @@ def repair_text_timestamps(
     sample = unread.select(v=unread.raw_ts.strip()).limit(SAMPLE).to_pandas()["v"]
     if sample.empty:
         return None
+    if sample.str.fullmatch(r"\d{9,19}(\.\d*)?").all():  # Unix time stored as text
+        return _epoch_text(std, label)
     order = _column_order(unread, sample)
     if order == "mixed":
         return None
     formats = numeric_formats(day_first=order == "day") + month_name_formats()
+    formats += list(OFFSET_FORMATS)
     fmt = next((f for f in formats if _reads_all(sample, f)), None)
     if fmt is None:
         return None
-    repaired = std.mutate(ts=ibis.coalesce(std.ts, _try_strptime(std.raw_ts.strip(), fmt)))
+    parsed = _try_strptime(std.raw_ts.strip(), fmt).cast("timestamp")  # %z: UTC, no zone
+    repaired = std.mutate(ts=ibis.coalesce(std.ts, parsed))
     example = sample.iloc[0]
     read_as = pd.to_datetime(example, format=fmt)
     note = (
@@ -80,6 +91,18 @@ def repair_text_timestamps(
             "they are day/month, export ISO timestamps (2025-04-03 14:30)."
         )
     return repaired, note
+
+
+def _epoch_text(std: ibis.Table, label: str) -> tuple[ibis.Table, str]:
+    """Text of digits ('1711411200', a Parquet string column) read as the numbers they are,
+    by the rule for numeric times (`events._epoch_to_timestamp`: the unit from the size)."""
+    from .events import _epoch_to_timestamp
+
+    numbers = std.mutate(epoch_text=std.raw_ts.strip().try_cast("float64"))
+    ts, reading = _epoch_to_timestamp(numbers, "epoch_text", label)
+    note = f"{label}: the timestamp column holds numbers written as text, read as Unix time."
+    repaired = numbers.mutate(ts=ibis.coalesce(numbers.ts, ts)).drop("epoch_text")
+    return repaired, reading or note
 
 
 def _column_order(unread: ibis.Table, sample: pd.Series) -> str | None:
@@ -98,5 +121,5 @@ def _column_order(unread: ibis.Table, sample: pd.Series) -> str | None:
 
 
 def _reads_all(sample: pd.Series, fmt: str) -> bool:
-    parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
+    parsed = pd.to_datetime(sample, format=fmt, errors="coerce", utc=True)
     return bool(parsed.notna().all())

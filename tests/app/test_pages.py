@@ -456,6 +456,9 @@ def test_a_spreadsheet_export_users_table_reads_its_text_numbers_with_notes():
     by_label(at.selectbox, "Tenure unit").set_value("months")
     by_label(at.selectbox, "Churn flag (with tenure)").set_value("Churn").run()
     assert_clean(at)
+    revenue = by_label(at.selectbox, "Revenue")
+    assert revenue.value == "MonthlyCharges"  # camelCase 'monthly_charges': a revenue name
+    revenue.set_value("— none —").run()  # here: both as behaviour, to read their text
     behaviour = by_label(at.multiselect, "Behaviour columns (candidates)")
     assert {"MonthlyCharges", "TotalCharges"} <= set(behaviour.options)  # text, yet numbers
     behaviour.set_value(["MonthlyCharges", "TotalCharges", "SeniorCitizen"])

@@ -277,3 +277,68 @@ def test_a_file_separated_by_spaces_says_so(tmp_path, text, first_line_is_data):
         msg = str(err.value)
         assert "read as a single column" in msg and "separated by spaces" in msg
         assert ("first line holds values" in msg) is first_line_is_data
+
+
+def _times_log(n_users: int = 150, seed: int = 6) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    base = pd.Timestamp("2024-01-01", tz="UTC")
+    rows = []
+    for u in range(n_users):
+        t0 = base + pd.Timedelta(days=int(rng.integers(0, 100)), minutes=int(rng.integers(0, 1440)))
+        for k in range(int(rng.integers(2, 25))):
+            rows.append((f"u{u}", t0 + pd.Timedelta(hours=float(rng.exponential(200)) * k),
+                         str(rng.choice(["login", "view", "buy"]))))  # fmt: skip
+    df = pd.DataFrame(rows, columns=["user_id", "t", "event"])
+    df["t"] = df["t"].dt.floor("s")
+    return df
+
+
+TIME_TEXTS = {
+    "offset": lambda t: t.dt.tz_convert("Europe/Berlin").map(lambda x: x.isoformat()),
+    "offset_india": lambda t: t.dt.tz_convert("Asia/Kolkata").map(lambda x: x.isoformat()),
+    "rfc2822": lambda t: t.dt.strftime("%a, %d %b %Y %H:%M:%S +0000"),
+    "javascript": lambda t: t.dt.tz_convert("Europe/Berlin").map(
+        lambda x: x.strftime("%a %b %d %Y %H:%M:%S GMT") + x.strftime("%z")
+    ),
+    "epoch_text": lambda t: (t.astype("int64") // 10**9).astype(str),
+}
+
+
+@pytest.mark.parametrize("how", sorted(TIME_TEXTS))
+def test_text_times_with_offsets_or_as_digits_are_read_in_utc(tmp_path, how):
+    """'…T01:00:00+01:00' is midnight UTC: the engine's plain cast dropped the offset, so a log
+    written in Berlin time (two offsets a year) or India's (+05:30) was read hours off; mail
+    and JavaScript dates, and Unix time kept as text, were refused."""
+    df = _times_log()
+    utc = df.assign(timestamp=df["t"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")).drop(columns="t")
+    other = df.assign(timestamp=TIME_TEXTS[how](df["t"])).drop(columns="t")
+    utc.to_parquet(tmp_path / "utc.parquet")
+    other.to_parquet(tmp_path / "other.parquet")
+    want = load_inputs(str(tmp_path / "utc.parquet"), None)
+    got = load_inputs(str(tmp_path / "other.parquet"), None)
+    assert got.check.min_ts == want.check.min_ts == df["t"].min().tz_localize(None)
+    assert got.check.max_ts == want.check.max_ts
+    s = AnalysisSettings(n_bootstrap=0, inactivity_days=14, horizon_days=30)
+    a, b = analyse(want, s).frame, analyse(got, s).frame
+    pd.testing.assert_frame_equal(a.sort_values("user_id").reset_index(drop=True),
+                                  b.sort_values("user_id").reset_index(drop=True))  # fmt: skip
+
+
+def test_a_role_set_to_none_is_not_proposed_again():
+    """The app's "— none —" for a Revenue or Value the names had proposed is a choice: it used
+    to be dropped from the mapping, and recognition filled the role again."""
+    from northstar_lab.data.proposals import recognise_user_columns
+
+    df = pd.DataFrame({"customerID": ["a", "b", "c"], "tenure": [1, 2, 3],
+                       "MonthlyCharges": [20.0, 30.0, 40.0],
+                       "Churn": ["Yes", "No", "No"]})  # fmt: skip
+    assert recognise_user_columns(df).revenue == "MonthlyCharges"  # camelCase is a known name
+    cols = recognise_user_columns(df, revenue="")
+    assert cols.revenue is None and "MonthlyCharges" in cols.behaviour
+    assert recognise_user_columns(df, revenue="", behaviour=()).behaviour == ()
+    events = EventColumns.recognise(["user_id", "ts", "event", "price"], "log.csv")
+    assert events.value == "price"
+    assert (
+        EventColumns.recognise(["user_id", "ts", "event", "price"], "log.csv", value="").value
+        is None
+    )
