@@ -140,7 +140,6 @@ class EventColumns:
 
     def checked(self, columns: list[str], label: str) -> EventColumns:
         """Every mapped column must exist; say which are missing and what the file has."""
-        refuse_one_column_of_data(columns, label)
         problems = []
         roles = ("user", "timestamp") if self.one_event else ("user", "timestamp", "event")
         for role in roles:
@@ -206,22 +205,6 @@ class UserColumns:
 
     def with_(self, **kw) -> UserColumns:
         return replace(self, **kw)
-
-
-def refuse_one_column_of_data(columns: list[str], label: str) -> None:
-    """A file read as one column whose name is several values ('    1 19970209   2    70.77',
-    CDNow's master file): its fields are separated by spaces, which no CSV reader splits, and
-    its first line is data. Say that, instead of "no user column" beside that one name."""
-    words = str(columns[0]).split() if len(columns) == 1 else []
-    data = any(w.replace(".", "", 1).lstrip("-").isdigit() for w in words)
-    if len(words) < (2 if data else 3):  # 'Customer ID' alone is a name with a space
-        return
-    first = ", and its first line holds values, not column names" if data else ""
-    raise InputError(
-        f"{label}: read as a single column named '{_cut(str(columns[0]).strip())}': its fields "
-        f"look separated by spaces{first}. Save it as a CSV (commas or tabs between fields) "
-        "with a header line, e.g. user_id,timestamp,event."
-    )
 
 
 #: What each event-log role means, for messages (the app and the CLI name the mapping

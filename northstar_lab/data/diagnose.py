@@ -294,13 +294,31 @@ def ragged_row(path: str | Path) -> tuple[int, int, int] | None:
 def single_column_problem(columns: list[str], label: str) -> InputError | None:
     """A CSV read as one column whose name holds a delimiter ('a,b' or 'a;b'): each line was
     quoted as a whole, or the delimiter was not recognised. Say so instead of 'no user column'."""
-    if len(columns) != 1 or not any(d in str(columns[0]) for d in ",;\t|"):
+    if len(columns) != 1:
         return None
     shown = clean_name(str(columns[0]))
     shown = shown if len(shown) <= 60 else shown[:59] + "…"
+    if not any(d in str(columns[0]) for d in ",;\t|"):
+        return _spaces_problem(str(columns[0]), shown, label)
     return InputError(
         f"{label}: was read as a single column {shown!r}: each line seems to be quoted as a "
         "whole, or its values are separated by something other than a comma, semicolon, tab or "
         "'|'. Save it as comma-separated text with one header row and no quotes around whole "
         "lines."
+    )
+
+
+def _spaces_problem(name: str, shown: str, label: str) -> InputError | None:
+    """One column whose name is several values ('    1 19970209   2    70.77', CDNow's master
+    file): fields separated by spaces, which no CSV reader splits, and a first line of data.
+    'Customer ID' alone is a name with a space: two words need a number among them."""
+    words = name.split()
+    data = any(w.replace(".", "", 1).lstrip("-").isdigit() for w in words)
+    if len(words) < (2 if data else 3):
+        return None
+    first = ", and its first line holds values, not column names" if data else ""
+    return InputError(
+        f"{label}: was read as a single column {shown.strip()!r}: its fields look separated by "
+        f"spaces{first}. Save it as a CSV (commas or tabs between fields) with a header line, "
+        "e.g. user_id,timestamp,event."
     )

@@ -26,7 +26,7 @@ from .calendar import (
     is_yyyymmdd,
     time_reading,
 )
-from .columns import UserColumns, _show, refuse_one_column_of_data
+from .columns import UserColumns, _show
 from .flags import as_flag
 from .names import changed_names_warning, clean_values
 from .numbers import read_text_numbers, text_numbers_note
@@ -228,7 +228,9 @@ def _check_mapping(df: pd.DataFrame, columns: UserColumns, label: str, problems:
     """The mapping itself: a user id, every mapped column present, a duration unit where one
     is needed (these raise at once), and no outcome also mapped as behaviour."""
     cols = list(df.columns)
-    refuse_one_column_of_data(cols, label)
+    one_column = diagnose.single_column_problem(cols, label)
+    if one_column:
+        raise one_column
     if not columns.user:
         raise InputError(
             f"{label}: no user id column found. Columns present: {_show(cols)}. Say which "

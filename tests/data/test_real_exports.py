@@ -275,7 +275,7 @@ def test_a_file_separated_by_spaces_says_so(tmp_path, text, first_line_is_data):
         with pytest.raises(InputError) as err:
             load_inputs(events, users)
         msg = str(err.value)
-        assert "read as a single column" in msg and "separated by spaces" in msg
+        assert "read as a single column" in msg and "separated by spaces" in msg, msg
         assert ("first line holds values" in msg) is first_line_is_data
 
 
