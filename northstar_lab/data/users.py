@@ -228,9 +228,6 @@ def _check_mapping(df: pd.DataFrame, columns: UserColumns, label: str, problems:
     """The mapping itself: a user id, every mapped column present, a duration unit where one
     is needed (these raise at once), and no outcome also mapped as behaviour."""
     cols = list(df.columns)
-    one_column = diagnose.single_column_problem(cols, label)
-    if one_column:
-        raise one_column
     if not columns.user:
         raise InputError(
             f"{label}: no user id column found. Columns present: {_show(cols)}. Say which "
