@@ -189,13 +189,13 @@ with tab_upload:
     )
     up_format = import_choice("up_format")
     up_events = st.file_uploader(
-        "Event log", type=["csv", "gz", "parquet", "json", "jsonl", "ndjson", "zip"],
+        "Event log", type=["csv", "gz", "parquet", "json", "jsonl", "ndjson", "zip", "xlsx"],
         key="up_events",
         help="One row per event: user id, timestamp, event name, optional value. Exports from "
         "Amplitude, Mixpanel, PostHog, Segment/RudderStack and GA4 are recognised.",
     )  # fmt: skip
     up_users = st.file_uploader(
-        "Users table", type=["csv", "gz", "parquet"], key="up_users",
+        "Users table", type=["csv", "gz", "parquet", "xlsx"], key="up_users",
         help="One row per user: id, signup, churn/tenure, revenue, plan, behaviour columns.",
     )  # fmt: skip
     ref = {"kind": "upload", "event_columns": {}, "user_columns": {}}

@@ -46,10 +46,10 @@ _MAGIC = (
 NOT_CSV = {
     "utf16": "is UTF-16 text, and only UTF-8 is read. " + SAVE_AS_UTF8,
     "utf32": "is UTF-32 text, and only UTF-8 is read. " + SAVE_AS_UTF8,
-    "xlsx": "is an Excel workbook (.xlsx), not a CSV. In Excel choose File → Save As → "
-    "'CSV UTF-8 (Comma delimited)', or save it as Parquet.",
-    "xls": "is an old-style Excel workbook (.xls), not a CSV. In Excel choose File → Save As → "
-    "'CSV UTF-8 (Comma delimited)'.",
+    "xlsx": "is an Excel workbook (.xlsx) named as a CSV. Give it its .xlsx name, or in Excel "
+    "choose File → Save As → 'CSV UTF-8 (Comma delimited)'.",
+    "xls": "is an old-style Excel workbook (.xls), which is not read. In Excel choose File → "
+    "Save As → 'Excel Workbook (.xlsx)' or 'CSV UTF-8 (Comma delimited)'.",
     "zip": "is a ZIP archive, not a CSV. Unzip it and load the file inside.",
     "sqlite": "is a SQLite database, not a CSV. Export the table to CSV or Parquet "
     "(sqlite3 FILE -header -csv 'SELECT * FROM events' > events.csv).",

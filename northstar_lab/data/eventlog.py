@@ -9,7 +9,7 @@ import duckdb
 import ibis
 
 from ..errors import InputError
-from . import formats, names, sources
+from . import excel, formats, names, sources
 from .columns import EventColumns, name_forms
 from .events import BadTimestamps, check_events, standard_events
 from .timestamps import repair_text_timestamps
@@ -91,6 +91,8 @@ def open_event_table(
     con = sources.connect(source)
     table = sources.open_table(con, source, table_name, label, whole_file_types=whole_file_types)
     table, warnings = names.clean_table_columns(table, label)
+    if source.kind == "file" and excel.is_workbook(source.location):
+        warnings[:0] = excel.sheet_notes(source.location, label)
     name = formats.check_format_name(event_format)
     asked = name is not None
     if not asked and str(event_format or "").lower() != "plain":

@@ -19,7 +19,7 @@ import pandas as pd
 from ..errors import InputError
 from ..redact import redact_secrets
 from ..settings import AnalysisSettings
-from . import names, sources
+from . import excel, names, sources
 from .proposals import recognise_user_columns
 from .users import UsersTable, ids_as_written, prepare_users, read_table
 
@@ -153,6 +153,7 @@ def _load_users(users, users_table, source, label, user_columns, as_written=True
     elif users is not None:
         label = redact_secrets(label or Path(users).name)
         df = read_table(users, label)
+        as_written = as_written and not excel.is_workbook(users)  # cells, not CSV text
     else:
         if source is None or source.kind == "file":
             raise InputError(
@@ -170,6 +171,8 @@ def _load_users(users, users_table, source, label, user_columns, as_written=True
         df = ids_as_written(df, users, cols.user)
     table = prepare_users(df, cols, label)
     table.notes[:0] = renamed
+    if users is not None and not isinstance(users, pd.DataFrame) and excel.is_workbook(users):
+        table.notes[:0] = excel.sheet_notes(users, label)
     return table
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from ..errors import InputError
 from ..redact import redact_secrets
 from . import diagnose
+from .excel import WORKBOOK_SUFFIXES, read_workbook
 
 if TYPE_CHECKING:  # Ibis and DuckDB load when a source is opened, not with this module (the
     import ibis  # users-table path reads files with pandas and never needs an engine)
@@ -38,7 +39,7 @@ QUIET_LOG = Path(__file__).with_name("spark-log4j2.properties")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".gz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz")
-FILE_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES + JSON_SUFFIXES + (".zip",)
+FILE_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES + JSON_SUFFIXES + WORKBOOK_SUFFIXES + (".zip",)
 #: What a file is from its first bytes, when its name does not say (`diagnose.sniff`).
 CONTENT_FORMATS = {"parquet": "parquet", "json": "json", "zip": "zip", "text": "csv",
                    "gzip": "csv"}  # fmt: skip
@@ -136,6 +137,8 @@ def file_format(path: str) -> str:
         return "parquet"
     if low.endswith(JSON_SUFFIXES):
         return "json"
+    if low.endswith(WORKBOOK_SUFFIXES):
+        return "excel"
     if low.endswith(".zip"):
         return "zip"
     if low.endswith(CSV_SUFFIXES):
@@ -147,7 +150,8 @@ def file_format(path: str) -> str:
             return CONTENT_FORMATS[kind]
     raise InputError(
         f"{redact_secrets(Path(path).name)}: unsupported file type. Use CSV (.csv, .csv.gz), "
-        "Parquet (.parquet), JSON lines (.json, .jsonl, .json.gz) or a zip of JSON lines."
+        "Parquet (.parquet), JSON lines (.json, .jsonl, .json.gz), a zip of JSON lines or an "
+        "Excel workbook (.xlsx)."
     )
 
 
@@ -442,6 +446,9 @@ def read_file(
 def _read(con, paths, fmt: str, json_columns, whole_file_types: bool = False) -> ibis.Table:
     if fmt == "parquet":
         return con.read_parquet(paths)
+    if fmt == "excel":  # read in Python (a workbook holds at most ~1M rows), then registered
+        frame = read_workbook(paths, redact_secrets(Path(paths).name))
+        return register_in(con, frame, "northstar_workbook")
     if fmt == "json":
         if con.name != "duckdb":
             raise InputError("JSON files are read by DuckDB: give them as a file source.")
@@ -504,11 +511,13 @@ def register_frame(near, frame, prefix: str = "northstar"):
     a Spark view (Ibis' PySpark backend has no temporary tables). Named, so it lives as long
     as the session: the view of an Ibis memtable on Spark is dropped when the Python object
     is collected, while a cached plan that joins it may still run ("TABLE_OR_VIEW_NOT_FOUND")."""
+    return register_in(near._find_backend(), frame, prefix)
+
+
+def register_in(backend, frame, prefix: str = "northstar") -> ibis.Table:
+    """`frame` as a named table of this backend (see `register_frame`)."""
     import uuid
 
-    import ibis
-
-    backend = near._find_backend()
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     if backend.name == "pyspark":
         return backend.create_view(name, ibis.memtable(frame), overwrite=True)

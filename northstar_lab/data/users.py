@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..durations import DAYS_PER_UNIT, DURATION_UNITS, unit_in_name, units_in_words
 from ..errors import InputError, example_rows
-from . import csvread, diagnose
+from . import csvread, diagnose, excel
 from .calendar import (
     DAY,
     NOT_BEFORE_SEC,
@@ -70,9 +70,16 @@ def read_table(path: str | Path, label: str | None = None) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise InputError(f"{label}: the file is empty (0 bytes). Export it again with its header.")
     low = path.name.lower()
+    if excel.is_workbook(path):
+        return excel.read_workbook(path, label)
     is_parquet = _is_parquet(path)
     if not is_parquet and not low.endswith((".csv", ".csv.gz", ".txt", ".tsv", ".gz")):
-        raise InputError(f"{label}: unsupported file type; use CSV (.csv, .csv.gz) or Parquet.")
+        if diagnose.sniff(path) == "xls":
+            raise InputError(f"{label}: {diagnose.NOT_CSV['xls']}")
+        raise InputError(
+            f"{label}: unsupported file type; use CSV (.csv, .csv.gz), Parquet or an Excel "
+            "workbook (.xlsx)."
+        )
     if not is_parquet:
         problem = diagnose.csv_problem(path)
         if problem:
@@ -390,7 +397,14 @@ def _outcome_columns(
     if columns.duration:
         unit = duration_unit_of(columns)
         dur = pd.to_numeric(df[columns.duration], errors="coerce")
-        bad = dur.isna() | (dur < 0) | np.isinf(dur)
+        empty = df[columns.duration].isna().to_numpy()
+        bad = ~empty & (dur.isna() | (dur < 0) | np.isinf(dur)).to_numpy()
+        if empty.any():  # as for an empty churn flag: say so, no value is guessed
+            problems.append(
+                f"{label}: column '{columns.duration}' is empty for {int(empty.sum()):,} users "
+                f"({example_rows(np.flatnonzero(empty))}). Fill in each user's tenure in "
+                f"{unit}, or leave those users out."
+            )
         if bad.any():
             problems.append(
                 f"{label}: column '{columns.duration}' must be a non-negative number of "

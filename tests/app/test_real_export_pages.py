@@ -8,7 +8,7 @@ import pytest
 
 from tests.data.test_real_exports import online_retail_ii, sparkify_log
 
-from .conftest import assert_clean, new_app, texts
+from .conftest import assert_clean, by_label, new_app, shown, table_with, texts
 
 CONFIRM = "Cancellation Confirmation"
 
@@ -36,8 +36,8 @@ def test_choosing_the_cancellation_page_as_the_churn_event(tmp_path):
     at.sidebar.button[0].click().run()  # "Apply settings"
     assert_clean(at)
     assert at.session_state["ws"].settings["churn_event"] == CONFIRM
-    shown = " ".join(texts(at.markdown) + texts(at.caption) + texts(at.info) + texts(at.text))
-    assert f"the event '{CONFIRM}'" in shown
+    page = " ".join(texts(at.markdown) + texts(at.caption) + texts(at.info) + texts(at.text))
+    assert f"the event '{CONFIRM}'" in page
     assert at.sidebar.selectbox(key="set_churn_event").value == CONFIRM  # kept on rerun
 
 
@@ -56,5 +56,34 @@ def test_an_order_log_without_an_event_column_loads_as_one_event(tmp_path):
     assert not at.error, [e.value for e in at.error]
     at.switch_page("pages/candidates.py").run()
     assert_clean(at)
-    shown = " ".join(texts(at.markdown) + texts(at.caption) + texts(at.warning) + texts(at.text))
-    assert "price per unit" in shown
+    page = " ".join(texts(at.markdown) + texts(at.caption) + texts(at.warning) + texts(at.text))
+    assert "price per unit" in page
+
+
+def test_a_users_workbook_uploads_and_ranks(tmp_path):
+    import io
+
+    import pandas as pd
+
+    from tests.data.test_workbooks import _users
+
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf) as w:
+        pd.DataFrame({"Variable": ["CustomerID"]}).to_excel(w, sheet_name="Data Dict", index=False)
+        _users().to_excel(w, sheet_name="E Comm", index=False)
+    at = new_app().run()
+    at.switch_page("pages/data.py").run()
+    mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    at.file_uploader(key="up_users").upload("ecommerce.xlsx", buf.getvalue(), mime).run()
+    assert_clean(at)
+    by_label(at.selectbox, "User id").set_value("CustomerID")
+    by_label(at.selectbox, "Tenure").set_value("Tenure")
+    by_label(at.selectbox, "Tenure unit").set_value("months")
+    by_label(at.selectbox, "Churn flag (with tenure)").set_value("Churn").run()
+    at.button(key="load_upload").click().run()
+    assert_clean(at)
+    assert not at.error, texts(at.error)
+    assert any("sheet 'E Comm' was read as the data" in shown(w) for w in texts(at.warning))
+    at.switch_page("pages/candidates.py").run()
+    assert_clean(at)
+    assert table_with(at, "p_first").iloc[0]["key"] == "col:OrderCount"  # the planted driver

@@ -346,7 +346,7 @@ BROKEN = {
     "quoted.csv": (lambda p: p.write_text(QUOTED),
                    ["was read as a single column 'user_id,timestamp,event'"]),
     "cut.csv.gz": (_truncated_gzip, ["gzip file that ends mid-stream", "Download or copy it"]),
-    "excel.csv": (_xlsx, ["is an Excel workbook (.xlsx), not a CSV", "CSV UTF-8"]),
+    "excel.csv": (_xlsx, ["is an Excel workbook (.xlsx) named as a CSV", "CSV UTF-8"]),
     "old.csv": (lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 4000),
                 ["is an old-style Excel workbook (.xls)"]),
     "long.csv": (lambda p: p.write_text(HEADER + "u1,2025-01-01," + "x" * 10_000_000 + ",d\n"),
