@@ -14,7 +14,9 @@ EVENT_NAMES = {
     "user": ["user_id", "userid", "uid", "customer_id", "customerid", "account_id",
              "member_id", "client_id", "user", "customer", "visitor_id", "visitorid",
              "person_id", "distinct_id", "player_id", "subscriber_id", "customer_unique_id",
-             "msno", "visitor", "member", "client", "account", "id"],
+             "msno", "clientnum", "client_num", "customer_number", "customer_no", "cust_id",
+             "custid", "account_number", "member_number", "subscriber_number", "visitor",
+             "member", "client", "account", "id"],
     "timestamp": ["timestamp", "ts", "time", "event_time", "event_timestamp", "occurred_at",
                   "event_at", "datetime", "created_at", "event_date", "date", "event_datetime",
                   "event_ts", "logged_at", "happened_at", "tracked_at", "sent_at"],
@@ -29,8 +31,8 @@ EVENT_NAMES = {
 #: `InvoiceDate`, `order_purchase_timestamp`, `purchased_at`. A value column is never
 #: guessed this way: `Quantity` beside `UnitPrice` is not an amount (METHODS §1.6).
 EVENT_NAME_SHAPES = {
-    "user": re.compile(r"(^|_)(user|customer|client|visitor|member|account|person|player"
-                       r"|subscriber|buyer|shopper|learner|student|patient)_?id$"),
+    "user": re.compile(r"(^|_)(user|customer|cust|client|visitor|member|account|person|player"
+                       r"|subscriber|buyer|shopper|learner|student|patient)_?(id|num|number|no)$"),
     "timestamp": re.compile(r"(^|_)(date|time|timestamp|datetime|ts)$|_at$|_on$"),
     "event": re.compile(r"(^|_)(event|action|activity|interaction)(_(name|type|kind))?$"),
 }  # fmt: skip
@@ -56,9 +58,12 @@ USER_NAMES = {
     "duration": ["tenure_days", "duration_days", "duration", "tenure", "lifetime_days",
                  "days_active_span", "tenure_weeks", "tenure_months", "duration_weeks",
                  "duration_months", "lifetime_months", "time_to_event", "survival_time",
-                 "week", "weeks", "months", "tenure_years", "duration_years", "years"],
+                 "week", "weeks", "months", "tenure_years", "duration_years", "years",
+                 "months_on_book", "tenure_in_months", "tenure_in_days", "days_since_signup",
+                 "account_length"],
     "churn": ["churned", "churn", "is_churned", "has_churned", "cancelled", "canceled",
               "event", "exited", "churn_flag", "is_churn", "churn_value", "churn_label",
+              "attrition_flag", "attrition", "attrited", "churn_status", "customer_status",
               "observed", "arrest", "died",
               "dead", "death"],
     "revenue": ["revenue", "revenue_per_month", "monthly_revenue", "mrr", "arpu",

@@ -11,7 +11,7 @@ import pandas as pd
 TRUE_WORDS = frozenset({
     "1", "true", "t", "yes", "y", "churned", "churn", "cancelled", "canceled", "left", "lost",
     "exited", "ended", "expired", "inactive", "terminated", "closed", "unsubscribed",
-    "incomplete_expired",
+    "incomplete_expired", "attrited",
 })  # fmt: skip
 FALSE_WORDS = frozenset({
     "0", "false", "f", "no", "n", "active", "retained", "stayed", "current", "existing",
@@ -42,8 +42,7 @@ def as_flag(s: pd.Series) -> pd.Series | None:
     if pd.api.types.is_numeric_dtype(s):
         x = s.astype(float)
         return x if x.dropna().isin((0.0, 1.0)).all() else None
-    words = s.astype(str).str.strip().str.lower()
-    words = words.where(s.notna(), "")
+    words = flag_words(s)
     ok = words.isin(TRUE_WORDS | FALSE_WORDS)
     if not ok.all() or words.nunique() > most_flag_words(words):
         return None
@@ -51,9 +50,21 @@ def as_flag(s: pd.Series) -> pd.Series | None:
     return out.where(s.notna(), np.nan)
 
 
+#: 'Attrited Customer' / 'Existing Customer' (a bank's Attrition_Flag) are the words
+#: 'attrited' / 'existing' about a customer.
+_ABOUT_WHOM = r"\s+(customer|member|user|subscriber|client|account)s?$"
+
+
+def flag_words(s: pd.Series) -> pd.Series:
+    """The column's values as a flag's words: trimmed, lower case, 'customer' and its
+    synonyms dropped from the end, missing values ''."""
+    words = s.astype(str).str.strip().str.lower().str.replace(_ABOUT_WHOM, "", regex=True)
+    return words.where(s.notna(), "")
+
+
 def is_status(s: pd.Series) -> bool:
     """A flag written in a status column's words (Active/Cancelled, Stripe's statuses), not
     merely yes/no or 0/1: who is still a customer."""
     if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s) or as_flag(s) is None:
         return False
-    return bool(s.dropna().astype(str).str.strip().str.lower().isin(STATUS_WORDS).any())
+    return bool(flag_words(s.dropna()).isin(STATUS_WORDS).any())

@@ -284,6 +284,17 @@ def _population_warnings(pop: Population, settings, unit: str | None) -> list[st
             "are read there instead of extrapolated past it."
         )
     oc = pop.outcomes
+    churn_times = oc.duration[oc.event.astype(bool)]
+    if churn_times.size and churn_times.min() > pop.horizon:
+        first, median = float(churn_times.min()), float(np.median(churn_times))
+        out.append(
+            f"No user churned within the horizon ({duration_words(pop.horizon, unit)} after the "
+            f"window): the first churn comes {duration_words(first, unit)} after it. Retention "
+            "at the horizon is 100% in every group, so the retention, ΔRMST and threshold "
+            "figures there show no difference; the hazard ratios and concordance use every "
+            f"churn. Choose a longer horizon (half of the churns come within "
+            f"{duration_words(median, unit)})."
+        )
     if oc.revenue is not None and not pop.has_revenue:
         out.append(
             f"No revenue figures: only {int(oc.revenue_mask.sum()):,} users in the retention "

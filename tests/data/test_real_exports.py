@@ -342,3 +342,34 @@ def test_a_role_set_to_none_is_not_proposed_again():
         EventColumns.recognise(["user_id", "ts", "event", "price"], "log.csv", value="").value
         is None
     )
+
+
+def test_a_bank_churners_table_is_read_as_its_columns_say(tmp_path):
+    """Kaggle's BankChurners: CLIENTNUM, Attrition_Flag ('Attrited Customer' / 'Existing
+    Customer'), Months_on_book, and two Naive Bayes columns that are the label. Each was
+    refused or missed before; the horizon (90 days) came before the first churn (13 months),
+    so every group 'kept 100%' without a word."""
+    rng = np.random.default_rng(5)
+    n = 900
+    trans = rng.integers(10, 140, n)
+    attrited = rng.random(n) < 1 / (1 + np.exp(-(2.5 - 0.045 * trans)))
+    months = np.where(attrited, rng.integers(13, 40, n), rng.integers(36, 57, n))
+    df = pd.DataFrame({
+        "CLIENTNUM": rng.permutation(np.arange(708082083, 708082083 + 10 * n, 10)),
+        "Attrition_Flag": np.where(attrited, "Attrited Customer", "Existing Customer"),
+        "Customer_Age": rng.integers(26, 73, n), "Months_on_book": months,
+        "Total_Trans_Ct": trans, "Credit_Limit": rng.uniform(1438, 34516, n).round(1),
+        "Naive_Bayes_Classifier_Attrition_Flag_Card_Category_1": np.where(attrited, 0.99, 1e-4),
+    })  # fmt: skip
+    path = tmp_path / "BankChurners.csv"
+    df.to_csv(path, index=False)
+    loaded = load_inputs(users=str(path))
+    cols = loaded.users.columns
+    assert (cols.user, cols.churn, cols.duration) == ("CLIENTNUM", "Attrition_Flag",
+                                                      "Months_on_book")  # fmt: skip
+    np.testing.assert_array_equal(loaded.users.frame["churn_flag"], attrited.astype(float))
+    assert not any("Naive_Bayes" in c for c in cols.behaviour)
+    ranking = analyse(loaded, AnalysisSettings(n_bootstrap=0)).ranking
+    assert ranking.candidates[0].key == "col:Total_Trans_Ct"
+    late = [w for w in ranking.warnings if w.startswith("No user churned within the horizon")]
+    assert late and "Choose a longer horizon" in late[0]
