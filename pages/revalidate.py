@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from northstar_lab.decisions.revalidate import RULE, revalidate
+from northstar_lab.decisions.revalidate import RULE, recorded_mapping, revalidate
 from northstar_lab.errors import InputError
 from northstar_lab.text import md_literal, then_vs_now_table
 from pages import shared
@@ -33,8 +33,9 @@ choice = None
 if how == "Bundled sample":
     choice = dict(shared.SAMPLE)
 elif how == "Upload":
-    ev = st.file_uploader("Event log", type=["csv", "gz", "parquet"], key="reval_events")
-    us = st.file_uploader("Users table", type=["csv", "gz", "parquet"], key="reval_users")
+    ev = st.file_uploader("Event log", type=["csv", "gz", "parquet", "json", "jsonl", "ndjson",
+                                             "zip", "xlsx"], key="reval_events")  # fmt: skip
+    us = st.file_uploader("Users table", type=["csv", "gz", "parquet", "xlsx"], key="reval_users")
     if ev is not None or us is not None:
         choice = {"kind": "upload", "event_columns": {}, "user_columns": {},
                   "events": shared.save_upload(ev) if ev else None,
@@ -48,6 +49,9 @@ else:
     if src:
         choice = {"kind": "source", "events": src, "events_table": table or None,
                   "users": users or None, "event_columns": {}, "user_columns": {}}  # fmt: skip
+
+if choice is not None and how != "Bundled sample":  # read as the decision's data was read
+    choice["recorded_columns"] = recorded_mapping(decision.evidence.fingerprint)
 
 if st.button("Re-run the recorded analysis", type="primary", disabled=choice is None,
              key="reval_run"):  # fmt: skip

@@ -349,6 +349,7 @@ def resolve(ref: dict) -> dict:
         "events_label": ref.get("events_label"),
         "users_label": ref.get("users_label"),
         "event_format": ref.get("event_format"),
+        "recorded_columns": ref.get("recorded_columns"),
     }
     kind = ref.get("kind")
     if kind == "sample":

@@ -142,8 +142,8 @@ def settings_from(args):
     )
 
 
-def load_from(args, progress):
-    """LoadedData from the data arguments."""
+def load_from(args, progress, recorded: dict | None = None):
+    """LoadedData from the data arguments (over a decision's recorded mapping, if given)."""
     from ..data.load import load_inputs
 
     if not (args.events or args.users or args.source):
@@ -185,6 +185,7 @@ def load_from(args, progress):
         user_columns={k: v for k, v in user_cols.items() if v},
         event_format=getattr(args, "event_format", None),
         progress=progress,
+        recorded_columns=recorded,
     )
 
 

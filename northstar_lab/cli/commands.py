@@ -23,7 +23,7 @@ EXIT_CODES = {"holds": 0, "weakened": 3, "overtaken": 4}
 
 def cmd_revalidate(args) -> int:
     """`revalidate`: print then-vs-now, save it to the decision's history, exit 0/3/4."""
-    from ..decisions.revalidate import revalidate
+    from ..decisions.revalidate import recorded_mapping, revalidate
     from ..decisions.store import DecisionStore
 
     progress = progress_printer(args.quiet)
@@ -32,7 +32,7 @@ def cmd_revalidate(args) -> int:
         decision = store.get(int(args.decision))
     except ValueError as exc:
         raise InputError(f"--decision must be a number, got {args.decision!r}") from exc
-    loaded = load_from(args, progress)
+    loaded = load_from(args, progress, recorded=recorded_mapping(decision.evidence.fingerprint))
     reval, _analysis = revalidate(decision, loaded, as_of=args.as_of, progress=progress)
     if not args.no_save:
         reval = store.add_revalidation(decision.id, reval)

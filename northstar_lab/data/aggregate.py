@@ -185,7 +185,7 @@ def _population(
     signups = signups.mutate(a_days=((a_end - signups.signup_sec) / DAY).floor().cast("int64"))
     signups = signups.cache()  # one pass over the log; counted and filtered from the cache
     if users is None:
-        signups = _without_nobody(ev, signups, counts, warnings)
+        signups = coverage.without_nobody(ev, signups, counts, warnings)
     n_after = int(signups.filter(signups.a_days < 0).count().to_pandas())
     if n_after:
         counts["users_signed_up_after_as_of"] = n_after
@@ -209,32 +209,6 @@ def _population(
     return signups, all_signups, fraction
 
 
-#: User ids that name nobody: what trackers and exports write for a visitor who was not
-#: logged in (Sparkify's logged-out rows have userId ''). Looked for among the signups, one
-#: row per user, so a clean log pays no test on every row.
-NO_USER_TEXTS = ("", " ", "null", "NULL", "Null", "undefined", "None", "none", "nan", "NaN",
-                 "N/A", "n/a", "-")  # fmt: skip
-
-
-def _without_nobody(ev, signups, counts: dict[str, int], warnings: list[str]) -> ibis.Table:
-    """The signups without ids that name nobody, whose events are dropped and counted."""
-    nobody = signups.user_id.isin(NO_USER_TEXTS)
-    found = signups.filter(nobody).user_id.to_pandas().tolist()
-    if not found:
-        return signups
-    n = int(ev.filter(ev.user_id.isin(found)).count().to_pandas())
-    counts["events_without_user"] = n
-    shown = ", ".join("empty" if not f.strip() else repr(f) for f in sorted(found))
-    warnings.append(
-        f"{n:,} events whose user id is {shown} (a visitor who was not logged in) belong to "
-        "nobody and were dropped."
-    )
-    everyone = signups
-    signups = signups.filter(~nobody).cache()
-    everyone.release()
-    return signups
-
-
 def _left_out(
     ev: ibis.Table,
     all_cells: ibis.Table,
@@ -254,6 +228,8 @@ def _left_out(
     check.n_users = drops.pop("users_with_events")
     if with_users and check.n_users == 0:
         raise InputError(coverage.no_shared_users(ev, all_signups, check.label))
+    if not with_users:
+        coverage.refuse_one_event_each(check)
     if with_users:
         silent = coverage.users_without_events(all_signups, check)
         if silent:

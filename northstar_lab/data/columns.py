@@ -109,6 +109,19 @@ def recognise(
     return found
 
 
+def with_recorded(explicit: dict | None, recorded: dict | None, columns: list[str]) -> dict:
+    """A mapping for newer data read as a decision's data was: the recorded role of each
+    column the new file still has (and a recorded 'every row is one event'), then what is
+    asked now on top. A recorded column the file lacks is left to recognition."""
+    out = {
+        role: col
+        for role, col in (recorded or {}).items()
+        if isinstance(col, str) and (col in columns or role in ("one_event", "duration_unit"))
+    }
+    out.update({k: v for k, v in (explicit or {}).items() if v is not None})
+    return out
+
+
 def declined_roles(explicit: dict) -> list[str]:
     """Roles the analyst set to none ('' in a mapping): recognition must not fill them again
     (the app's "— none —" for a Revenue it had proposed used to be proposed once more)."""

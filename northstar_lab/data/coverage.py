@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ibis
 
+from ..errors import InputError
 from .events import EventCheck
 
 NO_EVENTS_SHARE = 0.5  # above this share of users-table users without events, a warning
@@ -82,3 +83,48 @@ def signup_offset(ev: ibis.Table, signups: ibis.Table, label: str) -> str | None
         "counts short. Write the signup times in UTC, or with their offset "
         f"(2025-03-01T14:00:00+{quarters // 4:02d}:{quarters % 4 * 15:02d})."
     )
+
+
+#: Events per user at or below which the "users" are not people: an order id, a session id
+#: or a per-order customer id (Olist's `customer_id`) names one event each.
+ONE_EVENT_EACH = 1.1
+
+
+def refuse_one_event_each(check: EventCheck) -> None:
+    """Every user with (nearly) a single event cannot be followed past it: say that the user
+    column names events, not people, instead of "no user was followed for a day"."""
+    usable = check.n_rows - check.dropped_missing - check.n_implausible
+    if not check.n_users or check.n_users < 20 or usable > ONE_EVENT_EACH * check.n_users:
+        return
+    raise InputError(
+        f"{check.label}: {check.n_users:,} users for {usable:,} events: nearly every user has a "
+        "single event, so nobody can be followed after it. The user column seems to name "
+        "orders, sessions or visits rather than people. Choose the column that names a person "
+        "(a customer's unique id, often in a customers table joined to the orders)."
+    )
+
+
+#: User ids that name nobody: what trackers and exports write for a visitor who was not
+#: logged in (Sparkify's logged-out rows have userId ''). Looked for among the signups, one
+#: row per user, so a clean log pays no test on every row.
+NO_USER_TEXTS = ("", " ", "null", "NULL", "Null", "undefined", "None", "none", "nan", "NaN",
+                 "N/A", "n/a", "-")  # fmt: skip
+
+
+def without_nobody(ev, signups, counts: dict[str, int], warnings: list[str]) -> ibis.Table:
+    """The signups without ids that name nobody, whose events are dropped and counted."""
+    nobody = signups.user_id.isin(NO_USER_TEXTS)
+    found = signups.filter(nobody).user_id.to_pandas().tolist()
+    if not found:
+        return signups
+    n = int(ev.filter(ev.user_id.isin(found)).count().to_pandas())
+    counts["events_without_user"] = n
+    shown = ", ".join("empty" if not f.strip() else repr(f) for f in sorted(found))
+    warnings.append(
+        f"{n:,} events whose user id is {shown} (a visitor who was not logged in) belong to "
+        "nobody and were dropped."
+    )
+    everyone = signups
+    signups = signups.filter(~nobody).cache()
+    everyone.release()
+    return signups

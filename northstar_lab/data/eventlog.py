@@ -10,24 +10,27 @@ import ibis
 
 from ..errors import InputError
 from . import excel, formats, names, sources
-from .columns import EventColumns, name_forms
+from .columns import EventColumns, name_forms, with_recorded
 from .events import BadTimestamps, check_events, standard_events
 from .timestamps import repair_text_timestamps
 
 
-def read_event_log(source, events_table, label, event_format, event_columns, say):
+def read_event_log(source, events_table, label, event_format, event_columns, say,
+                   recorded: dict | None = None):  # fmt: skip
     """(report, warnings, columns, standard table, check) of the event log; a CSV whose types
-    change far down (DuckDB's sample misread a column) is read again with whole-file types."""
+    change far down (DuckDB's sample misread a column) is read again with whole-file types.
+    `recorded`: a decision's column mapping, for its re-validation (`columns.with_recorded`)."""
+    args = (source, events_table, label, event_format, event_columns, say, recorded)
     try:
-        return _read_events(source, events_table, label, event_format, event_columns, say)
+        return _read_events(*args)
     except duckdb.ConversionException:
         if not sources.is_csv_file(source):
             raise
         say("Reading the event log again: a value far down differs from the first rows", 0.04)
-        return _read_events(source, events_table, label, event_format, event_columns, say, True)
+        return _read_events(*args, whole_file_types=True)
 
 
-def _read_events(source, events_table, label, event_format, event_columns, say,
+def _read_events(source, events_table, label, event_format, event_columns, say, recorded,
                  whole_file_types: bool = False):  # fmt: skip
     """Open, map, standardise and validate the event log (inside `sources.reading`)."""
     table, report, read_warnings = open_event_table(
@@ -35,7 +38,8 @@ def _read_events(source, events_table, label, event_format, event_columns, say,
     )
     for sentence in report.sentences() if report else []:
         say(sentence, 0.03)
-    cols = EventColumns.recognise(list(table.columns), label, **(event_columns or {}))
+    explicit = with_recorded(event_columns, recorded, list(table.columns))
+    cols = EventColumns.recognise(list(table.columns), label, **explicit)
     read_warnings += unit_price_warning(cols, list(table.columns), label)
     std = standard_events(table, cols, label, read_warnings)
     say("Validating the event log", 0.05)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import glob
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +20,7 @@ from ..errors import InputError
 from ..redact import redact_secrets
 from ..settings import AnalysisSettings
 from . import excel, names, sources
+from .columns import with_recorded
 from .proposals import recognise_user_columns
 from .users import UsersTable, ids_as_written, prepare_users, read_table
 
@@ -90,6 +91,7 @@ def load_inputs(
     users_label: str | None = None,
     event_format: str | None = None,
     progress: Progress | None = None,
+    recorded_columns: dict | None = None,
 ) -> LoadedData:
     """Read and validate an event log (file, glob or engine source) and/or a users table.
 
@@ -98,6 +100,9 @@ def load_inputs(
     source) None plus users_table. event_format: a vendor export ('amplitude', 'mixpanel',
     'posthog', 'segment', 'ga4'), 'plain' for none, or None to recognise it from the columns.
     Explicit column mappings override recognised names (after a vendor export is mapped).
+    recorded_columns: a decision's fingerprint ({"events": {"columns": …}, "users": …}):
+    newer data is read with the decision's mapping where its columns are still there
+    (re-validation), then explicit mappings on top.
     """
     say = progress or (lambda _m, _f: None)
     if events is None and users is None and users_table is None:
@@ -114,8 +119,9 @@ def load_inputs(
         label = sources.source_label(source, events_table, events_label)
         with sources.reading(source, label):
             report, read_warnings, cols, std, check = read_event_log(
-                source, events_table, label, event_format, event_columns, say
-            )
+                source, events_table, label, event_format, event_columns, say,
+                recorded=((recorded_columns or {}).get("events") or {}).get("columns"),
+            )  # fmt: skip
         has_tail = getattr(check, "n_event_types", 0) > len(check.event_counts)
         std, check.event_counts, name_warnings = names.clean_event_names(
             std, check.event_counts, label, has_tail
@@ -123,13 +129,18 @@ def load_inputs(
         counts = check.event_counts
         warnings += read_warnings + name_warnings + check.warnings
         fingerprint["events"] = _events_fingerprint(source, events_table, check, counts, report)
+        fingerprint["events"]["columns"] = {k: v for k, v in asdict(cols).items() if v}
     users_obj = None
     if users is not None or users_table is not None:
         say("Reading the users table", 0.08)
         # ids as written in the file, unless the event log holds them as numbers too
         as_written = check is None or not check.numeric_user_ids
-        users_obj = _load_users(users, users_table, source, users_label, user_columns, as_written)
+        recorded = ((recorded_columns or {}).get("users") or {}).get("columns")
+        users_obj = _load_users(
+            users, users_table, source, users_label, user_columns, as_written, recorded
+        )
         fingerprint["users"] = _users_fingerprint(users, users_table, users_obj)
+        fingerprint["users"]["columns"] = recorded_user_columns(users_obj.columns)
         warnings += users_obj.notes
     return LoadedData(
         events=std,
@@ -145,7 +156,16 @@ def load_inputs(
     )
 
 
-def _load_users(users, users_table, source, label, user_columns, as_written=True) -> UsersTable:
+def recorded_user_columns(cols) -> dict:
+    """The users table's mapping as the record keeps it (roles, unit), for re-validation."""
+    out = dict(cols.roles())
+    if cols.duration_unit:
+        out["duration_unit"] = cols.duration_unit
+    return out
+
+
+def _load_users(users, users_table, source, label, user_columns, as_written=True,
+                recorded=None) -> UsersTable:  # fmt: skip
     """The users table from a frame, a file or an engine table, with clean column names; a
     CSV's user ids as written in it (`ids_as_written`) when `as_written`."""
     if isinstance(users, pd.DataFrame):
@@ -165,7 +185,7 @@ def _load_users(users, users_table, source, label, user_columns, as_written=True
         con = sources.connect(source)
         df = sources.open_table(con, source, users_table, label).to_pandas()
     df, renamed = names.clean_frame_columns(df, label)
-    explicit = dict(user_columns or {})
+    explicit = with_recorded(user_columns, recorded, list(df.columns))
     cols = recognise_user_columns(df, **explicit)
     if as_written and users is not None and not isinstance(users, pd.DataFrame) and cols.user in df:
         df = ids_as_written(df, users, cols.user)

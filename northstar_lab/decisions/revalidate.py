@@ -82,7 +82,24 @@ def recorded_settings(decision: Decision, as_of=None) -> AnalysisSettings:
 def same_data(decision: Decision, then: RankingResult, now: RankingResult) -> bool:
     """The re-run saw exactly the decision's data: same fingerprint and same as-of date."""
     fp = then.data.fingerprint or decision.evidence.fingerprint
-    return bool(fp) and fp == now.data.fingerprint and then.data.as_of == now.data.as_of
+    same = _without_mapping(fp) == _without_mapping(now.data.fingerprint)
+    return bool(fp) and same and then.data.as_of == now.data.as_of
+
+
+def recorded_mapping(fp: dict | None) -> dict:
+    """The column mappings a decision's data was read with ({"events": {"columns": …}, …}),
+    for `load_inputs(recorded_columns=…)`: newer data is read the same way."""
+    parts = {k: v for k, v in (fp or {}).items() if k in ("events", "users")}
+    return {k: {"columns": v["columns"]} for k, v in parts.items()
+            if isinstance(v, dict) and v.get("columns")}  # fmt: skip
+
+
+def _without_mapping(fp: dict) -> dict:
+    """A fingerprint without the column mappings (records made before they were kept have
+    none; the data is the same whatever mapping read it, and a different one moves the
+    figures, which the comparison shows)."""
+    return {k: {n: v for n, v in part.items() if n != "columns"} if isinstance(part, dict)
+            else part for k, part in (fp or {}).items()}  # fmt: skip
 
 
 def twin_keys(then: RankingResult, now: RankingResult, key: str) -> list[str]:

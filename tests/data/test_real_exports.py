@@ -373,3 +373,24 @@ def test_a_bank_churners_table_is_read_as_its_columns_say(tmp_path):
     assert ranking.candidates[0].key == "col:Total_Trans_Ct"
     late = [w for w in ranking.warnings if w.startswith("No user churned within the horizon")]
     assert late and "Choose a longer horizon" in late[0]
+
+
+def test_a_user_column_that_names_orders_is_said_so(tmp_path):
+    """Olist's orders table: `customer_id` is new for every order (the person is
+    `customer_unique_id`, in another table), so every "user" has one event. It used to end in
+    "no user was followed for even a day … an export or load time"."""
+    rng = np.random.default_rng(3)
+    n = 2000
+    t = pd.Timestamp("2017-01-01") + pd.to_timedelta(rng.uniform(0, 600, n), unit="D")
+    pd.DataFrame({"order_id": [f"o{i:06x}" for i in range(n)],
+                  "customer_id": [f"c{i:06x}" for i in range(n)],
+                  "order_status": rng.choice(["delivered", "shipped"], n),
+                  "order_purchase_timestamp": t.strftime("%Y-%m-%d %H:%M:%S")}).to_csv(
+        tmp_path / "olist_orders_dataset.csv", index=False)  # fmt: skip
+    loaded = load_inputs(str(tmp_path / "olist_orders_dataset.csv"),
+                         event_columns={"event": "order_status"})  # fmt: skip
+    with pytest.raises(InputError) as err:
+        analyse(loaded, AnalysisSettings(n_bootstrap=0))
+    assert "2,000 users for 2,000 events: nearly every user has a single event" in str(err.value)
+    assert "names orders, sessions or visits" not in str(err.value)  # the words as written
+    assert "seems to name orders, sessions or visits rather than people" in str(err.value)
