@@ -42,6 +42,8 @@ def _churn_event_select(s: AnalysisSettings) -> str:
     names = shared.event_names()
     if s.churn_event and s.churn_event not in names:
         names.append(s.churn_event)
+    if not names:  # a users table alone: churn comes from its columns
+        return NO_CHURN_EVENT
     names.sort(key=lambda e: not event_names_the_outcome(e))
     options = [NO_CHURN_EVENT, *names]
     return st.selectbox(
