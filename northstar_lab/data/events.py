@@ -90,8 +90,8 @@ def standard_events(
             notes.append(value_note)
     ts = table[cols.timestamp]
     text = ts.type().is_string()
-    if text:  # through TIMESTAMPTZ: '…T01:00:00+01:00' is 00:00 UTC (a plain cast drops the
-        ts = ts.try_cast("timestamp('UTC')").cast("timestamp")  # offset); naive: UTC
+    if text:
+        ts = text_times(table, cols.timestamp, label)
     elif ts.type().is_date():
         ts = ts.cast("timestamp")
     elif ts.type().is_numeric():
@@ -113,6 +113,46 @@ def standard_events(
     if text_value:
         columns["raw_value"] = table[cols.value]  # to count and show values that are not numbers
     return table.select(**columns)
+
+
+#: A text time that says its zone: 'Z', an offset ('+01:00', '-0530', '+01') or a zone's name
+#: ('UTC', 'America/New_York') at its end.
+_ZONED = re.compile(
+    r"\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:\s*(?P<zone>Z|[+-]\d\d(?::?\d\d)?)"
+    r"|\s+(?!(?i:am|pm)\b)(?P<name>[A-Za-z]{3,5}|[A-Za-z_]+/[A-Za-z_]+))\s*$"
+)
+#: Zones the plain cast reads right: UTC itself.
+_UTC = frozenset({"Z", "UTC", "GMT", "+00:00", "+0000", "+00", "-00:00", "-0000", "-00"})
+
+
+def says_other_zone(value: str) -> bool:
+    """A text time that ends in a zone other than UTC: an offset or a zone's name."""
+    m = _ZONED.search(value)
+    return bool(m) and (m.group("zone") or m.group("name")) not in _UTC
+
+
+ZONE_SAMPLE = 5000
+
+
+def text_times(table: ibis.Table, name: str, label: str) -> ibis.Value:
+    """Text times as UTC timestamps. DuckDB's cast to TIMESTAMP drops a UTC offset
+    ('…T01:00:00+01:00' read as 01:00, not 00:00 UTC), so when the column's first values say
+    a zone other than UTC the cast goes through TIMESTAMPTZ, which applies it (naive values:
+    UTC, the session's zone). That cast is ~7× slower, so a column of naive or UTC times
+    keeps the plain one."""
+    col = table[name]
+    first = table.select(v=col).filter(col.notnull()).limit(ZONE_SAMPLE).to_pandas()["v"]
+    first = first.astype(str)
+    if not first.map(says_other_zone).any():
+        return col.try_cast("timestamp")
+    named = first[first.map(lambda v: bool((m := _ZONED.search(v)) and m.group("name")))]
+    if len(named) and len(named) < len(first):  # DuckDB 1.5 reads a naive time after a
+        raise InputError(  # named zone in that zone, so such a column is not read silently
+            f"{label}: column '{name}' mixes times written with a zone's name (e.g. "
+            f"'{named.iloc[0]}') and times without one. Write every time with its UTC offset "
+            "(2024-01-01T10:00:00-05:00), or every one in UTC."
+        )
+    return col.try_cast("timestamp('UTC')").cast("timestamp")
 
 
 def user_id_text(col: ibis.Value) -> ibis.Value:
