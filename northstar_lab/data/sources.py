@@ -518,6 +518,8 @@ def register_in(backend, frame, prefix: str = "northstar") -> ibis.Table:
     """`frame` as a named table of this backend (see `register_frame`)."""
     import uuid
 
+    import ibis
+
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     if backend.name == "pyspark":
         return backend.create_view(name, ibis.memtable(frame), overwrite=True)
