@@ -41,6 +41,7 @@ def _read_events(source, events_table, label, event_format, event_columns, say, 
     explicit = with_recorded(event_columns, recorded, list(table.columns))
     cols = EventColumns.recognise(list(table.columns), label, **explicit)
     read_warnings += unit_price_warning(cols, list(table.columns), label)
+    read_warnings += count_column_warning(cols, table, label)
     std = standard_events(table, cols, label, read_warnings)
     say("Validating the event log", 0.05)
     std, check, ts_note = _checked_events(std, label, source.engine)
@@ -66,6 +67,27 @@ def unit_price_warning(cols: EventColumns, columns: list[str], label: str) -> li
         f"'{quantity}': revenue is read as the sum of '{cols.value}', as if every row were one "
         f"unit. If a row can be several units, add a column with the amount ('{cols.value}' × "
         f"'{quantity}') and choose it as the value."
+    ]
+
+
+#: Names of a column that says how many events one row stands for (a daily roll-up).
+COUNT_NAMES = ("count", "cnt", "n", "n_events", "num_events", "event_count", "events",
+               "occurrences", "frequency", "freq", "times", "total_events")  # fmt: skip
+
+
+def count_column_warning(cols: EventColumns, table, label: str) -> list[str]:
+    """A log rolled up per user, day and event ('user, date, event, count') has a count per
+    row, and every row is counted as one event: say so, since the counts would be wrong."""
+    mapped = {cols.user, cols.timestamp, cols.event, cols.value}
+    count = next((c for c in table.columns if c not in mapped
+                  and set(name_forms(c)) & set(COUNT_NAMES)
+                  and table[c].type().is_integer()), None)  # fmt: skip
+    if count is None:
+        return []
+    return [
+        f"{label}: column '{count}' looks like a number of events per row (a roll-up per user "
+        "and day), but each row is counted as one event. If a row stands for several events, "
+        "export one row per event; active days are right either way."
     ]
 
 

@@ -442,3 +442,16 @@ def test_real_export_readings_are_the_same_on_spark(sparkify, tmp_path):
     d1 = load_inputs(str(orders), event_columns=one)
     s1 = load_inputs("spark://local[2]", events_table=str(orders), event_columns=one)
     assert d1.event_counts == s1.event_counts == {"play": len(log)}  # nobody: dropped later
+
+
+def test_a_rolled_up_log_with_a_count_per_row_is_warned_about(tmp_path):
+    path = tmp_path / "daily.csv"
+    days = pd.date_range("2024-01-01", periods=30)
+    rows = pd.DataFrame({"user_id": np.repeat([f"u{i}" for i in range(40)], 30),
+                         "date": np.tile(days, 40), "event": "login",
+                         "count": np.tile(np.arange(1, 31), 40)})  # fmt: skip
+    rows.to_csv(path, index=False)
+    warned = [w for w in load_inputs(str(path)).warnings if "number of events per row" in w]
+    assert warned and "column 'count'" in warned[0]
+    rows.drop(columns="count").to_csv(path, index=False)
+    assert not any("number of events per row" in w for w in load_inputs(str(path)).warnings)
