@@ -36,3 +36,40 @@ def unit_in_name(column: str | None) -> str | None:
 def units_in_words() -> str:
     """'days, weeks, months or years', for the messages that ask for a unit."""
     return ", ".join(DURATION_UNITS[:-1]) + f" or {DURATION_UNITS[-1]}"
+
+
+_UNIT_OF_WORD = {w: unit for unit, words in UNIT_WORDS.items() for w in words}
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([A-Za-z]+)")
+_WHOLE = re.compile(r"\s*(?:\d+(?:\.\d+)?\s*[A-Za-z]+[\s,]*(?:and\s+)?)+")
+
+
+def text_durations(s):
+    """(days, unit) of durations written with their unit ('12 months', '1 year 2 months',
+    '3 wks'), or None unless every present value is one. Each value says its own unit, so
+    none needs stating and none is guessed; `unit` is the one they all use (for the words a
+    result speaks in), else days. Plain numbers are not read here."""
+    import pandas as pd
+
+    present = s.dropna().astype(str).str.strip()
+    present = present[present != ""]
+    if present.empty or not present.str.fullmatch(_WHOLE).all():
+        return None
+    parts = {v: _parts(v) for v in present.unique()}
+    if any(p is None for p in parts.values()):
+        return None
+    days = {v: sum(n * DAYS_PER_UNIT[u] for n, u in p) for v, p in parts.items()}
+    units = {u for p in parts.values() for _, u in p}
+    text = s.astype("string").str.strip()
+    return pd.to_numeric(text.map(days), errors="coerce"), units.pop() if len(
+        units
+    ) == 1 else "days"
+
+
+def _parts(value: str) -> list[tuple[float, str]] | None:
+    out = []
+    for number, word in _PART.findall(value):
+        unit = _UNIT_OF_WORD.get(word.lower())
+        if unit is None:
+            return None
+        out.append((float(number), unit))
+    return out

@@ -137,7 +137,9 @@ def user_mapping(cols: list[str], found, prefix: str) -> tuple[dict, list[str]]:
             out[role] = _select(label, cols, getattr(found, role), f"{prefix}_u_{role}", help)
     missing = []
     if out["duration"]:
-        named = unit_in_name(out["duration"])
+        named = unit_in_name(out["duration"]) or (
+            found.duration_unit if out["duration"] == found.duration else None
+        )  # '12 months': the values say it
         with c[3]:
             unit = st.selectbox(
                 "Tenure unit",

@@ -14,7 +14,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from ..durations import unit_in_name
+from ..durations import text_durations, unit_in_name
 from .calendar import PER_SECOND, UNIT_WORDS, epoch_unit, is_yyyymmdd
 from .columns import USER_NAMES, UserColumns, declined_roles, normalise, recognise
 from .flags import as_flag, is_status
@@ -85,6 +85,12 @@ def event_names_the_outcome(event: str) -> bool:
     )
 
 
+def _written_unit(df: pd.DataFrame, column: str | None) -> str | None:
+    """The unit durations written with theirs say ('12 months'), for the proposal."""
+    written = text_durations(df[column]) if column in df else None
+    return written[1] if written else None
+
+
 def recognise_user_columns(df: pd.DataFrame, **explicit) -> UserColumns:
     """Propose a mapping: named roles by common names, numeric leftovers as behaviour columns."""
     given = {k: v for k, v in explicit.items() if v}
@@ -127,7 +133,9 @@ def recognise_user_columns(df: pd.DataFrame, **explicit) -> UserColumns:
         revenue=found.get("revenue"),
         behaviour=tuple(behaviour),
         segments=tuple(segments),
-        duration_unit=given.get("duration_unit") or unit_in_name(found.get("duration")),
+        duration_unit=given.get("duration_unit")
+        or unit_in_name(found.get("duration"))
+        or _written_unit(df, found.get("duration")),
     )
 
 

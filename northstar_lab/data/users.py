@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..durations import DAYS_PER_UNIT, DURATION_UNITS, unit_in_name, units_in_words
+from ..durations import (
+    DAYS_PER_UNIT,
+    DURATION_UNITS,
+    text_durations,
+    unit_in_name,
+    units_in_words,
+)
 from ..errors import InputError, example_rows
 from . import csvread, diagnose, excel
 from .calendar import (
@@ -228,6 +234,9 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
     if n_cleaned:
         notes.append(changed_names_warning(label, "segment values", n_cleaned))
     notes += left_out_notes(df, columns, label)
+    written = text_durations(df[columns.duration]) if columns.duration else None
+    if written is not None and columns.duration_unit is None:  # the words results speak in
+        columns = columns.with_(duration_unit=written[1])
     return UsersTable(frame=out, columns=columns, label=label, notes=notes)
 
 
@@ -248,7 +257,8 @@ def _check_mapping(df: pd.DataFrame, columns: UserColumns, label: str, problems:
         raise InputError(
             f"{label}: column {', '.join(missing)} is missing. Columns present: {_show(cols)}."
         )
-    unit_problem = _duration_unit_problem(columns, label)
+    written = columns.duration and text_durations(df[columns.duration]) is not None
+    unit_problem = None if written else _duration_unit_problem(columns, label)
     if unit_problem:
         raise unit_problem
     outcome_behaviour = [c for c in columns.behaviour if c in columns.roles().values()]
@@ -394,7 +404,23 @@ def _outcome_columns(
 ) -> None:
     """duration_days (converted from the column's unit), churn_flag (0/1) and revenue (text
     such as '$1,234.50' read as a number, with a note)."""
-    if columns.duration:
+    written = text_durations(df[columns.duration]) if columns.duration else None
+    if written is not None:  # '12 months', '1 year 2 months': each value says its unit
+        days, _unit = written
+        out["duration_days"] = days.to_numpy()
+        if days.isna().any():
+            empty = days.isna().to_numpy()
+            problems.append(
+                f"{label}: column '{columns.duration}' is empty for {int(empty.sum()):,} users "
+                f"({example_rows(np.flatnonzero(empty))}). Fill in each user's tenure, or "
+                "leave those users out."
+            )
+        example = df[columns.duration].dropna().astype(str).iloc[0].strip()
+        notes.append(
+            f"{label}: column '{columns.duration}' holds durations written with their unit, "
+            f"read as such ('{example}' as {days.dropna().iloc[0]:,.2f} days)."
+        )
+    elif columns.duration:
         unit = duration_unit_of(columns)
         dur = pd.to_numeric(df[columns.duration], errors="coerce")
         empty = df[columns.duration].isna().to_numpy()

@@ -455,3 +455,27 @@ def test_a_rolled_up_log_with_a_count_per_row_is_warned_about(tmp_path):
     assert warned and "column 'count'" in warned[0]
     rows.drop(columns="count").to_csv(path, index=False)
     assert not any("number of events per row" in w for w in load_inputs(str(path)).warnings)
+
+
+def test_durations_written_with_their_unit_are_read_as_such(tmp_path):
+    """'19 months', '1 year 2 months', '3 wks': each value says its unit, so no unit is asked
+    for and none is guessed (they used to be "not a non-negative number of months")."""
+    from northstar_lab.durations import text_durations
+
+    days, unit = text_durations(pd.Series(["12 months", "1 year 2 months", None, "3 mos"]))
+    np.testing.assert_allclose(days.to_numpy(), [12 * 30.44, 365.25 + 2 * 30.44, np.nan,
+                                                 3 * 30.44])  # fmt: skip
+    assert unit == "days"  # months and years together: results speak in days
+    assert text_durations(pd.Series(["12", "3 months"])) is None  # a bare number: no unit
+    assert text_durations(pd.Series(["12 apples"])) is None
+    rng = np.random.default_rng(1)
+    months = rng.integers(1, 40, 300)
+    df = pd.DataFrame({"customer_id": [f"C{i}" for i in range(300)],
+                       "tenure": [f"{m} months" for m in months],
+                       "churned": rng.choice(["Yes", "No"], 300),
+                       "logins": rng.poisson(5, 300)})  # fmt: skip
+    df.to_csv(tmp_path / "users.csv", index=False)
+    loaded = load_inputs(users=str(tmp_path / "users.csv"))
+    np.testing.assert_allclose(loaded.users.frame["duration_days"], months * 30.44)
+    assert loaded.users.columns.duration_unit == "months"
+    assert any("written with their unit" in n for n in loaded.users.notes)
