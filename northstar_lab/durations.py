@@ -50,11 +50,13 @@ def text_durations(s):
     result speaks in), else days. Plain numbers are not read here."""
     import pandas as pd
 
-    present = s.dropna().astype(str).str.strip()
-    present = present[present != ""]
-    if present.empty or not present.str.fullmatch(_WHOLE).all():
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return None  # numbers: their unit is the column's, never the values'
+    distinct = pd.Series(s.dropna().astype(str).str.strip().unique())
+    distinct = distinct[distinct != ""]
+    if distinct.empty or not distinct.str.fullmatch(_WHOLE).all():
         return None
-    parts = {v: _parts(v) for v in present.unique()}
+    parts = {v: _parts(v) for v in distinct}
     if any(p is None for p in parts.values()):
         return None
     days = {v: sum(n * DAYS_PER_UNIT[u] for n, u in p) for v, p in parts.items()}
