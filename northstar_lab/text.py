@@ -122,6 +122,7 @@ EXCLUSION_WORDS = {
     "missing_outcome": "no churn information",
     "users_signed_up_after_as_of": "signed up after the data's end date",
     "users_not_in_users_table": "in the event log but not in the users table",
+    "users_first_seen_when_the_log_began": "first seen when the log began (signup unknown)",
     "revenue_without_full_follow_up": "not followed for the whole revenue horizon",
 }
 #: Keys that leave users out of the revenue figures only (they stay in the retention analysis).

@@ -98,7 +98,7 @@ def per_user_frame(
 
     say("Finding each user's signup")
     signups, all_signups, fraction = _population(
-        ev, users, a_end, as_of, max_users, counts, warnings
+        ev, users, a_end, as_of, max_users, counts, warnings, check.label
     )
 
     say("Counting events per user, event type and day since signup (one pass)")
@@ -178,6 +178,7 @@ def _population(
     max_users: int,
     counts: dict[str, int],
     warnings: list[str],
+    label: str = "events",
 ) -> tuple[ibis.Table, ibis.Table, float]:
     """Signups up to the as-of date (cached), and the deterministic sample the statistics use
     when there are more than `max_users`: (sample, all signups, sampled fraction)."""
@@ -186,6 +187,7 @@ def _population(
     signups = signups.cache()  # one pass over the log; counted and filtered from the cache
     if users is None:
         signups = coverage.without_nobody(ev, signups, counts, warnings)
+        signups = coverage.without_veterans(signups, counts, warnings, label)
     n_after = int(signups.filter(signups.a_days < 0).count().to_pandas())
     if n_after:
         counts["users_signed_up_after_as_of"] = n_after

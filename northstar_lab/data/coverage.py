@@ -10,6 +10,7 @@ they were behaviour.
 from __future__ import annotations
 
 import ibis
+import pandas as pd
 
 from ..errors import InputError
 from .events import EventCheck
@@ -126,5 +127,43 @@ def without_nobody(ev, signups, counts: dict[str, int], warnings: list[str]) -> 
     )
     everyone = signups
     signups = signups.filter(~nobody).cache()
+    everyone.release()
+    return signups
+
+
+#: A log's first days hold users who were there before it began when as many users are first
+#: seen on each of them as on this many typical days (the median day after the first week).
+VETERAN_SPIKE = 5
+MIN_DAYS_TO_JUDGE = 28
+
+
+def without_veterans(signups, counts: dict[str, int], warnings: list[str], label: str):
+    """The signups without the users first seen in the spike a log's first days show when it
+    began after the product did (a "last 90 days" export): their first event is the log's
+    start, not their signup, so their "first W days" are not their first days and would be
+    ranked as a new user's (left truncation, METHODS §1.6)."""
+    day = (signups.signup_sec / 86400).floor().cast("int64")
+    per_day = signups.group_by(day=day).aggregate(n=signups.count()).order_by("day").to_pandas()
+    if len(per_day) < MIN_DAYS_TO_JUDGE:
+        return signups
+    d0 = int(per_day["day"].iloc[0])
+    typical = float(per_day.loc[per_day["day"] >= d0 + 7, "n"].median())
+    spike = per_day["n"].to_numpy() > VETERAN_SPIKE * max(typical, 1.0)
+    run = int(spike.argmin()) if not spike.all() else len(spike)  # leading spike days
+    if run == 0 or run > 7:
+        return signups
+    last = int(per_day["day"].iloc[run - 1])
+    n = int(per_day["n"].iloc[:run].sum())
+    counts["users_first_seen_when_the_log_began"] = n
+    first = pd.Timestamp(d0 * 86400, unit="s")
+    warnings.append(
+        f"{label}: {n:,} users are first seen in the log's first {run} day"
+        f"{'s' if run > 1 else ''} (from {first:%Y-%m-%d}; a typical day has {typical:,.0f} new "
+        "users): they were users before the log began, so their first days in it are not "
+        "their first days, and they are left out. If the product launched then, load a users "
+        "table with their signup dates to keep them."
+    )
+    everyone = signups
+    signups = signups.filter(day > last).cache()
     everyone.release()
     return signups

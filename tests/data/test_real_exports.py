@@ -479,3 +479,28 @@ def test_durations_written_with_their_unit_are_read_as_such(tmp_path):
     np.testing.assert_allclose(loaded.users.frame["duration_days"], months * 30.44)
     assert loaded.users.columns.duration_unit == "months"
     assert any("written with their unit" in n for n in loaded.users.notes)
+
+
+def test_users_who_were_there_before_the_log_began_are_left_out(tmp_path):
+    """A "last 120 days" export: 1,500 long-standing users are all first seen on its first
+    day, beside ~10 real signups a day. Their first 14 days in the log are not their first
+    days (left truncation); they used to be ranked as new users."""
+    rng = np.random.default_rng(8)
+    start = pd.Timestamp("2024-01-01")
+    rows = []
+    for u in range(1500):  # veterans: active from the log's first hours
+        for h in np.sort(rng.uniform(0, 120 * 24, 30)):
+            rows.append((f"v{u}", start + pd.Timedelta(hours=float(h)), "login"))
+        rows.append((f"v{u}", start + pd.Timedelta(minutes=int(rng.integers(0, 600))), "login"))
+    for u in range(1000):  # new users, ~10 a day
+        t0 = start + pd.Timedelta(days=1 + float(rng.uniform(0, 100)))
+        for h in np.sort(rng.uniform(0, float(rng.exponential(40)) * 24, 10)):
+            rows.append((f"n{u}", t0 + pd.Timedelta(hours=float(h)), "login"))
+    path = tmp_path / "last_120_days.csv"
+    pd.DataFrame(rows, columns=["user_id", "timestamp", "event"]).to_csv(path, index=False)
+    a = analyse(load_inputs(str(path)), AnalysisSettings(n_bootstrap=0, inactivity_days=14,
+                                                         horizon_days=30))  # fmt: skip
+    assert not a.frame["user_id"].str.startswith("v").any()
+    assert a.ranking.excluded["users_first_seen_when_the_log_began"] == 1500
+    warned = [w for w in a.ranking.warnings if "before the log began" in w]
+    assert warned and "load a users table with their signup dates" in warned[0]
