@@ -408,13 +408,7 @@ def _outcome_columns(
     if written is not None:  # '12 months', '1 year 2 months': each value says its unit
         days, _unit = written
         out["duration_days"] = days.to_numpy()
-        if days.isna().any():
-            empty = days.isna().to_numpy()
-            problems.append(
-                f"{label}: column '{columns.duration}' is empty for {int(empty.sum()):,} users "
-                f"({example_rows(np.flatnonzero(empty))}). Fill in each user's tenure, or "
-                "leave those users out."
-            )
+        _empty_tenure(days.isna().to_numpy(), columns.duration, "", label, problems)
         example = df[columns.duration].dropna().astype(str).iloc[0].strip()
         notes.append(
             f"{label}: column '{columns.duration}' holds durations written with their unit, "
@@ -425,12 +419,7 @@ def _outcome_columns(
         dur = pd.to_numeric(df[columns.duration], errors="coerce")
         empty = df[columns.duration].isna().to_numpy()
         bad = ~empty & (dur.isna() | (dur < 0) | np.isinf(dur)).to_numpy()
-        if empty.any():  # as for an empty churn flag: say so, no value is guessed
-            problems.append(
-                f"{label}: column '{columns.duration}' is empty for {int(empty.sum()):,} users "
-                f"({example_rows(np.flatnonzero(empty))}). Fill in each user's tenure in "
-                f"{unit}, or leave those users out."
-            )
+        _empty_tenure(empty, columns.duration, f" in {unit}", label, problems)
         if bad.any():
             problems.append(
                 f"{label}: column '{columns.duration}' must be a non-negative number of "
@@ -486,6 +475,16 @@ _EMPTY_MEANS = {
     "behaviour column": " (a missing behaviour value is filled with the mean of the users)",
     "revenue column": " (a user without revenue counts as no revenue figure)",
 }
+
+
+def _empty_tenure(empty: np.ndarray, column: str, unit: str, label: str, problems) -> None:
+    """Tenures missing for some users: named, as an empty churn flag is; no value is guessed."""
+    if empty.any():
+        problems.append(
+            f"{label}: column '{column}' is empty for {int(empty.sum()):,} users "
+            f"({example_rows(np.flatnonzero(empty))}). Fill in each user's tenure{unit}, or "
+            "leave those users out."
+        )
 
 
 def duration_unit_of(columns: UserColumns) -> str:

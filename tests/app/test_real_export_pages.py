@@ -18,12 +18,18 @@ def _db(module_db):
     return module_db
 
 
-def test_choosing_the_cancellation_page_as_the_churn_event(tmp_path):
-    path = tmp_path / "sparkify.json"
-    sparkify_log(path, n_users=500)
+def on_the_connect_tab(path):
+    """A fresh session on the Data page with `path` typed as the source."""
     at = new_app().run()
     at.switch_page("pages/data.py").run()
     at.text_input(key="conn_source").set_value(str(path)).run()
+    return at
+
+
+def test_choosing_the_cancellation_page_as_the_churn_event(tmp_path):
+    path = tmp_path / "sparkify.json"
+    sparkify_log(path, n_users=500)
+    at = on_the_connect_tab(path)
     at.button(key="load_conn").click().run()
     assert_clean(at)
     at.switch_page("pages/candidates.py").run()
@@ -44,9 +50,7 @@ def test_choosing_the_cancellation_page_as_the_churn_event(tmp_path):
 def test_an_order_log_without_an_event_column_loads_as_one_event(tmp_path):
     path = tmp_path / "online_retail_II.csv"
     online_retail_ii(path, n_users=300)
-    at = new_app().run()
-    at.switch_page("pages/data.py").run()
-    at.text_input(key="conn_source").set_value(str(path)).run()
+    at = on_the_connect_tab(path)
     assert at.selectbox(key="conn_ev_user").value == "Customer ID"
     assert at.selectbox(key="conn_ev_ts").value == "InvoiceDate"
     at.selectbox(key="conn_ev_event").set_value("(every row is one event)").run()
