@@ -125,10 +125,16 @@ _ZONED = re.compile(
 _UTC = frozenset({"Z", "UTC", "GMT", "+00:00", "+0000", "+00", "-00:00", "-0000", "-00"})
 
 
+def zone_of(value: str) -> tuple[str, bool] | None:
+    """The zone a text time ends in, other than UTC, and whether it is a zone's name."""
+    m = _ZONED.search(value)
+    zone = m and (m.group("zone") or m.group("name"))
+    return None if not zone or zone in _UTC else (zone, bool(m.group("name")))
+
+
 def says_other_zone(value: str) -> bool:
     """A text time that ends in a zone other than UTC: an offset or a zone's name."""
-    m = _ZONED.search(value)
-    return bool(m) and (m.group("zone") or m.group("name")) not in _UTC
+    return zone_of(value) is not None
 
 
 ZONE_SAMPLE = 5000
@@ -143,9 +149,10 @@ def text_times(table: ibis.Table, name: str, label: str) -> ibis.Value:
     col = table[name]
     first = table.select(v=col).filter(col.notnull()).limit(ZONE_SAMPLE).to_pandas()["v"]
     first = first.astype(str)
-    if not first.map(says_other_zone).any():
+    zones = first.map(zone_of)
+    if zones.isna().all():
         return col.try_cast("timestamp")
-    named = first[first.map(lambda v: bool((m := _ZONED.search(v)) and m.group("name")))]
+    named = first[zones.map(lambda z: bool(z and z[1]))]
     if len(named) and len(named) < len(first):  # DuckDB 1.5 reads a naive time after a
         raise InputError(  # named zone in that zone, so such a column is not read silently
             f"{label}: column '{name}' mixes times written with a zone's name (e.g. "

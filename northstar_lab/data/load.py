@@ -168,12 +168,15 @@ def _load_users(users, users_table, source, label, user_columns, as_written=True
                 recorded=None) -> UsersTable:  # fmt: skip
     """The users table from a frame, a file or an engine table, with clean column names; a
     CSV's user ids as written in it (`ids_as_written`) when `as_written`."""
+    sheet: list[str] = []  # which sheet of a workbook was read
     if isinstance(users, pd.DataFrame):
         df, label = users, redact_secrets(label or "users")
     elif users is not None:
         label = redact_secrets(label or Path(users).name)
         df = read_table(users, label)
-        as_written = as_written and not excel.is_workbook(users)  # cells, not CSV text
+        workbook = excel.is_workbook(users)
+        sheet = excel.sheet_notes(users, label) if workbook else []
+        as_written = as_written and not workbook  # a workbook's cells, not CSV text
     else:
         if source is None or source.kind == "file":
             raise InputError(
@@ -190,9 +193,7 @@ def _load_users(users, users_table, source, label, user_columns, as_written=True
     if as_written and users is not None and not isinstance(users, pd.DataFrame) and cols.user in df:
         df = ids_as_written(df, users, cols.user)
     table = prepare_users(df, cols, label)
-    table.notes[:0] = renamed
-    if users is not None and not isinstance(users, pd.DataFrame) and excel.is_workbook(users):
-        table.notes[:0] = excel.sheet_notes(users, label)
+    table.notes[:0] = sheet + renamed
     return table
 
 

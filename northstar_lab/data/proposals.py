@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..durations import text_durations, unit_in_name
 from .calendar import PER_SECOND, UNIT_WORDS, epoch_unit, is_yyyymmdd
-from .columns import USER_NAMES, UserColumns, declined_roles, normalise, recognise
+from .columns import USER_NAMES, UserColumns, declined_roles, name_forms, normalise, recognise
 from .flags import as_flag, is_status
 from .numbers import read_text_numbers
 
@@ -47,8 +47,12 @@ def looks_like_outcome(column: str) -> bool:
 
 def _names_the_outcome(column: str) -> bool:
     """Whether a word of the name (camelCase split too) is one of OUTCOME_WORDS."""
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(column))
-    return bool(set(normalise(spaced).split("_")) & OUTCOME_WORDS)
+    return bool(_words(column) & OUTCOME_WORDS)
+
+
+def _words(name: str) -> set[str]:
+    """The words of a name, camelCase split too ('ChurnValue': churn, value)."""
+    return set(name_forms(name)[-1].split("_"))
 
 
 #: Words that make an event the outcome when nothing else it names is cancelled instead:
@@ -76,8 +80,7 @@ def event_names_the_outcome(event: str) -> bool:
     """An event that is the churn itself: a cancellation, an unsubscribe, a deleted account, an
     uninstall. Counted in the first days it predicts churn by being it (METHODS §2), so it is
     not proposed as a candidate; 'cancel_order' is behaviour and stays."""
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(event))
-    words = set(normalise(spaced).split("_"))
+    words = _words(event)
     if words & _CANCELLED_THINGS:
         return False
     return bool(words & OUTCOME_EVENT_WORDS) or bool(

@@ -80,7 +80,7 @@ def repair_text_timestamps(
     parsed = _try_strptime(std.raw_ts.strip(), fmt).cast("timestamp")  # %z: UTC, no zone
     repaired = std.mutate(ts=ibis.coalesce(std.ts, parsed))
     example = sample.iloc[0]
-    read_as = pd.to_datetime(example, format=fmt)
+    read_as = pd.to_datetime(example, format=fmt, utc=True)  # shown in UTC, as it is read
     note = (
         f"{label}: timestamps such as '{example}' were read with the format {fmt} "
         f"('{example}' as {read_as:%Y-%m-%d %H:%M})."

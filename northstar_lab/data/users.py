@@ -203,13 +203,15 @@ def parse_times(s: pd.Series, dayfirst: bool = False) -> tuple[pd.Series, pd.Ser
 def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") -> UsersTable:
     """Validate and standardise a users table, collecting every problem before raising."""
     problems: list[str] = []
-    _check_mapping(df, columns, label, problems)
+    # durations written with their unit ('12 months'): each value says it, none is asked for
+    written = text_durations(df[columns.duration]) if columns.duration in df else None
+    _check_mapping(df, columns, label, problems, unit_written=written is not None)
     df = df.reset_index(drop=True)
     out = pd.DataFrame({"user_id": user_ids_as_text(df[columns.user])})
     _check_ids(out["user_id"], df[columns.user], label, columns.user, problems)
     notes: list[str] = []
     _times(df, columns, label, out, problems, notes)
-    _outcome_columns(df, columns, label, out, problems, notes)
+    _outcome_columns(df, columns, label, out, problems, notes, written)
     for col in columns.behaviour:
         values = _behaviour_values(df[col])
         text = read_text_numbers(df[col]) if values is None else None
@@ -234,15 +236,17 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
     if n_cleaned:
         notes.append(changed_names_warning(label, "segment values", n_cleaned))
     notes += left_out_notes(df, columns, label)
-    written = text_durations(df[columns.duration]) if columns.duration else None
     if written is not None and columns.duration_unit is None:  # the words results speak in
         columns = columns.with_(duration_unit=written[1])
     return UsersTable(frame=out, columns=columns, label=label, notes=notes)
 
 
-def _check_mapping(df: pd.DataFrame, columns: UserColumns, label: str, problems: list) -> None:
+def _check_mapping(
+    df: pd.DataFrame, columns: UserColumns, label: str, problems: list, unit_written=False
+) -> None:
     """The mapping itself: a user id, every mapped column present, a duration unit where one
-    is needed (these raise at once), and no outcome also mapped as behaviour."""
+    is needed, unless the values write it (these raise at once), and no outcome also mapped
+    as behaviour."""
     cols = list(df.columns)
     if not columns.user:
         raise InputError(
@@ -257,8 +261,7 @@ def _check_mapping(df: pd.DataFrame, columns: UserColumns, label: str, problems:
         raise InputError(
             f"{label}: column {', '.join(missing)} is missing. Columns present: {_show(cols)}."
         )
-    written = columns.duration and text_durations(df[columns.duration]) is not None
-    unit_problem = None if written else _duration_unit_problem(columns, label)
+    unit_problem = None if unit_written else _duration_unit_problem(columns, label)
     if unit_problem:
         raise unit_problem
     outcome_behaviour = [c for c in columns.behaviour if c in columns.roles().values()]
@@ -400,11 +403,10 @@ def _same_day_cancels(out: pd.DataFrame, columns: UserColumns, label: str, notes
 
 
 def _outcome_columns(
-    df, columns: UserColumns, label: str, out: pd.DataFrame, problems, notes
+    df, columns: UserColumns, label: str, out: pd.DataFrame, problems, notes, written=None
 ) -> None:
     """duration_days (converted from the column's unit), churn_flag (0/1) and revenue (text
     such as '$1,234.50' read as a number, with a note)."""
-    written = text_durations(df[columns.duration]) if columns.duration else None
     if written is not None:  # '12 months', '1 year 2 months': each value says its unit
         days, _unit = written
         out["duration_days"] = days.to_numpy()

@@ -15,6 +15,7 @@ from northstar_lab.cli.commands import EXIT_CODES
 from northstar_lab.data.load import load_inputs
 from northstar_lab.decisions.revalidate import recorded_mapping, revalidate, same_data
 from northstar_lab.decisions.store import DecisionStore
+from northstar_lab.errors import InputError
 from northstar_lab.results import RankingResult
 from northstar_lab.settings import AnalysisSettings
 from tests.data.test_real_exports import online_retail_ii
@@ -56,7 +57,7 @@ def test_the_cli_re_validates_an_order_log_without_the_mapping_again(recorded, c
 
 
 def test_without_the_record_the_same_file_is_refused_with_what_to_do(recorded):
-    with pytest.raises(Exception) as err:
+    with pytest.raises(InputError) as err:
         load_inputs(str(recorded["log"]))
     assert "--one-event" in err.value.for_cli()
 
