@@ -38,14 +38,16 @@ from .outcomes import (
     churn_from_duration,
     churn_from_last_active,
     landmark_outcomes,
-    looks_monthly,
+    revenue_kind_by_name,
     revenue_per_observed_month,
 )
+from .ranking.flags import lifetime_total_verdict
 from .ranking.population import split_users
 from .ranking.rank import rank_candidates
 from .results import DataInfo, GapRun, PopulationFigures, RankingResult, ThresholdPopulation
 from .settings import AnalysisSettings
 from .stats.km import GroupCurve
+from .stats.tenure import tenure_evidence
 
 if TYPE_CHECKING:  # the engine side (`data.aggregate`, `data.population`) is imported where an
     from .data.aggregate import UserFrame  # event log is aggregated: a users table needs no engine
@@ -248,6 +250,40 @@ def _no_churn_error(u) -> InputError:
     )
 
 
+def users_table_revenue(
+    values: np.ndarray, d: np.ndarray, e: np.ndarray, column: str
+) -> tuple[np.ndarray, str]:
+    """A users table's revenue per user, and how it was read (METHODS §1.4): a rate as given,
+    a running total per observed month, since a total grows with tenure and would lend every
+    metric of staying longer a revenue link. The name decides when it says which; otherwise
+    the values do, by the lifetime-total rule the candidates are judged by (a plain 'revenue'
+    holding monthly amounts was divided by tenure before, which turned it against tenure)."""
+    kind = revenue_kind_by_name(column)
+    evidence = ""
+    if kind is None:
+        ev = tenure_evidence(values, d, e)
+        total = lifetime_total_verdict(ev.rho, ev.elasticity, ev.elasticity_low)
+        kind = "total" if total else "rate"
+        evidence = _tenure_words(ev)
+    if kind == "rate":
+        how = f" (its values do not grow with tenure: {evidence})" if evidence else ""
+        return values, f"'{column}' from the users table, as given{how}"
+    how = f"its values grow with tenure: {evidence}" if evidence else "named as a total"
+    return revenue_per_observed_month(values, d), (
+        f"'{column}' per observed month ({how}; a lifetime total grows with tenure, so it is "
+        "divided by months observed)"
+    )
+
+
+def _tenure_words(ev) -> str:
+    """The tenure evidence in words: Spearman ρ, and the elasticity when measured."""
+    rho = "n/a" if ev.rho is None else f"{ev.rho:.2f}"
+    out = f"Spearman ρ with tenure {rho}"
+    if ev.elasticity is not None:
+        out += f", tenure elasticity among users still active {ev.elasticity:.2f}"
+    return out
+
+
 def _outcomes(frame, churn, loaded, settings, revenue_event) -> Outcomes:
     d, e, source = churn
     revenue = rev_source = None
@@ -265,14 +301,7 @@ def _outcomes(frame, churn, loaded, settings, revenue_event) -> Outcomes:
             raise InputError(f"Revenue column '{rev_col}' is not in the users table.")
         values = frame["revenue" if rev_col == u.columns.revenue else rev_col].to_numpy(float)
         needs_follow_up = False
-        if looks_monthly(rev_col):
-            revenue, rev_source = values, f"'{rev_col}' from the users table, as given"
-        else:
-            revenue = revenue_per_observed_month(values, d)
-            rev_source = (
-                f"'{rev_col}' per observed month (a lifetime total grows with tenure, so it is "
-                "divided by months observed)"
-            )
+        revenue, rev_source = users_table_revenue(values, d, e, rev_col)
     return landmark_outcomes(
         frame,
         d,

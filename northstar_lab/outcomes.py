@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .data.columns import name_forms
 from .durations import DAYS_PER_UNIT
 from .errors import InputError
 
@@ -176,10 +177,29 @@ def revenue_per_observed_month(revenue: np.ndarray, d: np.ndarray) -> np.ndarray
     return np.asarray(revenue, float) / months
 
 
-def looks_monthly(column: str) -> bool:
-    """A revenue column named like a rate (per month, MRR, ARPU) is used as given."""
-    low = column.lower()
-    return any(k in low for k in ("per_month", "monthly", "mrr", "arpu", "per_mo"))
+#: Words that make a revenue column a rate (used as given; its scale does not move a rank
+#: correlation) or a running total (divided by months observed, as it grows with tenure).
+RATE_WORDS = frozenset({"monthly", "mrr", "arpu", "arppu", "weekly", "daily", "annual",
+                        "yearly", "arr", "mo", "month", "week", "day", "year", "rate"})  # fmt: skip
+TOTAL_WORDS = frozenset({"total", "lifetime", "ltv", "clv", "cltv", "cumulative", "sum",
+                         "todate", "to_date", "overall", "all_time", "alltime"})  # fmt: skip
+
+
+def revenue_kind_by_name(column: str) -> str | None:
+    """'rate' when the name says a period ('revenue_per_month', 'Monthly Charge', 'MRR',
+    'annualRevenue'), 'total' when it says a running total ('TotalCharges', 'LTV'), else None:
+    the data must tell (`revenue_is_total`). A total word wins ('total monthly' does not occur;
+    'Total Revenue' does)."""
+    words: set[str] = set()
+    for form in name_forms(column):
+        parts = form.split("_")
+        words.update(parts)
+        words.update("_".join(pair) for pair in zip(parts, parts[1:], strict=False))
+    if words & TOTAL_WORDS:
+        return "total"
+    if words & RATE_WORDS or "per" in words:
+        return "rate"
+    return None
 
 
 def _nobody_words(d: np.ndarray, excluded: dict[str, int], window_days: int) -> str:

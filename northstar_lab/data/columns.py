@@ -66,8 +66,10 @@ USER_NAMES = {
               "attrition_flag", "attrition", "attrited", "churn_status", "customer_status",
               "observed", "arrest", "died",
               "dead", "death"],
-    "revenue": ["revenue", "revenue_per_month", "monthly_revenue", "mrr", "arpu",
-                "total_revenue", "ltv", "monthly_charges", "total_charges"],
+    # rates before running totals: a rate is read as given, a total only through tenure
+    "revenue": ["revenue_per_month", "monthly_revenue", "mrr", "arpu", "monthly_charges",
+                "monthly_charge", "monthly_fee", "monthly_spend", "monthly_payment", "revenue",
+                "total_revenue", "ltv", "total_charges", "total_spend"],
 }  # fmt: skip
 
 

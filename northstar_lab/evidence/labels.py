@@ -72,7 +72,8 @@ def revenue_axis_title(
     """Words for the revenue axis: the days it covers when it is an event's value."""
     if revenue_source is None or revenue_source.startswith("sum of"):
         return f"Revenue per user in days {window_days}–{window_days + horizon_days} ({currency})"
-    return f"Revenue per user ({revenue_source}, {currency})"
+    # the source's reasons (in parentheses) are for the notes, not for an axis
+    return f"Revenue per user ({revenue_source.split(' (')[0]}, {currency})"
 
 
 def cohort_subtitle(summary: dict) -> list[str]:

@@ -114,12 +114,15 @@ def test_settings_allow_w0_and_event_logs_refuse_it():
 
 
 def test_revenue_column_is_never_also_a_candidate(rossi):
-    df = rossi.assign(spend=lambda d: 10.0 + d["prio"] * 2.0)  # named like nothing in particular
+    noise = np.random.default_rng(0).uniform(0, 6, len(rossi))
+    df = rossi.assign(spend=10.0 + rossi["prio"] * 2.0 + noise)  # named like nothing in particular
     loaded = load_inputs(users=df)
     assert "spend" in loaded.users.columns.behaviour  # proposed, as any numeric column is
     an = analyse(loaded, AnalysisSettings(window_days=0, revenue_col="spend", n_bootstrap=0))
     assert "spend" not in {c.column for c in an.ranking.candidates}
-    assert an.ranking.candidate("col:prio").revenue_rho > 0.5  # per observed month
+    # it does not grow with tenure, so it is read as given (a rate), not per observed month
+    assert an.outcomes.revenue_source.startswith("'spend' from the users table, as given (")
+    assert an.ranking.candidate("col:prio").revenue_rho > 0.5
 
 
 def _bank_customers(n: int = 3000, seed: int = 12) -> pd.DataFrame:
