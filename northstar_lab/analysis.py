@@ -28,7 +28,7 @@ from .candidates import (
 )
 from .data.calendar import DAY, as_of_end_sec
 from .data.load import LoadedData, input_labels, resolve_revenue_event
-from .data.proposals import LEFT_OUT, event_names_the_outcome
+from .data.proposals import LEFT_OUT, LEFT_OUT_MANY, event_names_the_outcome
 from .data.users import duration_unit_of
 from .errors import InputError
 from .outcomes import (
@@ -393,7 +393,7 @@ def _candidates(frame, uf: UserFrame | None, loaded, settings, revenue_event) ->
                 app="Remove it from the candidates you picked.",
             )
     if not cands:
-        left_out = [w for w in loaded.warnings if LEFT_OUT in w]
+        left_out = [w for w in loaded.warnings if LEFT_OUT in w or LEFT_OUT_MANY in w]
         raise InputError(
             "No candidate metrics: the event log has no event types and the users table no "
             "numeric behaviour columns." + "".join(f" {w}" for w in left_out)

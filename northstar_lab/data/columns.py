@@ -165,7 +165,7 @@ class EventColumns:
         for role in roles:
             if not getattr(self, role):
                 problems.append(
-                    f"{label}: no {role} column found. Columns present: {_show(columns)}. "
+                    f"{label}: no {role} column found. Columns present: {show_columns(columns)}. "
                     f"Say which column holds the {ROLE_WORDS[role]} in the column mapping, or "
                     f"rename it to one of {', '.join(EVENT_NAMES[role][:4])}."
                 )
@@ -174,7 +174,7 @@ class EventColumns:
             if col and col not in columns:
                 problems.append(
                     f"{label}: column '{col}' (for {role}) is missing. Columns present: "
-                    f"{_show(columns)}."
+                    f"{show_columns(columns)}."
                 )
         if not problems:
             return self
@@ -233,7 +233,7 @@ ROLE_WORDS = {"user": "user id", "timestamp": "event time", "event": "event name
 SHOWN_NAME_CHARS = 40
 
 
-def _show(columns: list[str], limit: int = 12) -> str:
+def show_columns(columns: list[str], limit: int = 12) -> str:
     """Column names for a message: at most `limit`, each cut to 40 characters (a header of
     5,000 NULs or a 10 MB line must not become the message)."""
     shown = ", ".join(f"'{_cut(c)}'" for c in list(columns)[:limit])

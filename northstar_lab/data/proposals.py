@@ -16,13 +16,22 @@ import pandas as pd
 
 from ..durations import text_durations, unit_in_name
 from .calendar import PER_SECOND, UNIT_WORDS, epoch_unit, is_yyyymmdd
-from .columns import USER_NAMES, UserColumns, declined_roles, name_forms, normalise, recognise
+from .columns import (
+    USER_NAMES,
+    UserColumns,
+    declined_roles,
+    name_forms,
+    normalise,
+    recognise,
+    show_columns,
+)
 from .flags import as_flag, is_status
 from .numbers import read_text_numbers
 
 #: The words every "this column was left out" note of `prepare_users` ends its reason with, so
 #: the "no candidates" error can repeat those notes (analysis.py).
 LEFT_OUT = "so it was left out"
+LEFT_OUT_MANY = "so they were left out"  # the same, for a note that names several columns
 
 #: Roles whose columns are outcomes, or define them: never behaviour candidates (METHODS §2).
 OUTCOME_ROLES = ("signup", "cancel", "last_active", "duration", "churn", "revenue")
@@ -53,6 +62,37 @@ def _names_the_outcome(column: str) -> bool:
 def _words(name: str) -> set[str]:
     """The words of a name, camelCase split too ('ChurnValue': churn, value)."""
     return set(name_forms(name)[-1].split("_"))
+
+
+#: Words that make a column describe who the customer is rather than what they do in the
+#: product ('Age', 'CreditScore', 'EstimatedSalary', 'SeniorCitizen', 'Dependent_count', a
+#: numeric ZIP code): no product team can grow them, so they are no North Star (METHODS §2).
+ATTRIBUTE_WORDS = frozenset({
+    "age", "gender", "sex", "birth", "birthday", "birthyear", "dob", "salary", "income",
+    "creditscore", "geography", "country", "nationality", "ethnicity", "marital", "married",
+    "education", "occupation", "seniorcitizen", "dependents", "dependent", "zip", "zipcode",
+    "postcode", "postal", "latitude", "longitude",
+})  # fmt: skip
+_ATTRIBUTE_PAIRS = frozenset({"credit_score", "senior_citizen", "birth_year", "zip_code",
+                              "postal_code", "year_of_birth"})  # fmt: skip
+#: 'account_age' and 'age_days' measure time with the product, not the customer: tenure, which
+#: the outcome roles and the lifetime-total rule already handle.
+_NOT_THE_PERSON = frozenset({"account", "days", "months", "weeks", "years", "tenure", "user",
+                             "subscription", "membership", "plan", "device", "app"})  # fmt: skip
+
+
+def describes_the_customer(column: str) -> bool:
+    """A column that says who the customer is — age, gender, income, credit score, where they
+    live — not what they do in the product: never proposed as a candidate (a numeric one is
+    said in a note; choosing it still ranks it). Text ones stay segments."""
+    words = _words(column)
+    parts = name_forms(column)[-1].split("_")
+    pairs = {"_".join(p) for p in zip(parts, parts[1:], strict=False)}
+    if pairs & _ATTRIBUTE_PAIRS:
+        return True
+    if "age" in words and words & _NOT_THE_PERSON:
+        return False
+    return bool(words & ATTRIBUTE_WORDS)
 
 
 #: Words that make an event the outcome when nothing else it names is cancelled instead:
@@ -116,7 +156,10 @@ def recognise_user_columns(df: pd.DataFrame, **explicit) -> UserColumns:
         behaviour = tuple(
             c
             for c in df.columns
-            if c not in roles and not looks_like_outcome(c) and _is_behaviour(df[c], c)
+            if c not in roles
+            and not looks_like_outcome(c)
+            and not describes_the_customer(c)
+            and _is_behaviour(df[c], c)
         )
     segments = explicit.get("segments")
     if segments is None:
@@ -197,7 +240,7 @@ def _left_out_notes(df: pd.DataFrame, columns: UserColumns, label: str) -> list[
     named after churn — said, because a column the user sees in the file would otherwise be
     missing without a word (ids and outcome roles by their plain names need none)."""
     used = {*columns.roles().values(), *columns.behaviour, *columns.segments}
-    out = []
+    out, attributes = [], []
     for col in df.columns:
         if col in used or not pd.api.types.is_numeric_dtype(df[col]):
             continue
@@ -207,6 +250,8 @@ def _left_out_notes(df: pd.DataFrame, columns: UserColumns, label: str) -> list[
                 "score, label or probability predicts churn by being it. Choose it as a "
                 "behaviour column to rank it anyway."
             )
+        elif describes_the_customer(col) and _is_behaviour(df[col], col):
+            attributes.append(col)
         elif (span := time_span(df[col])) is not None:
             out.append(
                 f"{label}: column '{col}' holds numbers that read as times ({span[2]}, "
@@ -219,7 +264,27 @@ def _left_out_notes(df: pd.DataFrame, columns: UserColumns, label: str) -> list[
                 f"counting up by one like a row number, {LEFT_OUT}. Choose it as a behaviour "
                 "column to rank it anyway."
             )
+    if attributes:
+        out.append(_attributes_note(attributes, label))
     return out
+
+
+def _attributes_note(columns: list[str], label: str) -> str:
+    """One note for every numeric column that describes the customer (`describes_the_customer`)."""
+    if len(columns) == 1:
+        subject, verb, left, them = f"column {show_columns(columns)}", "describes", LEFT_OUT, "it"
+    else:
+        subject, verb, left, them = (
+            f"columns {show_columns(columns)}",
+            "describe",
+            LEFT_OUT_MANY,
+            "them",
+        )
+    return (
+        f"{label}: {subject} {verb} who the customer is, not what they do in the product, "
+        f"{left}: a North Star must be something the product can grow. Choose {them} among "
+        f"the behaviour columns to rank {them} anyway."
+    )
 
 
 #: Unix times a users table holds: 2000-01-01 to 2100-01-01 (in the unit their size says).

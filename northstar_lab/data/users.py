@@ -32,7 +32,7 @@ from .calendar import (
     is_yyyymmdd,
     time_reading,
 )
-from .columns import UserColumns, _show
+from .columns import UserColumns, show_columns
 from .flags import as_flag
 from .names import changed_names_warning, clean_values
 from .numbers import read_text_numbers, text_numbers_note
@@ -250,7 +250,7 @@ def _check_mapping(
     cols = list(df.columns)
     if not columns.user:
         raise InputError(
-            f"{label}: no user id column found. Columns present: {_show(cols)}. Say which "
+            f"{label}: no user id column found. Columns present: {show_columns(cols)}. Say which "
             "column holds the user id in the column mapping, or rename it to user_id."
         )
     mapped = list(columns.roles().items())
@@ -259,7 +259,8 @@ def _check_mapping(
     missing = [f"'{c}' (for {r})" for r, c in mapped if c not in df.columns]
     if missing:
         raise InputError(
-            f"{label}: column {', '.join(missing)} is missing. Columns present: {_show(cols)}."
+            f"{label}: column {', '.join(missing)} is missing. "
+            f"Columns present: {show_columns(cols)}."
         )
     unit_problem = None if unit_written else _duration_unit_problem(columns, label)
     if unit_problem:

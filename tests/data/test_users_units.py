@@ -48,7 +48,7 @@ def test_rossi_outcomes_are_recognised_not_offered_as_behaviour(rossi):
     cols = recognise_user_columns(rossi)
     assert (cols.duration, cols.churn, cols.duration_unit) == ("week", "arrest", "weeks")
     assert not {"week", "arrest"} & set(cols.behaviour)
-    assert set(cols.behaviour) == {"fin", "age", "race", "wexp", "mar", "paro", "prio"}
+    assert set(cols.behaviour) == {"fin", "race", "wexp", "mar", "paro", "prio"}  # age: a trait
     for name in ("tenure", "churned", "total_charges", "cancelled_at", "monthly_revenue"):
         assert looks_like_outcome(name), name
     assert not looks_like_outcome("lessons_first_14d")
