@@ -292,12 +292,12 @@ def _sweep_now_and_then() -> None:
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _peek(kind: str, key: str, label: str, table: str | None, event_format: str | None = None):
+    from northstar_lab.data.load import read_users_file
     from northstar_lab.data.proposals import recognise_user_columns
     from northstar_lab.data.sources import peek_columns
-    from northstar_lab.data.users import read_table
 
     if kind == "users":
-        df = read_table(key, label)
+        df = read_users_file(key, label)[0]
         return list(df.columns), recognise_user_columns(df)
     return peek_columns(key, table, label=label, event_format=event_format)
 

@@ -9,7 +9,7 @@ import duckdb
 import ibis
 
 from ..errors import InputError
-from . import excel, formats, names, sources
+from . import excel, formats, headerless, names, sources
 from .columns import EventColumns, name_forms, with_recorded
 from .events import BadTimestamps, check_events, standard_events
 from .timestamps import repair_text_timestamps
@@ -39,7 +39,18 @@ def _read_events(source, events_table, label, event_format, event_columns, say, 
     for sentence in report.sentences() if report else []:
         say(sentence, 0.03)
     explicit = with_recorded(event_columns, recorded, list(table.columns))
-    cols = EventColumns.recognise(list(table.columns), label, **explicit)
+    numbered = headerless.is_numbered(table.columns)
+    try:
+        cols = EventColumns.recognise(list(table.columns), label, **explicit)
+    except InputError:
+        missing = headerless.unmapped_roles(explicit) if numbered else []
+        if missing:
+            raise headerless.headerless_error(
+                table, label, missing, headerless.EVENTS_HEADER
+            ) from None
+        raise
+    if numbered:
+        read_warnings.append(headerless.headerless_note(table, label))
     read_warnings += unit_price_warning(cols, list(table.columns), label)
     read_warnings += count_column_warning(cols, table, label)
     std = standard_events(table, cols, label, read_warnings)

@@ -19,7 +19,7 @@ import pandas as pd
 from ..errors import InputError
 from ..redact import redact_secrets
 from ..settings import AnalysisSettings
-from . import excel, names, sources
+from . import excel, headerless, names, sources
 from .columns import with_recorded
 from .proposals import recognise_user_columns
 from .users import UsersTable, ids_as_written, prepare_users, read_table
@@ -173,9 +173,8 @@ def _load_users(users, users_table, source, label, user_columns, as_written=True
         df, label = users, redact_secrets(label or "users")
     elif users is not None:
         label = redact_secrets(label or Path(users).name)
-        df = read_table(users, label)
+        df, sheet = read_users_file(users, label, user_columns, recorded)
         workbook = excel.is_workbook(users)
-        sheet = excel.sheet_notes(users, label) if workbook else []
         as_written = as_written and not workbook  # a workbook's cells, not CSV text
     else:
         if source is None or source.kind == "file":
@@ -195,6 +194,31 @@ def _load_users(users, users_table, source, label, user_columns, as_written=True
     table = prepare_users(df, cols, label)
     table.notes[:0] = sheet + renamed
     return table
+
+
+def read_users_file(
+    path: str | Path, label: str, user_columns: dict | None = None, recorded: dict | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """A users file as a frame, with notes on how it was read (a workbook's sheet, a file
+    without a header). The app's mapping step reads it here too, so the columns it offers
+    are the ones the analysis reads."""
+    df = read_table(path, label)
+    if excel.is_workbook(path):
+        return df, excel.sheet_notes(path, label)
+    if _first_line_is_a_user(df, user_columns, recorded):
+        df = read_table(path, label, header=False)
+        return df, [headerless.headerless_note(df, label)]
+    return df, []
+
+
+def _first_line_is_a_user(df: pd.DataFrame, user_columns, recorded) -> bool:
+    """A CSV read with a header that is a line of data (`headerless.frame_header_is_data`)
+    and no user column among those names: read it again without a header. A table whose
+    user column is found keeps its header, even with columns named 2024 and 2025."""
+    if not headerless.frame_header_is_data(df):
+        return False
+    explicit = with_recorded(user_columns, recorded, list(df.columns))
+    return recognise_user_columns(df, **explicit).user not in df.columns
 
 
 def _events_fingerprint(source, table, check: EventCheck, counts, report=None) -> dict:

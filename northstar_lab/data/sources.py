@@ -455,9 +455,14 @@ def _read(con, paths, fmt: str, json_columns, whole_file_types: bool = False) ->
         if json_columns:
             return con.read_json(paths, columns=json_columns)
         return con.read_json(paths)
-    if whole_file_types and con.name == "duckdb":
-        return con.read_csv(paths, sample_size=-1)
-    return con.read_csv(paths)
+    if con.name != "duckdb":
+        return con.read_csv(paths)
+    from .headerless import csv_has_header  # a first line of data is not column names
+
+    header = {} if csv_has_header(con, paths) else {"header": False}
+    if whole_file_types:
+        return con.read_csv(paths, sample_size=-1, **header)
+    return con.read_csv(paths, **header)
 
 
 def is_csv_file(source: Source) -> bool:

@@ -45,10 +45,13 @@ def month_name_formats() -> list[str]:
 
 
 #: Times with their UTC offset as mail, HTTP and JavaScript write them: RFC 2822 ('Tue, 26
-#: Mar 2024 00:00:00 +0000'), a JavaScript Date's text ('Tue Mar 26 2024 00:00:00 GMT+0100')
-#: and a web server's access log ('26/Mar/2024:00:00:00 +0000'); read in UTC.
+#: Mar 2024 00:00:00 +0000'), a JavaScript Date's text ('Tue Mar 26 2024 00:00:00 GMT+0100'),
+#: a web server's access log ('26/Mar/2024:00:00:00 +0000') and Twitter's API ('Tue Mar 26
+#: 00:00:00 +0000 2024', which Foursquare check-in dumps keep); read in UTC. Last, C's
+#: ctime/asctime ('Tue Mar 26 00:00:00 2024'), which has no zone and is read as UTC.
 OFFSET_FORMATS = ("%a, %d %b %Y %H:%M:%S %z", "%d %b %Y %H:%M:%S %z",
-                  "%a %b %d %Y %H:%M:%S GMT%z", "%d/%b/%Y:%H:%M:%S %z")  # fmt: skip
+                  "%a %b %d %Y %H:%M:%S GMT%z", "%d/%b/%Y:%H:%M:%S %z",
+                  "%a %b %d %H:%M:%S %z %Y", "%a %b %d %H:%M:%S %Y")  # fmt: skip
 
 
 @ibis.udf.scalar.builtin(name="try_strptime")

@@ -22,7 +22,7 @@ from ..durations import (
     units_in_words,
 )
 from ..errors import InputError, example_rows
-from . import csvread, diagnose, excel
+from . import csvread, diagnose, excel, headerless
 from .calendar import (
     DAY,
     NOT_BEFORE_SEC,
@@ -62,12 +62,12 @@ class UsersTable:
     notes: list[str] = field(default_factory=list)
 
 
-def read_table(path: str | Path, label: str | None = None) -> pd.DataFrame:
+def read_table(path: str | Path, label: str | None = None, header: bool = True) -> pd.DataFrame:
     """Read a CSV, CSV.gz or Parquet file into pandas with a clear error for unreadable files.
 
     A CSV is checked first (Excel workbook, UTF-16, NUL bytes, a truncated gzip) and its
     delimiter (comma, semicolon, tab or '|') read from the header line; a failure gets its cause
-    from `diagnose`.
+    from `diagnose`. header=False: the first line is data, the columns numbered (`headerless`).
     """
     path = Path(path)
     label = label or path.name
@@ -91,6 +91,10 @@ def read_table(path: str | Path, label: str | None = None) -> pd.DataFrame:
         if problem:
             raise InputError(f"{label}: {problem}")
     try:
+        if not header and not is_parquet:  # columns numbered as DuckDB numbers them
+            df = pd.read_csv(path, sep=_delimiter(path), header=None, low_memory=False)
+            df.columns = [f"column{i}" for i in range(df.shape[1])]
+            return df
         df = pd.read_parquet(path) if is_parquet else csvread.read_csv(path, _delimiter(path))
     except pd.errors.EmptyDataError as exc:
         raise InputError(f"{label}: the file has no header and no rows.") from exc
@@ -248,6 +252,8 @@ def _check_mapping(
     is needed, unless the values write it (these raise at once), and no outcome also mapped
     as behaviour."""
     cols = list(df.columns)
+    if not columns.user and headerless.is_numbered(cols):
+        raise headerless.headerless_error(df, label, ["user"], headerless.USERS_HEADER)
     if not columns.user:
         raise InputError(
             f"{label}: no user id column found. Columns present: {show_columns(cols)}. Say which "

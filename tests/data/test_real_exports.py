@@ -301,6 +301,10 @@ TIME_TEXTS = {
         lambda x: x.strftime("%a %b %d %Y %H:%M:%S GMT") + x.strftime("%z")
     ),
     "epoch_text": lambda t: (t.astype("int64") // 10**9).astype(str),
+    "twitter": lambda t: t.dt.tz_convert("America/New_York").map(
+        lambda x: x.strftime("%a %b %d %H:%M:%S %z %Y")
+    ),
+    "ctime": lambda t: t.dt.strftime("%a %b %d %H:%M:%S %Y"),
 }
 
 
@@ -308,7 +312,8 @@ TIME_TEXTS = {
 def test_text_times_with_offsets_or_as_digits_are_read_in_utc(tmp_path, how):
     """'…T01:00:00+01:00' is midnight UTC: the engine's plain cast dropped the offset, so a log
     written in Berlin time (two offsets a year) or India's (+05:30) was read hours off; mail
-    and JavaScript dates, and Unix time kept as text, were refused."""
+    and JavaScript dates, Twitter's (Foursquare check-ins), C's ctime, and Unix time kept as
+    text, were refused."""
     df = _times_log()
     utc = df.assign(timestamp=df["t"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")).drop(columns="t")
     other = df.assign(timestamp=TIME_TEXTS[how](df["t"])).drop(columns="t")
