@@ -244,10 +244,26 @@ def _no_churn_error(u) -> InputError:
             cli="Name the signup column with --signup-col (e.g. created).",
             app="Choose the signup column as 'Signup time' in the column mapping.",
         )
+    flags = u.fixed_day_flags if u else ()
+    if flags:
+        verb = "says" if len(flags) == 1 else "say"
+        return InputError(
+            f"{label}: cannot tell who churned. {_fixed_day_words(flags)} {verb} whether each "
+            "user was back on a fixed day: a yes/no at set days, not when anyone churned, so "
+            "no survival can be read from them (a user who missed one day can be back on a "
+            "later one). Give a duration column with a churn flag (days from the first to the "
+            "last session, and whether they have stopped), a last-active date with a signup "
+            "time, or the event log the flags were counted from."
+        )
     return InputError(
         f"{label}: cannot tell who churned. Give a cancellation date column (with a signup "
         "column), a duration column with a churn flag, a last-active date, or an event log."
     )
+
+
+def _fixed_day_words(flags: tuple[str, ...]) -> str:
+    names = [f"'{f}'" for f in flags[:4]] + (["…"] if len(flags) > 4 else [])
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def users_table_revenue(

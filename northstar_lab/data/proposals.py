@@ -42,8 +42,26 @@ MAX_SEGMENT_LEVELS = 50
 #: probability or reason would lead any ranking by construction ('Churn Score', 'ChurnValue').
 OUTCOME_WORDS = frozenset({
     "churn", "churned", "churns", "attrition", "attrited", "cancel", "cancelled", "canceled",
-    "cancellation",
+    "cancellation", "retention", "retained",
 })  # fmt: skip
+
+#: Words of a name that says whether a user was back (retained, active) on a fixed day.
+_RETURN_WORDS = frozenset({"retention", "retained", "retain", "active", "returned", "ret"})
+
+
+def fixed_day_retention(df: pd.DataFrame) -> tuple[str, ...]:
+    """Yes/no columns saying whether each user was back on a fixed day after starting
+    (Cookie Cats' retention_1 and retention_7, 'd30_retained', 'active_day_7'): a snapshot at
+    set days, which gives no time of churn (a user missing day 1 can be back on day 7), so no
+    survival can be read from them. Found to say so when churn cannot be told otherwise."""
+    found = []
+    for col in df.columns:
+        words = re.findall(r"[a-z]+|\d+", name_forms(str(col))[-1])  # 'Retention7' too
+        if not set(words) & _RETURN_WORDS or not any(w.isdigit() for w in words):
+            continue
+        if as_flag(df[col]) is not None:
+            found.append(str(col))
+    return tuple(found)
 
 
 def looks_like_outcome(column: str) -> bool:
@@ -153,10 +171,12 @@ def recognise_user_columns(df: pd.DataFrame, **explicit) -> UserColumns:
     roles = {v for v in found.values() if v}
     behaviour = explicit.get("behaviour")  # an empty choice is a choice: no candidates here
     if behaviour is None:
+        back_on_a_day = set(fixed_day_retention(df))  # retention measured: no candidate
         behaviour = tuple(
             c
             for c in df.columns
             if c not in roles
+            and c not in back_on_a_day
             and not looks_like_outcome(c)
             and not describes_the_customer(c)
             and _is_behaviour(df[c], c)

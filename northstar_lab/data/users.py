@@ -36,7 +36,7 @@ from .columns import UserColumns, show_columns
 from .flags import as_flag
 from .names import changed_names_warning, clean_values
 from .numbers import read_text_numbers, text_numbers_note
-from .proposals import left_out_notes
+from .proposals import fixed_day_retention, left_out_notes
 
 
 def duration_unit_needed(duration_column: str | None, unit: str | None = None) -> bool:
@@ -60,6 +60,9 @@ class UsersTable:
     columns: UserColumns
     label: str
     notes: list[str] = field(default_factory=list)
+    #: yes/no columns of retention on fixed days (`proposals.fixed_day_retention`), named when
+    #: churn cannot be told: they look like an answer and are not one
+    fixed_day_flags: tuple[str, ...] = ()
 
 
 def read_table(path: str | Path, label: str | None = None, header: bool = True) -> pd.DataFrame:
@@ -242,7 +245,8 @@ def prepare_users(df: pd.DataFrame, columns: UserColumns, label: str = "users") 
     notes += left_out_notes(df, columns, label)
     if written is not None and columns.duration_unit is None:  # the words results speak in
         columns = columns.with_(duration_unit=written[1])
-    return UsersTable(frame=out, columns=columns, label=label, notes=notes)
+    return UsersTable(frame=out, columns=columns, label=label, notes=notes,
+                      fixed_day_flags=fixed_day_retention(df))  # fmt: skip
 
 
 def _check_mapping(
