@@ -27,8 +27,11 @@ SPLIT_MAX_BYTES = 1 << 30  # the halves are copies of the file's bytes: bounded
 _EXACT_INT = 2**53
 
 
-def read_csv(path: str | Path, sep: str) -> pd.DataFrame:
-    """`pd.read_csv(path, sep=sep, low_memory=False)`, in two halves where that is the same."""
+def read_csv(path: str | Path, sep: str, skip: int = 0) -> pd.DataFrame:
+    """`pd.read_csv(path, sep=sep, low_memory=False)`, in two halves where that is the same;
+    skip: lines above the header (read in one piece)."""
+    if skip:
+        return pd.read_csv(path, sep=sep, skiprows=skip, low_memory=False)
     data = _splittable_bytes(Path(path))
     if data is not None:
         try:
@@ -95,7 +98,9 @@ def _one_type(a: pd.Series, b: pd.Series) -> np.dtype | None:
     return None
 
 
-def column_as_written(path: str | Path, sep: str, position: int, rows: int) -> pd.Series | None:
+def column_as_written(
+    path: str | Path, sep: str, position: int, rows: int, skip: int = 0
+) -> pd.Series | None:
     """One column of a CSV as the text in the file (NaN where empty), read by Arrow's reader
     for that column alone; None when it does not give `rows` values (a layout the two readers
     see differently), so the caller keeps what pandas read."""
@@ -103,17 +108,19 @@ def column_as_written(path: str | Path, sep: str, position: int, rows: int) -> p
     import pyarrow.csv as pacsv
 
     parse = pacsv.ParseOptions(delimiter=sep)
+    read = pacsv.ReadOptions(skip_rows=skip)
     try:
-        with pacsv.open_csv(path, parse_options=parse) as first_block:
+        with pacsv.open_csv(path, read_options=read, parse_options=parse) as first_block:
             name = first_block.schema.names[position]
         table = pacsv.read_csv(
             path,
+            read_options=read,
             parse_options=parse,
             convert_options=pacsv.ConvertOptions(
                 include_columns=[name], column_types={name: pa.string()}, strings_can_be_null=True
             ),
         )
-    except (pa.ArrowInvalid, IndexError, OSError):
+    except (pa.ArrowInvalid, IndexError, KeyError, OSError):
         return None
     if table.num_rows != rows:
         return None

@@ -19,7 +19,7 @@ import pandas as pd
 from ..errors import InputError
 from ..redact import redact_secrets
 from ..settings import AnalysisSettings
-from . import excel, headerless, names, sources
+from . import excel, exportrows, headerless, names, sources
 from .columns import with_recorded
 from .proposals import recognise_user_columns
 from .users import UsersTable, ids_as_written, prepare_users, read_table
@@ -205,10 +205,19 @@ def read_users_file(
     df = read_table(path, label)
     if excel.is_workbook(path):
         return df, excel.sheet_notes(path, label)
+    notes = []
+    if not str(path).lower().endswith((".parquet", ".pq")):
+        _, skip, above = exportrows.lines_above_header(path)
+        notes += [exportrows.above_header_note(label, above, skip)] if skip else []
     if _first_line_is_a_user(df, user_columns, recorded):
         df = read_table(path, label, header=False)
-        return df, [headerless.headerless_note(df, label)]
-    return df, []
+        notes.append(headerless.headerless_note(df, label))
+    explicit = with_recorded(user_columns, recorded, list(df.columns))
+    summary = exportrows.totals_rows(df, recognise_user_columns(df, **explicit).user)
+    if summary:  # a report's totals row is not a user
+        notes.append(exportrows.totals_note(label, summary))
+        df = df.drop(index=df.index[list(summary)]).reset_index(drop=True)
+    return df, notes
 
 
 def _first_line_is_a_user(df: pd.DataFrame, user_columns, recorded) -> bool:

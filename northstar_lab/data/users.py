@@ -33,6 +33,7 @@ from .calendar import (
     time_reading,
 )
 from .columns import UserColumns, show_columns
+from .exportrows import lines_above_header
 from .flags import as_flag
 from .names import changed_names_warning, clean_values
 from .numbers import read_text_numbers, text_numbers_note
@@ -94,11 +95,15 @@ def read_table(path: str | Path, label: str | None = None, header: bool = True) 
         if problem:
             raise InputError(f"{label}: {problem}")
     try:
-        if not header and not is_parquet:  # columns numbered as DuckDB numbers them
-            df = pd.read_csv(path, sep=_delimiter(path), header=None, low_memory=False)
+        if is_parquet:
+            df = pd.read_parquet(path)
+        elif not header:  # columns numbered as DuckDB numbers them
+            sep, skip = csv_layout(path)
+            df = pd.read_csv(path, sep=sep, header=None, skiprows=skip, low_memory=False)
             df.columns = [f"column{i}" for i in range(df.shape[1])]
             return df
-        df = pd.read_parquet(path) if is_parquet else csvread.read_csv(path, _delimiter(path))
+        else:
+            df = csvread.read_csv(path, *csv_layout(path))
     except pd.errors.EmptyDataError as exc:
         raise InputError(f"{label}: the file has no header and no rows.") from exc
     except Exception as exc:
@@ -144,7 +149,8 @@ def ids_as_written(df: pd.DataFrame, path: str | Path, col: str) -> pd.DataFrame
     path = Path(path)
     if _is_parquet(path):
         return df
-    text = csvread.column_as_written(path, _delimiter(path), list(df.columns).index(col), len(df))
+    sep, skip = csv_layout(path)
+    text = csvread.column_as_written(path, sep, list(df.columns).index(col), len(df), skip)
     if text is None:
         return df
     text = text.str.strip()
@@ -152,6 +158,13 @@ def ids_as_written(df: pd.DataFrame, path: str | Path, col: str) -> pd.DataFrame
     if (text[present].to_numpy() == user_ids_as_text(s)[present].to_numpy()).all():
         return df  # 42 read as 42: nothing lost
     return df.assign(**{col: text.to_numpy(dtype=object)})
+
+
+def csv_layout(path: Path) -> tuple[str, int]:
+    """(delimiter, lines above the header): a report's title lines are skipped
+    (`exportrows`); otherwise the delimiter is read from the first line, as always."""
+    sep, skip, _ = lines_above_header(path)
+    return (sep, skip) if skip else (_delimiter(path), 0)
 
 
 def _delimiter(path: Path) -> str:
