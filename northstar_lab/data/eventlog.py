@@ -9,7 +9,7 @@ import duckdb
 import ibis
 
 from ..errors import InputError
-from . import excel, formats, headerless, names, sources
+from . import excel, exportrows, formats, headerless, names, sources
 from .columns import EventColumns, name_forms, with_recorded
 from .events import BadTimestamps, check_events, standard_events
 from .timestamps import repair_text_timestamps
@@ -130,6 +130,8 @@ def open_event_table(
     table, warnings = names.clean_table_columns(table, label)
     if source.kind == "file" and excel.is_workbook(source.location):
         warnings[:0] = excel.sheet_notes(source.location, label)
+    if sources.is_csv_file(source) and source.engine == "duckdb":
+        warnings[:0] = exportrows.event_log_title_note(con, source.location, label)
     name = formats.check_format_name(event_format)
     asked = name is not None
     if not asked and str(event_format or "").lower() != "plain":

@@ -88,6 +88,18 @@ def above_header_note(label: str, skipped: list[str], n_lines: int) -> str:
     )
 
 
+def event_log_title_note(con, path: str, label: str) -> list[str]:
+    """The note for lines DuckDB's sniffer skipped above an event log's header (it reads the
+    log right; the note says what was not read)."""
+    from .headerless import first_file, sniffed
+
+    skip = sniffed(con, path)[1]
+    if not skip:
+        return []
+    above = [line.strip() for line in _first_lines(Path(first_file(path)))[:skip]]
+    return [above_header_note(label, [line for line in above if line], skip)]
+
+
 def totals_rows(df: pd.DataFrame, user_col: str | None) -> dict[int, tuple[str, str]]:
     """{row position: (its label, 'totals' or 'averages')} of a report's summary rows."""
     labels = [c for c in dict.fromkeys([df.columns[0], user_col]) if c in df.columns]

@@ -29,16 +29,28 @@ NUMBERED = re.compile(r"column\d+")
 SHOWN = 8  # columns shown with their first value
 
 
-def csv_has_header(con, paths: str | list[str]) -> bool:
-    """DuckDB's sniffer's verdict on the first file; True when it cannot tell (or fails)."""
+def first_file(paths: str | list[str]) -> str:
+    """The first file of a path, glob or list of paths (the one the sniffer looks at)."""
     first = paths[0] if isinstance(paths, list) else paths
     if any(c in first for c in "*?["):
         first = next(iter(sorted(glob.glob(first, recursive=True))), first)
+    return first
+
+
+def sniffed(con, paths: str | list[str]) -> tuple[bool, int]:
+    """DuckDB's sniffer's verdict on the first file: (has a header, lines skipped above it);
+    (True, 0) when it cannot tell (or fails)."""
     try:
-        row = con.con.execute("SELECT HasHeader FROM sniff_csv(?)", [first]).fetchone()
+        row = con.con.execute(
+            "SELECT HasHeader, SkipRows FROM sniff_csv(?)", [first_file(paths)]
+        ).fetchone()
     except Exception:  # noqa: BLE001 - any sniffer failure: read as before, errors come later
-        return True
-    return bool(row[0]) if row else True
+        return True, 0
+    return (bool(row[0]), int(row[1] or 0)) if row else (True, 0)
+
+
+def csv_has_header(con, paths: str | list[str]) -> bool:
+    return sniffed(con, paths)[0]
 
 
 def is_numbered(columns) -> bool:

@@ -96,3 +96,22 @@ def test_a_user_called_total_whose_numbers_are_his_own_stays():
     assert totals_rows(df, "customer_id") == {}
     df.loc[49, "logins"] = df["logins"].iloc[:49].sum()
     assert totals_rows(df, "customer_id") == {49: ("total", "totals")}
+
+
+def test_title_lines_above_an_event_log_are_said(tmp_path):
+    """DuckDB's sniffer skips them and reads the log right; the note says what was not read."""
+    rng = np.random.default_rng(1)
+    log = pd.DataFrame({"user_id": [f"u{i % 40}" for i in range(400)],
+                        "timestamp": pd.Timestamp("2025-01-01")
+                        + pd.to_timedelta(rng.integers(0, 90 * 24, 400), unit="h"),
+                        "event": rng.choice(["open", "save"], 400)})  # fmt: skip
+    log.to_csv(tmp_path / "plain.csv", index=False)
+    with open(tmp_path / "export.csv", "w") as f:
+        f.write("Events export\nGenerated 2025-06-01\n\n")
+        log.to_csv(f, index=False)
+    got = load_inputs(str(tmp_path / "export.csv"))
+    want = load_inputs(str(tmp_path / "plain.csv"))
+    assert any("the first 3 lines are above the header ('Events export'" in w
+               for w in got.warnings)  # fmt: skip
+    assert not any("above the header" in w for w in want.warnings)
+    assert got.event_counts == want.event_counts
