@@ -115,8 +115,14 @@ def event_mapping(columns: list[str], prefix: str) -> dict:
             "Value (optional)", columns, found["value"], f"{prefix}_ev_value",
             help="Numeric amount, e.g. the payment amount for revenue.",
         )  # fmt: skip
+        count = _select(
+            "Events per row (optional)", columns, None, f"{prefix}_ev_count",
+            help="For a log rolled up per user, day and event: the column with how many "
+            "times the event happened. Each row then counts as that many events.",
+        )  # fmt: skip
     event = None if event in (NONE, ONE_EVENT) else event
-    return {"user": user, "timestamp": ts, "event": event, "value": value, "one_event": one_event}
+    return {"user": user, "timestamp": ts, "event": event, "value": value, "count": count,
+            "one_event": one_event}  # fmt: skip
 
 
 def user_mapping(cols: list[str], found, prefix: str) -> tuple[dict, list[str]]:

@@ -58,6 +58,11 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
         "purchase log, e.g. --one-event purchase)",
     )
     m.add_argument("--value-col", help="numeric event value column (e.g. payment amount)")
+    m.add_argument(
+        "--count-col",
+        help="events per row, for a log rolled up per user, day and event (each row counts "
+        "as that many events)",
+    )
     m.add_argument("--signup-col", help="users: signup time")
     m.add_argument("--churn-col", help="users: churn/cancellation time (empty = still active)")
     m.add_argument("--last-active-col", help="users: last active time")
@@ -161,6 +166,7 @@ def load_from(args, progress, recorded: dict | None = None):
         "timestamp": args.timestamp_col,
         "event": args.event_name_col,
         "value": args.value_col,
+        "count": getattr(args, "count_col", None),
         "one_event": getattr(args, "one_event", None),
     }
     user_cols = {

@@ -143,6 +143,9 @@ class EventColumns:
     timestamp: str
     event: str | None
     value: str | None = None
+    #: events per row, for a log rolled up per user, day and event ('user, date, event,
+    #: count'; `rollup`); set only when asked, never guessed
+    count: str | None = None
     #: the one event every row is, for a log without an event column (an order or purchase
     #: log: UCI Online Retail, Olist's orders); set only when asked, never guessed
     one_event: str | None = None
@@ -169,7 +172,7 @@ class EventColumns:
                     f"Say which column holds the {ROLE_WORDS[role]} in the column mapping, or "
                     f"rename it to one of {', '.join(EVENT_NAMES[role][:4])}."
                 )
-        for role in ("user", "timestamp", "event", "value"):
+        for role in ("user", "timestamp", "event", "value", "count"):
             col = getattr(self, role)
             if col and col not in columns:
                 problems.append(

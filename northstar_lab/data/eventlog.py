@@ -9,7 +9,7 @@ import duckdb
 import ibis
 
 from ..errors import InputError
-from . import excel, exportrows, formats, headerless, names, sources
+from . import excel, exportrows, formats, headerless, names, rollup, sources
 from .columns import EventColumns, name_forms, with_recorded
 from .events import BadTimestamps, check_events, standard_events
 from .timestamps import repair_text_timestamps
@@ -53,7 +53,11 @@ def _read_events(source, events_table, label, event_format, event_columns, say, 
         read_warnings.append(headerless.headerless_note(table, label))
     read_warnings += unit_price_warning(cols, list(table.columns), label)
     read_warnings += count_column_warning(cols, table, label)
+    counted = rollup.check_counts(table, cols.count, label, source.engine) if cols.count else None
     std = standard_events(table, cols, label, read_warnings)
+    if counted:
+        std = rollup.expand(std)
+        read_warnings.append(rollup.rollup_note(label, cols.count, *counted))
     say("Validating the event log", 0.05)
     std, check, ts_note = _checked_events(std, label, source.engine)
     check.numeric_user_ids = table[cols.user].type().is_numeric()
@@ -89,6 +93,8 @@ COUNT_NAMES = ("count", "cnt", "n", "n_events", "num_events", "event_count", "ev
 def count_column_warning(cols: EventColumns, table, label: str) -> list[str]:
     """A log rolled up per user, day and event ('user, date, event, count') has a count per
     row, and every row is counted as one event: say so, since the counts would be wrong."""
+    if cols.count:
+        return []
     mapped = {cols.user, cols.timestamp, cols.event, cols.value}
     count = next((c for c in table.columns if c not in mapped
                   and set(name_forms(c)) & set(COUNT_NAMES)
@@ -98,7 +104,8 @@ def count_column_warning(cols: EventColumns, table, label: str) -> list[str]:
     return [
         f"{label}: column '{count}' looks like a number of events per row (a roll-up per user "
         "and day), but each row is counted as one event. If a row stands for several events, "
-        "export one row per event; active days are right either way."
+        "choose it as the events per row in the column mapping; active days are right either "
+        "way."
     ]
 
 

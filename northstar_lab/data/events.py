@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from . import rollup
 from .calendar import (
     DAY,
     NOT_BEFORE_SEC,
@@ -110,6 +111,8 @@ def standard_events(
     }
     if text:
         columns["raw_ts"] = table[cols.timestamp]
+    if cols.count:  # a roll-up: its rows are expanded into events next (`rollup.expand`)
+        columns[rollup.N] = table[cols.count]
     if text_value:
         columns["raw_value"] = table[cols.value]  # to count and show values that are not numbers
     return table.select(**columns)
