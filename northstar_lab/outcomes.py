@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .data.columns import name_forms
+from .data.columns import name_words
 from .durations import DAYS_PER_UNIT
 from .errors import InputError
 
@@ -190,11 +190,7 @@ def revenue_kind_by_name(column: str) -> str | None:
     'annualRevenue'), 'total' when it says a running total ('TotalCharges', 'LTV'), else None:
     the data must tell (`revenue_is_total`). A total word wins ('total monthly' does not occur;
     'Total Revenue' does)."""
-    words: set[str] = set()
-    for form in name_forms(column):
-        parts = form.split("_")
-        words.update(parts)
-        words.update("_".join(pair) for pair in zip(parts, parts[1:], strict=False))
+    words = name_words(column)
     if words & TOTAL_WORDS:
         return "total"
     if words & RATE_WORDS or "per" in words:

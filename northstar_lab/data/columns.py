@@ -86,6 +86,17 @@ def name_forms(name: str) -> tuple[str, ...]:
     return (plain,) if split == plain else (plain, split)
 
 
+def name_words(name: str) -> set[str]:
+    """The words of every form of a name and each pair of neighbours ('Total Revenue':
+    total, revenue, total_revenue): what word lists with two-word entries are matched on."""
+    words: set[str] = set()
+    for form in name_forms(name):
+        parts = form.split("_")
+        words.update(parts)
+        words.update("_".join(pair) for pair in zip(parts, parts[1:], strict=False))
+    return words
+
+
 def recognise(
     columns: list[str], table: dict[str, list[str]], taken=(), shapes: dict | None = None
 ) -> dict[str, str | None]:

@@ -21,6 +21,7 @@ from .columns import (
     UserColumns,
     declined_roles,
     name_forms,
+    name_words,
     normalise,
     recognise,
     show_columns,
@@ -104,9 +105,7 @@ def describes_the_customer(column: str) -> bool:
     live — not what they do in the product: never proposed as a candidate (a numeric one is
     said in a note; choosing it still ranks it). Text ones stay segments."""
     words = _words(column)
-    parts = name_forms(column)[-1].split("_")
-    pairs = {"_".join(p) for p in zip(parts, parts[1:], strict=False)}
-    if pairs & _ATTRIBUTE_PAIRS:
+    if name_words(column) & _ATTRIBUTE_PAIRS:
         return True
     if "age" in words and words & _NOT_THE_PERSON:
         return False
