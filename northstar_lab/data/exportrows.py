@@ -12,7 +12,7 @@ Each is taken only where it is certain. Lines above the header: every one has at
 the table's fields (the most common count over the first lines, for the delimiter that gives
 the most fields; a title has one), and the header is the first line with that count; a header
 one field short of its rows (trailing commas) is no title. A totals row: labelled
-so ('Total', 'Grand total', 'Average'…) in its first or user column, among the first or last
+so ('Total', 'Grand total', 'Average'…) in a text column, among the first or last
 three rows, and holding the sum (or the mean) of the other rows in a numeric column.
 """
 
@@ -51,7 +51,7 @@ def lines_above_header(path: str | Path) -> tuple[str, int, list[str]]:
             return ",", 0, []  # a delimiter reads the file as a table from its first line
         if mode > best[0] and all(c <= mode // 2 for c in counts[:header]):
             best = (mode, sep, header)
-    fields, sep, header = best
+    _, sep, header = best
     if header == 0:
         return ",", 0, []
     return sep, header, [line.strip() for line in lines[:header] if line.strip()]
@@ -100,11 +100,14 @@ def event_log_title_note(con, path: str, label: str) -> list[str]:
     return [above_header_note(label, [line for line in above if line], skip)]
 
 
-def totals_rows(df: pd.DataFrame, user_col: str | None) -> dict[int, tuple[str, str]]:
-    """{row position: (its label, 'totals' or 'averages')} of a report's summary rows."""
-    labels = [c for c in dict.fromkeys([df.columns[0], user_col]) if c in df.columns]
-    numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])
-               and not pd.api.types.is_bool_dtype(df[c])]  # fmt: skip
+def totals_rows(df: pd.DataFrame) -> dict[int, tuple[str, str]]:
+    """{row position: (its label, 'totals' or 'averages')} of a report's summary rows. The
+    label is looked for in every text column (a 'Total' turns even a numeric id column into
+    text), so no mapping is needed to find it."""
+    numbers = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+               for c in df.columns]  # fmt: skip
+    numeric = [c for c, is_number in zip(df.columns, numbers, strict=True) if is_number]
+    labels = [c for c, is_number in zip(df.columns, numbers, strict=True) if not is_number]
     n = len(df)
     edge = sorted(set(range(min(EDGE_ROWS, n))) | set(range(max(n - EDGE_ROWS, 0), n)))
     found: dict[int, tuple[str, str]] = {}

@@ -49,10 +49,6 @@ def sniffed(con, paths: str | list[str]) -> tuple[bool, int]:
     return (bool(row[0]), int(row[1] or 0)) if row else (True, 0)
 
 
-def csv_has_header(con, paths: str | list[str]) -> bool:
-    return sniffed(con, paths)[0]
-
-
 def is_numbered(columns) -> bool:
     """True for the columns of a file read without a header (column0, column1, …)."""
     columns = list(columns)

@@ -212,8 +212,7 @@ def read_users_file(
     if _first_line_is_a_user(df, user_columns, recorded):
         df = read_table(path, label, header=False)
         notes.append(headerless.headerless_note(df, label))
-    explicit = with_recorded(user_columns, recorded, list(df.columns))
-    summary = exportrows.totals_rows(df, recognise_user_columns(df, **explicit).user)
+    summary = exportrows.totals_rows(df)
     if summary:  # a report's totals row is not a user
         notes.append(exportrows.totals_note(label, summary))
         df = df.drop(index=df.index[list(summary)]).reset_index(drop=True)

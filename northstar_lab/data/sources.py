@@ -457,9 +457,9 @@ def _read(con, paths, fmt: str, json_columns, whole_file_types: bool = False) ->
         return con.read_json(paths)
     if con.name != "duckdb":
         return con.read_csv(paths)
-    from .headerless import csv_has_header  # a first line of data is not column names
+    from .headerless import sniffed  # a first line of data is not column names
 
-    header = {} if csv_has_header(con, paths) else {"header": False}
+    header = {} if sniffed(con, paths)[0] else {"header": False}
     if whole_file_types:
         return con.read_csv(paths, sample_size=-1, **header)
     return con.read_csv(paths, **header)

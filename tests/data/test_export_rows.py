@@ -93,9 +93,9 @@ def test_a_report_totals_row_is_left_out_with_a_note(tmp_path, label, where, kin
 def test_a_user_called_total_whose_numbers_are_his_own_stays():
     df = _users(50)
     df.loc[49, "customer_id"] = "total"
-    assert totals_rows(df, "customer_id") == {}
+    assert totals_rows(df) == {}
     df.loc[49, "logins"] = df["logins"].iloc[:49].sum()
-    assert totals_rows(df, "customer_id") == {49: ("total", "totals")}
+    assert totals_rows(df) == {49: ("total", "totals")}
 
 
 def test_title_lines_above_an_event_log_are_said(tmp_path):

@@ -130,3 +130,13 @@ def test_a_rollup_outside_duckdb_is_refused_with_what_to_do():
     table = ibis.memtable({"n": [1, 2]})
     with pytest.raises(InputError, match="is read by DuckDB"):
         rollup.check_counts(table, "n", "events", engine="pyspark")
+
+
+def test_a_decision_on_a_rollup_is_revalidated_with_its_count_column(tmp_path):
+    """Re-validation reads newer data with the recorded mapping: the count must come back,
+    or the same data would re-rank as one event per row and 'cry wolf'."""
+    _rolled(_raw_log(150)).to_csv(tmp_path / "daily.csv", index=False)
+    first = load_inputs(str(tmp_path / "daily.csv"), event_columns={"count": "events"})
+    assert first.fingerprint["events"]["columns"]["count"] == "events"
+    again = load_inputs(str(tmp_path / "daily.csv"), recorded_columns=first.fingerprint)
+    assert again.event_counts == first.event_counts
