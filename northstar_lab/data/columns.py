@@ -97,6 +97,25 @@ def name_words(name: str) -> set[str]:
     return words
 
 
+#: Words that, after 'since', make a name count the time since the user's own previous or last
+#: action: 'days_since_prior_order' (Instacart), 'DaySinceLastOrder', 'time_since_last_login'.
+_EARLIER_ACTION_WORDS = frozenset({"last", "latest", "prior", "previous", "recent", "preceding"})
+
+
+def counts_time_since_last(name: str) -> bool:
+    """A name that measures time since the user's own last (or previous) action — recency:
+    'days_since_last_login', 'DaySinceLastOrder', 'Recency', 'last_seen_days_ago'. In a users
+    table it is read when the table was exported and is how churn is told, so it leads
+    nothing; in an event log it is a time with no shared calendar. ('days_active_last_30' is a
+    count in a window, not this: 'last' alone is not enough.)"""
+    words = [w for form in name_forms(name) for w in form.split("_")]
+    if "recency" in words or "ago" in words:
+        return True
+    return any(
+        w == "since" and set(words[i + 1 :]) & _EARLIER_ACTION_WORDS for i, w in enumerate(words)
+    )
+
+
 def recognise(
     columns: list[str], table: dict[str, list[str]], taken=(), shapes: dict | None = None
 ) -> dict[str, str | None]:
@@ -183,6 +202,8 @@ class EventColumns:
                     f"Say which column holds the {ROLE_WORDS[role]} in the column mapping, or "
                     f"rename it to one of {', '.join(EVENT_NAMES[role][:4])}."
                 )
+                if role == "timestamp":
+                    problems += relative_time_problems(columns, label)
         for role in ("user", "timestamp", "event", "value", "count"):
             col = getattr(self, role)
             if col and col not in columns:
@@ -197,6 +218,22 @@ class EventColumns:
             err.cli_hint = ONE_EVENT_HINTS["cli"]
             err.app_hint = ONE_EVENT_HINTS["app"]
         raise err
+
+
+def relative_time_problems(columns: list[str], label: str) -> list[str]:
+    """Why a log whose only times count from each user's previous row cannot be read
+    (Instacart's orders: order_number and days_since_prior_order, no date): said beside "no
+    timestamp column", because mapping that column as the time would be accepted and wrong."""
+    relative = [c for c in columns if counts_time_since_last(c)]
+    if not relative:
+        return []
+    return [
+        f"{label}: column {show_columns(relative)} counts the time since each user's previous "
+        "row, not a date or time. Times that start again with every user have no calendar in "
+        "common, so who had stopped by a given date, and who was still being followed, cannot "
+        "be told. The event log needs each row's date or time; if the source has none, bring "
+        "a users table with each user's tenure and a churn flag instead."
+    ]
 
 
 #: What to do when a log has no event column because every row is one kind of event.

@@ -25,7 +25,7 @@ from .calendar import (
     YYYYMMDD,
     time_reading,
 )
-from .columns import EventColumns
+from .columns import EventColumns, relative_time_problems
 from .formats import epoch_to_timestamp
 from .textvalues import with_text_numbers
 
@@ -224,6 +224,8 @@ def _reading_day(v: float, how: str) -> str:
 
 
 def _not_times_message(name: str, label: str, low: float, high: float) -> str:
+    if relative := relative_time_problems([name], label):
+        return relative[0]  # 'days_since_prior_order': why no unit would make it a time
     return (
         f"{label}: column '{name}' holds numbers from {low:g} to {high:g}, which are not times: "
         "as Unix seconds they would all fall in 1970–1972, and they are neither dates written "

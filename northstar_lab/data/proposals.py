@@ -19,6 +19,7 @@ from .calendar import PER_SECOND, UNIT_WORDS, epoch_unit, is_yyyymmdd
 from .columns import (
     USER_NAMES,
     UserColumns,
+    counts_time_since_last,
     declined_roles,
     name_forms,
     name_words,
@@ -178,6 +179,7 @@ def recognise_user_columns(df: pd.DataFrame, **explicit) -> UserColumns:
             and c not in back_on_a_day
             and not looks_like_outcome(c)
             and not describes_the_customer(c)
+            and not counts_time_since_last(c)
             and _is_behaviour(df[c], c)
         )
     segments = explicit.get("segments")
@@ -267,6 +269,13 @@ def _left_out_notes(df: pd.DataFrame, columns: UserColumns, label: str) -> list[
             out.append(
                 f"{label}: column '{col}' is named after churn, the outcome, {LEFT_OUT}: a churn "
                 "score, label or probability predicts churn by being it. Choose it as a "
+                "behaviour column to rank it anyway."
+            )
+        elif counts_time_since_last(col) and _is_behaviour(df[col], col):
+            out.append(
+                f"{label}: column '{col}' counts the time since the user's last activity, as it "
+                f"stood when the table was exported, {LEFT_OUT}: it is how churn is told (a "
+                "churned user's is long), not behaviour that comes before it. Choose it as a "
                 "behaviour column to rank it anyway."
             )
         elif describes_the_customer(col) and _is_behaviour(df[col], col):
