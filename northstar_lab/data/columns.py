@@ -223,7 +223,8 @@ class EventColumns:
 def relative_time_problems(columns: list[str], label: str) -> list[str]:
     """Why a log whose only times count from each user's previous row cannot be read
     (Instacart's orders: order_number and days_since_prior_order, no date): said beside "no
-    timestamp column", because mapping that column as the time would be accepted and wrong."""
+    timestamp column", because the plain message would send the analyst to map that column as
+    the time, which no unit makes one."""
     relative = [c for c in columns if counts_time_since_last(c)]
     if not relative:
         return []
